@@ -1,3 +1,11 @@
 //! The OpenFlow wire protocol, sans-IO: no sockets, no clock, no tokio.
 //!
-//! (The codec arrives with the ofproto issue; this crate is the workspace slot for it.)
+//! - [`header`]: the 8-byte header every version shares, and stream framing.
+//! - [`error`]: decode errors and the OpenFlow error (type, code) each maps to.
+//! - `v13`: OpenFlow 1.3.5, all of it. `v10`: OpenFlow 1.0.
+
+pub mod error;
+pub mod header;
+
+pub use error::{DecodeError, OfpErrorCode};
+pub use header::Header;

@@ -6,10 +6,7 @@ use std::process::Command;
 #[derive(Debug, thiserror::Error)]
 pub enum CmdError {
     #[error("cannot run {cmd}: {source}")]
-    Spawn {
-        cmd: String,
-        source: std::io::Error,
-    },
+    Spawn { cmd: String, source: std::io::Error },
     #[error("{cmd} failed ({status}): {stderr}{stdout}")]
     Failed {
         cmd: String,

@@ -98,7 +98,10 @@ pub fn leftovers(all: bool) -> Vec<String> {
     }
     for d in ovs_dirs() {
         if ours_and_orphaned(&d, all) {
-            v.push(format!("directory {}", std::env::temp_dir().join(d).display()));
+            v.push(format!(
+                "directory {}",
+                std::env::temp_dir().join(d).display()
+            ));
         }
     }
     v
@@ -119,7 +122,10 @@ pub fn sweep(all: bool) -> Vec<String> {
     for n in netns_names() {
         if ours_and_orphaned(&n, all) {
             if let Ok(pids) = run_ok(&["ip", "netns", "pids", &n]) {
-                for pid in pids.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+                for pid in pids
+                    .split_whitespace()
+                    .filter_map(|p| p.parse::<i32>().ok())
+                {
                     let _ = nix::sys::signal::kill(
                         nix::unistd::Pid::from_raw(pid),
                         nix::sys::signal::Signal::SIGKILL,

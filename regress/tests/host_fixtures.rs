@@ -68,7 +68,9 @@ fn private_ovs_forwards_between_namespaces() {
     }
     // The private instance really is the one we talk to: our bridge is in its database.
     assert_eq!(ovs.vsctl(&["list-br"]).expect("list-br").trim(), br);
-    let dp = ovs.vsctl(&["get", "bridge", &br, "datapath_type"]).expect("get");
+    let dp = ovs
+        .vsctl(&["get", "bridge", &br, "datapath_type"])
+        .expect("get");
     assert_eq!(dp.trim(), "netdev");
     // No controller configured: the bridge forwards by NORMAL (standalone).
     assert!(
@@ -121,7 +123,10 @@ fn namespace_processes_die_with_the_namespace() {
     let pids = regress::cmd::run_ok(&["ip", "netns", "pids", ns.name()]).expect("pids");
     assert!(!pids.trim().is_empty(), "sleep is not in the namespace");
     drop(ns);
-    assert!(p.wait_timeout(Duration::from_secs(2)).is_some(), "sleep survived");
+    assert!(
+        p.wait_timeout(Duration::from_secs(2)).is_some(),
+        "sleep survived"
+    );
 }
 
 /// Run one of the `#[ignore]`d child tests below in a child process of this test binary and
@@ -207,7 +212,11 @@ fn child_waits_holding_fixtures() {
 #[test]
 fn cleanup_after_a_panicking_test() {
     let (code, names) = run_child("child_panics_holding_fixtures", false);
-    assert_eq!(code, Some(101), "the child test did not fail as a panic does");
+    assert_eq!(
+        code,
+        Some(101),
+        "the child test did not fail as a panic does"
+    );
     assert_gone(&names);
 }
 

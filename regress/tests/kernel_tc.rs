@@ -39,19 +39,25 @@ fn flower_drops_icmp_on_one_port_while_tcp_crosses() {
     assert!(a.ns.ping_eventually(b.ip, 5), "no ping across the bridge");
     let to = SocketAddr::from((b.ip, 8080));
     b.ns.tcp_listen(to).expect("listen");
-    assert!(a.ns.tcp_reaches(to, Duration::from_secs(3)), "no TCP before the filter");
+    assert!(
+        a.ns.tcp_reaches(to, Duration::from_secs(3)),
+        "no TCP before the filter"
+    );
 
     lan.switch_exec(&["tc", "qdisc", "add", "dev", &a.port, "clsact"])
         .expect("clsact");
     lan.switch_exec(&[
-        "tc", "filter", "add", "dev", &a.port, "ingress", "protocol", "ip", "prio", "10",
-        "flower", "ip_proto", "icmp", "action", "drop",
+        "tc", "filter", "add", "dev", &a.port, "ingress", "protocol", "ip", "prio", "10", "flower",
+        "ip_proto", "icmp", "action", "drop",
     ])
     .expect("flower filter (is cls_flower missing?)");
     let shown = lan
         .switch_exec(&["tc", "filter", "show", "dev", &a.port, "ingress"])
         .expect("show");
-    assert!(shown.contains("flower") && shown.contains("ip_proto icmp"), "{shown}");
+    assert!(
+        shown.contains("flower") && shown.contains("ip_proto icmp"),
+        "{shown}"
+    );
 
     assert!(!a.ns.ping(b.ip, 1), "ping crossed a port that drops ICMP");
     assert!(!a.ns.ping(b.ip, 1), "ping crossed a port that drops ICMP");

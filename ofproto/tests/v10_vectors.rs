@@ -15,7 +15,7 @@ fn h(s: &str) -> Bytes {
         .map(|l| l.split('#').next().unwrap_or(""))
         .flat_map(|l| l.chars().filter(|c| !c.is_whitespace()))
         .collect();
-    assert!(hex.len() % 2 == 0, "odd hex: {hex}");
+    assert!(hex.len().is_multiple_of(2), "odd hex: {hex}");
     (0..hex.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())

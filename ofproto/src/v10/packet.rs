@@ -3,7 +3,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::action::{decode_actions, encode_actions, Action};
-use super::wire::{put_pad, Reader};
+use super::wire::{len_placeholder, patch_len, put_pad, Reader};
 use crate::error::{DecodeError, OfpErrorCode};
 
 /// `enum ofp_packet_in_reason`.
@@ -100,10 +100,10 @@ impl PacketOut {
     pub(crate) fn encode(&self, out: &mut BytesMut) {
         out.put_u32(self.buffer_id);
         out.put_u16(self.in_port);
-        let len_at = super::wire::len_placeholder(out);
+        let len_at = len_placeholder(out);
         let start = out.len();
         encode_actions(&self.actions, out);
-        super::wire::patch_len(out, len_at, start);
+        patch_len(out, len_at, start);
         out.put_slice(&self.data);
     }
 }

@@ -596,5 +596,5 @@ impl StatsReply {
     }
 }
 
-#[allow(dead_code)]
+// `ofp_flow_stats_request` is the match plus table_id, pad and out_port.
 const _: () = assert!(MATCH_LEN + 4 == FLOW_STATS_REQUEST_LEN);

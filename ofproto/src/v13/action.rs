@@ -225,7 +225,15 @@ impl Action {
             SET_FIELD => {
                 // 7.2.5: one OXM TLV, then padding to 8; the OXM must have no mask
                 // (1.3: "hasmask must be zero"), its length must fit (OFPBAC_BAD_SET_LEN).
+                let oxm_at = a.pos();
                 let oxm = Oxm::decode(&mut a, SET_FIELD_ERRORS)?;
+                if oxm.basic_field().is_some() && oxm.has_mask() {
+                    return Err(DecodeError::malformed(
+                        OfpErrorCode::BAD_ACTION_SET_ARGUMENT,
+                        oxm_at,
+                        "set_field with a mask",
+                    ));
+                }
                 if pad8(4 + oxm.wire_len()) != len {
                     return Err(DecodeError::malformed(
                         OfpErrorCode::BAD_ACTION_SET_LEN,

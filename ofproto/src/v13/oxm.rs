@@ -279,7 +279,8 @@ impl Oxm {
         })
     }
 
-    fn has_mask(&self) -> bool {
+    /// Whether the TLV carries a mask (`hasmask`).
+    pub fn has_mask(&self) -> bool {
         match self {
             Oxm::Metadata(m) | Oxm::TunnelId(m) => m.mask.is_some(),
             Oxm::EthDst(m) | Oxm::EthSrc(m) | Oxm::ArpSha(m) | Oxm::ArpTha(m) => m.mask.is_some(),

@@ -1,3 +1,264 @@
 //! The switchd.conf grammar, its validated types, and a printer whose output parses again.
 //!
-//! (The parser arrives with the daemon issue; this crate is the workspace slot for it.)
+//! - [`load`] and [`parse_str`] read a configuration: macros, `include`, `-D` defines, every
+//!   error reported as `file:line: message`, all of them, in the order they occur.
+//! - [`Config`] is the validated result; its [`Display`](std::fmt::Display) is the canonical
+//!   form that `switchd -nv` prints, every setting explicit, and it parses again to an equal
+//!   `Config`.
+//!
+//! The grammar is documented in `switchd.conf.5` next to this crate. The lexer follows
+//! OpenBSD's parse.y: macros are expanded character by character and the expansion is lexed
+//! again, `\` joins lines, `#` starts a comment.
+
+mod error;
+mod lex;
+mod parse;
+mod print;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+
+pub use error::{ConfError, Errors};
+
+/// The OpenFlow controller port registered with IANA; the default for `listen on`.
+pub const DEFAULT_PORT: u16 = 6653;
+/// The control socket that `switchctl` talks to.
+pub const DEFAULT_SOCKET: &str = "/run/switchd.sock";
+/// The unprivileged user the children run as.
+pub const DEFAULT_USER: &str = "_switchd";
+/// The directory the unprivileged children are chrooted into.
+pub const DEFAULT_CHROOT: &str = "/var/empty";
+/// MAC aging, seconds (OpenBSD switchd's value).
+pub const DEFAULT_TIMEOUT: u32 = 240;
+/// MAC table limit per switch.
+pub const DEFAULT_CACHE: u32 = 4096;
+/// Seconds between echo requests to a silent switch.
+pub const DEFAULT_ECHO_INTERVAL: u32 = 15;
+/// The highest physical port number in OpenFlow 1.3 (OFPP_MAX).
+pub const PORT_NUMBER_MAX: u32 = 0xffff_ff00;
+
+/// Reads and validates the configuration file at `path`.
+///
+/// `defines` are `-D name=value` macros; they take precedence over assignments in the file.
+/// Relative `include` paths are resolved against the directory of the including file.
+pub fn load(path: &Path, defines: &[(String, String)]) -> Result<Config, Errors> {
+    let name = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse::parse(&name, &text, parent_dir(path), defines),
+        Err(e) => Err(Errors(vec![ConfError {
+            file: name,
+            line: 0,
+            message: error::io_message(&e),
+        }])),
+    }
+}
+
+/// Parses configuration text; `file_name` is used in error messages only.
+///
+/// Relative `include` paths in `text` are resolved against the current directory, those in
+/// included files against the included file's directory.
+pub fn parse_str(
+    file_name: &str,
+    text: &str,
+    defines: &[(String, String)],
+) -> Result<Config, Errors> {
+    parse::parse(file_name, text, PathBuf::new(), defines)
+}
+
+/// Splits a `-D name=value` argument at the first `=`.
+///
+/// Returns `None` when there is no `=` or the name is not a valid macro name.
+pub fn parse_define(arg: &str) -> Option<(String, String)> {
+    let (name, value) = arg.split_once('=')?;
+    if !lex::is_macro_name(name) {
+        return None;
+    }
+    Some((name.to_string(), value.to_string()))
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    path.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// A validated switchd configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Where external switches connect; never empty after parsing (default 127.0.0.1 port 6653).
+    pub listen: Vec<Listen>,
+    /// The control socket for `switchctl`.
+    pub socket: PathBuf,
+    /// The group owning the 0660 control socket; `None` leaves it to root.
+    pub socket_group: Option<String>,
+    /// The unprivileged user of the child processes.
+    pub user: String,
+    /// The chroot directory of the unprivileged children.
+    pub chroot: PathBuf,
+    /// MAC aging, seconds.
+    pub timeout: u32,
+    /// MAC table limit per switch.
+    pub cache: u32,
+    /// Seconds between echo requests to a silent switch; it is dead after 3 intervals.
+    pub echo_interval: u32,
+    /// The `switch` blocks, in the order given.
+    pub switches: Vec<Switch>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: vec![Listen::default()],
+            socket: PathBuf::from(DEFAULT_SOCKET),
+            socket_group: None,
+            user: DEFAULT_USER.to_string(),
+            chroot: PathBuf::from(DEFAULT_CHROOT),
+            timeout: DEFAULT_TIMEOUT,
+            cache: DEFAULT_CACHE,
+            echo_interval: DEFAULT_ECHO_INTERVAL,
+            switches: Vec::new(),
+        }
+    }
+}
+
+/// One `listen on ADDRESS port PORT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Listen {
+    pub addr: IpAddr,
+    pub port: u16,
+}
+
+impl Default for Listen {
+    /// Loopback: a controller port open to the network lets anyone who reaches it take over
+    /// every switch.
+    fn default() -> Self {
+        Listen {
+            addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: DEFAULT_PORT,
+        }
+    }
+}
+
+/// One `switch "name" { ... }` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Switch {
+    pub name: String,
+    /// `Some`: a local Linux bridge driven through TC. `None`: an external switch that
+    /// connects in and is identified by its datapath id.
+    pub bridge: Option<String>,
+    /// Required for external switches; for a local one the default is derived from the
+    /// bridge's MAC address at run time.
+    pub datapath_id: Option<u64>,
+    /// Local switches only. After parsing every port has `number: Some(..)`: ports given
+    /// without `number` get the lowest number unused by the ports before them.
+    pub ports: Vec<Port>,
+    /// Local switches only.
+    pub table_miss: TableMiss,
+    /// Static flows in ovs-ofctl syntax, kept as text; ofproto validates them.
+    pub flows: Vec<Flow>,
+    /// Local switches only: hand the switch to a remote controller.
+    pub forward_to: Option<ForwardTo>,
+    /// Local switches only; what the switch does while `forward_to` is unreachable.
+    pub fail_mode: FailMode,
+}
+
+impl Switch {
+    /// A switch with the given name and every setting at its default (an external switch).
+    pub fn new(name: impl Into<String>) -> Self {
+        Switch {
+            name: name.into(),
+            bridge: None,
+            datapath_id: None,
+            ports: Vec::new(),
+            table_miss: TableMiss::default(),
+            flows: Vec::new(),
+            forward_to: None,
+            fail_mode: FailMode::default(),
+        }
+    }
+
+    /// A local switch is a Linux bridge on this host; the others connect in.
+    pub fn is_local(&self) -> bool {
+        self.bridge.is_some()
+    }
+
+    /// The OpenFlow port number of every port, in order: explicit numbers as given, and
+    /// for a port without one the lowest number not used by the ports before it.
+    pub fn port_numbers(&self) -> Vec<(&str, u32)> {
+        let mut used = std::collections::BTreeSet::new();
+        let mut out = Vec::with_capacity(self.ports.len());
+        for p in &self.ports {
+            let n = p.number.unwrap_or_else(|| lowest_unused(&used));
+            used.insert(n);
+            out.push((p.name.as_str(), n));
+        }
+        out
+    }
+}
+
+pub(crate) fn lowest_unused(used: &std::collections::BTreeSet<u32>) -> u32 {
+    let mut n = 1;
+    for &u in used.range(1..) {
+        if u != n {
+            break;
+        }
+        n += 1;
+    }
+    n
+}
+
+/// One `port "name" [number N]` of a local switch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    /// The Linux interface name, a port of the bridge.
+    pub name: String,
+    /// The OpenFlow port number, 1..=[`PORT_NUMBER_MAX`].
+    pub number: Option<u32>,
+}
+
+/// What a local switch does with a packet that no flow matches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum TableMiss {
+    /// Let the Linux bridge forward it, as if switchd were not there.
+    #[default]
+    Normal,
+    /// Send it to the controller (packet-in).
+    Controller,
+    /// Drop it.
+    Drop,
+}
+
+/// What a forwarded local switch does while its remote controller is unreachable.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum FailMode {
+    /// Keep the installed flows, add none (OpenFlow's fail secure mode).
+    #[default]
+    Secure,
+    /// Fall back to the bridge's own forwarding.
+    Standalone,
+}
+
+/// A static flow in ovs-ofctl text, with where it was written.
+///
+/// Equality compares the text only: the location says where a flow came from, not what it
+/// is, so a printed and re-parsed configuration is equal to the original.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    pub text: String,
+    pub line: u32,
+    pub file: String,
+}
+
+impl PartialEq for Flow {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Flow {}
+
+/// `forward to tcp:HOST:PORT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardTo {
+    /// A host name, IPv4 address or IPv6 address (without the brackets).
+    pub host: String,
+    pub port: u16,
+}

@@ -1,0 +1,106 @@
+//! The canonical form: every setting explicit, one statement per line, switch blocks indented
+//! by a tab, strings quoted. It is what `switchd -nv` prints, and it parses again to an equal
+//! [`Config`].
+
+use std::fmt::{self, Display, Formatter, Write};
+
+use crate::{Config, FailMode, ForwardTo, Switch, TableMiss};
+
+/// A string in double quotes, with `"` and `\` escaped as the lexer reads them.
+pub(crate) struct Quoted<'a>(pub &'a str);
+
+impl Display for Quoted<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_char('"')?;
+        for c in self.0.chars() {
+            if c == '"' || c == '\\' {
+                f.write_char('\\')?;
+            }
+            f.write_char(c)?;
+        }
+        f.write_char('"')
+    }
+}
+
+impl Display for TableMiss {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TableMiss::Normal => "normal",
+            TableMiss::Controller => "controller",
+            TableMiss::Drop => "drop",
+        })
+    }
+}
+
+impl Display for FailMode {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FailMode::Secure => "secure",
+            FailMode::Standalone => "standalone",
+        })
+    }
+}
+
+/// `tcp:HOST:PORT`, an IPv6 host in brackets.
+impl Display for ForwardTo {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "tcp:[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "tcp:{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl Display for Config {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        for l in &self.listen {
+            writeln!(f, "listen on {} port {}", l.addr, l.port)?;
+        }
+        write!(f, "socket {}", Quoted(&self.socket.to_string_lossy()))?;
+        if let Some(g) = &self.socket_group {
+            write!(f, " group {}", Quoted(g))?;
+        }
+        writeln!(f)?;
+        writeln!(f, "user {}", Quoted(&self.user))?;
+        writeln!(f, "chroot {}", Quoted(&self.chroot.to_string_lossy()))?;
+        writeln!(f, "timeout {}", self.timeout)?;
+        writeln!(f, "cache {}", self.cache)?;
+        writeln!(f, "echo-interval {}", self.echo_interval)?;
+        for s in &self.switches {
+            writeln!(f)?;
+            write!(f, "{s}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Display for Switch {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        writeln!(f, "switch {} {{", Quoted(&self.name))?;
+        if let Some(b) = &self.bridge {
+            writeln!(f, "\tbridge {}", Quoted(b))?;
+        }
+        if let Some(d) = self.datapath_id {
+            writeln!(f, "\tdatapath-id 0x{d:016x}")?;
+        }
+        if self.is_local() {
+            writeln!(f, "\ttable-miss {}", self.table_miss)?;
+            writeln!(f, "\tfail-mode {}", self.fail_mode)?;
+            if let Some(to) = &self.forward_to {
+                writeln!(f, "\tforward to {to}")?;
+            }
+            for p in &self.ports {
+                write!(f, "\tport {}", Quoted(&p.name))?;
+                if let Some(n) = p.number {
+                    write!(f, " number {n}")?;
+                }
+                writeln!(f)?;
+            }
+        }
+        for fl in &self.flows {
+            writeln!(f, "\tflow {}", Quoted(&fl.text))?;
+        }
+        writeln!(f, "}}")
+    }
+}

@@ -133,6 +133,15 @@ pub enum Msg {
         id: u64,
         listeners: Vec<ListenerSummary>,
     },
+    /// parent -> ofp: answer `BarrierAck` once every earlier message has been acted on
+    /// (so that `switchctl reload` returns only when the listeners have changed).
+    Barrier {
+        id: u64,
+    },
+    /// ofp -> parent.
+    BarrierAck {
+        id: u64,
+    },
     /// anyone -> datapath, answered by `Pong` with the same id.
     Ping {
         id: u64,
@@ -160,6 +169,8 @@ impl Msg {
             Msg::Event(_) => "event",
             Msg::ConnCountsRequest { .. } => "conn_counts_request",
             Msg::ConnCounts { .. } => "conn_counts",
+            Msg::Barrier { .. } => "barrier",
+            Msg::BarrierAck { .. } => "barrier_ack",
             Msg::Ping { .. } => "ping",
             Msg::Pong { .. } => "pong",
         }

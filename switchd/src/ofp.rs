@@ -108,6 +108,7 @@ async fn dispatch_parent(state: &Shared, peers: &Peers, m: Msg, mut fds: Vec<Own
             remove_listener(state, peers, &listener).await;
             event(peers, EventKind::ListenerRemoved { listener }).await;
         }
+        Msg::Barrier { id } => peers.send(Role::Parent, &Msg::BarrierAck { id }).await,
         Msg::Verbose { verbose } => log::set_verbose(verbose),
         Msg::Config(c) => log_debug!("new configuration: {c:?}"),
         other => msg::unexpected(Role::Parent, &other),

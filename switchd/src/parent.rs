@@ -159,6 +159,8 @@ fn parent(args: Args, config: Config) -> ! {
             config,
             pids: HashMap::new(),
             chans: HashMap::new(),
+            barriers: HashMap::new(),
+            next_barrier: 0,
         };
         let (tx, rx) = mpsc::unbounded_channel();
         for (role, pid, fd) in children {
@@ -376,6 +378,9 @@ struct Parent {
     config: Config,
     pids: HashMap<Role, u32>,
     chans: HashMap<Role, Arc<Channel>>,
+    /// Reloads requested by switchctl waiting for ofp: barrier id -> request id.
+    barriers: HashMap<u64, u64>,
+    next_barrier: u64,
 }
 
 impl Parent {
@@ -434,7 +439,26 @@ impl Parent {
     async fn dispatch(&mut self, from: Role, m: Msg) {
         match from {
             Role::Control => self.dispatch_control(m).await,
-            Role::Ofp | Role::Datapath | Role::Parent => msg::unexpected(from, &m),
+            Role::Ofp => self.dispatch_ofp(m).await,
+            Role::Datapath | Role::Parent => msg::unexpected(from, &m),
+        }
+    }
+
+    async fn dispatch_ofp(&mut self, m: Msg) {
+        match m {
+            Msg::BarrierAck { id } => {
+                if let Some(req) = self.barriers.remove(&id) {
+                    self.send(
+                        Role::Control,
+                        &Msg::ReloadResult {
+                            id: req,
+                            errors: Vec::new(),
+                        },
+                    )
+                    .await;
+                }
+            }
+            other => msg::unexpected(Role::Ofp, &other),
         }
     }
 
@@ -443,8 +467,16 @@ impl Parent {
             Msg::ReloadRequest { id } => {
                 log_info!("reload requested by switchctl");
                 let errors = self.reload().await;
-                self.send(Role::Control, &Msg::ReloadResult { id, errors })
-                    .await;
+                if errors.is_empty() {
+                    // Answer once ofp has acted on the listener changes.
+                    self.next_barrier += 1;
+                    let b = self.next_barrier;
+                    self.barriers.insert(b, id);
+                    self.send(Role::Ofp, &Msg::Barrier { id: b }).await;
+                } else {
+                    self.send(Role::Control, &Msg::ReloadResult { id, errors })
+                        .await;
+                }
             }
             Msg::LogRequest { verbose } => {
                 let level = if verbose { self.args.verbose.max(1) } else { 0 };

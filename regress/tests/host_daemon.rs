@@ -103,7 +103,7 @@ struct Daemon {
 
 fn config_text(port: u16, sock: &Path, chroot: &Path) -> String {
     format!(
-        "listen on 127.0.0.1 port {port}\nsocket \"{}\"\nuser {USER}\nchroot \"{}\"\n",
+        "listen on 127.0.0.1 port {port}\nsocket \"{}\"\nuser \"{USER}\"\nchroot \"{}\"\n",
         sock.display(),
         chroot.display()
     )

@@ -559,3 +559,130 @@ fn sigterm_exits_cleanly() {
     assert!(!d.sock.exists(), "control socket left behind");
     assert!(!d.stderr().contains("lost"), "{}", d.stderr());
 }
+
+#[test]
+fn monitor_streams_connections_and_reloads() {
+    use std::io::BufRead;
+    let d = Daemon::start();
+    let mut mon = Command::new(bin("switchctl"));
+    mon.arg("-s")
+        .arg(&d.sock)
+        .arg("monitor")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = mon.spawn().expect("switchctl monitor");
+    let stdout = child.stdout.take().expect("stdout");
+    // Killed and reaped even if an assertion fails.
+    let _guard = KillOnDrop(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    // The monitor is subscribed once the daemon has answered it; give it a moment.
+    std::thread::sleep(Duration::from_millis(300));
+    let s = connect(d.port).expect("connect");
+    d.wait_connections(d.port, 1);
+    drop(s);
+    d.wait_connections(d.port, 0);
+    assert!(d.ctl(&["reload"]).status.success());
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while lines.len() < 3 && Instant::now() < deadline {
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
+            lines.push(l);
+        }
+    }
+    let want = [
+        "connection opened: 127.0.0.1:",
+        "connection closed: 127.0.0.1:",
+        "reloaded ",
+    ];
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for (line, want) in lines.iter().zip(want) {
+        // "YYYY-MM-DD HH:MM:SS.mmm event"
+        let (stamp, event) = line.split_at(23);
+        assert!(
+            stamp.as_bytes()[4] == b'-' && stamp.as_bytes()[19] == b'.',
+            "{line}"
+        );
+        assert!(event.trim_start().starts_with(want), "{line}");
+    }
+}
+
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn without_d_it_daemonizes_and_stops_on_sigterm() {
+    ensure_user();
+    let dir = TempDir::new();
+    let chroot = dir.0.join("empty");
+    std::fs::create_dir(&chroot).expect("mkdir");
+    std::fs::set_permissions(&chroot, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let sock = dir.0.join("switchd.sock");
+    let conf = dir.0.join("switchd.conf");
+    let port = free_tcp_port().expect("port");
+    std::fs::write(&conf, config_text(port, &sock, &chroot)).expect("config");
+    let st = Command::new(bin("switchd"))
+        .arg("-f")
+        .arg(&conf)
+        .stdin(Stdio::null())
+        .status()
+        .expect("switchd");
+    assert!(
+        st.success(),
+        "the starting process exits 0 once the daemon runs"
+    );
+    // The daemon's pid is the parent pid that show summary reports.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let pid = loop {
+        let out = Command::new(bin("switchctl"))
+            .arg("-s")
+            .arg(&sock)
+            .args(["-j", "show", "summary"])
+            .output()
+            .expect("switchctl");
+        if out.status.success() {
+            break json(&out.stdout, "d['pid']").parse::<u32>().expect("pid");
+        }
+        assert!(Instant::now() < deadline, "daemon never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Stopped even if an assertion below fails.
+    struct Stop(u32);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = kill(Pid::from_raw(self.0 as i32), Signal::SIGKILL);
+        }
+    }
+    let _stop = Stop(pid);
+    assert_eq!(cmdline(pid), "switchd: parent");
+    // Daemonized: a session leader of its own, reparented away from us.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let fields: Vec<&str> = stat[stat.rfind(')').expect(")") + 2..]
+        .split_whitespace()
+        .collect();
+    assert_ne!(fields[1], std::process::id().to_string(), "ppid");
+    assert_eq!(fields[3], pid.to_string(), "session id");
+    kill(Pid::from_raw(pid as i32), Signal::SIGTERM).expect("SIGTERM");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while alive(pid) {
+        assert!(Instant::now() < deadline, "daemon did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!sock.exists(), "control socket left behind");
+}

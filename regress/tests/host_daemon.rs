@@ -686,3 +686,26 @@ fn without_d_it_daemonizes_and_stops_on_sigterm() {
     }
     assert!(!sock.exists(), "control socket left behind");
 }
+
+#[test]
+fn children_die_with_the_parent() {
+    let mut d = Daemon::start();
+    let kids: Vec<u32> = d.children().into_iter().map(|(_, p)| p).collect();
+    assert_eq!(kids.len(), 3);
+    d.proc.signal(Signal::SIGKILL).expect("SIGKILL parent");
+    d.proc
+        .wait_timeout(Duration::from_secs(1))
+        .expect("parent reaped");
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let left: Vec<u32> = kids.iter().copied().filter(|p| alive(*p)).collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "children outlived their parent: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

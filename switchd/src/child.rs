@@ -82,8 +82,9 @@ pub fn main(role: Role) -> ! {
         Role::Datapath => crate::datapath::KEEP_CAPS,
         Role::Parent => fatalx!("the parent is not a child"),
     };
+    let last_cap = privsep::cap_last_cap();
     let dropped = privsep::enter_chroot(&init.chroot)
-        .and_then(|()| privsep::drop_privileges(init.uid, init.gid, keep))
+        .and_then(|()| privsep::drop_privileges(init.uid, init.gid, keep, last_cap))
         .and_then(|()| privsep::no_new_privs())
         .and_then(|()| privsep::die_with_parent(init.parent_pid));
     if let Err(e) = dropped {

@@ -182,12 +182,16 @@ async fn remove_listener(state: &Shared, peers: &Peers, name: &str) {
         log_warn!("BUG: parent removed listener {name}, which we do not have");
         return;
     };
+    // Awaiting an aborted task returns once its future has been dropped: the socket is
+    // closed by then, so the parent's barrier after this message means "done".
     if let Some(t) = l.accept {
         t.abort();
+        let _ = t.await;
     }
     log_info!("no longer listening on {name}");
     for (_, c) in l.conns {
         c.task.abort();
+        let _ = c.task.await;
         log_info!(
             "closed connection from {} on {name}: listener removed",
             c.peer

@@ -74,7 +74,15 @@ fn prctl(name: &'static str, option: libc::c_int, arg: libc::c_ulong) -> Result<
 /// Become `uid`/`gid` (with no supplementary groups but `gid`), keeping `keep` as the only
 /// effective and permitted capabilities; inheritable and ambient sets end up empty, and the
 /// bounding set holds nothing beyond `keep` either, so not even an exec could regain more.
-pub fn drop_privileges(uid: u32, gid: u32, keep: &[Capability]) -> Result<(), PrivError> {
+///
+/// `last_cap` is the kernel's highest capability ([`cap_last_cap`], read before chroot):
+/// newer ones cannot be dropped (EINVAL), the kernel does not have them.
+pub fn drop_privileges(
+    uid: u32,
+    gid: u32,
+    keep: &[Capability],
+    last_cap: u8,
+) -> Result<(), PrivError> {
     if uid == 0 {
         return Err(PrivError::StillPrivileged(
             "refusing to run a child as root",
@@ -83,7 +91,7 @@ pub fn drop_privileges(uid: u32, gid: u32, keep: &[Capability]) -> Result<(), Pr
     let keep_set: CapsHashSet = keep.iter().copied().collect();
     // The bounding set can only be lowered while we still hold CAP_SETPCAP (as root).
     for cap in caps::all() {
-        if !keep_set.contains(&cap) {
+        if !keep_set.contains(&cap) && cap.index() <= last_cap {
             caps::drop(None, CapSet::Bounding, cap).map_err(|e| PrivError::Caps("bounding", e))?;
         }
     }
@@ -120,6 +128,14 @@ pub fn drop_privileges(uid: u32, gid: u32, keep: &[Capability]) -> Result<(), Pr
         return Err(PrivError::StillPrivileged("permitted capabilities differ"));
     }
     Ok(())
+}
+
+/// The highest capability the running kernel knows (all of ours if /proc cannot say).
+pub fn cap_last_cap() -> u8 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(u8::MAX)
 }
 
 /// No exec of a set-user-ID or file-capability binary can ever raise our privileges.

@@ -123,7 +123,10 @@ mod shim {
                     (Ok(addr), Ok(port)) => c.listen.push(Listen { addr, port }),
                     _ => errors.push(err("invalid listen address or port")),
                 },
-                ["socket", "group", g] => c.socket_group = Some(g.to_string()),
+                ["socket", p, "group", g] => {
+                    c.socket = PathBuf::from(p);
+                    c.socket_group = Some(g.to_string());
+                }
                 ["socket", p] => c.socket = PathBuf::from(p),
                 ["user", u] => c.user = u.to_string(),
                 ["chroot", p] => c.chroot = PathBuf::from(p),

@@ -58,7 +58,7 @@ impl OfpErrorCode {
     pub const BAD_ACTION_LEN: Self = Self::new(err_type::BAD_ACTION, 1);
     /// OFPET_BAD_INSTRUCTION / OFPBIC_UNKNOWN_INST
     pub const BAD_INSTRUCTION_UNKNOWN: Self = Self::new(err_type::BAD_INSTRUCTION, 0);
-    /// OFPET_BAD_INSTRUCTION / OFPBIC_BAD_LEN
+    /// OFPET_BAD_INSTRUCTION / OFPBIC_BAD_LEN (7 in OpenFlow 1.2+; 8 is OFPBIC_EPERM)
     pub const BAD_INSTRUCTION_LEN: Self = Self::new(err_type::BAD_INSTRUCTION, 7);
     /// OFPET_BAD_MATCH / OFPBMC_BAD_TYPE
     pub const BAD_MATCH_TYPE: Self = Self::new(err_type::BAD_MATCH, 0);
@@ -72,6 +72,30 @@ impl OfpErrorCode {
     pub const BAD_MATCH_PREREQ: Self = Self::new(err_type::BAD_MATCH, 9);
     /// OFPET_BAD_MATCH / OFPBMC_DUP_FIELD
     pub const BAD_MATCH_DUP_FIELD: Self = Self::new(err_type::BAD_MATCH, 10);
+    /// OFPET_BAD_MATCH / OFPBMC_BAD_MASK
+    pub const BAD_MATCH_MASK: Self = Self::new(err_type::BAD_MATCH, 8);
+    /// OFPET_BAD_REQUEST / OFPBRC_BAD_EXP_TYPE
+    pub const BAD_EXP_TYPE: Self = Self::new(err_type::BAD_REQUEST, 4);
+    /// OFPET_BAD_ACTION / OFPBAC_BAD_SET_TYPE
+    pub const BAD_ACTION_SET_TYPE: Self = Self::new(err_type::BAD_ACTION, 13);
+    /// OFPET_BAD_ACTION / OFPBAC_BAD_SET_LEN
+    pub const BAD_ACTION_SET_LEN: Self = Self::new(err_type::BAD_ACTION, 14);
+    /// OFPET_BAD_ACTION / OFPBAC_BAD_SET_ARGUMENT
+    pub const BAD_ACTION_SET_ARGUMENT: Self = Self::new(err_type::BAD_ACTION, 15);
+    /// OFPET_FLOW_MOD_FAILED / OFPFMFC_BAD_COMMAND
+    pub const FLOW_MOD_BAD_COMMAND: Self = Self::new(err_type::FLOW_MOD_FAILED, 6);
+    /// OFPET_GROUP_MOD_FAILED / OFPGMFC_BAD_COMMAND
+    pub const GROUP_BAD_COMMAND: Self = Self::new(err_type::GROUP_MOD_FAILED, 11);
+    /// OFPET_METER_MOD_FAILED / OFPMMFC_BAD_COMMAND
+    pub const METER_BAD_COMMAND: Self = Self::new(err_type::METER_MOD_FAILED, 4);
+    /// OFPET_GROUP_MOD_FAILED / OFPGMFC_BAD_BUCKET
+    pub const GROUP_BAD_BUCKET: Self = Self::new(err_type::GROUP_MOD_FAILED, 12);
+    /// OFPET_METER_MOD_FAILED / OFPMMFC_BAD_BAND
+    pub const METER_BAD_BAND: Self = Self::new(err_type::METER_MOD_FAILED, 8);
+    /// OFPET_TABLE_FEATURES_FAILED / OFPTFFC_BAD_TYPE
+    pub const TABLE_FEATURES_BAD_TYPE: Self = Self::new(err_type::TABLE_FEATURES_FAILED, 2);
+    /// OFPET_TABLE_FEATURES_FAILED / OFPTFFC_BAD_LEN
+    pub const TABLE_FEATURES_BAD_LEN: Self = Self::new(err_type::TABLE_FEATURES_FAILED, 3);
 }
 
 /// Why bytes did not decode into a message.

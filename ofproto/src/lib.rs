@@ -2,11 +2,12 @@
 //!
 //! - [`header`]: the 8-byte header every version shares, and stream framing.
 //! - [`error`]: decode errors and the OpenFlow error (type, code) each maps to.
-//! - `v13`: OpenFlow 1.3.5, all of it. `v10`: OpenFlow 1.0.
+//! - [`v13`]: OpenFlow 1.3.5, all of it. [`v10`]: OpenFlow 1.0.
 
 pub mod error;
 pub mod header;
 pub mod v10;
+pub mod v13;
 
 pub use error::{DecodeError, OfpErrorCode};
 pub use header::Header;

@@ -1,0 +1,324 @@
+//! The control process: serves switchctl on the control socket the parent opened.
+//!
+//! Requests that need another process (counts from ofp, reload from the parent, a ping to
+//! datapath) are sent with a fresh id; the answer, dispatched from that peer's channel,
+//! completes the waiting client through a oneshot.
+
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use caps::Capability;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{broadcast, oneshot};
+
+use crate::child::{self, Input, Peers, Setup};
+use crate::ctlproto::{self, Event, ListenerSummary, Request, Response, Summary, Table};
+use crate::msg::{self, Msg, Role};
+use crate::{log, log_debug, log_info, log_warn};
+
+/// No capabilities at all.
+pub const KEEP_CAPS: &[Capability] = &[];
+
+/// The longest request line we read from a client.
+const MAX_REQUEST: u64 = 64 * 1024;
+
+#[derive(Debug, Default)]
+struct Pending {
+    next_id: u64,
+    counts: HashMap<u64, oneshot::Sender<Vec<ListenerSummary>>>,
+    reloads: HashMap<u64, oneshot::Sender<Vec<String>>>,
+    pings: HashMap<u64, oneshot::Sender<()>>,
+}
+
+#[derive(Debug, Clone)]
+struct Ctx {
+    peers: Peers,
+    pending: Arc<Mutex<Pending>>,
+    events: broadcast::Sender<Event>,
+    started_ms: u64,
+    parent_pid: u32,
+    config_file: String,
+}
+
+impl Ctx {
+    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The control process.
+pub async fn control(setup: Setup) -> i32 {
+    // May do (enforced before this function runs, see child.rs):
+    // - user `_switchd`, chrooted to the empty directory, no capabilities, no_new_privs:
+    //   it parses requests from local users (root or the socket group), so a bug here must
+    //   give nothing beyond what switchctl can ask anyway;
+    // - accept connections on the control socket the parent created (0660, root:group);
+    //   it cannot create or remove the socket file itself;
+    // - talks to parent (reload, log level, events), ofp (counts, events) and datapath
+    //   (pings, later tables and counters).
+    let Some((path, sock)) = setup.control_socket else {
+        log_warn!("BUG: no control socket from parent");
+        return 1;
+    };
+    let (peers, mut rx) = match Peers::start(setup.parent, setup.peers) {
+        Ok(x) => x,
+        Err(e) => {
+            log_warn!("cannot set up channels: {e}");
+            return 1;
+        }
+    };
+    let listener = match listen(sock) {
+        Ok(l) => l,
+        Err(e) => {
+            log_warn!("control socket {path}: {e}");
+            return 1;
+        }
+    };
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            log_warn!("cannot catch SIGTERM: {e}");
+            return 1;
+        }
+    };
+    let ctx = Ctx {
+        peers,
+        pending: Arc::default(),
+        events: broadcast::channel(1024).0,
+        started_ms: setup.init.started_ms,
+        parent_pid: setup.init.parent_pid,
+        config_file: setup.init.config_file.clone(),
+    };
+    log_info!("listening on {path}");
+    loop {
+        tokio::select! {
+            biased;
+            _ = term.recv() => return 0,
+            conn = listener.accept() => match conn {
+                Ok((stream, _)) => { tokio::spawn(client(ctx.clone(), stream)); }
+                Err(e) => {
+                    log_warn!("accept on {path}: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            input = rx.recv() => match input {
+                Some(Input::Msg(from, m, _fds)) => match from {
+                    Role::Parent => dispatch_parent(&ctx, m),
+                    Role::Ofp => dispatch_ofp(&ctx, m),
+                    Role::Datapath => dispatch_datapath(&ctx, m),
+                    Role::Control => msg::unexpected(from, &m),
+                },
+                Some(Input::Closed(role)) => {
+                    if let Some(status) = child::channel_closed(role) {
+                        return status;
+                    }
+                }
+                None => return 1,
+            },
+        }
+    }
+}
+
+fn listen(fd: OwnedFd) -> std::io::Result<UnixListener> {
+    let l = std::os::unix::net::UnixListener::from(fd);
+    l.set_nonblocking(true)?;
+    UnixListener::from_std(l)
+}
+
+fn dispatch_parent(ctx: &Ctx, m: Msg) {
+    match m {
+        Msg::ReloadResult { id, errors } => {
+            if let Some(tx) = ctx.pending().reloads.remove(&id) {
+                let _ = tx.send(errors);
+            }
+        }
+        Msg::Event(e) => {
+            let _ = ctx.events.send(e);
+        }
+        Msg::Verbose { verbose } => log::set_verbose(verbose),
+        Msg::Config(c) => log_debug!("new configuration: {c:?}"),
+        other => msg::unexpected(Role::Parent, &other),
+    }
+}
+
+fn dispatch_ofp(ctx: &Ctx, m: Msg) {
+    match m {
+        Msg::ConnCounts { id, listeners } => {
+            if let Some(tx) = ctx.pending().counts.remove(&id) {
+                let _ = tx.send(listeners);
+            }
+        }
+        Msg::Event(e) => {
+            let _ = ctx.events.send(e);
+        }
+        other => msg::unexpected(Role::Ofp, &other),
+    }
+}
+
+fn dispatch_datapath(ctx: &Ctx, m: Msg) {
+    match m {
+        Msg::Pong { id } => {
+            if let Some(tx) = ctx.pending().pings.remove(&id) {
+                let _ = tx.send(());
+            }
+        }
+        other => msg::unexpected(Role::Datapath, &other),
+    }
+}
+
+/// Send a request carrying a fresh id to `to`, and wait for its answer (or `None`).
+async fn ask<T>(
+    ctx: &Ctx,
+    to: Role,
+    register: impl FnOnce(&mut Pending, u64, oneshot::Sender<T>),
+    make: impl FnOnce(u64) -> Msg,
+    wait: Duration,
+) -> Option<T> {
+    let (tx, rx) = oneshot::channel();
+    let id = {
+        let mut p = ctx.pending();
+        p.next_id += 1;
+        let id = p.next_id;
+        register(&mut p, id, tx);
+        id
+    };
+    ctx.peers.send(to, &make(id)).await;
+    let answer = tokio::time::timeout(wait, rx)
+        .await
+        .ok()
+        .and_then(Result::ok);
+    if answer.is_none() {
+        let mut p = ctx.pending();
+        p.counts.remove(&id);
+        p.reloads.remove(&id);
+        p.pings.remove(&id);
+    }
+    answer
+}
+
+/// One switchctl connection: one request, then its answer (or a stream of events).
+async fn client(ctx: Ctx, stream: UnixStream) {
+    let (rd, mut wr) = stream.into_split();
+    let mut rd = BufReader::new(rd.take(MAX_REQUEST));
+    let mut line = String::new();
+    match rd.read_line(&mut line).await {
+        Ok(0) | Err(_) => return,
+        Ok(_) => {}
+    }
+    let req: Request = match serde_json::from_str(&line) {
+        Ok(r) => r,
+        Err(e) => {
+            let resp = Response::Error {
+                message: format!("malformed request: {e}"),
+            };
+            let _ = wr.write_all(ctlproto::to_line(&resp).as_bytes()).await;
+            return;
+        }
+    };
+    log_debug!("request {req:?}");
+    let resp = match req {
+        Request::ShowSummary => Response::Summary(summary(&ctx).await),
+        Request::Show { table, switch: _ } => Response::Table(Table::empty(table)),
+        Request::Reload => reload(&ctx).await,
+        Request::Log { verbose } => {
+            ctx.peers
+                .send(Role::Parent, &Msg::LogRequest { verbose })
+                .await;
+            Response::Ok {
+                message: format!("logging {}", if verbose { "verbose" } else { "brief" }),
+            }
+        }
+        Request::Monitor => {
+            let mut events = ctx.events.subscribe();
+            let mut rest = String::new();
+            loop {
+                tokio::select! {
+                    ev = events.recv() => match ev {
+                        Ok(e) => {
+                            let line = ctlproto::to_line(&Response::Event(e));
+                            if wr.write_all(line.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                        Err(broadcast::error::RecvError::Lagged(n)) => {
+                            log_warn!("monitor client too slow, {n} events dropped");
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    },
+                    // The client says nothing more; end of file means it has gone.
+                    r = rd.read_line(&mut rest) => match r {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => rest.clear(),
+                    },
+                }
+            }
+        }
+    };
+    let _ = wr.write_all(ctlproto::to_line(&resp).as_bytes()).await;
+}
+
+async fn summary(ctx: &Ctx) -> Summary {
+    let listeners = ask(
+        ctx,
+        Role::Ofp,
+        |p, id, tx| {
+            p.counts.insert(id, tx);
+        },
+        |id| Msg::ConnCountsRequest { id },
+        Duration::from_secs(2),
+    )
+    .await
+    .unwrap_or_default();
+    let pong = ask(
+        ctx,
+        Role::Datapath,
+        |p, id, tx| {
+            p.pings.insert(id, tx);
+        },
+        |id| Msg::Ping { id },
+        Duration::from_secs(1),
+    )
+    .await;
+    let now_ms = ctlproto::Event::now(ctlproto::EventKind::Reloaded {
+        config_file: String::new(),
+    })
+    .time_ms;
+    Summary {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        pid: ctx.parent_pid,
+        uptime_secs: now_ms.saturating_sub(ctx.started_ms) / 1000,
+        config_file: ctx.config_file.clone(),
+        listeners,
+        datapath: if pong.is_some() {
+            "running".into()
+        } else {
+            "not answering".into()
+        },
+    }
+}
+
+async fn reload(ctx: &Ctx) -> Response {
+    let result = ask(
+        ctx,
+        Role::Parent,
+        |p, id, tx| {
+            p.reloads.insert(id, tx);
+        },
+        |id| Msg::ReloadRequest { id },
+        Duration::from_secs(10),
+    )
+    .await;
+    match result {
+        None => Response::Error {
+            message: "the parent process did not answer the reload request".into(),
+        },
+        Some(errors) if errors.is_empty() => Response::Ok {
+            message: "configuration reloaded".into(),
+        },
+        Some(errors) => Response::ReloadRejected { errors },
+    }
+}

@@ -1,0 +1,240 @@
+//! The control protocol: what `switchctl` and the control process say to each other.
+//!
+//! Both sides use these types, so they cannot drift apart. The control socket is a stream
+//! socket carrying one JSON object per line (`\n`-terminated): one [`Request`] from the
+//! client, then one [`Response`] (or, for `monitor`, a [`Response::Event`] per line until the
+//! client goes away). JSON lines on the outside, because anyone can read them with `socat`,
+//! and `switchctl -j` can pass the daemon's own words through.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The socket `switchctl` connects to when neither `-s` nor the configuration says otherwise.
+pub const DEFAULT_SOCKET: &str = "/run/switchd.sock";
+
+/// A request from switchctl.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum Request {
+    ShowSummary,
+    Show {
+        table: TableKind,
+        switch: Option<String>,
+    },
+    Reload,
+    Log {
+        verbose: bool,
+    },
+    Monitor,
+}
+
+/// The tables `switchctl show` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableKind {
+    Switches,
+    Ports,
+    Macs,
+    Flows,
+}
+
+impl TableKind {
+    pub fn parse(word: &str) -> Option<TableKind> {
+        Some(match word {
+            "switches" => TableKind::Switches,
+            "ports" => TableKind::Ports,
+            "macs" => TableKind::Macs,
+            "flows" => TableKind::Flows,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TableKind::Switches => "switches",
+            TableKind::Ports => "ports",
+            TableKind::Macs => "macs",
+            TableKind::Flows => "flows",
+        }
+    }
+
+    /// The column headers of this table, as switchctl prints them.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            TableKind::Switches => &["switch", "datapath id", "address", "version", "ports"],
+            TableKind::Ports => &["switch", "port", "name", "address", "state"],
+            TableKind::Macs => &["switch", "port", "mac", "vlan", "age"],
+            TableKind::Flows => &[
+                "switch", "table", "priority", "match", "actions", "packets", "bytes",
+            ],
+        }
+    }
+}
+
+/// The daemon's answer to one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "response", rename_all = "snake_case")]
+pub enum Response {
+    Summary(Summary),
+    Table(Table),
+    /// The request was carried out (`reload` with a valid configuration, `log`).
+    Ok {
+        message: String,
+    },
+    /// `reload` found errors; the running configuration stays. One `file:line: message`
+    /// per entry.
+    ReloadRejected {
+        errors: Vec<String>,
+    },
+    /// One monitored event (`monitor` only).
+    Event(Event),
+    /// The request could not be carried out; `message` is a sentence.
+    Error {
+        message: String,
+    },
+}
+
+/// `show summary`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub version: String,
+    pub pid: u32,
+    pub uptime_secs: u64,
+    pub config_file: String,
+    pub listeners: Vec<ListenerSummary>,
+    /// Whether the datapath process answered a ping just now.
+    pub datapath: String,
+}
+
+/// One OpenFlow listener and the connections it holds now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerSummary {
+    pub address: String,
+    pub connections: u32,
+}
+
+/// A table of `show`: headers and rows of cells.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Table {
+    pub table: TableKind,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn empty(kind: TableKind) -> Table {
+        Table {
+            table: kind,
+            columns: kind.columns().iter().map(|c| c.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+}
+
+/// Something that happened, with the time (milliseconds since the Unix epoch) at which the
+/// process that saw it saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub time_ms: u64,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    ConnectionOpened {
+        listener: String,
+        peer: String,
+    },
+    ConnectionClosed {
+        listener: String,
+        peer: String,
+        reason: String,
+    },
+    ListenerAdded {
+        listener: String,
+    },
+    ListenerRemoved {
+        listener: String,
+    },
+    Reloaded {
+        config_file: String,
+    },
+    ReloadRejected {
+        errors: Vec<String>,
+    },
+}
+
+impl Event {
+    pub fn now(kind: EventKind) -> Event {
+        let time_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        Event { time_ms, kind }
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventKind::ConnectionOpened { listener, peer } => {
+                write!(f, "connection opened: {peer} on {listener}")
+            }
+            EventKind::ConnectionClosed {
+                listener,
+                peer,
+                reason,
+            } => write!(f, "connection closed: {peer} on {listener} ({reason})"),
+            EventKind::ListenerAdded { listener } => write!(f, "listening on {listener}"),
+            EventKind::ListenerRemoved { listener } => {
+                write!(f, "no longer listening on {listener}")
+            }
+            EventKind::Reloaded { config_file } => write!(f, "reloaded {config_file}"),
+            EventKind::ReloadRejected { errors } => {
+                write!(f, "reload rejected: {}", errors.join("; "))
+            }
+        }
+    }
+}
+
+/// Encode one protocol object as a JSON line.
+pub fn to_line<T: Serialize>(value: &T) -> String {
+    // Serializing these plain types cannot fail (no maps with non-string keys).
+    let mut s = serde_json::to_string(value).unwrap_or_else(|e| {
+        format!("{{\"response\":\"error\",\"message\":\"cannot encode: {e}\"}}")
+    });
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_and_events_round_trip_as_json_lines() {
+        let reqs = [
+            Request::ShowSummary,
+            Request::Show {
+                table: TableKind::Flows,
+                switch: Some("sw0".into()),
+            },
+            Request::Reload,
+            Request::Log { verbose: true },
+            Request::Monitor,
+        ];
+        for r in reqs {
+            let line = to_line(&r);
+            assert!(line.ends_with('\n') && !line[..line.len() - 1].contains('\n'));
+            assert_eq!(serde_json::from_str::<Request>(&line).unwrap(), r);
+        }
+        let ev = Response::Event(Event::now(EventKind::ConnectionOpened {
+            listener: "127.0.0.1:6653".into(),
+            peer: "127.0.0.1:40000".into(),
+        }));
+        assert_eq!(serde_json::from_str::<Response>(&to_line(&ev)).unwrap(), ev);
+    }
+}

@@ -1,0 +1,255 @@
+//! Channels between switchd's processes: typed, framed messages with descriptor passing.
+//!
+//! A channel is one end of a `SOCK_SEQPACKET` socketpair. Each record is one frame: a 4-byte
+//! big-endian length, then that many bytes of JSON (one [`Msg`]). Descriptors ride along as
+//! SCM_RIGHTS on the record of the message that names them, so a descriptor can never be
+//! paired with the wrong message, and a frame is never split or merged (the length prefix is
+//! checked against the record, which catches truncation).
+//!
+//! Why JSON: these are control-plane messages, a few per second at most; serde derive keeps
+//! both ends in one type, a frame can be read in a log when something goes wrong, and the
+//! same encoding serves switchctl. Packet-rate traffic (OpenFlow between ofp and datapath)
+//! will travel as raw OpenFlow bytes on its own channel, not through JSON.
+
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::sys::socket::{
+    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
+    SockFlag, SockType,
+};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+
+use crate::msg::{Msg, Role};
+
+/// The largest frame we send or accept. Comfortably below the default socket buffer
+/// (about 208 KiB), which bounds a SEQPACKET record.
+pub const MAX_FRAME: usize = 64 * 1024;
+/// The most descriptors one message carries.
+pub const MAX_FDS: usize = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IpcError {
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    #[error("frame of {0} bytes is larger than {MAX_FRAME}")]
+    TooLarge(usize),
+    #[error("truncated frame (record {record} bytes, header says {header})")]
+    Truncated { record: usize, header: usize },
+    #[error("malformed message: {0}")]
+    Malformed(#[from] serde_json::Error),
+    #[error("ancillary data truncated (too many descriptors)")]
+    FdsTruncated,
+}
+
+impl From<nix::Error> for IpcError {
+    fn from(e: nix::Error) -> Self {
+        IpcError::Io(io::Error::from(e))
+    }
+}
+
+/// A new channel: two connected SEQPACKET sockets, close-on-exec.
+pub fn pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(io::Error::from)
+}
+
+/// Encode a message as one frame.
+pub fn encode(msg: &Msg) -> Result<Vec<u8>, IpcError> {
+    let json = serde_json::to_vec(msg)?;
+    let len = json.len();
+    if len + 4 > MAX_FRAME {
+        return Err(IpcError::TooLarge(len + 4));
+    }
+    let mut frame = Vec::with_capacity(len + 4);
+    frame.extend_from_slice(&(len as u32).to_be_bytes());
+    frame.extend_from_slice(&json);
+    Ok(frame)
+}
+
+/// Decode one received record.
+pub fn decode(record: &[u8]) -> Result<Msg, IpcError> {
+    if record.len() < 4 {
+        return Err(IpcError::Truncated {
+            record: record.len(),
+            header: 4,
+        });
+    }
+    let header = u32::from_be_bytes([record[0], record[1], record[2], record[3]]) as usize;
+    if header != record.len() - 4 {
+        return Err(IpcError::Truncated {
+            record: record.len() - 4,
+            header,
+        });
+    }
+    Ok(serde_json::from_slice(&record[4..])?)
+}
+
+fn send_raw(fd: RawFd, frame: &[u8], fds: &[RawFd]) -> nix::Result<usize> {
+    let iov = [IoSlice::new(frame)];
+    let rights = [ControlMessage::ScmRights(fds)];
+    let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &rights };
+    sendmsg::<()>(fd, &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None)
+}
+
+/// Receive one record; `Ok(None)` at end of file (the peer closed its end).
+fn recv_raw(fd: RawFd) -> Result<Option<(Msg, Vec<OwnedFd>)>, IpcError> {
+    let mut buf = vec![0u8; MAX_FRAME];
+    let mut cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
+    let (n, flags, fds) = {
+        let mut iov = [IoSliceMut::new(&mut buf)];
+        let r = recvmsg::<()>(fd, &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC)?;
+        let mut fds = Vec::new();
+        for c in r.cmsgs()? {
+            if let ControlMessageOwned::ScmRights(raw) = c {
+                for f in raw {
+                    // SAFETY: the kernel just installed this descriptor for us; we own it.
+                    fds.push(unsafe { OwnedFd::from_raw_fd(f) });
+                }
+            }
+        }
+        (r.bytes, r.flags, fds)
+    };
+    if n == 0 && fds.is_empty() {
+        return Ok(None);
+    }
+    if flags.contains(MsgFlags::MSG_CTRUNC) {
+        return Err(IpcError::FdsTruncated);
+    }
+    if flags.contains(MsgFlags::MSG_TRUNC) {
+        return Err(IpcError::TooLarge(n));
+    }
+    Ok(Some((decode(&buf[..n])?, fds)))
+}
+
+/// Send on a blocking descriptor (before a process's runtime starts).
+pub fn send_blocking(fd: BorrowedFd<'_>, msg: &Msg, fds: &[RawFd]) -> Result<(), IpcError> {
+    let frame = encode(msg)?;
+    send_raw(fd.as_raw_fd(), &frame, fds)?;
+    Ok(())
+}
+
+/// Receive on a blocking descriptor (before a process's runtime starts).
+pub fn recv_blocking(fd: BorrowedFd<'_>) -> Result<Option<(Msg, Vec<OwnedFd>)>, IpcError> {
+    recv_raw(fd.as_raw_fd())
+}
+
+/// One end of a channel, inside a tokio runtime. `send` and `recv` take `&self`, so one task
+/// can read while others write (each record goes out whole).
+#[derive(Debug)]
+pub struct Channel {
+    fd: AsyncFd<OwnedFd>,
+    /// The process at the other end.
+    pub peer: Role,
+}
+
+impl Channel {
+    /// Wrap a channel descriptor; must be called inside a runtime.
+    pub fn new(fd: OwnedFd, peer: Role) -> io::Result<Channel> {
+        set_nonblocking(fd.as_raw_fd())?;
+        // SAFETY: an OwnedFd is a valid open descriptor, always the same one, for as long
+        // as the AsyncFd that owns it lives.
+        let fd =
+            unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE | Interest::WRITABLE) }
+                .map_err(io::Error::from)?;
+        Ok(Channel { fd, peer })
+    }
+
+    pub async fn send(&self, msg: &Msg) -> Result<(), IpcError> {
+        self.send_with_fds(msg, &[]).await
+    }
+
+    pub async fn send_with_fds(&self, msg: &Msg, fds: &[RawFd]) -> Result<(), IpcError> {
+        let frame = encode(msg)?;
+        loop {
+            let mut guard = self.fd.writable().await?;
+            match guard.try_io(|fd| send_raw(fd.as_raw_fd(), &frame, fds).map_err(io::Error::from))
+            {
+                Ok(r) => return r.map(|_| ()).map_err(IpcError::Io),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// The next message and its descriptors; `Ok(None)` when the peer has gone.
+    pub async fn recv(&self) -> Result<Option<(Msg, Vec<OwnedFd>)>, IpcError> {
+        loop {
+            let mut guard = self.fd.readable().await?;
+            let res = guard.try_io(|fd| match recv_raw(fd.as_raw_fd()) {
+                Err(IpcError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => Err(e),
+                other => Ok(other),
+            });
+            match res {
+                Ok(Ok(r)) => return r,
+                Ok(Err(e)) => return Err(IpcError::Io(e)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+pub fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor we own, with integer arguments.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn frames_round_trip_with_descriptors() {
+        let (a, b) = pair().unwrap();
+        let (mut r, w) = std::os::unix::net::UnixStream::pair().unwrap();
+        let msg = Msg::ListenerAdd {
+            listener: "127.0.0.1:6653".into(),
+        };
+        send_blocking(a.as_fd(), &msg, &[w.as_raw_fd()]).unwrap();
+        let (got, fds) = recv_blocking(b.as_fd()).unwrap().unwrap();
+        assert_eq!(got, msg);
+        assert_eq!(fds.len(), 1);
+        // The descriptor that arrived is the same socket: writing to it reaches `r`.
+        let mut passed = std::os::unix::net::UnixStream::from(fds.into_iter().next().unwrap());
+        passed.write_all(b"x").unwrap();
+        let mut one = [0u8; 1];
+        r.read_exact(&mut one).unwrap();
+        assert_eq!(&one, b"x");
+        drop(a);
+        assert!(
+            recv_blocking(b.as_fd()).unwrap().is_none(),
+            "EOF after close"
+        );
+    }
+
+    #[test]
+    fn truncated_and_garbage_frames_are_errors() {
+        assert!(matches!(decode(&[0, 0]), Err(IpcError::Truncated { .. })));
+        assert!(matches!(
+            decode(&[0, 0, 0, 9, b'{']),
+            Err(IpcError::Truncated { .. })
+        ));
+        assert!(matches!(
+            decode(&[0, 0, 0, 1, b'{']),
+            Err(IpcError::Malformed(_))
+        ));
+        let big = Msg::ReloadResult {
+            id: 1,
+            errors: vec!["x".repeat(MAX_FRAME)],
+        };
+        assert!(matches!(encode(&big), Err(IpcError::TooLarge(_))));
+    }
+}

@@ -1,0 +1,186 @@
+//! The messages that travel between switchd's processes, and the process roles.
+//!
+//! One enum for every internal message; each process has one dispatch function per peer
+//! that matches the messages it expects from that peer, and reports anything else as a bug
+//! naming the sender ([`unexpected`]).
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ctlproto::{Event, ListenerSummary};
+
+/// A switchd process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Parent,
+    Control,
+    Ofp,
+    Datapath,
+}
+
+impl Role {
+    /// The children, in the order the parent starts them.
+    pub const CHILDREN: [Role; 3] = [Role::Control, Role::Ofp, Role::Datapath];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Parent => "parent",
+            Role::Control => "control",
+            Role::Ofp => "ofp",
+            Role::Datapath => "datapath",
+        }
+    }
+
+    /// The process title, which `ps -o args` shows; for a child it is its whole argv.
+    pub fn title(self) -> String {
+        format!("switchd: {}", self.name())
+    }
+
+    /// The child whose title is `title`, if any.
+    pub fn from_title(title: &str) -> Option<Role> {
+        Role::CHILDREN.into_iter().find(|r| r.title() == title)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a child needs to know before it drops privileges; the first message on its
+/// parent channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Init {
+    pub uid: u32,
+    pub gid: u32,
+    pub user: String,
+    pub chroot: PathBuf,
+    pub foreground: bool,
+    pub verbose: u8,
+    /// When the parent started, milliseconds since the Unix epoch (for uptime).
+    pub started_ms: u64,
+    pub parent_pid: u32,
+    pub config_file: String,
+    pub config: RuntimeConfig,
+}
+
+/// The part of the configuration the children act on. `listen` entries are `addr:port`
+/// (`[v6]:port`) strings, the names listeners go by everywhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeConfig {
+    pub listen: Vec<String>,
+    pub timeout: u32,
+    pub cache: u32,
+    pub echo_interval: u32,
+}
+
+/// Every message between switchd's processes. The comment on each variant says who sends it
+/// to whom, and which descriptors ride along.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "msg", rename_all = "snake_case")]
+pub enum Msg {
+    /// parent -> child, first message.
+    Init(Init),
+    /// parent -> child: the child's end of a channel to `peer` (1 descriptor).
+    PeerChannel {
+        peer: Role,
+    },
+    /// parent -> control: the listening control socket (1 descriptor).
+    ControlSocket {
+        path: String,
+    },
+    /// parent -> ofp: a listening OpenFlow socket (1 descriptor).
+    ListenerAdd {
+        listener: String,
+    },
+    /// parent -> ofp: stop listening on `listener` and close its connections.
+    ListenerRemove {
+        listener: String,
+    },
+    /// parent -> child: setup is complete; start serving.
+    SetupDone,
+    /// parent -> children: the configuration after a reload.
+    Config(RuntimeConfig),
+    /// parent -> children: the new log verbosity.
+    Verbose {
+        verbose: u8,
+    },
+    /// control -> parent: `switchctl reload`, answered by `ReloadResult` with the same id.
+    ReloadRequest {
+        id: u64,
+    },
+    /// parent -> control: empty `errors` means the new configuration is running.
+    ReloadResult {
+        id: u64,
+        errors: Vec<String>,
+    },
+    /// control -> parent: `switchctl log verbose|brief`.
+    LogRequest {
+        verbose: bool,
+    },
+    /// parent, ofp -> control: something for `switchctl monitor`.
+    Event(Event),
+    /// control -> ofp: how many connections per listener?
+    ConnCountsRequest {
+        id: u64,
+    },
+    /// ofp -> control.
+    ConnCounts {
+        id: u64,
+        listeners: Vec<ListenerSummary>,
+    },
+    /// parent -> ofp: answer `BarrierAck` once every earlier message has been acted on
+    /// (so that `switchctl reload` returns only when the listeners have changed).
+    Barrier {
+        id: u64,
+    },
+    /// ofp -> parent.
+    BarrierAck {
+        id: u64,
+    },
+    /// anyone -> datapath, answered by `Pong` with the same id.
+    Ping {
+        id: u64,
+    },
+    Pong {
+        id: u64,
+    },
+}
+
+impl Msg {
+    /// The variant's name, for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Msg::Init(_) => "init",
+            Msg::PeerChannel { .. } => "peer_channel",
+            Msg::ControlSocket { .. } => "control_socket",
+            Msg::ListenerAdd { .. } => "listener_add",
+            Msg::ListenerRemove { .. } => "listener_remove",
+            Msg::SetupDone => "setup_done",
+            Msg::Config(_) => "config",
+            Msg::Verbose { .. } => "verbose",
+            Msg::ReloadRequest { .. } => "reload_request",
+            Msg::ReloadResult { .. } => "reload_result",
+            Msg::LogRequest { .. } => "log_request",
+            Msg::Event(_) => "event",
+            Msg::ConnCountsRequest { .. } => "conn_counts_request",
+            Msg::ConnCounts { .. } => "conn_counts",
+            Msg::Barrier { .. } => "barrier",
+            Msg::BarrierAck { .. } => "barrier_ack",
+            Msg::Ping { .. } => "ping",
+            Msg::Pong { .. } => "pong",
+        }
+    }
+}
+
+/// Report a message that `peer` should never have sent us: a bug in switchd, logged loudly.
+pub fn unexpected(peer: Role, msg: &Msg) {
+    crate::log_warn!(
+        "BUG: unexpected message {} from {peer}: {msg:?}",
+        msg.kind()
+    );
+}

@@ -74,10 +74,7 @@ pub fn parse<I: IntoIterator<Item = String>>(argv: I) -> Result<Args, String> {
 }
 
 fn parse_define(value: &str) -> Result<(String, String), String> {
-    match value.split_once('=') {
-        Some((name, v)) if !name.is_empty() => Ok((name.to_string(), v.to_string())),
-        _ => Err(format!("could not parse macro definition {value}")),
-    }
+    conf::parse_define(value).ok_or_else(|| format!("could not parse macro definition {value}"))
 }
 
 fn number(opt: char, value: &str) -> Result<u32, String> {

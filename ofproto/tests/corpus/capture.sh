@@ -113,6 +113,7 @@ start_tcpdump() {
 stop_tcpdump() {
     sleep 1
     kill -INT "$TCPDUMP_PID" 2>/dev/null; wait "$TCPDUMP_PID" 2>/dev/null
+    chown --reference="$OUT" "$OUT/$1.pcap"
     cat "$DIR/tcpdump-$1.err" | tail -3 >&2
 }
 
@@ -167,8 +168,10 @@ ofctl13() {
     $VSCTL set-controller $BR "ptcp:$port:127.0.0.1"
     sleep 2
 
-    # handshake, echo, description
+    # handshake, echo, description; a client that only speaks OpenFlow 1.4 gets a
+    # hello-failed error
     of probe
+    ovs-ofctl -O OpenFlow14 -t 3 probe "$SW" >>"$DIR/ofctl-$NAME.log" 2>&1
     ovs-ofctl -O $OFVER ping "$SW" 64 >>"$DIR/ofctl-$NAME.log" 2>&1
     of show
     of dump-desc
@@ -319,6 +322,7 @@ EOF
     of packet-out CONTROLLER 'set_field:10.0.0.9->ip_src,output:2' "$PKT_UDP"
     of packet-out CONTROLLER 'group:1' "$PKT_UDP"
     of packet-out 1 'controller(reason=action,userdata=aa.bb,max_len=64)' "$PKT_UDP"
+    of packet-out 77 'output:1' "$PKT_UDP"          # no such in_port: error
     pings 2
     of del-flows 'cookie=0x79/-1'
     of mod-port 2 down
@@ -384,6 +388,7 @@ ofctl10() {
     sleep 2
 
     of probe
+    ovs-ofctl -O OpenFlow11 -t 3 probe "$SW" >>"$DIR/ofctl-$NAME.log" 2>&1
     ovs-ofctl -O $OFVER ping "$SW" 32 >>"$DIR/ofctl-$NAME.log" 2>&1
     of show
     of dump-desc
@@ -436,6 +441,11 @@ EOF
     of dump-flows
     of dump-flows 'ip'
     of dump-flows 'ipv6'
+    ofx --flow-format=openflow10 dump-flows          # plain OFPST_FLOW instead of NXST_FLOW
+    ofx --flow-format=openflow10 dump-flows 'tcp,tp_dst=443'
+    ofx --flow-format=openflow10 dump-aggregate 'ip'
+    ofx --flow-format=openflow10+table_id add-flow 'table=254,priority=0,actions=drop'  # hidden table: error
+    of packet-out 77 'output:1' "$PKT_UDP"          # no such in_port: error
     of dump-aggregate
     of dump-aggregate 'tcp'
     of del-flows 'icmp'

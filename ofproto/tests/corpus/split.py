@@ -9,6 +9,7 @@ retransmitted bytes, and writes
 
     NAME.c2s.bin   controller -> switch bytes of every connection, back to back
     NAME.s2c.bin   switch -> controller bytes of every connection, back to back
+    summary.txt    the per-file message counts printed below
 
 Connections are concatenated in the order their first packet appears; each one
 starts with an OFPT_HELLO. Which side is the switch is given by the file name:
@@ -265,6 +266,15 @@ def messages(data, label):
         off += length
 
 
+SUMMARY = []
+
+
+def out(line):
+    """Print a summary line and keep it for summary.txt."""
+    print(line)
+    SUMMARY.append(line)
+
+
 def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     pcaps = sorted(f for f in os.listdir(outdir) if f.endswith(".pcap"))
@@ -290,7 +300,7 @@ def main():
             else:
                 c2s += server_bytes
                 s2c += client_bytes
-        print("%s: %d TCP connections" % (pcap, len(conns)))
+        out("%s: %d TCP connections" % (pcap, len(conns)))
         for suffix, data in (("c2s", c2s), ("s2c", s2c)):
             fname = "%s.%s.bin" % (name, suffix)
             with open(os.path.join(outdir, fname), "wb") as f:
@@ -307,15 +317,20 @@ def main():
             except ValueError as e:
                 print("ERROR %s" % e, file=sys.stderr)
                 failed = True
-            print("  %s: %d bytes, %d messages" % (fname, len(data), n))
+            out("  %s: %d bytes, %d messages" % (fname, len(data), n))
             for (version, mtype), c in sorted(counts.items()):
-                print("    v%d type %2d %-26s %5d" % (version, mtype, type_name(version, mtype), c))
+                out("    v%d type %2d %-26s %5d" % (version, mtype, type_name(version, mtype), c))
             subs = [(k, c) for k, c in sorted(details.items()) if "/" in k[1]]
             for (version, d), c in subs:
-                print("      v%d %-44s %5d" % (version, d, c))
+                out("      v%d %-44s %5d" % (version, d, c))
     with open(os.path.join(outdir, "messages.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
-    print("messages.txt: %d messages" % (len(lines) - 1))
+    out("messages.txt: %d messages" % (len(lines) - 1))
+    with open(os.path.join(outdir, "summary.txt"), "w") as f:
+        f.write("# written by split.py: messages per file by (version, type); indented lines\n"
+                "# break down multipart/stats, experimenter/vendor (id:subtype) and error"
+                " (type.code)\n")
+        f.write("\n".join(SUMMARY) + "\n")
     return 1 if failed else 0
 
 

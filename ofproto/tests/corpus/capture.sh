@@ -4,16 +4,18 @@
 # Runs a private Open vSwitch (userspace datapath) in a temporary directory, never
 # the system's one, and records with tcpdump on loopback:
 #   ofctl13.pcap  ovs-ofctl -O OpenFlow13 (controller side) <-> ovs-vswitchd (switch, listening)
+#   ofctl13tf.pcap  dump-table-features only, cut after the first reply part (see below)
 #   ofctl10.pcap  ovs-ofctl -O OpenFlow10 (controller side) <-> ovs-vswitchd (switch, listening)
 #   osken13.pcap  os-ken simple_switch_13 + osken_extras13 (listening) <-> ovs-vswitchd
 #   osken10.pcap  os-ken simple_switch (OpenFlow 1.0, listening) <-> ovs-vswitchd
-# then runs split.py, which writes NAME.c2s.bin / NAME.s2c.bin and messages.txt.
+# then runs split.py, which writes NAME.c2s.bin / NAME.s2c.bin, messages.txt, summary.txt.
 #
 # Not run by CI; the outputs are committed. Needs root (namespaces, veth, tcpdump),
-# Open vSwitch 3.1 tools, tcpdump, python3. os-ken is installed into a venv
-# (VENV, default /tmp/switchd-corpus-venv) from PyPI if it is not there yet.
+# Open vSwitch 3.1 tools, tcpdump, python3. os-ken (OSKEN_VERSION, default 3.1.1) is
+# installed into a venv (VENV, default /tmp/switchd-corpus-venv) from PyPI if it is not
+# there yet; the apps it runs are in osken_apps/. KEEP=1 keeps the temporary directory.
 #
-# usage: capture.sh [ofctl13|ofctl10|osken13|osken10]...   (default: all four)
+# usage: capture.sh [ofctl13|ofctl13tf|ofctl10|osken13|osken10]...   (default: all)
 
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)

@@ -283,19 +283,23 @@ fn flow_mod() -> impl Strategy<Value = FlowMod> {
         any::<[u16; 5]>(),
         any::<u32>(),
         actions(),
+        any::<u8>(),
     )
-        .prop_map(|(m, cookie, command, n, buffer_id, actions)| FlowMod {
-            r#match: m,
-            cookie,
-            command,
-            idle_timeout: n[0],
-            hard_timeout: n[1],
-            priority: n[2],
-            buffer_id,
-            out_port: n[3],
-            flags: n[4],
-            actions,
-        })
+        .prop_map(
+            |(m, cookie, command, n, buffer_id, actions, table_id)| FlowMod {
+                r#match: m,
+                cookie,
+                command,
+                table_id,
+                idle_timeout: n[0],
+                hard_timeout: n[1],
+                priority: n[2],
+                buffer_id,
+                out_port: n[3],
+                flags: n[4],
+                actions,
+            },
+        )
 }
 
 fn message() -> impl Strategy<Value = Message> {

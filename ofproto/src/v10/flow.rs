@@ -61,6 +61,9 @@ pub struct FlowMod {
     pub r#match: Match,
     pub cookie: u64,
     pub command: FlowModCommand,
+    /// Open vSwitch's flow_mod_table_id extension (NXT_FLOW_MOD_TABLE_ID): once a
+    /// controller enables it, the high byte of `command` names the table. 0 otherwise.
+    pub table_id: u8,
     pub idle_timeout: u16,
     pub hard_timeout: u16,
     pub priority: u16,
@@ -79,9 +82,10 @@ impl FlowMod {
         let m = Match::decode(r)?;
         let cookie = r.u64("flow_mod: cookie")?;
         let cmd_at = r.offset();
-        let command = r.u16("flow_mod: command")?;
-        // Spec 5.4.4: OFPFMFC_BAD_COMMAND, "unknown command".
-        let command = FlowModCommand::from_wire(command).ok_or(DecodeError::malformed(
+        let raw = r.u16("flow_mod: command")?;
+        let table_id = (raw >> 8) as u8;
+        // Spec 5.4.4: OFPFMFC_BAD_COMMAND, "unknown command" (low byte; see `table_id`).
+        let command = FlowModCommand::from_wire(raw & 0xff).ok_or(DecodeError::malformed(
             FLOW_MOD_BAD_COMMAND_13,
             cmd_at,
             "flow_mod: unknown command",
@@ -90,6 +94,7 @@ impl FlowMod {
             r#match: m,
             cookie,
             command,
+            table_id,
             idle_timeout: r.u16("flow_mod: idle_timeout")?,
             hard_timeout: r.u16("flow_mod: hard_timeout")?,
             priority: r.u16("flow_mod: priority")?,
@@ -104,7 +109,7 @@ impl FlowMod {
     pub(crate) fn encode(&self, out: &mut BytesMut) {
         self.r#match.encode(out);
         out.put_u64(self.cookie);
-        out.put_u16(self.command.to_wire());
+        out.put_u16((u16::from(self.table_id) << 8) | self.command.to_wire());
         out.put_u16(self.idle_timeout);
         out.put_u16(self.hard_timeout);
         out.put_u16(self.priority);

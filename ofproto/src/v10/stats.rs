@@ -13,6 +13,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::action::{decode_actions, encode_actions, Action};
 use super::flow_match::{Match, MATCH_LEN};
+use super::port::{PhyPort, PHY_PORT_LEN};
 use super::wire::{len_placeholder, patch_len, put_pad, FixedStr, Reader};
 use crate::error::{DecodeError, OfpErrorCode};
 
@@ -24,6 +25,9 @@ pub mod stats_type {
     pub const TABLE: u16 = 3;
     pub const PORT: u16 = 4;
     pub const QUEUE: u16 = 5;
+    /// Open vSwitch extension: OpenFlow 1.3's OFPMP_PORT_DESC number, used in 1.0 to fetch
+    /// the port list without a FEATURES_REQUEST.
+    pub const PORT_DESC: u16 = 13;
     pub const VENDOR: u16 = 0xffff;
 }
 
@@ -66,6 +70,8 @@ pub enum StatsRequestBody {
     Port { port_no: u16 },
     /// OFPST_QUEUE: `ofp_queue_stats_request`; OFPP_ALL / OFPQ_ALL are wildcards.
     Queue { port_no: u16, queue_id: u32 },
+    /// Open vSwitch's port description request (type 13): empty body.
+    PortDesc,
     /// OFPST_VENDOR: vendor id, then vendor-defined bytes, kept opaque.
     Vendor { vendor: u32, data: Bytes },
 }
@@ -95,7 +101,12 @@ pub enum StatsReplyBody {
     Table(Vec<TableStats>),
     Port(Vec<PortStats>),
     Queue(Vec<QueueStats>),
-    Vendor { vendor: u32, data: Bytes },
+    /// Open vSwitch's port description reply (type 13): `ofp_phy_port` records.
+    PortDesc(Vec<PhyPort>),
+    Vendor {
+        vendor: u32,
+        data: Bytes,
+    },
 }
 
 /// `ofp_desc_stats`: NUL-padded strings, kept byte for byte.
@@ -243,6 +254,7 @@ impl StatsRequest {
             StatsRequestBody::Table => t::TABLE,
             StatsRequestBody::Port { .. } => t::PORT,
             StatsRequestBody::Queue { .. } => t::QUEUE,
+            StatsRequestBody::PortDesc => t::PORT_DESC,
             StatsRequestBody::Vendor { .. } => t::VENDOR,
         }
     }
@@ -286,6 +298,10 @@ impl StatsRequest {
                     queue_id: r.u32("queue stats request: queue_id")?,
                 }
             }
+            t::PORT_DESC => {
+                exact(r, 0, "port desc stats request: body not empty")?;
+                StatsRequestBody::PortDesc
+            }
             t::VENDOR => {
                 let (vendor, data) = decode_vendor(r)?;
                 StatsRequestBody::Vendor { vendor, data }
@@ -306,7 +322,7 @@ impl StatsRequest {
         out.put_u16(self.stats_type());
         out.put_u16(self.flags);
         match &self.body {
-            StatsRequestBody::Desc | StatsRequestBody::Table => {}
+            StatsRequestBody::Desc | StatsRequestBody::Table | StatsRequestBody::PortDesc => {}
             StatsRequestBody::Flow(f) | StatsRequestBody::Aggregate(f) => f.encode(out),
             StatsRequestBody::Port { port_no } => {
                 out.put_u16(*port_no);
@@ -507,6 +523,7 @@ impl StatsReply {
             StatsReplyBody::Table(_) => t::TABLE,
             StatsReplyBody::Port(_) => t::PORT,
             StatsReplyBody::Queue(_) => t::QUEUE,
+            StatsReplyBody::PortDesc(_) => t::PORT_DESC,
             StatsReplyBody::Vendor { .. } => t::VENDOR,
         }
     }
@@ -557,6 +574,12 @@ impl StatsReply {
                 "queue stats: body not a multiple of 32",
                 QueueStats::decode,
             )?),
+            t::PORT_DESC => StatsReplyBody::PortDesc(records(
+                r,
+                PHY_PORT_LEN,
+                "port desc stats: body not a multiple of 48",
+                PhyPort::decode,
+            )?),
             t::VENDOR => {
                 let (vendor, data) = decode_vendor(r)?;
                 StatsReplyBody::Vendor { vendor, data }
@@ -588,6 +611,7 @@ impl StatsReply {
             StatsReplyBody::Table(v) => v.iter().for_each(|t| t.encode(out)),
             StatsReplyBody::Port(v) => v.iter().for_each(|p| p.encode(out)),
             StatsReplyBody::Queue(v) => v.iter().for_each(|q| q.encode(out)),
+            StatsReplyBody::PortDesc(v) => v.iter().for_each(|p| p.encode(out)),
             StatsReplyBody::Vendor { vendor, data } => {
                 out.put_u32(*vendor);
                 out.put_slice(data);

@@ -73,9 +73,12 @@ pub(crate) fn decode_buckets(r: &mut Reader<'_>) -> Result<Vec<Bucket>, DecodeEr
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum GroupModCommand {
     #[default]
-    Add,
-    Modify,
-    Delete,
+    Add = 0,
+    Modify = 1,
+    Delete = 2,
+    /// OFPGC_ADD_OR_MOD (0x8000), an Open vSwitch extension: `ovs-ofctl mod-group
+    /// --may-create` sends it.
+    AddOrModify = 0x8000,
 }
 
 impl GroupModCommand {
@@ -84,6 +87,7 @@ impl GroupModCommand {
             0 => GroupModCommand::Add,
             1 => GroupModCommand::Modify,
             2 => GroupModCommand::Delete,
+            0x8000 => GroupModCommand::AddOrModify,
             _ => return None,
         })
     }

@@ -397,8 +397,20 @@ impl Oxm {
         let Some((vlen, maskable)) = basic_field_spec(field_no) else {
             return Err(r.err(errs.field, "unknown OpenFlow basic OXM field"));
         };
-        // 7.2.3.5: hasmask on a field that cannot be masked is OFPBMC_BAD_MASK.
+        // 7.2.3.5: hasmask on a field that the spec does not let be masked is
+        // OFPBMC_BAD_MASK for a switch that cannot match it. Open vSwitch can, and sends such
+        // fields in flow-mods and flow-stats replies (e.g. a masked tcp_dst): in a match the
+        // TLV is kept as it came, opaque, for the consumer to refuse (BAD_MASK) if it must.
+        // In a set-field action a mask is never valid in 1.3 (7.2.5), so it stays an error.
         if has_mask && !maskable {
+            if errs.mask == OfpErrorCode::BAD_MATCH_MASK {
+                return Ok(Oxm::Opaque(OxmOpaque {
+                    class,
+                    field: field_no,
+                    has_mask,
+                    payload: r.bytes(len)?,
+                }));
+            }
             return Err(r.err(errs.mask, "mask on an OXM field that allows none"));
         }
         // 7.2.3.2: oxm_length is the value length, doubled when a mask follows.

@@ -7,8 +7,8 @@
 
 /// An OpenFlow error type and code as they go on the wire (`ofp_error_msg.type`, `.code`).
 ///
-/// The numeric values of types and codes are the same in OpenFlow 1.3 for the ones named
-/// here; [`OfpErrorCode::for_version`] maps them for OpenFlow 1.0, whose numbering differs.
+/// The constants here use OpenFlow 1.3 numbering; `v10::error_code` maps them to OpenFlow
+/// 1.0's, whose numbering differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OfpErrorCode {
     pub err_type: u16,

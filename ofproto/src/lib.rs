@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod header;
+pub mod text;
 pub mod v10;
 pub mod v13;
 

@@ -412,21 +412,27 @@ fn parse_action13(t: &Tok<'_>, ctx: &mut Ctx, out: &mut ActionList) -> Result<()
             }
             match parse_oxm(fno, name, val).map_err(verr)? {
                 Some(o) => {
-                    if matches!(o, Oxm::VlanVid(_) | Oxm::VlanPcp(_)) {
-                        ctx.tagged = true;
+                    // As Open vSwitch: the VLAN fields exist only in a tagged packet.
+                    if matches!(o, Oxm::VlanVid(_) | Oxm::VlanPcp(_)) && !ctx.tagged {
+                        return Err(err(
+                            t,
+                            format!("set_field:{v} needs a VLAN tag (match dl_vlan, or push_vlan first)"),
+                        ));
                     }
                     out.push(set_field(o))
                 }
                 None => return Err(verr(format!("set_field:{v}: nothing to set"))),
             }
         }
-        "load" | "move" => return Err(err(
-            t,
-            format!(
+        "load" | "move" => {
+            return Err(err(
+                t,
+                format!(
                 "{} is a Nicira extension action, not supported here; use set_field:VALUE->FIELD",
                 t.key
             ),
-        )),
+            ))
+        }
         "goto_table" | "write_metadata" | "write_actions" | "clear_actions" | "meter" => {
             return Err(err(
                 t,

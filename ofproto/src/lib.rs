@@ -4,6 +4,7 @@
 //! - [`error`]: decode errors and the OpenFlow error (type, code) each maps to.
 //! - `v13`: OpenFlow 1.3.5, all of it. `v10`: OpenFlow 1.0.
 
+pub mod capture;
 pub mod error;
 pub mod header;
 pub mod text;

@@ -231,7 +231,7 @@ fn read_ng(b: &[u8], r: &mut Reassembler) -> Result<(), CaptureError> {
         }
         let btype = e.u32(b, pos).unwrap_or(0);
         let len = e.u32(b, pos + 4).unwrap_or(0) as usize;
-        if len < 12 || len % 4 != 0 {
+        if len < 12 || !len.is_multiple_of(4) {
             return Err(CaptureError::Malformed {
                 offset: pos,
                 what: "pcapng block length",

@@ -263,9 +263,10 @@ pub fn print_flow_stats(fs: &FlowStats) -> String {
     if fs.hard_timeout != 0 {
         s.push_str(&format!("hard_timeout={}, ", fs.hard_timeout));
     }
-    for f in fmt_flags(fs.flags, ", ") {
+    // Open vSwitch separates the flags by spaces, not commas.
+    for f in fmt_flags(fs.flags, " ") {
         s.push_str(&f);
-        s.push_str(", ");
+        s.push(' ');
     }
     let m = fmt_match13(
         &fs.match_,

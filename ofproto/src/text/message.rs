@@ -64,7 +64,8 @@ pub fn print_message(xid: u32, m: &Message) -> String {
                         .filter(|i| words[i / 32] & (1 << (i % 32)) != 0)
                         .map(|i| match i {
                             1 => "1.0".to_string(),
-                            n => format!("1.{}", n - 1),
+                            n if n >= 2 => format!("1.{}", n - 1),
+                            n => format!("0x{n:02x}"),
                         })
                         .collect()
                 })

@@ -1,0 +1,55 @@
+//! The ovs-ofctl flow syntax, and one-line printing of every message.
+//!
+//! - [`parse_flow`] reads a flow as operators paste it into `ovs-ofctl add-flow` and builds
+//!   an OpenFlow 1.3 [`v13::FlowMod`]; [`parse_flow10`] builds an OpenFlow 1.0 one where the
+//!   flow is expressible in 1.0.
+//! - [`print_flow_mod`] / [`print_flow_mod10`] write a FLOW_MOD back in the add-flow syntax
+//!   (what they print, `parse_flow` reads back to the same message);
+//!   [`print_flow_stats`] / [`print_flow_stats10`] write a flow entry the way
+//!   `ovs-ofctl dump-flows` does.
+//! - [`print_message`] / [`print_message10`] give one line per message in the style of
+//!   `ovs-ofctl ofp-print`.
+//!
+//! Field names, prerequisites, value syntax and printed field order follow ovs-fields(7),
+//! ovs-actions(7) and Open vSwitch's `match_format`; where Open vSwitch has no name for an
+//! OpenFlow 1.3 field (`in_phy_port`, `pbb_isid`, `ipv6_exthdr`, `pbb_uca`) the OXM name is
+//! used.
+
+mod actions;
+mod fields;
+mod flow10;
+mod flow13;
+mod lex;
+mod message;
+mod value;
+
+use std::fmt;
+
+pub use flow10::{parse_flow10, print_flow_mod10, print_flow_stats10, print_match10};
+pub use flow13::{parse_flow, print_flow_mod, print_flow_stats, print_match};
+pub use message::{print_message, print_message10, print_raw};
+
+/// Why a flow text did not parse: a sentence naming the offending token, and the 1-based
+/// column (in characters) where that token starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowParseError {
+    pub column: usize,
+    pub message: String,
+}
+
+impl FlowParseError {
+    pub(crate) fn new(column: usize, message: impl Into<String>) -> Self {
+        FlowParseError {
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for FlowParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "column {}: {}", self.column, self.message)
+    }
+}
+
+impl std::error::Error for FlowParseError {}

@@ -56,7 +56,7 @@ pub fn main(args: Args) -> ! {
     parent(args, config)
 }
 
-fn parent(args: Args, config: Config) -> ! {
+fn parent(mut args: Args, config: Config) -> ! {
     // May do: everything root may (it is root), but it keeps to:
     // - reading the configuration (startup, SIGHUP, switchctl reload);
     // - opening privileged things and passing them down: OpenFlow listening sockets (ports
@@ -100,6 +100,12 @@ fn parent(args: Args, config: Config) -> ! {
     };
 
     if !args.debug {
+        // daemon() changes to /, and reload re-reads the file by name: make it absolute
+        // first, or `switchd -f x.conf` could never reload.
+        match std::path::absolute(&args.file) {
+            Ok(p) => args.file = p,
+            Err(e) => fatalx!("{}: {e}", args.file.display()),
+        }
         if let Err(e) = nix::unistd::daemon(false, false) {
             fatalx!("daemon: {e}");
         }

@@ -10,13 +10,16 @@ use std::process::ExitCode;
 
 use switchd::ctlproto::{self, Event, Request, Response, Summary, Table, TableKind};
 
+mod parse;
+
 const USAGE: &str = "usage: switchctl [-s socket] [-j] command [argument ...]
 commands:
   show summary
   show switches|ports|macs|flows [switch]
   reload
   log verbose|brief
-  monitor";
+  monitor
+  parse [--check] file ...";
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -63,6 +66,10 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
     }
     let words: Vec<String> = it.collect();
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    // `parse` reads files; it needs no daemon.
+    if words.first() == Some(&"parse") {
+        return parse::run(&words[1..]);
+    }
     let req = parse_command(&words).ok_or_else(|| {
         if words.is_empty() {
             format!("no command given\n{USAGE}")

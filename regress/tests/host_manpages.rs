@@ -219,7 +219,11 @@ fn switchctl_commands(usage_text: &str) -> BTreeSet<String> {
         for word in line.split_whitespace() {
             let suffixes: Vec<String> =
                 if let Some(arg) = word.strip_prefix('[').and_then(|w| w.strip_suffix(']')) {
-                    vec![format!(" Op Ar {arg}")]
+                    // `[--check]` is a flag (`Op Fl -check`), `[switch]` an argument.
+                    match arg.strip_prefix('-') {
+                        Some(flag) => vec![format!(" Op Fl {flag}")],
+                        None => vec![format!(" Op Ar {arg}")],
+                    }
                 } else {
                     word.split('|').map(|w| format!(" {w}")).collect()
                 };

@@ -216,17 +216,24 @@ fn switchctl_commands(usage_text: &str) -> BTreeSet<String> {
     let mut items = BTreeSet::new();
     for line in lines.filter(|l| !l.trim().is_empty()) {
         let mut expanded = vec![".It Cm".to_string()];
+        // Words after an optional part are arguments: `parse [--check] file ...` gives
+        // `.It Cm parse Op Fl -check Ar file ...`.
+        let mut in_args = false;
         for word in line.split_whitespace() {
-            let suffixes: Vec<String> =
-                if let Some(arg) = word.strip_prefix('[').and_then(|w| w.strip_suffix(']')) {
-                    // `[--check]` is a flag (`Op Fl -check`), `[switch]` an argument.
-                    match arg.strip_prefix('-') {
-                        Some(flag) => vec![format!(" Op Fl {flag}")],
-                        None => vec![format!(" Op Ar {arg}")],
-                    }
-                } else {
-                    word.split('|').map(|w| format!(" {w}")).collect()
-                };
+            let suffixes: Vec<String> = if in_args && word == "..." {
+                vec![" ...".to_string()]
+            } else if in_args && !word.starts_with('[') {
+                vec![format!(" Ar {word}")]
+            } else if let Some(arg) = word.strip_prefix('[').and_then(|w| w.strip_suffix(']')) {
+                in_args = true;
+                // `[--check]` is a flag (`Op Fl -check`), `[switch]` an argument.
+                match arg.strip_prefix('-') {
+                    Some(flag) => vec![format!(" Op Fl {flag}")],
+                    None => vec![format!(" Op Ar {arg}")],
+                }
+            } else {
+                word.split('|').map(|w| format!(" {w}")).collect()
+            };
             expanded = expanded
                 .iter()
                 .flat_map(|e| suffixes.iter().map(move |s| format!("{e}{s}")))

@@ -217,7 +217,7 @@ fn switchctl_commands(usage_text: &str) -> BTreeSet<String> {
     for line in lines.filter(|l| !l.trim().is_empty()) {
         let mut expanded = vec![".It Cm".to_string()];
         // Words after an optional part are arguments: `parse [--check] file ...` gives
-        // `.It Cm parse Op Fl -check Ar file ...`.
+        // `.It Cm parse Oo Fl -check Oc Ar file ...`.
         let mut in_args = false;
         for word in line.split_whitespace() {
             let suffixes: Vec<String> = if in_args && word == "..." {
@@ -226,9 +226,9 @@ fn switchctl_commands(usage_text: &str) -> BTreeSet<String> {
                 vec![format!(" Ar {word}")]
             } else if let Some(arg) = word.strip_prefix('[').and_then(|w| w.strip_suffix(']')) {
                 in_args = true;
-                // `[--check]` is a flag (`Op Fl -check`), `[switch]` an argument.
+                // `[--check]` is a flag (`Oo Fl -check Oc`), `[switch]` an argument.
                 match arg.strip_prefix('-') {
-                    Some(flag) => vec![format!(" Op Fl {flag}")],
+                    Some(flag) => vec![format!(" Oo Fl {flag} Oc")],
                     None => vec![format!(" Op Ar {arg}")],
                 }
             } else {

@@ -232,3 +232,36 @@ fn flows_remember_where_they_were_written() {
         ("f.conf", 4, "actions=drop")
     );
 }
+
+#[test]
+fn shipped_example_parses() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("switchd.conf");
+    let cfg = conf::load(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.listen, vec![Listen::default()]);
+    assert_eq!(cfg.switches.len(), 1);
+    assert_eq!(cfg.switches[0].datapath_id, Some(0xa1));
+
+    // The commented-out local bridge block is valid too, once uncommented (one level).
+    let text = std::fs::read_to_string(&path).expect("readable");
+    let mut inside = false;
+    let uncommented: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("#switch") {
+                inside = true;
+            }
+            let out = if inside {
+                l.strip_prefix('#').unwrap_or(l)
+            } else {
+                l
+            };
+            if l == "#}" {
+                inside = false;
+            }
+            format!("{out}\n")
+        })
+        .collect();
+    let cfg = conf::parse_str("uncommented", &uncommented, &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.switches.len(), 2);
+    assert_eq!(cfg.switches[1].bridge.as_deref(), Some("br-vm"));
+}

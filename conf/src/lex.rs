@@ -26,6 +26,8 @@ pub(crate) enum Tok {
     Semi,
     Eq,
     Newline,
+    /// The end of an included file; reading goes on in the includer.
+    FileEnd,
     Eof,
     /// A character that starts no token.
     Bad(char),
@@ -273,6 +275,7 @@ impl Lexer {
             }
             let Some(c) = c else {
                 // End of a file: one end of line first, then back to the includer.
+                // A block left open in an included file ends with it.
                 let len = self.stack.len();
                 if let Some(Source {
                     kind: Kind::File(f),
@@ -286,7 +289,7 @@ impl Lexer {
                 }
                 if len > 1 {
                     self.stack.pop();
-                    continue;
+                    return self.token(Tok::FileEnd, file, line);
                 }
                 return self.token(Tok::Eof, file, line);
             };

@@ -169,7 +169,7 @@ fn describe(t: &Tok) -> String {
         Tok::Semi => "\";\"".into(),
         Tok::Eq => "\"=\"".into(),
         Tok::Newline => "end of line".into(),
-        Tok::Eof => "end of file".into(),
+        Tok::Eof | Tok::FileEnd => "end of file".into(),
         Tok::Bad(c) => format!("\"{}\"", c.escape_default()),
         Tok::Error => "error".into(),
     }
@@ -420,7 +420,7 @@ impl Parser {
                 self.next();
                 Ok(())
             }
-            Tok::Eof => Ok(()),
+            Tok::Eof | Tok::FileEnd => Ok(()),
             Tok::RBrace if in_block => Ok(()),
             _ => self.expected("end of line"),
         }
@@ -431,7 +431,7 @@ impl Parser {
         let mut depth = 0u32;
         loop {
             match self.peek().tok {
-                Tok::Eof => return,
+                Tok::Eof | Tok::FileEnd => return,
                 Tok::Newline | Tok::Semi if depth == 0 => {
                     self.next();
                     return;
@@ -470,7 +470,7 @@ impl Parser {
             let t = self.next();
             let w = match &t.tok {
                 Tok::Eof => return,
-                Tok::Newline | Tok::Semi | Tok::Error => {
+                Tok::Newline | Tok::Semi | Tok::FileEnd | Tok::Error => {
                     if t.tok == Tok::Error {
                         self.skip_statement(false);
                     }
@@ -662,17 +662,17 @@ impl Parser {
             used_numbers: BTreeSet::new(),
             seen: BTreeSet::new(),
         };
-        loop {
+        let closed = loop {
             let t = self.next();
             let w = match &t.tok {
-                Tok::RBrace => break,
-                Tok::Eof => {
+                Tok::RBrace => break true,
+                Tok::Eof | Tok::FileEnd => {
                     let msg = format!(
                         "syntax error: switch \"{}\" has no closing \"}}\"",
                         b.sw.name
                     );
                     self.error(&b.at, msg);
-                    break;
+                    break false;
                 }
                 Tok::Newline | Tok::Semi => continue,
                 Tok::Error => {
@@ -714,9 +714,13 @@ impl Parser {
             if r.is_err() {
                 self.skip_statement(true);
             }
-        }
+        };
         self.finish_switch(b);
-        self.end_of_statement(false)
+        if closed {
+            self.end_of_statement(false)
+        } else {
+            Ok(())
+        }
     }
 
     /// After a broken `switch` header, skips the block that probably follows, so that its
@@ -727,7 +731,7 @@ impl Parser {
         let mut depth = 0u32;
         loop {
             match &self.peek().tok {
-                Tok::Eof => return,
+                Tok::Eof | Tok::FileEnd => return,
                 Tok::Word(w) if line_start && depth == 0 && w == "switch" => return,
                 Tok::LBrace => depth += 1,
                 Tok::RBrace if depth <= 1 => {

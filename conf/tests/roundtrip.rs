@@ -265,3 +265,85 @@ fn shipped_example_parses() {
     assert_eq!(cfg.switches.len(), 2);
     assert_eq!(cfg.switches[1].bridge.as_deref(), Some("br-vm"));
 }
+
+/// Fragments that make up configurations, broken ones included.
+fn fragment() -> impl Strategy<Value = String> {
+    prop_oneof![
+        proptest::sample::select(vec![
+            "switch",
+            "bridge",
+            "port",
+            "number",
+            "datapath-id",
+            "flow",
+            "forward",
+            "to",
+            "table-miss",
+            "fail-mode",
+            "listen",
+            "on",
+            "include",
+            "timeout",
+            "cache",
+            "user",
+            "socket",
+            "group",
+            "chroot",
+            "echo-interval",
+            "drop",
+            "secure",
+            "tcp:h:1",
+            "::1",
+            "127.0.0.1",
+            "0x1",
+            "7",
+            "$a",
+            "$b",
+            "$",
+            "a = \"$b\"",
+            "b = x",
+            "{",
+            "}",
+            ";",
+            "=",
+            "\"",
+            "'",
+            "\\",
+            "\\\n",
+            "\n",
+            " ",
+            "\t",
+            "#",
+            "\"q\"",
+            "inc",
+        ])
+        .prop_map(str::to_string),
+        "[^\n]{0,6}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Any input ends in a Config or in errors, never in a panic or a hang, and a Config
+    /// found prints and parses again to itself.
+    #[test]
+    fn arbitrary_input(parts in proptest::collection::vec(fragment(), 0..40)) {
+        let text = parts.join(" ");
+        match conf::parse_str("fuzz.conf", &text, &[("b".into(), "1".into())]) {
+            Ok(cfg) => {
+                let again = conf::parse_str("printed", &cfg.to_string(), &[]);
+                prop_assert_eq!(again, Ok(cfg));
+            }
+            Err(e) => {
+                prop_assert!(!e.0.is_empty());
+                // No include can succeed here, so all errors are in this file, in order.
+                let lines: Vec<u32> = e.0.iter().map(|err| err.line).collect();
+                prop_assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{}", e);
+                for err in &e.0 {
+                    prop_assert!(err.file == "fuzz.conf" && err.line >= 1, "{}", err);
+                }
+            }
+        }
+    }
+}

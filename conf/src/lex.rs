@@ -12,8 +12,8 @@ use std::rc::Rc;
 
 use crate::error::{io_message, ConfError};
 
-/// Expansions in a row without a token in between before we call the macros recursive.
-const MAX_EXPANSIONS: u32 = 64;
+/// Macros expanding inside macros this deep are taken to be recursive.
+const MAX_DEPTH: u32 = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Tok {
@@ -26,6 +26,8 @@ pub(crate) enum Tok {
     Semi,
     Eq,
     Newline,
+    /// The end of an included file; reading goes on in the includer.
+    FileEnd,
     Eof,
     /// A character that starts no token.
     Bad(char),
@@ -52,7 +54,10 @@ struct FileSource {
 
 enum Kind {
     File(FileSource),
-    Macro,
+    /// An expansion; `depth` counts the expansions it is nested in, plus one.
+    Macro {
+        depth: u32,
+    },
 }
 
 struct Source {
@@ -72,7 +77,6 @@ pub(crate) struct Lexer {
     macros: HashMap<String, Macro>,
     pub errors: Vec<(u64, ConfError)>,
     seq: u64,
-    expansions: u32,
 }
 
 /// Letters, digits and `_`: what may follow `$`.
@@ -111,7 +115,6 @@ impl Lexer {
             macros: HashMap::new(),
             errors: Vec::new(),
             seq: 0,
-            expansions: 0,
         };
         for (name, value) in defines {
             lexer.macros.insert(
@@ -145,7 +148,7 @@ impl Lexer {
             .rev()
             .find_map(|s| match &s.kind {
                 Kind::File(f) => Some(f),
-                Kind::Macro => None,
+                Kind::Macro { .. } => None,
             })
             .expect("the top file stays on the stack")
     }
@@ -160,7 +163,7 @@ impl Lexer {
         let looping = canon.is_some()
             && self.stack.iter().any(|s| match &s.kind {
                 Kind::File(f) => f.canon == canon,
-                Kind::Macro => false,
+                Kind::Macro { .. } => false,
             });
         if looping {
             return Err(format!(
@@ -202,7 +205,7 @@ impl Lexer {
                 return Some(c);
             }
             match top.kind {
-                Kind::Macro => {
+                Kind::Macro { .. } => {
                     self.stack.pop();
                 }
                 Kind::File(_) => return None,
@@ -242,7 +245,6 @@ impl Lexer {
     fn token(&mut self, tok: Tok, file: Rc<str>, line: u32) -> Token {
         let seq = self.seq;
         self.seq += 1;
-        self.expansions = 0;
         Token {
             tok,
             file,
@@ -273,6 +275,7 @@ impl Lexer {
             }
             let Some(c) = c else {
                 // End of a file: one end of line first, then back to the includer.
+                // A block left open in an included file ends with it.
                 let len = self.stack.len();
                 if let Some(Source {
                     kind: Kind::File(f),
@@ -286,7 +289,7 @@ impl Lexer {
                 }
                 if len > 1 {
                     self.stack.pop();
-                    continue;
+                    return self.token(Tok::FileEnd, file, line);
                 }
                 return self.token(Tok::Eof, file, line);
             };
@@ -314,8 +317,13 @@ impl Lexer {
                 }
                 '$' => {
                     start.get_or_insert((file.clone(), line));
+                    // The source holding the "$", before reading the name may use it up.
+                    let depth = match self.stack.last().map(|s| &s.kind) {
+                        Some(Kind::Macro { depth }) => *depth,
+                        _ => 0,
+                    };
                     self.raw_bump();
-                    if !self.expand() {
+                    if !self.expand(depth + 1) {
                         return self.token(Tok::Error, file, line);
                     }
                 }
@@ -333,7 +341,7 @@ impl Lexer {
     }
 
     /// Reads the name after `$` and pushes the macro's value to be lexed next.
-    fn expand(&mut self) -> bool {
+    fn expand(&mut self, depth: u32) -> bool {
         let mut name = String::new();
         while let Some(c) = self.peek().filter(|&c| is_name_char(c)) {
             name.push(c);
@@ -347,8 +355,7 @@ impl Lexer {
             self.error_here(format!("macro \"{name}\" is not defined"));
             return false;
         };
-        self.expansions += 1;
-        if self.expansions > MAX_EXPANSIONS {
+        if depth > MAX_DEPTH {
             self.error_here(format!("macro \"{name}\" expands recursively"));
             return false;
         }
@@ -356,7 +363,7 @@ impl Lexer {
         self.stack.push(Source {
             text,
             pos: 0,
-            kind: Kind::Macro,
+            kind: Kind::Macro { depth },
         });
         true
     }

@@ -155,6 +155,9 @@ struct SwitchBuilder {
     /// Whether each port was numbered automatically.
     port_auto: Vec<bool>,
     used_numbers: BTreeSet<u32>,
+    /// Statements seen, even those in error: a "bridge" in error still makes the switch
+    /// local for the checks at the end, so one mistake gives one error.
+    seen: BTreeSet<&'static str>,
 }
 
 fn describe(t: &Tok) -> String {
@@ -166,28 +169,42 @@ fn describe(t: &Tok) -> String {
         Tok::Semi => "\";\"".into(),
         Tok::Eq => "\"=\"".into(),
         Tok::Newline => "end of line".into(),
-        Tok::Eof => "end of file".into(),
+        Tok::Eof | Tok::FileEnd => "end of file".into(),
         Tok::Bad(c) => format!("\"{}\"", c.escape_default()),
         Tok::Error => "error".into(),
     }
 }
 
+enum NumberError {
+    NotANumber,
+    TooLarge,
+}
+
 /// Decimal, or hexadecimal after `0x`.
-fn parse_number(s: &str) -> Result<u64, String> {
+fn parse_number(s: &str) -> Result<u64, NumberError> {
     let (digits, radix) = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(h) => (h, 16),
         None => (s, 10),
     };
     if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return Err(format!("invalid number \"{s}\""));
+        return Err(NumberError::NotANumber);
     }
-    u64::from_str_radix(digits, radix).map_err(|_| format!("number \"{s}\" is too large"))
+    u64::from_str_radix(digits, radix).map_err(|_| NumberError::TooLarge)
 }
 
 /// A number, or eight colon-separated octets in hex (`00:00:00:00:00:00:00:01`).
 fn parse_dpid(s: &str) -> Result<u64, String> {
+    let invalid = || {
+        format!(
+            "invalid datapath-id \"{s}\": expected a number (decimal or 0x hex) or eight hex \
+             octets separated by \":\""
+        )
+    };
     if !s.contains(':') {
-        return parse_number(s).map_err(|e| format!("invalid datapath-id: {e}"));
+        return parse_number(s).map_err(|e| match e {
+            NumberError::NotANumber => invalid(),
+            NumberError::TooLarge => format!("datapath-id \"{s}\" is too large (over 64 bits)"),
+        });
     }
     let octets: Vec<&str> = s.split(':').collect();
     let ok = octets.len() == 8
@@ -195,9 +212,7 @@ fn parse_dpid(s: &str) -> Result<u64, String> {
             .iter()
             .all(|o| (1..=2).contains(&o.len()) && o.chars().all(|c| c.is_ascii_hexdigit()));
     if !ok {
-        return Err(format!(
-            "invalid datapath-id \"{s}\": expected a number or eight hex octets separated by \":\""
-        ));
+        return Err(invalid());
     }
     Ok(octets.iter().fold(0u64, |acc, o| {
         (acc << 8) | u64::from(u8::from_str_radix(o, 16).unwrap_or(0))
@@ -363,11 +378,15 @@ impl Parser {
     }
 
     fn number(&mut self, what: &str, lo: u64, hi: u64) -> PResult<u64> {
-        let (s, t) = self.string(what)?;
+        let (s, t) = self.string("a number")?;
         let n = match parse_number(&s) {
             Ok(n) => n,
-            Err(e) => {
-                self.error_tok(&t, e);
+            Err(NumberError::NotANumber) => {
+                self.error_tok(&t, format!("{what} \"{s}\" is not a number"));
+                return Err(Skip);
+            }
+            Err(NumberError::TooLarge) => {
+                self.error_tok(&t, format!("{what} {s} out of range ({lo}-{hi})"));
                 return Err(Skip);
             }
         };
@@ -401,7 +420,7 @@ impl Parser {
                 self.next();
                 Ok(())
             }
-            Tok::Eof => Ok(()),
+            Tok::Eof | Tok::FileEnd => Ok(()),
             Tok::RBrace if in_block => Ok(()),
             _ => self.expected("end of line"),
         }
@@ -412,7 +431,7 @@ impl Parser {
         let mut depth = 0u32;
         loop {
             match self.peek().tok {
-                Tok::Eof => return,
+                Tok::Eof | Tok::FileEnd => return,
                 Tok::Newline | Tok::Semi if depth == 0 => {
                     self.next();
                     return;
@@ -451,7 +470,7 @@ impl Parser {
             let t = self.next();
             let w = match &t.tok {
                 Tok::Eof => return,
-                Tok::Newline | Tok::Semi | Tok::Error => {
+                Tok::Newline | Tok::Semi | Tok::FileEnd | Tok::Error => {
                     if t.tok == Tok::Error {
                         self.skip_statement(false);
                     }
@@ -612,14 +631,20 @@ impl Parser {
     }
 
     fn switch(&mut self, kw: &Token) -> PResult<()> {
-        let (name, _) = self.nonempty("a switch name")?;
-        while self.peek().tok == Tok::Newline {
+        let header = self.nonempty("a switch name").and_then(|(name, _)| {
+            while self.peek().tok == Tok::Newline {
+                self.next();
+            }
+            if self.peek().tok != Tok::LBrace {
+                return self.expected("\"{\"");
+            }
             self.next();
-        }
-        if self.peek().tok != Tok::LBrace {
-            return self.expected("\"{\"");
-        }
-        self.next();
+            Ok(name)
+        });
+        let Ok(name) = header else {
+            self.skip_switch();
+            return Ok(());
+        };
         let at = Loc::of(kw);
         if let Some(first) = self.switch_names.get(&name) {
             let msg = format!("duplicate switch \"{name}\" (first at {first})");
@@ -635,18 +660,19 @@ impl Parser {
             port_locs: Vec::new(),
             port_auto: Vec::new(),
             used_numbers: BTreeSet::new(),
+            seen: BTreeSet::new(),
         };
-        loop {
+        let closed = loop {
             let t = self.next();
             let w = match &t.tok {
-                Tok::RBrace => break,
-                Tok::Eof => {
+                Tok::RBrace => break true,
+                Tok::Eof | Tok::FileEnd => {
                     let msg = format!(
                         "syntax error: switch \"{}\" has no closing \"}}\"",
                         b.sw.name
                     );
                     self.error(&b.at, msg);
-                    break;
+                    break false;
                 }
                 Tok::Newline | Tok::Semi => continue,
                 Tok::Error => {
@@ -661,6 +687,9 @@ impl Parser {
                     continue;
                 }
             };
+            if let Some(k) = SWITCH_KEYWORDS.iter().find(|k| **k == w) {
+                b.seen.insert(k);
+            }
             let r = match w.as_str() {
                 "bridge" => self.bridge(&mut b, &t),
                 "datapath-id" => self.datapath_id(&mut b, &t),
@@ -685,9 +714,36 @@ impl Parser {
             if r.is_err() {
                 self.skip_statement(true);
             }
-        }
+        };
         self.finish_switch(b);
-        self.end_of_statement(false)
+        if closed {
+            self.end_of_statement(false)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// After a broken `switch` header, skips the block that probably follows, so that its
+    /// statements are not taken for top-level ones: to its `}`, or to the next line that
+    /// starts with `switch`.
+    fn skip_switch(&mut self) {
+        let mut line_start = false;
+        let mut depth = 0u32;
+        loop {
+            match &self.peek().tok {
+                Tok::Eof | Tok::FileEnd => return,
+                Tok::Word(w) if line_start && depth == 0 && w == "switch" => return,
+                Tok::LBrace => depth += 1,
+                Tok::RBrace if depth <= 1 => {
+                    self.next();
+                    let _ = self.end_of_statement(false);
+                    return;
+                }
+                Tok::RBrace => depth -= 1,
+                _ => {}
+            }
+            line_start = self.next().tok == Tok::Newline;
+        }
     }
 
     fn block_once(&mut self, b: &mut SwitchBuilder, what: &'static str, t: &Token) {
@@ -855,8 +911,9 @@ impl Parser {
     fn finish_switch(&mut self, b: SwitchBuilder) {
         let name = &b.sw.name;
         match &b.sw.bridge {
+            None if b.seen.contains("bridge") => {}
             None => {
-                if b.sw.datapath_id.is_none() {
+                if !b.seen.contains("datapath-id") {
                     let msg = format!(
                         "switch \"{name}\": an external switch (one without \"bridge\") \
                          needs a \"datapath-id\""
@@ -890,8 +947,8 @@ mod tests {
 
     #[test]
     fn numbers() {
-        assert_eq!(parse_number("0x10"), Ok(16));
-        assert_eq!(parse_number("10"), Ok(10));
+        assert_eq!(parse_number("0x10").ok(), Some(16));
+        assert_eq!(parse_number("10").ok(), Some(10));
         assert!(parse_number("0x").is_err());
         assert!(parse_number("-1").is_err());
         assert!(parse_number("18446744073709551616").is_err());

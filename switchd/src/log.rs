@@ -70,8 +70,9 @@ pub fn emit(level: Level, args: fmt::Arguments<'_>) {
         // SAFETY: "%s" with one NUL-terminated string argument.
         unsafe { libc::syslog(prio, c"%s".as_ptr(), text.as_ptr()) };
     } else {
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{line}");
+        // One write(2) per line: the four processes share stderr, and a line written in
+        // pieces interleaves with the others' lines.
+        let _ = std::io::stderr().lock().write_all(format!("{line}\n").as_bytes());
     }
 }
 

@@ -454,6 +454,17 @@ fn a_host_that_moves_to_another_port_is_reachable_again() {
     let rig = Rig::new(3, "OpenFlow13");
     rig.all_pairs_ping(5);
     let moved = &rig.lan.hosts[0];
+    let events = rig.d()._dir.0.join("monitor");
+    let _monitor = Proc::spawn(
+        "switchctl monitor",
+        Command::new(bin("switchctl"))
+            .arg("-s")
+            .arg(&rig.d().sock)
+            .arg("monitor")
+            .stdout(std::fs::File::create(&events).expect("monitor file")),
+    )
+    .expect("switchctl monitor");
+    std::thread::sleep(Duration::from_millis(300));
     // Unplug host 0 from port 1 and plug it, same MAC and address, into port 10.
     rig.ovs
         .vsctl(&["del-port", &rig.br, &moved.port])
@@ -501,16 +512,47 @@ fn a_host_that_moves_to_another_port_is_reachable_again() {
         macs.iter().any(|r| r[1] == "10" && r[2] == moved.mac),
         "{macs:?}"
     );
+    // `switchctl monitor` saw the port go and the new one come.
+    let seen = std::fs::read_to_string(&events).unwrap_or_default();
+    let sw = &rig.dpid;
+    assert!(
+        seen.contains(&format!("switch {sw}: port 1 ({}) deleted", moved.port)),
+        "{seen}"
+    );
+    assert!(
+        seen.contains(&format!("switch {sw}: port 10 ({}) added", veth.b)),
+        "{seen}"
+    );
 }
 
 #[test]
 fn ovs_and_switchd_restarts_reconnect_and_traffic_flows() {
     let mut rig = Rig::new(3, "OpenFlow13");
     rig.all_pairs_ping(5);
+    let events = rig.d()._dir.0.join("monitor");
+    let mut monitor = Proc::spawn(
+        "switchctl monitor",
+        Command::new(bin("switchctl"))
+            .arg("-s")
+            .arg(&rig.d().sock)
+            .arg("monitor")
+            .stdout(std::fs::File::create(&events).expect("monitor file")),
+    )
+    .expect("switchctl monitor");
+    std::thread::sleep(Duration::from_millis(300));
 
     rig.restart_ovs();
     rig.wait_switch();
     rig.all_pairs_ping(5);
+    monitor.stop();
+    let seen = std::fs::read_to_string(&events).unwrap_or_default();
+    let sw = &rig.dpid;
+    let gone = seen.find(&format!("switch {sw} disconnected"));
+    let back = seen.rfind(&format!("switch {sw} connected from 127.0.0.1:"));
+    assert!(
+        gone.is_some() && back.is_some() && gone < back,
+        "monitor: {seen}"
+    );
 
     // switchd restarts on the same port: the bridge comes back to it.
     let port = rig.port;

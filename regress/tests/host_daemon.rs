@@ -335,11 +335,15 @@ fn connect(port: u16) -> std::io::Result<TcpStream> {
 fn still_open(s: &mut TcpStream) -> bool {
     s.set_read_timeout(Some(Duration::from_millis(200)))
         .expect("timeout");
-    let mut b = [0u8; 1];
-    match s.read(&mut b) {
-        Err(e) => matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
-        // End of file means closed; data (none is sent yet) would mean open.
-        Ok(n) => n > 0,
+    let mut b = [0u8; 512];
+    loop {
+        match s.read(&mut b) {
+            Err(e) => return matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+            // End of file means closed; data (switchd's OpenFlow HELLO and handshake) is
+            // read past, since a close may follow it.
+            Ok(0) => return false,
+            Ok(_) => {}
+        }
     }
 }
 

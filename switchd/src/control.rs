@@ -32,6 +32,14 @@ struct Pending {
     counts: HashMap<u64, oneshot::Sender<Vec<ListenerSummary>>>,
     reloads: HashMap<u64, oneshot::Sender<Vec<String>>>,
     pings: HashMap<u64, oneshot::Sender<()>>,
+    shows: HashMap<u64, ShowPending>,
+}
+
+/// A `show` table arriving from ofp in parts.
+#[derive(Debug)]
+struct ShowPending {
+    rows: Vec<Vec<String>>,
+    tx: oneshot::Sender<(Table, Option<String>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -155,6 +163,23 @@ fn dispatch_ofp(ctx: &Ctx, m: Msg) {
         Msg::Event(e) => {
             let _ = ctx.events.send(e);
         }
+        Msg::ShowReply {
+            id,
+            mut table,
+            error,
+            more,
+        } => {
+            let mut p = ctx.pending();
+            if more {
+                if let Some(sp) = p.shows.get_mut(&id) {
+                    sp.rows.append(&mut table.rows);
+                }
+            } else if let Some(mut sp) = p.shows.remove(&id) {
+                sp.rows.append(&mut table.rows);
+                table.rows = sp.rows;
+                let _ = sp.tx.send((table, error));
+            }
+        }
         other => msg::unexpected(Role::Ofp, &other),
     }
 }
@@ -196,6 +221,7 @@ async fn ask<T>(
         p.counts.remove(&id);
         p.reloads.remove(&id);
         p.pings.remove(&id);
+        p.shows.remove(&id);
     }
     answer
 }
@@ -222,7 +248,7 @@ async fn client(ctx: Ctx, stream: UnixStream) {
     log_debug!("request {req:?}");
     let resp = match req {
         Request::ShowSummary => Response::Summary(summary(&ctx).await),
-        Request::Show { table, switch: _ } => Response::Table(Table::empty(table)),
+        Request::Show { table, switch } => show(&ctx, table, switch).await,
         Request::Reload => reload(&ctx).await,
         Request::Log { verbose } => {
             ctx.peers
@@ -298,6 +324,34 @@ async fn summary(ctx: &Ctx) -> Summary {
         } else {
             "not answering".into()
         },
+    }
+}
+
+/// `show switches|ports|macs|flows`: the tables live in the ofp process.
+async fn show(ctx: &Ctx, table: ctlproto::TableKind, switch: Option<String>) -> Response {
+    let answer = ask(
+        ctx,
+        Role::Ofp,
+        |p, id, tx| {
+            p.shows.insert(
+                id,
+                ShowPending {
+                    rows: Vec::new(),
+                    tx,
+                },
+            );
+        },
+        |id| Msg::ShowRequest { id, table, switch },
+        // Flow stats wait up to 3 s for a switch.
+        Duration::from_secs(5),
+    )
+    .await;
+    match answer {
+        None => Response::Error {
+            message: "the ofp process did not answer".into(),
+        },
+        Some((_, Some(message))) => Response::Error { message },
+        Some((t, None)) => Response::Table(t),
     }
 }
 

@@ -62,11 +62,11 @@ impl TableKind {
     /// The column headers of this table, as switchctl prints them.
     pub fn columns(self) -> &'static [&'static str] {
         match self {
-            TableKind::Switches => &["switch", "datapath id", "address", "version", "ports"],
+            TableKind::Switches => &["switch", "address", "version", "ports", "connected since"],
             TableKind::Ports => &["switch", "port", "name", "address", "state"],
             TableKind::Macs => &["switch", "port", "mac", "vlan", "age"],
             TableKind::Flows => &[
-                "switch", "table", "priority", "match", "actions", "packets", "bytes",
+                "switch", "table", "priority", "cookie", "match", "actions", "packets", "bytes",
             ],
         }
     }
@@ -165,6 +165,31 @@ pub enum EventKind {
     ReloadRejected {
         errors: Vec<String>,
     },
+    /// A switch finished the OpenFlow handshake; `switch` is its datapath id in hex.
+    SwitchConnected {
+        switch: String,
+        peer: String,
+        version: String,
+    },
+    SwitchDisconnected {
+        switch: String,
+        peer: String,
+        reason: String,
+    },
+    /// Nothing came from the switch for three echo intervals: its state is dropped.
+    SwitchDead {
+        switch: String,
+        peer: String,
+        silent_secs: u64,
+    },
+    /// OFPT_PORT_STATUS: `change` is added, deleted or modified; `state` up or down.
+    PortStatus {
+        switch: String,
+        port: u32,
+        name: String,
+        change: String,
+        state: String,
+    },
 }
 
 impl Event {
@@ -196,6 +221,34 @@ impl fmt::Display for EventKind {
             EventKind::ReloadRejected { errors } => {
                 write!(f, "reload rejected: {}", errors.join("; "))
             }
+            EventKind::SwitchConnected {
+                switch,
+                peer,
+                version,
+            } => write!(
+                f,
+                "switch {switch} connected from {peer}, OpenFlow {version}"
+            ),
+            EventKind::SwitchDisconnected {
+                switch,
+                peer,
+                reason,
+            } => write!(f, "switch {switch} disconnected from {peer} ({reason})"),
+            EventKind::SwitchDead {
+                switch,
+                peer,
+                silent_secs,
+            } => write!(
+                f,
+                "switch {switch} at {peer} is dead: nothing received for {silent_secs} s"
+            ),
+            EventKind::PortStatus {
+                switch,
+                port,
+                name,
+                change,
+                state,
+            } => write!(f, "switch {switch}: port {port} ({name}) {change}, {state}"),
         }
     }
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ctlproto::{Event, ListenerSummary};
+use crate::ctlproto::{Event, ListenerSummary, Table, TableKind};
 
 /// A switchd process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -133,6 +133,20 @@ pub enum Msg {
         id: u64,
         listeners: Vec<ListenerSummary>,
     },
+    /// control -> ofp: `switchctl show switches|ports|macs|flows [switch]`.
+    ShowRequest {
+        id: u64,
+        table: TableKind,
+        switch: Option<String>,
+    },
+    /// ofp -> control: rows of the table, in as many messages as an IPC frame needs
+    /// (`more` on all but the last); `error`, on the last, says what could not be shown.
+    ShowReply {
+        id: u64,
+        table: Table,
+        error: Option<String>,
+        more: bool,
+    },
     /// parent -> ofp: answer `BarrierAck` once every earlier message has been acted on
     /// (so that `switchctl reload` returns only when the listeners have changed).
     Barrier {
@@ -169,6 +183,8 @@ impl Msg {
             Msg::Event(_) => "event",
             Msg::ConnCountsRequest { .. } => "conn_counts_request",
             Msg::ConnCounts { .. } => "conn_counts",
+            Msg::ShowRequest { .. } => "show_request",
+            Msg::ShowReply { .. } => "show_reply",
             Msg::Barrier { .. } => "barrier",
             Msg::BarrierAck { .. } => "barrier_ack",
             Msg::Ping { .. } => "ping",

@@ -1,21 +1,34 @@
-//! The ofp process: OpenFlow sessions with switches. For now it accepts TCP connections on
-//! the listening sockets the parent passes it, keeps them, counts them, and logs and reports
-//! every connect and disconnect; the OpenFlow engine arrives later.
+//! The ofp process: OpenFlow sessions with switches, and the learning switch.
+//!
+//! - `session.rs`: one session, sans-IO (handshake, echo, learning, flow stats);
+//! - `learning.rs`: the MAC table of one switch;
+//! - `conn.rs`: the socket loop around a session;
+//! - `flowtext.rs`: flow entries as text for `switchctl show flows`;
+//! - here: listeners, the registry of connected switches (by datapath id), and the tables
+//!   `switchctl show` asks for.
 
-use std::collections::HashMap;
+mod conn;
+mod flowtext;
+mod learning;
+mod session;
+
+use std::collections::{BTreeMap, HashMap};
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use caps::Capability;
-use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::child::{self, Input, Peers, Setup};
-use crate::ctlproto::{Event, EventKind, ListenerSummary};
-use crate::msg::{self, Msg, Role};
+use crate::ctlproto::{Event, EventKind, ListenerSummary, Table, TableKind};
+use crate::msg::{self, Msg, Role, RuntimeConfig};
 use crate::{log, log_debug, log_info, log_warn};
+use conn::{dpid_text, Cmd};
+use session::{SessionConfig, Version};
 
 /// No capabilities at all.
 pub const KEEP_CAPS: &[Capability] = &[];
@@ -32,13 +45,41 @@ struct Conn {
     task: JoinHandle<()>,
 }
 
-#[derive(Debug, Default)]
+/// A connected switch, by datapath id.
+#[derive(Debug, Clone)]
+struct SwitchHandle {
+    /// The connection that holds it (a newer one replaces it).
+    conn: u64,
+    peer: String,
+    version: Version,
+    since_ms: u64,
+    cmd: mpsc::Sender<Cmd>,
+}
+
+#[derive(Debug)]
 struct State {
     listeners: HashMap<String, Listener>,
     next_conn: u64,
+    session_config: SessionConfig,
+    switches: BTreeMap<u64, SwitchHandle>,
 }
 
 type Shared = Arc<Mutex<State>>;
+
+fn session_config(c: &RuntimeConfig) -> SessionConfig {
+    SessionConfig {
+        echo_interval: Duration::from_secs(c.echo_interval.into()),
+        mac_timeout: c.timeout,
+        cache: c.cache,
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
 
 fn lock(state: &Shared) -> std::sync::MutexGuard<'_, State> {
     state.lock().unwrap_or_else(|e| e.into_inner())
@@ -68,7 +109,12 @@ pub async fn ofp(setup: Setup) -> i32 {
             return 1;
         }
     };
-    let state: Shared = Arc::default();
+    let state: Shared = Arc::new(Mutex::new(State {
+        listeners: HashMap::new(),
+        next_conn: 0,
+        session_config: session_config(&setup.init.config),
+        switches: BTreeMap::new(),
+    }));
     for (name, fd) in setup.listeners {
         add_listener(&state, &peers, name, fd);
     }
@@ -110,7 +156,15 @@ async fn dispatch_parent(state: &Shared, peers: &Peers, m: Msg, mut fds: Vec<Own
         }
         Msg::Barrier { id } => peers.send(Role::Parent, &Msg::BarrierAck { id }).await,
         Msg::Verbose { verbose } => log::set_verbose(verbose),
-        Msg::Config(c) => log_debug!("new configuration: {c:?}"),
+        Msg::Config(c) => {
+            log_debug!("new configuration: {c:?}");
+            let cfg = session_config(&c);
+            let mut st = lock(state);
+            st.session_config = cfg;
+            for h in st.switches.values() {
+                let _ = h.cmd.try_send(Cmd::Config(cfg));
+            }
+        }
         other => msg::unexpected(Role::Parent, &other),
     }
 }
@@ -130,6 +184,10 @@ async fn dispatch_control(state: &Shared, peers: &Peers, m: Msg) {
             peers
                 .send(Role::Control, &Msg::ConnCounts { id, listeners })
                 .await;
+        }
+        Msg::ShowRequest { id, table, switch } => {
+            // Answered from a task of its own: flow stats wait for the switches.
+            tokio::spawn(show(state.clone(), peers.clone(), id, table, switch));
         }
         other => msg::unexpected(Role::Control, &other),
     }
@@ -189,9 +247,10 @@ async fn remove_listener(state: &Shared, peers: &Peers, name: &str) {
         let _ = t.await;
     }
     log_info!("no longer listening on {name}");
-    for (_, c) in l.conns {
+    for (id, c) in l.conns {
         c.task.abort();
         let _ = c.task.await;
+        lock(state).switches.retain(|_, h| h.conn != id);
         log_info!(
             "closed connection from {} on {name}: listener removed",
             c.peer
@@ -256,34 +315,191 @@ async fn accept_loop(state: Shared, peers: Peers, name: String, listener: TcpLis
     }
 }
 
-/// One switch connection. Until the OpenFlow engine arrives, it reads and discards.
 async fn session(
     state: Shared,
     peers: Peers,
     listener: String,
     peer: String,
     id: u64,
-    mut stream: TcpStream,
+    stream: tokio::net::TcpStream,
 ) {
-    let mut buf = vec![0u8; 16 * 1024];
-    let reason = loop {
-        match stream.read(&mut buf).await {
-            Ok(0) => break "closed by peer".to_string(),
-            Ok(n) => log_debug!("{n} bytes from {peer} (no OpenFlow engine yet)"),
-            Err(e) => break e.to_string(),
-        }
-    };
-    if let Some(l) = lock(&state).listeners.get_mut(&listener) {
-        l.conns.remove(&id);
-    }
-    log_info!("connection from {peer} on {listener} closed: {reason}");
-    event(
-        &peers,
-        EventKind::ConnectionClosed {
-            listener,
-            peer,
-            reason,
-        },
+    conn::run(state, peers, listener, peer, id, stream).await
+}
+
+/// How long `show flows` waits for a switch's flow-stats reply.
+const FLOW_STATS_WAIT: Duration = Duration::from_secs(3);
+/// Rows per IPC frame: well below `ipc::MAX_FRAME` once serialized.
+const SHOW_CHUNK_BYTES: usize = 32 * 1024;
+
+/// Whether `arg` (as `switchctl show TABLE SWITCH` gives it) names switch `dpid`: its
+/// datapath id in hex (with or without `0x` and colons), or its peer address.
+fn switch_matches(arg: &str, dpid: u64, peer: &str) -> bool {
+    let hex: String = arg
+        .trim_start_matches("0x")
+        .chars()
+        .filter(|c| *c != ':')
+        .collect();
+    u64::from_str_radix(&hex, 16).ok() == Some(dpid) || arg == peer
+}
+
+/// `YYYY-MM-DD HH:MM:SS` UTC (this process is chrooted away from the time zone files).
+fn utc_text(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = (secs / 86400, secs % 86400);
+    // Howard Hinnant's civil_from_days.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
     )
-    .await;
+}
+
+async fn show(state: Shared, peers: Peers, id: u64, table: TableKind, switch: Option<String>) {
+    let handles: Vec<(u64, SwitchHandle)> = lock(&state)
+        .switches
+        .iter()
+        .filter(|(d, h)| {
+            switch
+                .as_deref()
+                .is_none_or(|a| switch_matches(a, **d, &h.peer))
+        })
+        .map(|(d, h)| (*d, h.clone()))
+        .collect();
+    let mut error = None;
+    if let (Some(a), true) = (&switch, handles.is_empty()) {
+        error = Some(format!("no switch {a} is connected"));
+    }
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for (dpid, h) in &handles {
+        let sw = dpid_text(*dpid);
+        match table {
+            TableKind::Switches | TableKind::Ports | TableKind::Macs => {
+                let (tx, rx) = oneshot::channel();
+                if h.cmd.try_send(Cmd::Snapshot(tx)).is_err() {
+                    continue;
+                }
+                let Ok(Ok(snap)) = tokio::time::timeout(Duration::from_secs(2), rx).await else {
+                    continue;
+                };
+                match table {
+                    TableKind::Switches => rows.push(vec![
+                        sw,
+                        h.peer.clone(),
+                        h.version.name().into(),
+                        snap.ports.len().to_string(),
+                        utc_text(h.since_ms),
+                    ]),
+                    TableKind::Ports => {
+                        for p in snap.ports {
+                            let up = p.is_up();
+                            rows.push(vec![
+                                sw.clone(),
+                                flowtext::port_name(p.port_no),
+                                p.name,
+                                p.hw_addr.to_string(),
+                                if up { "up" } else { "down" }.into(),
+                            ]);
+                        }
+                    }
+                    _ => {
+                        for (mac, port, age) in snap.macs {
+                            rows.push(vec![
+                                sw.clone(),
+                                port.to_string(),
+                                mac.to_string(),
+                                "-".into(),
+                                age.as_secs().to_string(),
+                            ]);
+                        }
+                    }
+                }
+            }
+            TableKind::Flows => {
+                let (tx, rx) = oneshot::channel();
+                if h.cmd.try_send(Cmd::FlowStats(tx)).is_err() {
+                    error = Some(format!("switch {sw} is busy"));
+                    continue;
+                }
+                match tokio::time::timeout(FLOW_STATS_WAIT, rx).await {
+                    Ok(Ok(Ok(flows))) => {
+                        for f in flows {
+                            rows.push(vec![
+                                sw.clone(),
+                                f.table.to_string(),
+                                f.priority.to_string(),
+                                format!("0x{:x}", f.cookie),
+                                f.match_text,
+                                f.actions_text,
+                                f.packets.to_string(),
+                                f.bytes.to_string(),
+                            ]);
+                        }
+                    }
+                    Ok(Ok(Err(e))) => error = Some(format!("switch {sw}: {e}")),
+                    _ => error = Some(format!("switch {sw} did not answer the flow-stats request")),
+                }
+            }
+        }
+    }
+    // Chunks that each fit an IPC frame; `more` on all but the last.
+    let mut chunks: Vec<Vec<Vec<String>>> = vec![Vec::new()];
+    let mut size = 0;
+    for r in rows {
+        let n = serde_json::to_string(&r).map(|s| s.len()).unwrap_or(0);
+        if size + n > SHOW_CHUNK_BYTES && chunks.last().is_some_and(|c| !c.is_empty()) {
+            chunks.push(Vec::new());
+            size = 0;
+        }
+        size += n;
+        if let Some(c) = chunks.last_mut() {
+            c.push(r);
+        }
+    }
+    let last = chunks.len() - 1;
+    for (i, c) in chunks.into_iter().enumerate() {
+        let mut t = Table::empty(table);
+        t.rows = c;
+        peers
+            .send(
+                Role::Control,
+                &Msg::ShowReply {
+                    id,
+                    table: t,
+                    error: if i == last { error.clone() } else { None },
+                    more: i != last,
+                },
+            )
+            .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn switches_are_named_by_datapath_id_or_peer() {
+        let d = 0x0000_aabb_ccdd_eeff;
+        assert!(switch_matches("0000aabbccddeeff", d, "x"));
+        assert!(switch_matches("0xaabbccddeeff", d, "x"));
+        assert!(switch_matches("00:00:aa:bb:cc:dd:ee:ff", d, "x"));
+        assert!(switch_matches("127.0.0.1:4000", d, "127.0.0.1:4000"));
+        assert!(!switch_matches("1", d, "x"));
+    }
+
+    #[test]
+    fn utc_text_is_a_calendar_date() {
+        assert_eq!(utc_text(0), "1970-01-01 00:00:00");
+        assert_eq!(utc_text(1_795_255_941_000), "2026-11-21 10:12:21");
+    }
 }

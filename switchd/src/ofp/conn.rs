@@ -1,0 +1,235 @@
+//! The socket side of a switch session: bytes and time go into the [`Session`], its output
+//! goes to the socket, its events to the switch registry and to `switchctl monitor`.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+
+use super::flowtext::FlowRow;
+use super::session::{CloseReason, PortInfo, Session, SessionConfig, SessionEvent, READ_CHUNK};
+use super::{event, lock, now_ms, Shared, SwitchHandle};
+use crate::child::Peers;
+use crate::ctlproto::EventKind;
+use crate::{log_debug, log_info, log_warn};
+use ofproto::v13::MacAddr;
+
+/// Commands to a running session from the rest of the ofp process.
+#[derive(Debug)]
+pub enum Cmd {
+    Snapshot(oneshot::Sender<Snapshot>),
+    FlowStats(oneshot::Sender<Result<Vec<FlowRow>, String>>),
+    Close(String),
+    Config(SessionConfig),
+}
+
+/// What `show ports` and `show macs` need from a session.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub ports: Vec<PortInfo>,
+    pub macs: Vec<(MacAddr, u32, Duration)>,
+}
+
+/// How long we keep trying to deliver our last words (an OFPT_ERROR) before closing.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
+
+pub fn dpid_text(dpid: u64) -> String {
+    format!("{dpid:016x}")
+}
+
+/// Run one switch connection to its end.
+pub async fn run(
+    state: Shared,
+    peers: Peers,
+    listener: String,
+    peer: String,
+    id: u64,
+    mut stream: TcpStream,
+) {
+    let _ = stream.set_nodelay(true);
+    let cfg = lock(&state).session_config;
+    let (cmd_tx, mut cmd_rx) = mpsc::channel::<Cmd>(16);
+    let mut s = Session::new(cfg, Instant::now());
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut stats: HashMap<u32, oneshot::Sender<Result<Vec<FlowRow>, String>>> = HashMap::new();
+    let mut dpid: Option<u64> = None;
+    let reason: CloseReason = loop {
+        while let Some(ev) = s.poll_event() {
+            match ev {
+                SessionEvent::Connected {
+                    datapath_id,
+                    version,
+                } => {
+                    dpid = Some(datapath_id);
+                    let old = lock(&state).switches.insert(
+                        datapath_id,
+                        SwitchHandle {
+                            conn: id,
+                            peer: peer.clone(),
+                            version,
+                            since_ms: now_ms(),
+                            cmd: cmd_tx.clone(),
+                        },
+                    );
+                    if let Some(old) = old.filter(|o| o.conn != id) {
+                        // The same switch again (it restarted, or its old TCP connection
+                        // has not timed out yet): the new connection wins.
+                        let _ = old.cmd.try_send(Cmd::Close(format!(
+                            "replaced by a new connection from {peer}"
+                        )));
+                    }
+                    log_info!(
+                        "switch {} connected from {peer}, OpenFlow {}",
+                        dpid_text(datapath_id),
+                        version.name()
+                    );
+                    event(
+                        &peers,
+                        EventKind::SwitchConnected {
+                            switch: dpid_text(datapath_id),
+                            peer: peer.clone(),
+                            version: version.name().into(),
+                        },
+                    )
+                    .await;
+                }
+                SessionEvent::PortStatus { change, port } => {
+                    let sw = dpid.map(dpid_text).unwrap_or_default();
+                    log_info!(
+                        "switch {sw}: port {} ({}) {}, {}",
+                        port.port_no,
+                        port.name,
+                        change.name(),
+                        if port.is_up() { "up" } else { "down" }
+                    );
+                    event(
+                        &peers,
+                        EventKind::PortStatus {
+                            switch: sw,
+                            port: port.port_no,
+                            name: port.name.clone(),
+                            change: change.name().into(),
+                            state: if port.is_up() { "up" } else { "down" }.into(),
+                        },
+                    )
+                    .await;
+                }
+                SessionEvent::FlowStats { xid, result } => {
+                    if let Some(tx) = stats.remove(&xid) {
+                        let _ = tx.send(result);
+                    }
+                }
+            }
+        }
+        if let Some(r) = s.close_reason() {
+            let r = r.clone();
+            if !s.output().is_empty() {
+                let out = s.output().to_vec();
+                let _ = tokio::time::timeout(FLUSH_TIMEOUT, stream.write_all(&out)).await;
+            }
+            let _ = stream.shutdown().await;
+            break r;
+        }
+        let deadline = s.poll_timeout();
+        tokio::select! {
+            r = stream.readable() => {
+                if let Err(e) = r {
+                    break CloseReason::Other(e.to_string());
+                }
+                match stream.try_read(&mut buf) {
+                    Ok(0) => break CloseReason::Other("closed by peer".into()),
+                    Ok(n) => s.handle_input(&buf[..n], Instant::now()),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) => break CloseReason::Other(e.to_string()),
+                }
+            }
+            r = stream.writable(), if !s.output().is_empty() => {
+                if let Err(e) = r {
+                    break CloseReason::Other(e.to_string());
+                }
+                match stream.try_write(s.output()) {
+                    Ok(n) => s.consume(n),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) => break CloseReason::Other(e.to_string()),
+                }
+            }
+            _ = sleep_until(deadline) => s.handle_timeout(Instant::now()),
+            cmd = cmd_rx.recv() => match cmd {
+                Some(Cmd::Snapshot(tx)) => {
+                    let now = Instant::now();
+                    let _ = tx.send(Snapshot {
+                        ports: s.ports().cloned().collect(),
+                        macs: s.macs(now),
+                    });
+                }
+                Some(Cmd::FlowStats(tx)) => match s.request_flow_stats() {
+                    Some(xid) => {
+                        stats.insert(xid, tx);
+                    }
+                    None => {
+                        let _ = tx.send(Err("the switch is not ready".into()));
+                    }
+                },
+                Some(Cmd::Close(why)) => s.close(why),
+                Some(Cmd::Config(cfg)) => s.reconfigure(cfg),
+                // We hold a sender ourselves, so the channel never closes under us.
+                None => {}
+            },
+        }
+    };
+    // Unregister, unless a newer connection of the same switch already took its place.
+    if let Some(d) = dpid {
+        let mut st = lock(&state);
+        if st.switches.get(&d).is_some_and(|h| h.conn == id) {
+            st.switches.remove(&d);
+        }
+    }
+    for (_, tx) in stats {
+        let _ = tx.send(Err("the switch disconnected".into()));
+    }
+    if let Some(l) = lock(&state).listeners.get_mut(&listener) {
+        l.conns.remove(&id);
+    }
+    match &reason {
+        CloseReason::Dead(_) => log_warn!("connection from {peer} on {listener}: {reason}"),
+        CloseReason::Other(r) if r.starts_with("malformed") || r.starts_with("peer does not") => {
+            log_warn!("connection from {peer} on {listener} closed: {reason}")
+        }
+        _ => log_info!("connection from {peer} on {listener} closed: {reason}"),
+    }
+    if let Some(d) = dpid {
+        let kind = match &reason {
+            CloseReason::Dead(silent) => EventKind::SwitchDead {
+                switch: dpid_text(d),
+                peer: peer.clone(),
+                silent_secs: silent.as_secs(),
+            },
+            CloseReason::Other(r) => EventKind::SwitchDisconnected {
+                switch: dpid_text(d),
+                peer: peer.clone(),
+                reason: r.clone(),
+            },
+        };
+        event(&peers, kind).await;
+    } else {
+        log_debug!("connection from {peer} ended before the handshake");
+    }
+    event(
+        &peers,
+        EventKind::ConnectionClosed {
+            listener,
+            peer,
+            reason: reason.to_string(),
+        },
+    )
+    .await;
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}

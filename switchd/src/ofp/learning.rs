@@ -1,0 +1,307 @@
+//! The learning switch's per-switch state: which MAC address lives behind which port.
+//!
+//! A plain struct fed with time, no sockets: [`MacTable::packet_in`] says what to do with a
+//! packet the switch sent us (learn its source, forward to a known port or flood), and the
+//! session turns the answer into FLOW_MOD and PACKET_OUT of its OpenFlow version.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use ofproto::v13::MacAddr;
+
+/// One learned address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MacEntry {
+    pub port: u32,
+    /// When a packet from this address was last seen.
+    pub seen: Instant,
+}
+
+/// What learning the source address did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Learned {
+    /// Not learned: a multicast/broadcast source, or a reserved port.
+    Ignored,
+    New,
+    /// Already known on this port; its age is reset.
+    Refreshed,
+    /// It was on `old_port`: flows towards it and from it are stale.
+    Moved {
+        old_port: u32,
+    },
+    /// The table is full (`cache`): not learned, packets to it are flooded.
+    Full,
+}
+
+/// Where the packet goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forward {
+    /// Unknown, broadcast or multicast destination.
+    Flood,
+    /// Known unicast destination behind this port: install a flow and send it there.
+    Port(u32),
+    /// The destination is behind the port the packet came in on: nothing to do.
+    Drop,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub learned: Learned,
+    pub forward: Forward,
+}
+
+/// The MAC table of one switch, bounded by `limit` entries, aged after `timeout`
+/// (zero: never).
+#[derive(Debug, Clone)]
+pub struct MacTable {
+    entries: HashMap<MacAddr, MacEntry>,
+    limit: usize,
+    timeout: Duration,
+}
+
+pub fn is_multicast(mac: &MacAddr) -> bool {
+    // IEEE 802: the I/G bit, the lowest bit of the first octet; broadcast is a multicast.
+    mac.0[0] & 1 == 1
+}
+
+impl MacTable {
+    pub fn new(limit: u32, timeout_secs: u32) -> MacTable {
+        MacTable {
+            entries: HashMap::new(),
+            limit: limit as usize,
+            timeout: Duration::from_secs(timeout_secs.into()),
+        }
+    }
+
+    /// Apply a new `cache`/`timeout` (after a reload); entries over the new limit stay until
+    /// they age out.
+    pub fn reconfigure(&mut self, limit: u32, timeout_secs: u32) {
+        self.limit = limit as usize;
+        self.timeout = Duration::from_secs(timeout_secs.into());
+    }
+
+    fn fresh(&self, e: &MacEntry, now: Instant) -> bool {
+        self.timeout.is_zero() || now.saturating_duration_since(e.seen) < self.timeout
+    }
+
+    /// Learn that `mac` was seen on `port` (a physical port) at `now`.
+    pub fn learn(&mut self, mac: MacAddr, port: u32, now: Instant) -> Learned {
+        if is_multicast(&mac) || mac.0 == [0; 6] {
+            return Learned::Ignored;
+        }
+        if let Some(e) = self.entries.get(&mac).copied() {
+            let fresh = self.fresh(&e, now);
+            self.entries.insert(mac, MacEntry { port, seen: now });
+            return if e.port == port {
+                if fresh {
+                    Learned::Refreshed
+                } else {
+                    Learned::New
+                }
+            } else {
+                // Even an aged entry may still have flows (their idle timeout is the same as
+                // ours, but counted by the switch): treat it as a move.
+                Learned::Moved { old_port: e.port }
+            };
+        }
+        if self.entries.len() >= self.limit {
+            self.expire(now);
+            // A full table refuses new addresses rather than evicting: a host flooding us
+            // with random sources cannot push out the addresses that are in use. Unknown
+            // destinations are flooded, so nobody loses connectivity.
+            if self.entries.len() >= self.limit {
+                return Learned::Full;
+            }
+        }
+        self.entries.insert(mac, MacEntry { port, seen: now });
+        Learned::New
+    }
+
+    /// The port `mac` is behind, unless unknown or aged.
+    pub fn lookup(&self, mac: &MacAddr, now: Instant) -> Option<u32> {
+        self.entries
+            .get(mac)
+            .filter(|e| self.fresh(e, now))
+            .map(|e| e.port)
+    }
+
+    /// Learn the source, then decide where a packet from `src` to `dst` that came in on
+    /// `in_port` goes.
+    pub fn packet_in(
+        &mut self,
+        in_port: u32,
+        src: MacAddr,
+        dst: MacAddr,
+        now: Instant,
+    ) -> Decision {
+        let learned = self.learn(src, in_port, now);
+        let forward = if is_multicast(&dst) {
+            Forward::Flood
+        } else {
+            match self.lookup(&dst, now) {
+                None => Forward::Flood,
+                Some(p) if p == in_port => Forward::Drop,
+                Some(p) => Forward::Port(p),
+            }
+        };
+        Decision { learned, forward }
+    }
+
+    /// Drop aged entries; how many went.
+    pub fn expire(&mut self, now: Instant) -> usize {
+        let before = self.entries.len();
+        if !self.timeout.is_zero() {
+            let timeout = self.timeout;
+            self.entries
+                .retain(|_, e| now.saturating_duration_since(e.seen) < timeout);
+        }
+        before - self.entries.len()
+    }
+
+    /// Forget every address behind `port` (the port went away or down); the addresses.
+    pub fn forget_port(&mut self, port: u32) -> Vec<MacAddr> {
+        let gone: Vec<MacAddr> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.port == port)
+            .map(|(m, _)| *m)
+            .collect();
+        for m in &gone {
+            self.entries.remove(m);
+        }
+        gone
+    }
+
+    /// The live entries with their age, sorted by port then address.
+    pub fn entries(&self, now: Instant) -> Vec<(MacAddr, u32, Duration)> {
+        let mut v: Vec<_> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| self.fresh(e, now))
+            .map(|(m, e)| (*m, e.port, now.saturating_duration_since(e.seen)))
+            .collect();
+        v.sort_by_key(|(m, p, _)| (*p, *m));
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0xa]);
+    const B: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0xb]);
+    const C: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0xc]);
+    const BCAST: MacAddr = MacAddr([0xff; 6]);
+    const MCAST: MacAddr = MacAddr([0x01, 0x00, 0x5e, 0, 0, 1]);
+
+    #[test]
+    fn learns_sources_and_forwards_to_known_destinations() {
+        let t0 = Instant::now();
+        let mut t = MacTable::new(10, 300);
+        let d = t.packet_in(1, A, BCAST, t0);
+        assert_eq!(d.learned, Learned::New);
+        assert_eq!(d.forward, Forward::Flood);
+        // B answers A: A is known on port 1.
+        let d = t.packet_in(2, B, A, t0);
+        assert_eq!(
+            d,
+            Decision {
+                learned: Learned::New,
+                forward: Forward::Port(1)
+            }
+        );
+        let d = t.packet_in(1, A, B, t0);
+        assert_eq!(
+            d,
+            Decision {
+                learned: Learned::Refreshed,
+                forward: Forward::Port(2)
+            }
+        );
+        // Unknown unicast and multicast destinations flood.
+        assert_eq!(t.packet_in(1, A, C, t0).forward, Forward::Flood);
+        assert_eq!(t.packet_in(1, A, MCAST, t0).forward, Forward::Flood);
+        // A destination behind the ingress port is not sent back.
+        assert_eq!(t.packet_in(2, C, B, t0).forward, Forward::Drop);
+    }
+
+    #[test]
+    fn never_learns_multicast_or_zero_sources() {
+        let t0 = Instant::now();
+        let mut t = MacTable::new(10, 300);
+        assert_eq!(t.learn(BCAST, 1, t0), Learned::Ignored);
+        assert_eq!(t.learn(MCAST, 1, t0), Learned::Ignored);
+        assert_eq!(t.learn(MacAddr([0; 6]), 1, t0), Learned::Ignored);
+        assert!(t.entries.is_empty());
+    }
+
+    #[test]
+    fn entries_age_out() {
+        let t0 = Instant::now();
+        let mut t = MacTable::new(10, 60);
+        t.learn(A, 1, t0);
+        t.learn(B, 2, t0 + Duration::from_secs(30));
+        assert_eq!(t.lookup(&A, t0 + Duration::from_secs(59)), Some(1));
+        assert_eq!(t.lookup(&A, t0 + Duration::from_secs(60)), None);
+        let later = t0 + Duration::from_secs(61);
+        assert_eq!(t.entries(later).len(), 1);
+        assert_eq!(t.expire(later), 1);
+        assert_eq!(t.entries.len(), 1);
+        // Seeing an address again resets its age.
+        t.learn(B, 2, t0 + Duration::from_secs(80));
+        assert_eq!(t.lookup(&B, t0 + Duration::from_secs(130)), Some(2));
+        // timeout 0: never ages.
+        let mut forever = MacTable::new(10, 0);
+        forever.learn(A, 1, t0);
+        assert_eq!(
+            forever.lookup(&A, t0 + Duration::from_secs(1 << 30)),
+            Some(1)
+        );
+        assert_eq!(forever.expire(t0 + Duration::from_secs(1 << 30)), 0);
+    }
+
+    #[test]
+    fn cache_limit_refuses_new_addresses_until_some_age_out() {
+        let t0 = Instant::now();
+        let mut t = MacTable::new(2, 60);
+        assert_eq!(t.learn(A, 1, t0), Learned::New);
+        assert_eq!(t.learn(B, 2, t0 + Duration::from_secs(10)), Learned::New);
+        assert_eq!(t.learn(C, 3, t0 + Duration::from_secs(20)), Learned::Full);
+        assert_eq!(t.lookup(&C, t0 + Duration::from_secs(20)), None);
+        // Known addresses still refresh while full.
+        assert_eq!(
+            t.learn(A, 1, t0 + Duration::from_secs(20)),
+            Learned::Refreshed
+        );
+        // Once B has aged, C fits.
+        assert_eq!(t.learn(C, 3, t0 + Duration::from_secs(75)), Learned::New);
+        assert_eq!(t.entries.len(), 2);
+        assert_eq!(t.lookup(&B, t0 + Duration::from_secs(75)), None);
+    }
+
+    #[test]
+    fn a_moved_address_reports_its_old_port_and_follows_the_host() {
+        let t0 = Instant::now();
+        let mut t = MacTable::new(10, 60);
+        t.learn(A, 1, t0);
+        t.learn(B, 2, t0);
+        let d = t.packet_in(3, A, B, t0 + Duration::from_secs(1));
+        assert_eq!(d.learned, Learned::Moved { old_port: 1 });
+        assert_eq!(d.forward, Forward::Port(2));
+        assert_eq!(t.packet_in(2, B, A, t0).forward, Forward::Port(3));
+    }
+
+    #[test]
+    fn forgetting_a_port_forgets_its_addresses() {
+        let t0 = Instant::now();
+        let mut t = MacTable::new(10, 60);
+        t.learn(A, 1, t0);
+        t.learn(B, 1, t0);
+        t.learn(C, 2, t0);
+        let mut gone = t.forget_port(1);
+        gone.sort();
+        assert_eq!(gone, vec![A, B]);
+        assert_eq!(t.entries(t0), vec![(C, 2, Duration::ZERO)]);
+    }
+}

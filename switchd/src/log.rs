@@ -72,7 +72,9 @@ pub fn emit(level: Level, args: fmt::Arguments<'_>) {
     } else {
         // One write(2) per line: the four processes share stderr, and a line written in
         // pieces interleaves with the others' lines.
-        let _ = std::io::stderr().lock().write_all(format!("{line}\n").as_bytes());
+        let _ = std::io::stderr()
+            .lock()
+            .write_all(format!("{line}\n").as_bytes());
     }
 }
 

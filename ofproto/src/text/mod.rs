@@ -29,6 +29,16 @@ pub use flow10::{parse_flow10, print_flow_mod10, print_flow_stats10, print_match
 pub use flow13::{parse_flow, print_flow_mod, print_flow_stats, print_match};
 pub use message::{print_message, print_message10, print_raw};
 
+/// The instructions of a 1.3 flow as ovs-ofctl writes what follows `actions=`.
+pub fn print_instructions(list: &[crate::v13::Instruction]) -> String {
+    actions::fmt_instructions13(list)
+}
+
+/// A 1.0 action list as ovs-ofctl writes what follows `actions=`.
+pub fn print_actions10(list: &[crate::v10::Action]) -> String {
+    actions::fmt_actions10(list)
+}
+
 /// Why a flow text did not parse: a sentence naming the offending token, and the 1-based
 /// column (in characters) where that token starts.
 #[derive(Debug, Clone, PartialEq, Eq)]

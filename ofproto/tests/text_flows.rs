@@ -63,6 +63,25 @@ fn err(text: &str) -> String {
         .to_string()
 }
 
+/// Found by the flow_text fuzz target: `actions=65535` read as output to OFPP_ANY, which
+/// printed as `actions=ANY` and did not parse again. ANY is no output port.
+#[test]
+fn output_to_any_is_refused_in_every_spelling() {
+    for text in [
+        "actions=65535",
+        "actions=output:ANY",
+        "actions=output:0xffffffff",
+        "actions=enqueue:65535:1",
+    ] {
+        let e = err(text);
+        assert!(e.contains("names no port"), "{text}: {e}");
+        let e10 = ofproto::text::parse_flow10(text, ofproto::v10::FlowModCommand::Add)
+            .unwrap_err()
+            .to_string();
+        assert!(e10.contains("names no port"), "{text} (1.0): {e10}");
+    }
+}
+
 #[test]
 fn errors_name_the_token_and_its_column() {
     assert_eq!(

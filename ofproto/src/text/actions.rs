@@ -205,6 +205,18 @@ pub(crate) fn parse_actions13(
     Ok(out)
 }
 
+/// A port an action may send to. OFPP_ANY (also written NONE, or 0xffff as in 1.0) is a
+/// wildcard for deletes and stats requests only (1.3.5 section 7.2.1), never an output.
+fn output_port13(s: &str, name: &str) -> Result<u32, String> {
+    let port = parse_port13(s, name)?;
+    if port == port13::ANY {
+        return Err(format!(
+            "{name}:{s} names no port (ANY/NONE is a wildcard for deletes and statistics, not an output)"
+        ));
+    }
+    Ok(port)
+}
+
 fn parse_action13(t: &Tok<'_>, ctx: &mut Ctx, out: &mut ActionList) -> Result<(), FlowParseError> {
     let vcol = t.value_col;
     let verr = |e: String| FlowParseError::new(vcol, e);
@@ -212,7 +224,7 @@ fn parse_action13(t: &Tok<'_>, ctx: &mut Ctx, out: &mut ActionList) -> Result<()
     match key.as_str() {
         "output" => {
             let v = need(t)?;
-            let port = parse_port13(v, "output").map_err(verr)?;
+            let port = output_port13(v, "output").map_err(verr)?;
             let max_len = if port == port13::CONTROLLER {
                 OFPCML_NO_BUFFER
             } else {
@@ -225,7 +237,7 @@ fn parse_action13(t: &Tok<'_>, ctx: &mut Ctx, out: &mut ActionList) -> Result<()
             max_len: controller_len(t)?,
         }),
         k if t.value.is_none() && is_port_name(k) => {
-            let port = parse_port13(t.key, "output").map_err(|e| err(t, e))?;
+            let port = output_port13(t.key, "output").map_err(|e| err(t, e))?;
             let max_len = if port == port13::CONTROLLER {
                 OFPCML_NO_BUFFER
             } else {
@@ -237,7 +249,7 @@ fn parse_action13(t: &Tok<'_>, ctx: &mut Ctx, out: &mut ActionList) -> Result<()
             let (p, q) = enqueue_args(t)?;
             out.push(Action::SetQueue(q));
             out.push(Action::Output {
-                port: parse_port13(p, "enqueue").map_err(verr)?,
+                port: output_port13(p, "enqueue").map_err(verr)?,
                 max_len: 0,
             });
         }
@@ -557,6 +569,12 @@ pub(crate) fn fmt_instructions13(list: &[Instruction]) -> String {
 // ---------------------------------------------------------------------------------------
 // OpenFlow 1.0.
 
+/// As [`output_port13`], for 1.0 (OFPP_NONE, 0xffff, is no output port either).
+fn output_port10(s: &str, name: &str) -> Result<u16, String> {
+    output_port13(s, name)?;
+    parse_port10(s, name)
+}
+
 pub(crate) fn parse_actions10(text: &str, col: usize) -> Result<Vec<v10::Action>, FlowParseError> {
     use v10::Action as A;
     let toks = split(text, col, None)?;
@@ -573,7 +591,7 @@ pub(crate) fn parse_actions10(text: &str, col: usize) -> Result<Vec<v10::Action>
                 }
             }
             "output" => {
-                let port = parse_port10(need(t)?, "output").map_err(verr)?;
+                let port = output_port10(need(t)?, "output").map_err(verr)?;
                 let max_len = if port == v10::port_no::CONTROLLER {
                     0xffff
                 } else {
@@ -586,7 +604,7 @@ pub(crate) fn parse_actions10(text: &str, col: usize) -> Result<Vec<v10::Action>
                 max_len: controller_len(t)?,
             }),
             k if t.value.is_none() && is_port_name(k) => {
-                let port = parse_port10(t.key, "output").map_err(|e| err(t, e))?;
+                let port = output_port10(t.key, "output").map_err(|e| err(t, e))?;
                 let max_len = if port == v10::port_no::CONTROLLER {
                     0xffff
                 } else {
@@ -597,7 +615,7 @@ pub(crate) fn parse_actions10(text: &str, col: usize) -> Result<Vec<v10::Action>
             "enqueue" => {
                 let (p, queue_id) = enqueue_args(t)?;
                 out.push(A::Enqueue {
-                    port: parse_port10(p, "enqueue").map_err(verr)?,
+                    port: output_port10(p, "enqueue").map_err(verr)?,
                     queue_id,
                 });
             }

@@ -22,6 +22,7 @@ pub mod ovs;
 pub mod port;
 pub mod proc;
 pub mod sweep;
+pub mod workspace;
 
 pub use cmd::{run, run_ok, CmdError};
 pub use net::{Bridge, Lan, LanHost, Netns, VethPair};

@@ -9,90 +9,14 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use regress::workspace::{bin, ensure_user, TempDir};
 use regress::{free_tcp_port, Proc};
 
 const USER: &str = "_switchd";
-
-/// The directory of the binaries built with this test (target/debug).
-fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    // target/debug/deps/host_daemon-HASH -> target/debug
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("test binary lives in target/<profile>/deps")
-        .to_path_buf()
-}
-
-/// Path to a workspace binary. `cargo build` runs once first: `cargo test -p regress` alone
-/// would not rebuild switchd, and a stale daemon makes for confusing failures. Without
-/// cargo (a test binary run by hand) the binaries already built are used.
-fn bin(name: &str) -> PathBuf {
-    static BUILD: Once = Once::new();
-    BUILD.call_once(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-q", "-p", "switchd", "-p", "switchctl"]);
-        if bin_dir().ends_with("release") {
-            cmd.arg("--release");
-        }
-        match cmd.status() {
-            Ok(st) => assert!(st.success(), "cargo build -p switchd -p switchctl failed"),
-            Err(e) => eprintln!("cannot run cargo ({e}); using the binaries already built"),
-        }
-    });
-    let path = bin_dir().join(name);
-    assert!(path.exists(), "{} is not built", path.display());
-    path
-}
-
-/// The unprivileged user must exist; the tests do not depend on regress/setup for it.
-fn ensure_user() {
-    static USERADD: Once = Once::new();
-    USERADD.call_once(|| {
-        let exists = Command::new("getent")
-            .args(["passwd", USER])
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if !exists {
-            let st = Command::new("useradd")
-                .args(["-r", "-s", "/usr/sbin/nologin", "-d", "/var/empty", USER])
-                .status()
-                .expect("run useradd");
-            assert!(st.success(), "useradd {USER} failed");
-        }
-    });
-}
-
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "switchd-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir(&p).expect("create temp dir");
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A running `switchd -d` and everything it was given.
 struct Daemon {
@@ -121,8 +45,8 @@ impl Daemon {
 
     /// Start with the control socket owned by `group`.
     fn start_with(group: Option<&str>) -> Daemon {
-        ensure_user();
-        let dir = TempDir::new();
+        ensure_user(USER);
+        let dir = TempDir::new("switchd-test");
         let chroot = dir.0.join("empty");
         std::fs::create_dir(&chroot).expect("mkdir chroot");
         std::fs::set_permissions(&chroot, std::os::unix::fs::PermissionsExt::from_mode(0o755))
@@ -645,8 +569,8 @@ impl Drop for KillOnDrop {
 
 #[test]
 fn without_d_it_daemonizes_and_stops_on_sigterm() {
-    ensure_user();
-    let dir = TempDir::new();
+    ensure_user(USER);
+    let dir = TempDir::new("switchd-test");
     let chroot = dir.0.join("empty");
     std::fs::create_dir(&chroot).expect("mkdir");
     std::fs::set_permissions(&chroot, std::os::unix::fs::PermissionsExt::from_mode(0o755))

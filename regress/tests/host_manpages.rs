@@ -6,10 +6,10 @@
 //! The usage texts come from the binaries themselves (run with `-?`, which no getopt-style
 //! program can accept as an option), so the test follows the code without parsing Rust.
 
+use regress::workspace::bin;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Once;
 
 /// The root of the workspace (the parent of `regress/`).
 fn workspace() -> PathBuf {
@@ -17,38 +17,6 @@ fn workspace() -> PathBuf {
         .parent()
         .expect("regress/ lives in the workspace")
         .to_path_buf()
-}
-
-/// The directory of the binaries built with this test (target/debug).
-fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    // target/debug/deps/host_manpages-HASH -> target/debug
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("test binary lives in target/<profile>/deps")
-        .to_path_buf()
-}
-
-/// Path to a workspace binary, built first as `host_daemon.rs` does: `cargo test -p regress`
-/// alone would not rebuild switchd and switchctl, and a stale usage text would make this
-/// test check the pages against old code. Without cargo the binaries already built are used.
-fn bin(name: &str) -> PathBuf {
-    static BUILD: Once = Once::new();
-    BUILD.call_once(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-q", "-p", "switchd", "-p", "switchctl"]);
-        if bin_dir().ends_with("release") {
-            cmd.arg("--release");
-        }
-        match cmd.status() {
-            Ok(st) => assert!(st.success(), "cargo build -p switchd -p switchctl failed"),
-            Err(e) => eprintln!("cannot run cargo ({e}); using the binaries already built"),
-        }
-    });
-    let path = bin_dir().join(name);
-    assert!(path.exists(), "{} is not built", path.display());
-    path
 }
 
 /// Every file under `dir` whose name ends in `.5` or `.8`, skipping `target/` and hidden

@@ -4,85 +4,15 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use regress::net::LanSwitch;
+use regress::workspace::{bin, ensure_user, TempDir};
 use regress::{free_tcp_port, Lan, Ovs, Proc, VethPair};
 
 const USER: &str = "_switchd";
-
-fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("test binary lives in target/<profile>/deps")
-        .to_path_buf()
-}
-
-/// A workspace binary, built once first (see host_daemon.rs).
-fn bin(name: &str) -> PathBuf {
-    static BUILD: Once = Once::new();
-    BUILD.call_once(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-q", "-p", "switchd", "-p", "switchctl"]);
-        if bin_dir().ends_with("release") {
-            cmd.arg("--release");
-        }
-        match cmd.status() {
-            Ok(st) => assert!(st.success(), "cargo build -p switchd -p switchctl failed"),
-            Err(e) => eprintln!("cannot run cargo ({e}); using the binaries already built"),
-        }
-    });
-    let path = bin_dir().join(name);
-    assert!(path.exists(), "{} is not built", path.display());
-    path
-}
-
-fn ensure_user() {
-    static USERADD: Once = Once::new();
-    USERADD.call_once(|| {
-        let exists = Command::new("getent")
-            .args(["passwd", USER])
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if !exists {
-            let st = Command::new("useradd")
-                .args(["-r", "-s", "/usr/sbin/nologin", "-d", "/var/empty", USER])
-                .status()
-                .expect("run useradd");
-            assert!(st.success(), "useradd {USER} failed");
-        }
-    });
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "switchd-ovs-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir(&p).expect("create temp dir");
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A running `switchd -d` listening on 127.0.0.1:`port`.
 struct Daemon {
@@ -94,8 +24,8 @@ struct Daemon {
 
 impl Daemon {
     fn start(port: u16) -> Daemon {
-        ensure_user();
-        let dir = TempDir::new();
+        ensure_user(USER);
+        let dir = TempDir::new("switchd-ovs-test");
         let chroot = dir.0.join("empty");
         std::fs::create_dir(&chroot).expect("mkdir chroot");
         std::fs::set_permissions(&chroot, std::os::unix::fs::PermissionsExt::from_mode(0o755))

@@ -76,6 +76,29 @@ pub struct RuntimeConfig {
     pub timeout: u32,
     pub cache: u32,
     pub echo_interval: u32,
+    /// The configured switches, in configuration order.
+    pub switches: Vec<SwitchConfig>,
+}
+
+/// One configured `switch` block, as the children need it (see switchd.conf(5)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwitchConfig {
+    pub name: String,
+    /// `Some`: a local Linux bridge, driven by the datapath process through TC.
+    pub bridge: Option<String>,
+    /// Always given for an external switch; for a local one `None` means "derive it from
+    /// the bridge's MAC address".
+    pub datapath_id: Option<u64>,
+    /// Local switches: interface name and OpenFlow port number, in configuration order.
+    pub ports: Vec<(String, u32)>,
+    /// Local switches: `normal`, `controller` or `drop`.
+    pub table_miss: String,
+    /// Static flows in ovs-ofctl syntax, installed whenever the switch connects.
+    pub flows: Vec<String>,
+    /// Local switches: `HOST:PORT` of the remote controller (`forward to tcp:HOST:PORT`).
+    pub forward_to: Option<String>,
+    /// Local switches: `secure` or `standalone`.
+    pub fail_mode: String,
 }
 
 /// Every message between switchd's processes. The comment on each variant says who sends it

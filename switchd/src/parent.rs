@@ -20,7 +20,7 @@ use crate::args::Args;
 use crate::config::{self, listen_name, Config, Listen};
 use crate::ctlproto::{Event, EventKind};
 use crate::ipc::{self, Channel};
-use crate::msg::{self, Init, Msg, Role, RuntimeConfig};
+use crate::msg::{self, Init, Msg, Role, RuntimeConfig, SwitchConfig};
 use crate::{fatalx, log, log_debug, log_info, log_warn, privsep, title};
 
 /// The command line that tells `useradd` to create the unprivileged user.
@@ -195,6 +195,39 @@ fn runtime_config(c: &Config) -> RuntimeConfig {
         timeout: c.timeout,
         cache: c.cache,
         echo_interval: c.echo_interval,
+        switches: c.switches.iter().map(switch_config).collect(),
+    }
+}
+
+fn switch_config(s: &conf::Switch) -> SwitchConfig {
+    SwitchConfig {
+        name: s.name.clone(),
+        bridge: s.bridge.clone(),
+        datapath_id: s.datapath_id,
+        ports: s
+            .port_numbers()
+            .into_iter()
+            .map(|(n, p)| (n.to_string(), p))
+            .collect(),
+        table_miss: match s.table_miss {
+            conf::TableMiss::Normal => "normal",
+            conf::TableMiss::Controller => "controller",
+            conf::TableMiss::Drop => "drop",
+        }
+        .into(),
+        flows: s.flows.iter().map(|f| f.text.clone()).collect(),
+        forward_to: s.forward_to.as_ref().map(|f| {
+            if f.host.contains(':') {
+                format!("[{}]:{}", f.host, f.port)
+            } else {
+                format!("{}:{}", f.host, f.port)
+            }
+        }),
+        fail_mode: match s.fail_mode {
+            conf::FailMode::Secure => "secure",
+            conf::FailMode::Standalone => "standalone",
+        }
+        .into(),
     }
 }
 

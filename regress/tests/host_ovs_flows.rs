@@ -281,7 +281,7 @@ impl Rig {
             let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
             let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
             if args.first().is_some_and(|a| a.ends_with(b"ovs-vswitchd"))
-                && args.iter().any(|a| *a == db.as_bytes())
+                && args.contains(&db.as_bytes())
             {
                 return pid;
             }

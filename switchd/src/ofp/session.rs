@@ -43,17 +43,13 @@ pub const STATIC_COOKIE: u64 = 0x5357_444c_0000_0002;
 /// Learned flows sit above table-miss (priority 0); OpenBSD put both at the same priority.
 pub const LEARNED_PRIORITY: u16 = 1;
 
-/// OpenFlow 1.3 reserved ports (`enum ofp_port_no`).
+/// OpenFlow 1.3 reserved ports (`enum ofp_port_no`), ofproto's, by their short names.
 pub mod port13 {
-    pub const MAX: u32 = 0xffff_ff00;
-    pub const IN_PORT: u32 = 0xffff_fff8;
-    pub const TABLE: u32 = 0xffff_fff9;
-    pub const NORMAL: u32 = 0xffff_fffa;
-    pub const FLOOD: u32 = 0xffff_fffb;
-    pub const ALL: u32 = 0xffff_fffc;
-    pub const CONTROLLER: u32 = 0xffff_fffd;
-    pub const LOCAL: u32 = 0xffff_fffe;
-    pub const ANY: u32 = 0xffff_ffff;
+    pub use ofproto::v13::{
+        OFPP_ALL as ALL, OFPP_ANY as ANY, OFPP_CONTROLLER as CONTROLLER, OFPP_FLOOD as FLOOD,
+        OFPP_IN_PORT as IN_PORT, OFPP_LOCAL as LOCAL, OFPP_MAX as MAX, OFPP_NORMAL as NORMAL,
+        OFPP_TABLE as TABLE,
+    };
 }
 const OFPG_ANY: u32 = 0xffff_ffff;
 const OFPTT_ALL: u8 = 0xff;

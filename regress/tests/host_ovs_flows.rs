@@ -467,6 +467,9 @@ fn switchctl_flows_on(protocol: &str, refused_port: &str) {
     let (mut monitor, events) = rig.d().monitor();
     let d = rig.d();
 
+    // `show` knows the configured name too.
+    let out = d.ctl_ok(&["show", "switches", "edge"]);
+    assert!(out.contains(&rig.dpid), "{out}");
     let out = d.ctl_ok(&["add", "flow", "edge", "priority=200,icmp,actions=drop"]);
     assert_eq!(out, "flow added\n");
     // switchctl answered after the barrier: the flow is in the table now.

@@ -10,7 +10,7 @@
 //! silent peer (3 echo intervals without a byte), a full write queue, or a replacement.
 //! Valid messages we do not act on are accepted and logged at debug.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -132,7 +132,8 @@ pub enum SessionEvent {
         result: Result<Vec<FlowRow>, String>,
     },
     /// The answer to [`Session::flow_mod`] with the same barrier `xid`: the switch
-    /// answered the barrier (`Ok`), or refused the flow-mod (its OFPT_ERROR, named).
+    /// answered the barrier (`Ok`), or refused the flow-mod (its OFPT_ERROR, named, as soon
+    /// as it comes).
     FlowModDone {
         xid: u32,
         result: Result<(), String>,
@@ -206,8 +207,8 @@ pub struct Session {
     static_flows: Vec<String>,
     /// Flow-mods whose errors we report, by xid.
     pending_mods: BTreeMap<u32, PendingMod>,
-    /// switchctl's flow-mods: barrier xid -> the first error the switch answered.
-    ctl_barriers: BTreeMap<u32, Option<String>>,
+    /// switchctl's flow-mods waiting for their barrier reply, by barrier xid.
+    ctl_barriers: BTreeSet<u32>,
     close: Option<CloseReason>,
     /// Counters for the log and `show`.
     pub packet_ins: u64,
@@ -232,7 +233,7 @@ impl Session {
             flow_stats: BTreeMap::new(),
             static_flows: Vec::new(),
             pending_mods: BTreeMap::new(),
-            ctl_barriers: BTreeMap::new(),
+            ctl_barriers: BTreeSet::new(),
             close: None,
             packet_ins: 0,
         };
@@ -804,7 +805,7 @@ impl Session {
                 },
             );
         }
-        self.ctl_barriers.insert(barrier, None);
+        self.ctl_barriers.insert(barrier);
         Ok(barrier)
     }
 
@@ -814,8 +815,12 @@ impl Session {
             return false;
         };
         if p.from_ctl {
-            if let Some(slot) = self.ctl_barriers.get_mut(&p.barrier) {
-                slot.get_or_insert(error);
+            // Answered at once: the barrier reply that follows has nothing to add.
+            if self.ctl_barriers.remove(&p.barrier) {
+                self.events.push_back(SessionEvent::FlowModDone {
+                    xid: p.barrier,
+                    result: Err(error),
+                });
             }
         } else {
             self.events.push_back(SessionEvent::StaticFlowFailed {
@@ -828,13 +833,10 @@ impl Session {
 
     fn barrier_reply(&mut self, xid: u32) {
         self.pending_mods.retain(|_, p| p.barrier != xid);
-        if let Some(error) = self.ctl_barriers.remove(&xid) {
+        if self.ctl_barriers.remove(&xid) {
             self.events.push_back(SessionEvent::FlowModDone {
                 xid,
-                result: match error {
-                    Some(e) => Err(e),
-                    None => Ok(()),
-                },
+                result: Ok(()),
             });
         }
     }
@@ -1518,7 +1520,6 @@ mod tests {
             .unwrap();
         let m = drain13_xids(&mut s);
         s.handle_input(&reply13(m[0].0, bad_out_port()), now);
-        s.handle_input(&reply13(b, v13::Message::BarrierReply), now);
         assert_eq!(
             s.poll_event(),
             Some(SessionEvent::FlowModDone {
@@ -1526,6 +1527,9 @@ mod tests {
                 result: Err("OFPBAC_BAD_OUT_PORT (OFPET_BAD_ACTION, code 4)".into())
             })
         );
+        // The barrier reply behind it answers nothing more.
+        s.handle_input(&reply13(b, v13::Message::BarrierReply), now);
+        assert_eq!(s.poll_event(), None);
 
         // Deleting every flow takes table-miss and the static flows too: they come back.
         s.flow_mod(FlowCommand::Delete, "").unwrap();

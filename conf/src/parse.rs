@@ -219,6 +219,27 @@ fn parse_dpid(s: &str) -> Result<u64, String> {
     }))
 }
 
+/// A static flow must be one `ovs-ofctl add-flow` takes: it parses for OpenFlow 1.3 or,
+/// failing that, for 1.0 (the version the switch speaks is known only when it connects; the
+/// 1.3 error is the one reported). switchd marks static flows with a cookie of its own, so
+/// the text may not set one.
+fn check_flow(text: &str) -> Result<(), String> {
+    use ofproto::{text as t, v10, v13};
+    let cookie = match t::parse_flow(text, v13::FlowModCommand::Add) {
+        Ok(fm) => fm.cookie,
+        Err(e) => match t::parse_flow10(text, v10::FlowModCommand::Add) {
+            Ok(fm) => fm.cookie,
+            Err(_) => return Err(e.to_string()),
+        },
+    };
+    if cookie != 0 {
+        return Err(
+            "cookie= is not allowed: switchd gives static flows a cookie of its own".into(),
+        );
+    }
+    Ok(())
+}
+
 fn is_hostname(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
@@ -867,6 +888,10 @@ impl Parser {
     fn flow(&mut self, b: &mut SwitchBuilder) -> PResult<()> {
         let (text, t) = self.nonempty("a flow")?;
         self.end_of_statement(true)?;
+        if let Err(e) = check_flow(&text) {
+            self.error_tok(&t, format!("bad flow: {e}"));
+            return Ok(());
+        }
         b.sw.flows.push(Flow {
             text,
             line: t.line,

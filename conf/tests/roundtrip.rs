@@ -53,8 +53,28 @@ fn fail_mode() -> impl Strategy<Value = FailMode> {
     prop_oneof![Just(FailMode::Secure), Just(FailMode::Standalone)]
 }
 
+/// Static flows are validated as ovs-ofctl text, so they are valid flows: a priority and a
+/// port chosen at random in a few shapes (one with spaces as separators).
 fn flows() -> impl Strategy<Value = Vec<Flow>> {
-    proptest::collection::vec(text(1..=40), 0..4).prop_map(|v| {
+    let shapes = [
+        "priority={p},actions=drop",
+        "priority={p},in_port={n},actions=output:{m}",
+        "priority={p} icmp actions=drop",
+        "priority={p},tcp,tp_dst={n},actions=CONTROLLER:65535",
+    ];
+    let flow = (
+        proptest::sample::select(shapes.to_vec()),
+        any::<u16>(),
+        1..=0xff00u32,
+        1..=0xff00u32,
+    )
+        .prop_map(|(shape, p, n, m)| {
+            shape
+                .replace("{p}", &p.to_string())
+                .replace("{n}", &(n % 65536).to_string())
+                .replace("{m}", &m.to_string())
+        });
+    proptest::collection::vec(flow, 0..4).prop_map(|v| {
         v.into_iter()
             .map(|text| Flow {
                 text,

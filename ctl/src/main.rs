@@ -1,7 +1,9 @@
 //! switchctl(8): the operator's tool for switchd.
 //!
-//! `switchctl [-s socket] [-j] command`; the protocol is switchd's `ctlproto`: one JSON
-//! request line, one JSON response line (or a stream of event lines for `monitor`).
+//! `switchctl [-j] [-s socket] command`; the protocol is switchd's `ctlproto`: one JSON
+//! request line, one JSON response line (or a stream of event lines for `monitor`). With
+//! `-j`, what is printed is that response, one JSON document per command (one line per
+//! event for `monitor`), errors included.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::MetadataExt;
@@ -12,18 +14,37 @@ use switchd::ctlproto::{self, Event, Request, Response, Summary, Table, TableKin
 
 mod parse;
 
-const USAGE: &str = "usage: switchctl [-s socket] [-j] command [argument ...]
+const USAGE: &str = "usage: switchctl [-j] [-s socket] command [argument ...]
 commands:
   show summary
   show switches|ports|macs|flows [switch]
+  add flow switch flow
+  del flow switch [match]
   reload
+  load file
   log verbose|brief
   monitor
   parse [--check] file ...";
 
 fn main() -> ExitCode {
-    match run(std::env::args().skip(1).collect()) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let opts = match parse_options(&args) {
+        Ok(Parsed::Help) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Parsed::Run(opts, _)) => opts,
+        Err(msg) => {
+            eprintln!("switchctl: {msg}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(args) {
         Ok(code) => code,
+        Err(message) if opts.json => {
+            // The same shape as the daemon's own errors.
+            print_response(&Response::Error { message }, &opts)
+        }
         Err(msg) => {
             eprintln!("switchctl: {msg}");
             ExitCode::FAILURE
@@ -31,41 +52,67 @@ fn main() -> ExitCode {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Opts {
     socket: String,
     json: bool,
 }
 
-fn run(args: Vec<String>) -> Result<ExitCode, String> {
+#[derive(Debug, PartialEq, Eq)]
+enum Parsed {
+    Help,
+    /// The options, and the index of the first word of the command.
+    Run(Opts, usize),
+}
+
+/// getopt(3) style: flags may be combined (`-js`), an option's argument may follow it in
+/// the same word (`-sPATH`) or in the next one, `--` ends the options.
+fn parse_options(args: &[String]) -> Result<Parsed, String> {
     let mut opts = Opts {
         socket: ctlproto::DEFAULT_SOCKET.to_string(),
         json: false,
     };
-    let mut it = args.into_iter().peekable();
-    while let Some(a) = it.peek() {
-        match a.as_str() {
-            "-j" => {
-                opts.json = true;
-                it.next();
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        if a == "--" {
+            i += 1;
+            break;
+        }
+        if a == "--help" {
+            return Ok(Parsed::Help);
+        }
+        let Some(flags) = a.strip_prefix('-').filter(|f| !f.is_empty()) else {
+            break;
+        };
+        i += 1;
+        for (k, c) in flags.char_indices() {
+            match c {
+                'j' => opts.json = true,
+                'h' => return Ok(Parsed::Help),
+                's' => {
+                    let rest = &flags[k + 1..];
+                    opts.socket = if !rest.is_empty() {
+                        rest.to_string()
+                    } else {
+                        let s = args.get(i).ok_or("option -s needs a socket path")?;
+                        i += 1;
+                        s.clone()
+                    };
+                    break;
+                }
+                c => return Err(format!("unknown option -{c}\n{USAGE}")),
             }
-            "-s" => {
-                it.next();
-                opts.socket = it.next().ok_or("option -s needs a socket path")?;
-            }
-            s if s.starts_with("-s") => {
-                opts.socket = s[2..].to_string();
-                it.next();
-            }
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return Ok(ExitCode::SUCCESS);
-            }
-            s if s.starts_with('-') => return Err(format!("unknown option {s}\n{USAGE}")),
-            _ => break,
         }
     }
-    let words: Vec<String> = it.collect();
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    Ok(Parsed::Run(opts, i))
+}
+
+fn run(args: Vec<String>) -> Result<ExitCode, String> {
+    let (opts, first) = match parse_options(&args)? {
+        Parsed::Run(o, i) => (o, i),
+        Parsed::Help => return Ok(ExitCode::SUCCESS),
+    };
+    let words: Vec<&str> = args[first..].iter().map(String::as_str).collect();
     // `parse` reads files; it needs no daemon.
     if words.first() == Some(&"parse") {
         return parse::run(&words[1..]);
@@ -77,6 +124,7 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
             format!("unknown command \"{}\"\n{USAGE}", words.join(" "))
         }
     })?;
+    let req = check_request(req)?;
     let stream = connect(&opts.socket)?;
     let mut writer = stream
         .try_clone()
@@ -105,11 +153,70 @@ fn parse_command(words: &[&str]) -> Option<Request> {
             switch: Some(switch.to_string()),
         },
         ["reload"] => Request::Reload,
+        ["load", file] => Request::Load {
+            file: file.to_string(),
+        },
+        // A flow may be given as one argument or as several words (joined by a space,
+        // which the flow syntax reads as it reads a comma).
+        ["add", "flow", switch, flow @ ..] if !flow.is_empty() => Request::AddFlow {
+            switch: switch.to_string(),
+            flow: flow.join(" "),
+        },
+        ["del", "flow", switch] => Request::DelFlow {
+            switch: switch.to_string(),
+            flow: None,
+        },
+        ["del", "flow", switch, flow @ ..] => Request::DelFlow {
+            switch: switch.to_string(),
+            flow: Some(flow.join(" ")),
+        },
         ["log", "verbose"] => Request::Log { verbose: true },
         ["log", "brief"] => Request::Log { verbose: false },
         ["monitor"] => Request::Monitor,
         _ => return None,
     })
+}
+
+/// What can be checked before the daemon is asked: flow syntax (so that a typo never
+/// reaches a switch), and `load`'s file, made absolute (the daemon has its own directory).
+fn check_request(req: Request) -> Result<Request, String> {
+    match req {
+        Request::AddFlow { ref flow, .. } => {
+            check_flow(flow, true)?;
+            Ok(req)
+        }
+        Request::DelFlow {
+            flow: Some(ref flow),
+            ..
+        } => {
+            check_flow(flow, false)?;
+            Ok(req)
+        }
+        Request::Load { file } => {
+            let path = std::path::absolute(&file).map_err(|e| format!("{file}: {e}"))?;
+            std::fs::metadata(&path).map_err(|e| format!("{file}: {e}"))?;
+            Ok(Request::Load {
+                file: path.display().to_string(),
+            })
+        }
+        other => Ok(other),
+    }
+}
+
+/// A flow must parse for OpenFlow 1.3 or 1.0 (the daemon parses it again for the version
+/// the switch speaks); the 1.3 error is the one shown.
+fn check_flow(flow: &str, add: bool) -> Result<(), String> {
+    use ofproto::{text, v10, v13};
+    let (c13, c10) = if add {
+        (v13::FlowModCommand::Add, v10::FlowModCommand::Add)
+    } else {
+        (v13::FlowModCommand::Delete, v10::FlowModCommand::Delete)
+    };
+    match text::parse_flow(flow, c13) {
+        Ok(_) => Ok(()),
+        Err(_) if text::parse_flow10(flow, c10).is_ok() => Ok(()),
+        Err(e) => Err(format!("bad flow \"{flow}\": {e}")),
+    }
 }
 
 /// Connect, turning the usual failures into sentences that say what to do.
@@ -166,17 +273,19 @@ fn print_response(resp: &Response, opts: &Opts) -> ExitCode {
         Response::ReloadRejected { .. } | Response::Error { .. }
     );
     if opts.json {
-        let json = match resp {
-            Response::Summary(s) => serde_json::to_string_pretty(s),
-            Response::Table(t) => serde_json::to_string_pretty(t),
-            other => serde_json::to_string_pretty(other),
-        };
-        println!("{}", json.unwrap_or_default());
+        // Every command prints the daemon's response as it is: one object whose
+        // "response" member says which kind it is.
+        println!("{}", serde_json::to_string_pretty(resp).unwrap_or_default());
     } else {
         match resp {
             Response::Summary(s) => print_summary(s),
             Response::Table(t) => print!("{}", render_table(t)),
-            Response::Ok { message } => println!("{message}"),
+            Response::Ok { message, notes } => {
+                println!("{message}");
+                for n in notes {
+                    println!("note: {n}");
+                }
+            }
             Response::ReloadRejected { errors } => {
                 for e in errors {
                     eprintln!("{e}");
@@ -290,7 +399,7 @@ fn monitor(reader: &mut impl BufRead, opts: &Opts) -> Result<ExitCode, String> {
         match read_response(reader, &opts.socket) {
             Ok(Response::Event(e)) => {
                 let line = if opts.json {
-                    serde_json::to_string(&e).unwrap_or_default()
+                    serde_json::to_string(&Response::Event(e)).unwrap_or_default()
                 } else {
                     format_event(&e)
                 };
@@ -328,6 +437,59 @@ mod tests {
         );
         assert_eq!(parse_command(&["show", "nonsense"]), None);
         assert_eq!(parse_command(&[]), None);
+    }
+
+    fn opts(args: &[&str]) -> Result<Parsed, String> {
+        parse_options(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn options_combine_as_getopt_does() {
+        let run = |json, socket: &str, i| {
+            Ok(Parsed::Run(
+                Opts {
+                    socket: socket.into(),
+                    json,
+                },
+                i,
+            ))
+        };
+        assert_eq!(opts(&["-js", "/x", "show"]), run(true, "/x", 2));
+        assert_eq!(opts(&["-j", "-s", "/x", "show"]), run(true, "/x", 3));
+        assert_eq!(opts(&["-s/x", "-j", "show"]), run(true, "/x", 2));
+        assert_eq!(opts(&["-js/x", "show"]), run(true, "/x", 1));
+        assert_eq!(opts(&["-sj", "show"]), run(false, "j", 1));
+        assert_eq!(opts(&["--", "-j"]), run(false, ctlproto::DEFAULT_SOCKET, 1));
+        assert_eq!(opts(&["-jh"]), Ok(Parsed::Help));
+        assert!(opts(&["-s"]).is_err());
+        assert!(opts(&["-jq"]).unwrap_err().starts_with("unknown option -q"));
+    }
+
+    #[test]
+    fn flow_commands_parse_and_bad_flows_are_caught_here() {
+        assert_eq!(
+            parse_command(&["add", "flow", "sw0", "icmp", "actions=drop"]),
+            Some(Request::AddFlow {
+                switch: "sw0".into(),
+                flow: "icmp actions=drop".into()
+            })
+        );
+        assert_eq!(parse_command(&["add", "flow", "sw0"]), None);
+        assert_eq!(
+            parse_command(&["del", "flow", "1"]),
+            Some(Request::DelFlow {
+                switch: "1".into(),
+                flow: None
+            })
+        );
+        assert!(check_flow("icmp,actions=drop", true).is_ok());
+        assert!(check_flow("icmp", false).is_ok());
+        let e = check_flow("icmp,actions=frobnicate", true).unwrap_err();
+        assert!(
+            e.starts_with("bad flow \"icmp,actions=frobnicate\": column "),
+            "{e}"
+        );
+        assert!(check_flow("icmp", true).is_err());
     }
 
     #[test]

@@ -35,3 +35,35 @@ fn unknown_commands_print_usage() {
         assert!(err.contains("usage: switchctl"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_bad_flow_is_reported_without_contacting_the_daemon() {
+    // The socket does not exist: had switchctl tried to connect, it would say so.
+    let o = switchctl(&[
+        "-s",
+        "/nonexistent/switchd.sock",
+        "add",
+        "flow",
+        "sw0",
+        "priority=1,icmp,actions=frobnicate",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "switchctl: bad flow \"priority=1,icmp,actions=frobnicate\": column 25: unknown action \"frobnicate\"\n"
+    );
+    let o = switchctl(&[
+        "-s",
+        "/nonexistent/switchd.sock",
+        "del",
+        "flow",
+        "sw0",
+        "tp_dst=80",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with("switchctl: bad flow \"tp_dst=80\": column 1: tp_dst requires"),
+        "{err}"
+    );
+}

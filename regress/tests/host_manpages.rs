@@ -176,6 +176,10 @@ fn check_options(program: &str, usage_text: &str, page_rel: &str, problems: &mut
     }
 }
 
+/// Words of switchctl's usage that start the arguments even before an optional part:
+/// `add flow switch flow` gives `.It Cm add flow Ar switch Ar flow`.
+const ARG_WORDS: &[&str] = &["switch", "file"];
+
 /// The commands in switchctl's usage, expanded: `show switches|ports [switch]` gives
 /// `.It Cm show switches Op Ar switch` and `.It Cm show ports Op Ar switch`.
 fn switchctl_commands(usage_text: &str) -> BTreeSet<String> {
@@ -190,7 +194,8 @@ fn switchctl_commands(usage_text: &str) -> BTreeSet<String> {
         for word in line.split_whitespace() {
             let suffixes: Vec<String> = if in_args && word == "..." {
                 vec![" ...".to_string()]
-            } else if in_args && !word.starts_with('[') {
+            } else if (in_args || ARG_WORDS.contains(&word)) && !word.starts_with('[') {
+                in_args = true;
                 vec![format!(" Ar {word}")]
             } else if let Some(arg) = word.strip_prefix('[').and_then(|w| w.strip_suffix(']')) {
                 in_args = true;

@@ -30,10 +30,14 @@ const MAX_REQUEST: u64 = 64 * 1024;
 struct Pending {
     next_id: u64,
     counts: HashMap<u64, oneshot::Sender<Vec<ListenerSummary>>>,
-    reloads: HashMap<u64, oneshot::Sender<Vec<String>>>,
+    reloads: HashMap<u64, oneshot::Sender<ReloadOutcome>>,
+    flows: HashMap<u64, oneshot::Sender<Option<String>>>,
     pings: HashMap<u64, oneshot::Sender<()>>,
     shows: HashMap<u64, ShowPending>,
 }
+
+/// A reload's errors (empty: applied) and notes (settings only a restart applies).
+type ReloadOutcome = (Vec<String>, Vec<String>);
 
 /// A `show` table arriving from ofp in parts.
 #[derive(Debug)]
@@ -139,9 +143,9 @@ fn listen(fd: OwnedFd) -> std::io::Result<UnixListener> {
 
 fn dispatch_parent(ctx: &Ctx, m: Msg) {
     match m {
-        Msg::ReloadResult { id, errors } => {
+        Msg::ReloadResult { id, errors, notes } => {
             if let Some(tx) = ctx.pending().reloads.remove(&id) {
-                let _ = tx.send(errors);
+                let _ = tx.send((errors, notes));
             }
         }
         Msg::Event(e) => {
@@ -178,6 +182,11 @@ fn dispatch_ofp(ctx: &Ctx, m: Msg) {
                 sp.rows.append(&mut table.rows);
                 table.rows = sp.rows;
                 let _ = sp.tx.send((table, error));
+            }
+        }
+        Msg::FlowResult { id, error } => {
+            if let Some(tx) = ctx.pending().flows.remove(&id) {
+                let _ = tx.send(error);
             }
         }
         other => msg::unexpected(Role::Ofp, &other),
@@ -222,6 +231,7 @@ async fn ask<T>(
         p.reloads.remove(&id);
         p.pings.remove(&id);
         p.shows.remove(&id);
+        p.flows.remove(&id);
     }
     answer
 }
@@ -249,13 +259,27 @@ async fn client(ctx: Ctx, stream: UnixStream) {
     let resp = match req {
         Request::ShowSummary => Response::Summary(summary(&ctx).await),
         Request::Show { table, switch } => show(&ctx, table, switch).await,
-        Request::Reload => reload(&ctx).await,
+        Request::Reload => reload(&ctx, None).await,
+        Request::Load { file } => reload(&ctx, Some(file)).await,
+        Request::AddFlow { switch, flow } => {
+            flow_mod(&ctx, switch, ctlproto::FlowCommand::Add, flow).await
+        }
+        Request::DelFlow { switch, flow } => {
+            flow_mod(
+                &ctx,
+                switch,
+                ctlproto::FlowCommand::Delete,
+                flow.unwrap_or_default(),
+            )
+            .await
+        }
         Request::Log { verbose } => {
             ctx.peers
                 .send(Role::Parent, &Msg::LogRequest { verbose })
                 .await;
             Response::Ok {
                 message: format!("logging {}", if verbose { "verbose" } else { "brief" }),
+                notes: Vec::new(),
             }
         }
         Request::Monitor => {
@@ -355,14 +379,16 @@ async fn show(ctx: &Ctx, table: ctlproto::TableKind, switch: Option<String>) -> 
     }
 }
 
-async fn reload(ctx: &Ctx) -> Response {
+/// `reload` (`file` None) or `load FILE`.
+async fn reload(ctx: &Ctx, file: Option<String>) -> Response {
+    let from = file.clone();
     let result = ask(
         ctx,
         Role::Parent,
         |p, id, tx| {
             p.reloads.insert(id, tx);
         },
-        |id| Msg::ReloadRequest { id },
+        |id| Msg::ReloadRequest { id, file },
         Duration::from_secs(10),
     )
     .await;
@@ -370,9 +396,54 @@ async fn reload(ctx: &Ctx) -> Response {
         None => Response::Error {
             message: "the parent process did not answer the reload request".into(),
         },
-        Some(errors) if errors.is_empty() => Response::Ok {
-            message: "configuration reloaded".into(),
+        Some((errors, notes)) if errors.is_empty() => Response::Ok {
+            message: match from {
+                Some(f) => format!("configuration loaded from {f}"),
+                None => "configuration reloaded".into(),
+            },
+            notes,
         },
-        Some(errors) => Response::ReloadRejected { errors },
+        Some((errors, _)) => Response::ReloadRejected { errors },
+    }
+}
+
+/// `add flow` / `del flow`: ofp parses the text for the switch's version, sends the
+/// flow-mod and a barrier, and answers when the switch has answered.
+async fn flow_mod(
+    ctx: &Ctx,
+    switch: String,
+    command: ctlproto::FlowCommand,
+    flow: String,
+) -> Response {
+    let what = match command {
+        ctlproto::FlowCommand::Add => "flow added",
+        ctlproto::FlowCommand::Delete if flow.is_empty() => "every flow deleted",
+        ctlproto::FlowCommand::Delete => "flows deleted",
+    };
+    let answer = ask(
+        ctx,
+        Role::Ofp,
+        |p, id, tx| {
+            p.flows.insert(id, tx);
+        },
+        |id| Msg::FlowRequest {
+            id,
+            switch: switch.clone(),
+            command,
+            flow,
+        },
+        // ofp gives the switch 5 s for the barrier.
+        Duration::from_secs(8),
+    )
+    .await;
+    match answer {
+        None => Response::Error {
+            message: "the ofp process did not answer".into(),
+        },
+        Some(Some(message)) => Response::Error { message },
+        Some(None) => Response::Ok {
+            message: what.into(),
+            notes: Vec::new(),
+        },
     }
 }

@@ -23,10 +23,35 @@ pub enum Request {
         switch: Option<String>,
     },
     Reload,
+    /// `switchctl load FILE`: reload from FILE (an absolute path) instead of the `-f` file.
+    Load {
+        file: String,
+    },
     Log {
         verbose: bool,
     },
     Monitor,
+    /// `switchctl add flow SWITCH FLOW`: FLOW in ovs-ofctl syntax.
+    AddFlow {
+        switch: String,
+        flow: String,
+    },
+    /// `switchctl del flow SWITCH [MATCH]`: a non-strict delete; no match deletes every flow.
+    DelFlow {
+        switch: String,
+        #[serde(default)]
+        flow: Option<String>,
+    },
+}
+
+/// What `add flow` / `del flow` do to the switch's flow table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowCommand {
+    /// OFPFC_ADD.
+    Add,
+    /// OFPFC_DELETE (non-strict).
+    Delete,
 }
 
 /// The tables `switchctl show` knows.
@@ -78,9 +103,12 @@ impl TableKind {
 pub enum Response {
     Summary(Summary),
     Table(Table),
-    /// The request was carried out (`reload` with a valid configuration, `log`).
+    /// The request was carried out (`reload` with a valid configuration, `log`, `add flow`,
+    /// `del flow`). `notes` say what was not applied (a setting that needs a restart).
     Ok {
         message: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        notes: Vec<String>,
     },
     /// `reload` found errors; the running configuration stays. One `file:line: message`
     /// per entry.
@@ -182,6 +210,23 @@ pub enum EventKind {
         peer: String,
         silent_secs: u64,
     },
+    /// `switchctl add flow` installed `flow` (the switch acknowledged it with a barrier).
+    FlowAdded {
+        switch: String,
+        flow: String,
+    },
+    /// `switchctl del flow` deleted the flows matching `flow` (empty: every flow).
+    FlowDeleted {
+        switch: String,
+        flow: String,
+    },
+    /// A static flow of the configuration that the switch refused, or that does not parse
+    /// for the OpenFlow version the switch speaks.
+    FlowRefused {
+        switch: String,
+        flow: String,
+        error: String,
+    },
     /// OFPT_PORT_STATUS: `change` is added, deleted or modified; `state` up or down.
     PortStatus {
         switch: String,
@@ -249,6 +294,20 @@ impl fmt::Display for EventKind {
                 change,
                 state,
             } => write!(f, "switch {switch}: port {port} ({name}) {change}, {state}"),
+            EventKind::FlowAdded { switch, flow } => {
+                write!(f, "switch {switch}: flow added: {flow}")
+            }
+            EventKind::FlowDeleted { switch, flow } if flow.is_empty() => {
+                write!(f, "switch {switch}: every flow deleted")
+            }
+            EventKind::FlowDeleted { switch, flow } => {
+                write!(f, "switch {switch}: flows deleted: {flow}")
+            }
+            EventKind::FlowRefused {
+                switch,
+                flow,
+                error,
+            } => write!(f, "switch {switch} refused static flow \"{flow}\": {error}"),
         }
     }
 }
@@ -276,8 +335,19 @@ mod tests {
                 switch: Some("sw0".into()),
             },
             Request::Reload,
+            Request::Load {
+                file: "/etc/switchd.conf".into(),
+            },
             Request::Log { verbose: true },
             Request::Monitor,
+            Request::AddFlow {
+                switch: "sw0".into(),
+                flow: "icmp actions=drop".into(),
+            },
+            Request::DelFlow {
+                switch: "1".into(),
+                flow: None,
+            },
         ];
         for r in reqs {
             let line = to_line(&r);

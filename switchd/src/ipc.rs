@@ -249,6 +249,7 @@ mod tests {
         let big = Msg::ReloadResult {
             id: 1,
             errors: vec!["x".repeat(MAX_FRAME)],
+            notes: Vec::new(),
         };
         assert!(matches!(encode(&big), Err(IpcError::TooLarge(_))));
     }

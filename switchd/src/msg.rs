@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ctlproto::{Event, ListenerSummary, Table, TableKind};
+use crate::ctlproto::{Event, FlowCommand, ListenerSummary, Table, TableKind};
 
 /// A switchd process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -133,13 +133,19 @@ pub enum Msg {
         verbose: u8,
     },
     /// control -> parent: `switchctl reload`, answered by `ReloadResult` with the same id.
+    /// `file` (`switchctl load FILE`): read that file instead of the `-f` one.
     ReloadRequest {
         id: u64,
+        #[serde(default)]
+        file: Option<String>,
     },
-    /// parent -> control: empty `errors` means the new configuration is running.
+    /// parent -> control: empty `errors` means the new configuration is running; `notes`
+    /// name changed settings that only a restart applies.
     ReloadResult {
         id: u64,
         errors: Vec<String>,
+        #[serde(default)]
+        notes: Vec<String>,
     },
     /// control -> parent: `switchctl log verbose|brief`.
     LogRequest {
@@ -169,6 +175,21 @@ pub enum Msg {
         table: Table,
         error: Option<String>,
         more: bool,
+    },
+    /// control -> ofp: `switchctl add flow` / `del flow`; `flow` is ovs-ofctl text (empty
+    /// for `del flow SWITCH`). Answered by `FlowResult` once the switch has answered the
+    /// barrier that follows the flow-mod.
+    FlowRequest {
+        id: u64,
+        switch: String,
+        command: FlowCommand,
+        flow: String,
+    },
+    /// ofp -> control: `error` is a sentence (bad flow text, no such switch, the switch's
+    /// OFPT_ERROR).
+    FlowResult {
+        id: u64,
+        error: Option<String>,
     },
     /// parent -> ofp: answer `BarrierAck` once every earlier message has been acted on
     /// (so that `switchctl reload` returns only when the listeners have changed).
@@ -208,6 +229,8 @@ impl Msg {
             Msg::ConnCounts { .. } => "conn_counts",
             Msg::ShowRequest { .. } => "show_request",
             Msg::ShowReply { .. } => "show_reply",
+            Msg::FlowRequest { .. } => "flow_request",
+            Msg::FlowResult { .. } => "flow_result",
             Msg::Barrier { .. } => "barrier",
             Msg::BarrierAck { .. } => "barrier_ack",
             Msg::Ping { .. } => "ping",

@@ -8,6 +8,7 @@
 //!   `switchctl show` asks for.
 
 mod conn;
+mod errtext;
 mod flowtext;
 mod learning;
 mod session;
@@ -24,10 +25,10 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::child::{self, Input, Peers, Setup};
-use crate::ctlproto::{Event, EventKind, ListenerSummary, Table, TableKind};
-use crate::msg::{self, Msg, Role, RuntimeConfig};
+use crate::ctlproto::{Event, EventKind, FlowCommand, ListenerSummary, Table, TableKind};
+use crate::msg::{self, Msg, Role, RuntimeConfig, SwitchConfig};
 use crate::{log, log_debug, log_info, log_warn};
-use conn::{dpid_text, Cmd};
+use conn::{dpid_text, Cmd, FlowModError};
 use session::{SessionConfig, Version};
 
 /// No capabilities at all.
@@ -62,6 +63,8 @@ struct State {
     next_conn: u64,
     session_config: SessionConfig,
     switches: BTreeMap<u64, SwitchHandle>,
+    /// The configured `switch` blocks: names, and static flows by datapath id.
+    configured: Vec<SwitchConfig>,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -114,6 +117,7 @@ pub async fn ofp(setup: Setup) -> i32 {
         next_conn: 0,
         session_config: session_config(&setup.init.config),
         switches: BTreeMap::new(),
+        configured: setup.init.config.switches.clone(),
     }));
     for (name, fd) in setup.listeners {
         add_listener(&state, &peers, name, fd);
@@ -161,9 +165,23 @@ async fn dispatch_parent(state: &Shared, peers: &Peers, m: Msg, mut fds: Vec<Own
             let cfg = session_config(&c);
             let mut st = lock(state);
             st.session_config = cfg;
+            st.configured = c.switches;
             for h in st.switches.values() {
                 let _ = h.cmd.try_send(Cmd::Config(cfg));
             }
+            // Every connected switch gets its (possibly unchanged) static flows; the session
+            // applies the difference. Sent from a task: a busy session must not lose it.
+            let updates: Vec<(mpsc::Sender<Cmd>, Vec<String>)> = st
+                .switches
+                .iter()
+                .map(|(d, h)| (h.cmd.clone(), static_flows(&st, *d)))
+                .collect();
+            drop(st);
+            tokio::spawn(async move {
+                for (tx, flows) in updates {
+                    let _ = tx.send(Cmd::StaticFlows(flows)).await;
+                }
+            });
         }
         other => msg::unexpected(Role::Parent, &other),
     }
@@ -188,6 +206,21 @@ async fn dispatch_control(state: &Shared, peers: &Peers, m: Msg) {
         Msg::ShowRequest { id, table, switch } => {
             // Answered from a task of its own: flow stats wait for the switches.
             tokio::spawn(show(state.clone(), peers.clone(), id, table, switch));
+        }
+        Msg::FlowRequest {
+            id,
+            switch,
+            command,
+            flow,
+        } => {
+            tokio::spawn(flow_request(
+                state.clone(),
+                peers.clone(),
+                id,
+                switch,
+                command,
+                flow,
+            ));
         }
         other => msg::unexpected(Role::Control, &other),
     }
@@ -331,6 +364,98 @@ const FLOW_STATS_WAIT: Duration = Duration::from_secs(3);
 /// Rows per IPC frame: well below `ipc::MAX_FRAME` once serialized.
 const SHOW_CHUNK_BYTES: usize = 32 * 1024;
 
+/// The static flows the configuration gives the switch `dpid` (none if it is not
+/// configured).
+fn static_flows(st: &State, dpid: u64) -> Vec<String> {
+    st.configured
+        .iter()
+        .find(|s| s.datapath_id == Some(dpid))
+        .map(|s| s.flows.clone())
+        .unwrap_or_default()
+}
+
+/// The connected switches that `arg` names: a configured switch name, a datapath id, or a
+/// peer address (see [`switch_matches`]).
+fn find_switches(st: &State, arg: &str) -> Vec<(u64, SwitchHandle)> {
+    let by_name = st
+        .configured
+        .iter()
+        .find(|s| s.name == arg)
+        .and_then(|s| s.datapath_id);
+    st.switches
+        .iter()
+        .filter(|(d, h)| by_name == Some(**d) || switch_matches(arg, **d, &h.peer))
+        .map(|(d, h)| (*d, h.clone()))
+        .collect()
+}
+
+/// How long a switch may take to answer the barrier behind a switchctl flow-mod.
+const FLOW_MOD_WAIT: Duration = Duration::from_secs(5);
+
+/// `switchctl add flow` / `del flow`: the flow-mod and its barrier through the switch's
+/// session; the answer (and a monitor event) once the switch has answered.
+async fn flow_request(
+    state: Shared,
+    peers: Peers,
+    id: u64,
+    switch: String,
+    command: FlowCommand,
+    flow: String,
+) {
+    let found = find_switches(&lock(&state), &switch);
+    let result = match found.first() {
+        None => Err(format!("no switch {switch} is connected")),
+        Some((dpid, h)) => {
+            let sw = dpid_text(*dpid);
+            let (tx, rx) = oneshot::channel();
+            let cmd = Cmd::FlowMod {
+                command,
+                flow: flow.clone(),
+                reply: tx,
+            };
+            match h.cmd.send(cmd).await {
+                Err(_) => Err(format!("switch {sw} disconnected")),
+                Ok(()) => match tokio::time::timeout(FLOW_MOD_WAIT, rx).await {
+                    Ok(Ok(Ok(()))) => Ok(sw),
+                    Ok(Ok(Err(FlowModError::Refused(e)))) => {
+                        Err(format!("switch {sw} refused the flow: {e}"))
+                    }
+                    Ok(Ok(Err(FlowModError::NotSent(e)))) => Err(format!("switch {sw}: {e}")),
+                    Ok(Err(_)) => Err(format!("switch {sw} disconnected")),
+                    Err(_) => Err(format!(
+                        "switch {sw} did not answer the barrier within {} s",
+                        FLOW_MOD_WAIT.as_secs()
+                    )),
+                },
+            }
+        }
+    };
+    let error = match result {
+        Ok(sw) => {
+            log_info!(
+                "switch {sw}: {} {flow}",
+                match command {
+                    FlowCommand::Add => "flow added by switchctl:",
+                    FlowCommand::Delete => "flows deleted by switchctl:",
+                }
+            );
+            let kind = match command {
+                FlowCommand::Add => EventKind::FlowAdded { switch: sw, flow },
+                FlowCommand::Delete => EventKind::FlowDeleted { switch: sw, flow },
+            };
+            event(&peers, kind).await;
+            None
+        }
+        Err(e) => {
+            log_info!("switchctl flow request for {switch}: {e}");
+            Some(e)
+        }
+    };
+    peers
+        .send(Role::Control, &Msg::FlowResult { id, error })
+        .await;
+}
+
 /// Whether `arg` (as `switchctl show TABLE SWITCH` gives it) names switch `dpid`: its
 /// datapath id in hex (with or without `0x` and colons), or its peer address.
 fn switch_matches(arg: &str, dpid: u64, peer: &str) -> bool {
@@ -365,16 +490,13 @@ fn utc_text(ms: u64) -> String {
 }
 
 async fn show(state: Shared, peers: Peers, id: u64, table: TableKind, switch: Option<String>) {
-    let handles: Vec<(u64, SwitchHandle)> = lock(&state)
-        .switches
-        .iter()
-        .filter(|(d, h)| {
-            switch
-                .as_deref()
-                .is_none_or(|a| switch_matches(a, **d, &h.peer))
-        })
-        .map(|(d, h)| (*d, h.clone()))
-        .collect();
+    let handles: Vec<(u64, SwitchHandle)> = {
+        let st = lock(&state);
+        match switch.as_deref() {
+            Some(a) => find_switches(&st, a),
+            None => st.switches.iter().map(|(d, h)| (*d, h.clone())).collect(),
+        }
+    };
     let mut error = None;
     if let (Some(a), true) = (&switch, handles.is_empty()) {
         error = Some(format!("no switch {a} is connected"));

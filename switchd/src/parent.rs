@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -417,8 +417,9 @@ struct Parent {
     config: Config,
     pids: HashMap<Role, u32>,
     chans: HashMap<Role, Arc<Channel>>,
-    /// Reloads requested by switchctl waiting for ofp: barrier id -> request id.
-    barriers: HashMap<u64, u64>,
+    /// Reloads requested by switchctl waiting for ofp: barrier id -> request id and the
+    /// notes for its answer.
+    barriers: HashMap<u64, (u64, Vec<String>)>,
     next_barrier: u64,
 }
 
@@ -459,7 +460,7 @@ impl Parent {
                 }
                 _ = hup.recv() => {
                     log_info!("received SIGHUP, reloading the configuration");
-                    self.reload().await;
+                    let _ = self.reload_from(None).await;
                 }
                 _ = chld.recv() => {
                     if self.reap() {
@@ -490,8 +491,9 @@ impl Parent {
                     self.send(
                         Role::Control,
                         &Msg::ReloadResult {
-                            id: req,
+                            id: req.0,
                             errors: Vec::new(),
+                            notes: req.1,
                         },
                     )
                     .await;
@@ -503,18 +505,31 @@ impl Parent {
 
     async fn dispatch_control(&mut self, m: Msg) {
         match m {
-            Msg::ReloadRequest { id } => {
-                log_info!("reload requested by switchctl");
-                let errors = self.reload().await;
-                if errors.is_empty() {
-                    // Answer once ofp has acted on the listener changes.
-                    self.next_barrier += 1;
-                    let b = self.next_barrier;
-                    self.barriers.insert(b, id);
-                    self.send(Role::Ofp, &Msg::Barrier { id: b }).await;
-                } else {
-                    self.send(Role::Control, &Msg::ReloadResult { id, errors })
+            Msg::ReloadRequest { id, file } => {
+                let file = file.map(PathBuf::from);
+                match &file {
+                    Some(f) => log_info!("switchctl load {}", f.display()),
+                    None => log_info!("reload requested by switchctl"),
+                }
+                match self.reload_from(file.as_deref()).await {
+                    Ok(notes) => {
+                        // Answer once ofp has acted on the listener changes.
+                        self.next_barrier += 1;
+                        let b = self.next_barrier;
+                        self.barriers.insert(b, (id, notes));
+                        self.send(Role::Ofp, &Msg::Barrier { id: b }).await;
+                    }
+                    Err(errors) => {
+                        self.send(
+                            Role::Control,
+                            &Msg::ReloadResult {
+                                id,
+                                errors,
+                                notes: Vec::new(),
+                            },
+                        )
                         .await;
+                    }
                 }
             }
             Msg::LogRequest { verbose } => {
@@ -546,15 +561,19 @@ impl Parent {
             .await;
     }
 
-    /// Re-read the configuration; if it is valid, apply the difference without restarting
-    /// anything, else keep the running one. Returns the errors (empty: applied).
-    async fn reload(&mut self) -> Vec<String> {
-        let file = self.args.file.display().to_string();
-        let new = match config::load(&self.args.file, &self.args.defines, &self.args.overrides) {
+    /// Re-read the configuration (from `path` if given, `switchctl load`, else the `-f`
+    /// file); if it is valid, apply the difference without restarting anything, else keep
+    /// the running one. `Ok` holds notes on the settings only a restart applies; `Err` the
+    /// errors.
+    async fn reload_from(&mut self, path: Option<&Path>) -> Result<Vec<String>, Vec<String>> {
+        let path = path.unwrap_or(&self.args.file).to_path_buf();
+        let file = path.display().to_string();
+        let new = match config::load(&path, &self.args.defines, &self.args.overrides) {
             Ok(c) => c,
-            Err(errors) => return self.reject(errors).await,
+            Err(errors) => return Err(self.reject(errors).await),
         };
         // What the children were set up with cannot change under them.
+        let mut notes = Vec::new();
         for (what, changed) in [
             ("socket", new.socket != self.config.socket),
             ("socket group", new.socket_group != self.config.socket_group),
@@ -562,7 +581,11 @@ impl Parent {
             ("chroot", new.chroot != self.config.chroot),
         ] {
             if changed {
-                log_warn!("{what} changed in {file}; restart switchd to apply it");
+                let note = format!(
+                    "{what} changed in {file}: not applied, it takes effect when switchd restarts"
+                );
+                log_warn!("{note}");
+                notes.push(note);
             }
         }
         let old: Vec<String> = self.config.listen.iter().map(listen_name).collect();
@@ -580,7 +603,7 @@ impl Parent {
         }
         if !errors.is_empty() {
             // The sockets opened so far close when `opened` drops.
-            return self.reject(errors).await;
+            return Err(self.reject(errors).await);
         }
         for (name, fd) in &opened {
             log_info!("listening on {name}");
@@ -617,7 +640,7 @@ impl Parent {
         }
         log_info!("configuration reloaded from {file}");
         self.event(EventKind::Reloaded { config_file: file }).await;
-        Vec::new()
+        Ok(notes)
     }
 
     async fn reject(&self, errors: Vec<String>) -> Vec<String> {

@@ -165,17 +165,13 @@ pub(crate) fn fmt_mac_masked(a: MacAddr, mask: Option<MacAddr>) -> String {
     }
 }
 
-/// OpenFlow 1.3 reserved ports (`enum ofp_port_no`).
+/// OpenFlow 1.3 reserved ports (`enum ofp_port_no`), by their short names.
 pub(crate) mod port13 {
-    pub const MAX: u32 = 0xffff_ff00;
-    pub const IN_PORT: u32 = 0xffff_fff8;
-    pub const TABLE: u32 = 0xffff_fff9;
-    pub const NORMAL: u32 = 0xffff_fffa;
-    pub const FLOOD: u32 = 0xffff_fffb;
-    pub const ALL: u32 = 0xffff_fffc;
-    pub const CONTROLLER: u32 = 0xffff_fffd;
-    pub const LOCAL: u32 = 0xffff_fffe;
-    pub const ANY: u32 = 0xffff_ffff;
+    pub use crate::v13::{
+        OFPP_ALL as ALL, OFPP_ANY as ANY, OFPP_CONTROLLER as CONTROLLER, OFPP_FLOOD as FLOOD,
+        OFPP_IN_PORT as IN_PORT, OFPP_LOCAL as LOCAL, OFPP_MAX as MAX, OFPP_NORMAL as NORMAL,
+        OFPP_TABLE as TABLE,
+    };
 }
 
 /// `OFPG_ANY`

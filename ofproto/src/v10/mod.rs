@@ -22,6 +22,19 @@ mod wire;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+/// `enum ofp_port` (1.0.0 section 5.2.1) under the names the specification gives them;
+/// [`port_no`] has the same values.
+pub const OFPP_MAX: u16 = port_no::MAX;
+pub const OFPP_IN_PORT: u16 = port_no::IN_PORT;
+pub const OFPP_TABLE: u16 = port_no::TABLE;
+pub const OFPP_NORMAL: u16 = port_no::NORMAL;
+pub const OFPP_FLOOD: u16 = port_no::FLOOD;
+pub const OFPP_ALL: u16 = port_no::ALL;
+pub const OFPP_CONTROLLER: u16 = port_no::CONTROLLER;
+pub const OFPP_LOCAL: u16 = port_no::LOCAL;
+/// No port (1.3 calls it OFPP_ANY).
+pub const OFPP_NONE: u16 = port_no::NONE;
+
 pub use action::{action_type, Action, ACTION_ALIGN};
 pub use errors::{
     bad_action, bad_request, err_type, error_code, flow_mod_failed, hello_failed, port_mod_failed,

@@ -43,6 +43,26 @@ use crate::error::{DecodeError, OfpErrorCode};
 use crate::header::{Header, HEADER_LEN, OFP13_VERSION};
 use wire::{patch_u16, Reader};
 
+/// `enum ofp_port_no` (1.3.5 section 7.2.1): the highest physical port number, then the
+/// reserved ports.
+pub const OFPP_MAX: u32 = 0xffff_ff00;
+/// Send the packet out the port it came in on.
+pub const OFPP_IN_PORT: u32 = 0xffff_fff8;
+/// Submit the packet to the first flow table (packet-out only).
+pub const OFPP_TABLE: u32 = 0xffff_fff9;
+/// The switch's own non-OpenFlow forwarding.
+pub const OFPP_NORMAL: u32 = 0xffff_fffa;
+/// Every port but the ingress port and those with flooding disabled.
+pub const OFPP_FLOOD: u32 = 0xffff_fffb;
+/// Every port but the ingress port.
+pub const OFPP_ALL: u32 = 0xffff_fffc;
+/// The controller, in a packet-in.
+pub const OFPP_CONTROLLER: u32 = 0xffff_fffd;
+/// The switch's local networking stack.
+pub const OFPP_LOCAL: u32 = 0xffff_fffe;
+/// No port: a wildcard in deletes and statistics requests, never an output.
+pub const OFPP_ANY: u32 = 0xffff_ffff;
+
 /// `enum ofp_type`
 pub mod msg_type {
     pub const HELLO: u8 = 0;

@@ -12,7 +12,7 @@ use super::flowtext::FlowRow;
 use super::session::{CloseReason, PortInfo, Session, SessionConfig, SessionEvent, READ_CHUNK};
 use super::{event, lock, now_ms, Shared, SwitchHandle};
 use crate::child::Peers;
-use crate::ctlproto::EventKind;
+use crate::ctlproto::{EventKind, FlowCommand};
 use crate::{log_debug, log_info, log_warn};
 use ofproto::v13::MacAddr;
 
@@ -23,6 +23,24 @@ pub enum Cmd {
     FlowStats(oneshot::Sender<Result<Vec<FlowRow>, String>>),
     Close(String),
     Config(SessionConfig),
+    /// switchctl `add flow` / `del flow`: answered once the switch answered the barrier.
+    FlowMod {
+        command: FlowCommand,
+        flow: String,
+        reply: oneshot::Sender<Result<(), FlowModError>>,
+    },
+    /// The configuration's static flows for this switch changed (reload).
+    StaticFlows(Vec<String>),
+}
+
+/// Why a switchctl flow-mod did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlowModError {
+    /// The switch answered OFPT_ERROR, named as in the specification.
+    Refused(String),
+    /// It was never sent (bad flow text for this version, switch not ready) or the
+    /// connection ended first.
+    NotSent(String),
 }
 
 /// What `show ports` and `show macs` need from a session.
@@ -54,6 +72,7 @@ pub async fn run(
     let mut s = Session::new(cfg, Instant::now());
     let mut buf = vec![0u8; READ_CHUNK];
     let mut stats: HashMap<u32, oneshot::Sender<Result<Vec<FlowRow>, String>>> = HashMap::new();
+    let mut mods: HashMap<u32, oneshot::Sender<Result<(), FlowModError>>> = HashMap::new();
     let mut dpid: Option<u64> = None;
     let reason: CloseReason = loop {
         while let Some(ev) = s.poll_event() {
@@ -63,16 +82,24 @@ pub async fn run(
                     version,
                 } => {
                     dpid = Some(datapath_id);
-                    let old = lock(&state).switches.insert(
-                        datapath_id,
-                        SwitchHandle {
-                            conn: id,
-                            peer: peer.clone(),
-                            version,
-                            since_ms: now_ms(),
-                            cmd: cmd_tx.clone(),
-                        },
-                    );
+                    // Registered and given its static flows under one lock: a reload either
+                    // came before (and these are its flows) or finds this switch.
+                    let (old, flows) = {
+                        let mut st = lock(&state);
+                        let flows = super::static_flows(&st, datapath_id);
+                        let old = st.switches.insert(
+                            datapath_id,
+                            SwitchHandle {
+                                conn: id,
+                                peer: peer.clone(),
+                                version,
+                                since_ms: now_ms(),
+                                cmd: cmd_tx.clone(),
+                            },
+                        );
+                        (old, flows)
+                    };
+                    s.install_static_flows(flows);
                     if let Some(old) = old.filter(|o| o.conn != id) {
                         // The same switch again (it restarted, or its old TCP connection
                         // has not timed out yet): the new connection wins.
@@ -120,6 +147,24 @@ pub async fn run(
                     if let Some(tx) = stats.remove(&xid) {
                         let _ = tx.send(result);
                     }
+                }
+                SessionEvent::FlowModDone { xid, result } => {
+                    if let Some(tx) = mods.remove(&xid) {
+                        let _ = tx.send(result.map_err(FlowModError::Refused));
+                    }
+                }
+                SessionEvent::StaticFlowFailed { flow, error } => {
+                    let sw = dpid.map(dpid_text).unwrap_or_default();
+                    log_warn!("switch {sw} refused static flow \"{flow}\": {error}");
+                    event(
+                        &peers,
+                        EventKind::FlowRefused {
+                            switch: sw,
+                            flow,
+                            error,
+                        },
+                    )
+                    .await;
                 }
             }
         }
@@ -174,6 +219,15 @@ pub async fn run(
                 },
                 Some(Cmd::Close(why)) => s.close(why),
                 Some(Cmd::Config(cfg)) => s.reconfigure(cfg),
+                Some(Cmd::FlowMod { command, flow, reply }) => match s.flow_mod(command, &flow) {
+                    Ok(xid) => {
+                        mods.insert(xid, reply);
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(FlowModError::NotSent(e)));
+                    }
+                },
+                Some(Cmd::StaticFlows(flows)) => s.set_static_flows(flows),
                 // We hold a sender ourselves, so the channel never closes under us.
                 None => {}
             },
@@ -188,6 +242,11 @@ pub async fn run(
     }
     for (_, tx) in stats {
         let _ = tx.send(Err("the switch disconnected".into()));
+    }
+    for (_, tx) in mods {
+        let _ = tx.send(Err(FlowModError::NotSent(
+            "the switch disconnected before it answered".into(),
+        )));
     }
     if let Some(l) = lock(&state).listeners.get_mut(&listener) {
         l.conns.remove(&id);

@@ -10,7 +10,7 @@
 //! silent peer (3 echo intervals without a byte), a full write queue, or a replacement.
 //! Valid messages we do not act on are accepted and logged at debug.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -19,8 +19,10 @@ use ofproto::v10;
 use ofproto::v13::{self, MacAddr};
 use ofproto::{DecodeError, OfpErrorCode};
 
+use super::errtext;
 use super::flowtext::{self, FlowRow};
 use super::learning::{Forward, Learned, MacTable};
+use crate::ctlproto::FlowCommand;
 
 /// The versions we speak, in our HELLO's bitmap.
 pub const VERSIONS: [u8; 2] = [OFP10_VERSION, OFP13_VERSION];
@@ -35,20 +37,19 @@ pub const WRITE_QUEUE_MAX: usize = 1024 * 1024;
 pub const LEARNED_COOKIE: u64 = 0x5357_444c_0000_0001;
 /// The cookie of the table-miss flow.
 pub const TABLE_MISS_COOKIE: u64 = 0x5357_444c_0000_0000;
+/// The cookie of the configuration's static flows ("SWDL" + 2): a reload deletes the
+/// removed ones by it, never someone else's.
+pub const STATIC_COOKIE: u64 = 0x5357_444c_0000_0002;
 /// Learned flows sit above table-miss (priority 0); OpenBSD put both at the same priority.
 pub const LEARNED_PRIORITY: u16 = 1;
 
-/// OpenFlow 1.3 reserved ports (`enum ofp_port_no`).
+/// OpenFlow 1.3 reserved ports (`enum ofp_port_no`), ofproto's, by their short names.
 pub mod port13 {
-    pub const MAX: u32 = 0xffff_ff00;
-    pub const IN_PORT: u32 = 0xffff_fff8;
-    pub const TABLE: u32 = 0xffff_fff9;
-    pub const NORMAL: u32 = 0xffff_fffa;
-    pub const FLOOD: u32 = 0xffff_fffb;
-    pub const ALL: u32 = 0xffff_fffc;
-    pub const CONTROLLER: u32 = 0xffff_fffd;
-    pub const LOCAL: u32 = 0xffff_fffe;
-    pub const ANY: u32 = 0xffff_ffff;
+    pub use ofproto::v13::{
+        OFPP_ALL as ALL, OFPP_ANY as ANY, OFPP_CONTROLLER as CONTROLLER, OFPP_FLOOD as FLOOD,
+        OFPP_IN_PORT as IN_PORT, OFPP_LOCAL as LOCAL, OFPP_MAX as MAX, OFPP_NORMAL as NORMAL,
+        OFPP_TABLE as TABLE,
+    };
 }
 const OFPG_ANY: u32 = 0xffff_ffff;
 const OFPTT_ALL: u8 = 0xff;
@@ -130,6 +131,34 @@ pub enum SessionEvent {
         xid: u32,
         result: Result<Vec<FlowRow>, String>,
     },
+    /// The answer to [`Session::flow_mod`] with the same barrier `xid`: the switch
+    /// answered the barrier (`Ok`), or refused the flow-mod (its OFPT_ERROR, named, as soon
+    /// as it comes).
+    FlowModDone {
+        xid: u32,
+        result: Result<(), String>,
+    },
+    /// A static flow that the switch refused (its OFPT_ERROR, named), or that cannot be
+    /// said in the negotiated version.
+    StaticFlowFailed {
+        flow: String,
+        error: String,
+    },
+}
+
+/// A flow-mod in the session's version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum AnyFlowMod {
+    V13(Box<v13::FlowMod>),
+    V10(v10::FlowMod),
+}
+
+/// A flow-mod sent for a static flow or for switchctl, until its barrier is answered.
+#[derive(Debug, Clone)]
+struct PendingMod {
+    barrier: u32,
+    flow: String,
+    from_ctl: bool,
 }
 
 /// Why the session ends.
@@ -174,6 +203,12 @@ pub struct Session {
     events: VecDeque<SessionEvent>,
     /// Flow-stats requests in flight, and the rows gathered so far.
     flow_stats: BTreeMap<u32, Vec<FlowRow>>,
+    /// The configuration's static flows for this switch, as text.
+    static_flows: Vec<String>,
+    /// Flow-mods whose errors we report, by xid.
+    pending_mods: BTreeMap<u32, PendingMod>,
+    /// switchctl's flow-mods waiting for their barrier reply, by barrier xid.
+    ctl_barriers: BTreeSet<u32>,
     close: Option<CloseReason>,
     /// Counters for the log and `show`.
     pub packet_ins: u64,
@@ -196,6 +231,9 @@ impl Session {
             macs: MacTable::new(cfg.cache, cfg.mac_timeout),
             events: VecDeque::new(),
             flow_stats: BTreeMap::new(),
+            static_flows: Vec::new(),
+            pending_mods: BTreeMap::new(),
+            ctl_barriers: BTreeSet::new(),
             close: None,
             packet_ins: 0,
         };
@@ -475,26 +513,7 @@ impl Session {
                     out_group: OFPG_ANY,
                     ..Default::default()
                 }));
-                self.send13(&v13::Message::FlowMod(v13::FlowMod {
-                    cookie: TABLE_MISS_COOKIE,
-                    table_id: 0,
-                    command: v13::FlowModCommand::Add,
-                    priority: 0,
-                    buffer_id: v13::OFP_NO_BUFFER,
-                    out_port: port13::ANY,
-                    out_group: OFPG_ANY,
-                    instructions: [v13::Instruction::ApplyActions(
-                        [v13::Action::Output {
-                            port: port13::CONTROLLER,
-                            max_len: v13::action::OFPCML_NO_BUFFER,
-                        }]
-                        .into_iter()
-                        .collect(),
-                    )]
-                    .into_iter()
-                    .collect(),
-                    ..Default::default()
-                }));
+                self.send13(&v13::Message::FlowMod(table_miss13()));
                 self.send13(&v13::Message::MultipartRequest(v13::MultipartRequest {
                     flags: 0,
                     body: v13::MultipartRequestBody::PortDesc,
@@ -524,11 +543,15 @@ impl Session {
     }
 
     fn send_barrier(&mut self) {
+        self.send_barrier_xid();
+    }
+
+    fn send_barrier_xid(&mut self) -> u32 {
         match self.version {
             Some(Version::V13) => self.send13(&v13::Message::BarrierRequest),
             Some(Version::V10) => self.send10(&v10::Message::BarrierRequest),
             None => 0,
-        };
+        }
     }
 
     /// Ask the switch for all its flows; the rows arrive as [`SessionEvent::FlowStats`] with
@@ -575,6 +598,247 @@ impl Session {
             });
         }
         self.start_learning();
+    }
+
+    /// The configuration's static flows for this switch. Before the handshake they are only
+    /// kept (installed on connect); on a ready switch the difference is applied: the removed
+    /// ones deleted (strictly, and in 1.3 only if they carry [`STATIC_COOKIE`]), the new ones
+    /// added.
+    pub fn set_static_flows(&mut self, flows: Vec<String>) {
+        let old = std::mem::replace(&mut self.static_flows, flows);
+        if self.state != State::Ready || self.close.is_some() || old == self.static_flows {
+            return;
+        }
+        let removed: Vec<String> = old
+            .iter()
+            .filter(|f| !self.static_flows.contains(f))
+            .cloned()
+            .collect();
+        let added: Vec<String> = self
+            .static_flows
+            .iter()
+            .filter(|f| !old.contains(f))
+            .cloned()
+            .collect();
+        let mut sent = Vec::new();
+        for f in &removed {
+            // A flow that does not parse could not have been installed either.
+            if let Ok(m) = self.static_mod(f, true) {
+                sent.push((self.send_any(&m), f.clone()));
+            }
+        }
+        for f in &added {
+            if let Some(x) = self.send_static_add(f) {
+                sent.push((x, f.clone()));
+            }
+        }
+        self.track_static(sent);
+    }
+
+    /// Install the static flows for this switch, once [`SessionEvent::Connected`] has said
+    /// which switch it is: in 1.3 the ones a previous connection left are deleted first (by
+    /// cookie), so that a flow removed from the configuration while the switch was away
+    /// does not stay; 1.0 deleted every flow at the start of learning already.
+    pub fn install_static_flows(&mut self, flows: Vec<String>) {
+        self.static_flows = flows;
+        if self.state != State::Ready
+            || self.close.is_some()
+            || (self.static_flows.is_empty() && self.version == Some(Version::V10))
+        {
+            return;
+        }
+        if self.version == Some(Version::V13) {
+            self.send13(&v13::Message::FlowMod(v13::FlowMod {
+                cookie: STATIC_COOKIE,
+                cookie_mask: u64::MAX,
+                table_id: OFPTT_ALL,
+                command: v13::FlowModCommand::Delete,
+                buffer_id: v13::OFP_NO_BUFFER,
+                out_port: port13::ANY,
+                out_group: OFPG_ANY,
+                ..Default::default()
+            }));
+        }
+        let mut sent = Vec::new();
+        for f in self.static_flows.clone() {
+            if let Some(x) = self.send_static_add(&f) {
+                sent.push((x, f));
+            }
+        }
+        self.track_static(sent);
+    }
+
+    /// Send one static flow as an ADD; a flow that does not parse for this version is
+    /// reported, not sent.
+    fn send_static_add(&mut self, flow: &str) -> Option<u32> {
+        match self.static_mod(flow, false) {
+            Ok(m) => Some(self.send_any(&m)),
+            Err(error) => {
+                self.events.push_back(SessionEvent::StaticFlowFailed {
+                    flow: flow.to_string(),
+                    error,
+                });
+                None
+            }
+        }
+    }
+
+    /// Follow the static flow-mods `sent` (xid, text) with a barrier, so that errors for
+    /// them can be told apart from everything else until it is answered.
+    fn track_static(&mut self, sent: Vec<(u32, String)>) {
+        let barrier = self.send_barrier_xid();
+        for (xid, flow) in sent {
+            self.pending_mods.insert(
+                xid,
+                PendingMod {
+                    barrier,
+                    flow,
+                    from_ctl: false,
+                },
+            );
+        }
+    }
+
+    /// A static flow as an ADD with [`STATIC_COOKIE`], or (`delete`) the strict delete of
+    /// exactly that flow.
+    fn static_mod(&self, flow: &str, delete: bool) -> Result<AnyFlowMod, String> {
+        let m = self.parse_flow(flow, FlowCommand::Add)?;
+        Ok(match m {
+            AnyFlowMod::V13(mut f) => {
+                f.cookie = STATIC_COOKIE;
+                if delete {
+                    f.command = v13::FlowModCommand::DeleteStrict;
+                    f.cookie_mask = u64::MAX;
+                    f.out_port = port13::ANY;
+                    f.out_group = OFPG_ANY;
+                    f.instructions = Default::default();
+                }
+                AnyFlowMod::V13(f)
+            }
+            AnyFlowMod::V10(mut f) => {
+                f.cookie = STATIC_COOKIE;
+                if delete {
+                    // 1.0 deletes cannot filter by cookie: match and priority only.
+                    f.command = v10::FlowModCommand::DeleteStrict;
+                    f.out_port = v10::port_no::NONE;
+                    f.actions = Vec::new();
+                }
+                AnyFlowMod::V10(f)
+            }
+        })
+    }
+
+    /// Flow text in the negotiated version's flow-mod.
+    fn parse_flow(&self, flow: &str, cmd: FlowCommand) -> Result<AnyFlowMod, String> {
+        match self.version {
+            Some(Version::V13) => {
+                let c = match cmd {
+                    FlowCommand::Add => v13::FlowModCommand::Add,
+                    FlowCommand::Delete => v13::FlowModCommand::Delete,
+                };
+                ofproto::text::parse_flow(flow, c)
+                    .map(|f| AnyFlowMod::V13(Box::new(f)))
+                    .map_err(|e| format!("bad flow for OpenFlow 1.3: {e}"))
+            }
+            Some(Version::V10) => {
+                let c = match cmd {
+                    FlowCommand::Add => v10::FlowModCommand::Add,
+                    FlowCommand::Delete => v10::FlowModCommand::Delete,
+                };
+                ofproto::text::parse_flow10(flow, c)
+                    .map(AnyFlowMod::V10)
+                    .map_err(|e| format!("bad flow for OpenFlow 1.0: {e}"))
+            }
+            None => Err("the switch is not connected yet".into()),
+        }
+    }
+
+    fn send_any(&mut self, m: &AnyFlowMod) -> u32 {
+        match m {
+            AnyFlowMod::V13(f) => self.send13(&v13::Message::FlowMod((**f).clone())),
+            AnyFlowMod::V10(f) => self.send10(&v10::Message::FlowMod(f.clone())),
+        }
+    }
+
+    /// switchctl's `add flow` / `del flow`: the flow-mod, then a barrier whose xid is
+    /// returned; [`SessionEvent::FlowModDone`] with that xid follows once the switch has
+    /// answered. A text that does not parse for this version is an `Err` and nothing is
+    /// sent. A delete that matches every flow also removes the table-miss flow and the
+    /// static flows: they are put back behind it, as after the handshake.
+    pub fn flow_mod(&mut self, cmd: FlowCommand, flow: &str) -> Result<u32, String> {
+        if self.state != State::Ready || self.close.is_some() {
+            return Err("the switch is not ready".into());
+        }
+        let m = self.parse_flow(flow, cmd)?;
+        let everything = match &m {
+            AnyFlowMod::V13(f) => cmd == FlowCommand::Delete && f.match_.fields.is_empty(),
+            AnyFlowMod::V10(f) => cmd == FlowCommand::Delete && f.r#match == v10::Match::any(),
+        };
+        let xid = self.send_any(&m);
+        let mut sent = Vec::new();
+        if everything {
+            if self.version == Some(Version::V13) {
+                self.send13(&v13::Message::FlowMod(table_miss13()));
+            }
+            for f in self.static_flows.clone() {
+                if let Some(x) = self.send_static_add(&f) {
+                    sent.push((x, f));
+                }
+            }
+        }
+        let barrier = self.send_barrier_xid();
+        self.pending_mods.insert(
+            xid,
+            PendingMod {
+                barrier,
+                flow: flow.to_string(),
+                from_ctl: true,
+            },
+        );
+        for (x, f) in sent {
+            self.pending_mods.insert(
+                x,
+                PendingMod {
+                    barrier,
+                    flow: f,
+                    from_ctl: false,
+                },
+            );
+        }
+        self.ctl_barriers.insert(barrier);
+        Ok(barrier)
+    }
+
+    /// An OFPT_ERROR in answer to `xid`: one of our tracked flow-mods?
+    fn flow_mod_error(&mut self, xid: u32, error: String) -> bool {
+        let Some(p) = self.pending_mods.remove(&xid) else {
+            return false;
+        };
+        if p.from_ctl {
+            // Answered at once: the barrier reply that follows has nothing to add.
+            if self.ctl_barriers.remove(&p.barrier) {
+                self.events.push_back(SessionEvent::FlowModDone {
+                    xid: p.barrier,
+                    result: Err(error),
+                });
+            }
+        } else {
+            self.events.push_back(SessionEvent::StaticFlowFailed {
+                flow: p.flow,
+                error,
+            });
+        }
+        true
+    }
+
+    fn barrier_reply(&mut self, xid: u32) {
+        self.pending_mods.retain(|_, p| p.barrier != xid);
+        if self.ctl_barriers.remove(&xid) {
+            self.events.push_back(SessionEvent::FlowModDone {
+                xid,
+                result: Ok(()),
+            });
+        }
     }
 
     fn port_status(&mut self, change: PortChange, port: PortInfo) {
@@ -659,10 +923,13 @@ impl Session {
                 }
             }
             M::Error(e) => {
-                if !self.flow_stats_error(xid, format!("the switch answered {e:?}")) {
+                if !self.flow_mod_error(xid, errtext::error13(&e))
+                    && !self.flow_stats_error(xid, format!("the switch answered {e:?}"))
+                {
                     crate::log_debug!("error from switch (xid {xid}): {e:?}");
                 }
             }
+            M::BarrierReply => self.barrier_reply(xid),
             // 6.3.1: a second HELLO is harmless.
             other => crate::log_debug!("ignoring OpenFlow 1.3 message type {}", other.msg_type()),
         }
@@ -764,10 +1031,13 @@ impl Session {
                 }
             }
             M::Error(e) => {
-                if !self.flow_stats_error(xid, format!("the switch answered {e:?}")) {
+                if !self.flow_mod_error(xid, errtext::error10(&e))
+                    && !self.flow_stats_error(xid, format!("the switch answered {e:?}"))
+                {
                     crate::log_debug!("error from switch (xid {xid}): {e:?}");
                 }
             }
+            M::BarrierReply => self.barrier_reply(xid),
             other => crate::log_debug!("ignoring OpenFlow 1.0 message type {}", other.msg_type()),
         }
     }
@@ -907,6 +1177,30 @@ impl Session {
             ))),
             None => 0,
         };
+    }
+}
+
+/// The learning switch's table-miss flow: everything unmatched to the controller, whole.
+fn table_miss13() -> v13::FlowMod {
+    v13::FlowMod {
+        cookie: TABLE_MISS_COOKIE,
+        table_id: 0,
+        command: v13::FlowModCommand::Add,
+        priority: 0,
+        buffer_id: v13::OFP_NO_BUFFER,
+        out_port: port13::ANY,
+        out_group: OFPG_ANY,
+        instructions: [v13::Instruction::ApplyActions(
+            [v13::Action::Output {
+                port: port13::CONTROLLER,
+                max_len: v13::action::OFPCML_NO_BUFFER,
+            }]
+            .into_iter()
+            .collect(),
+        )]
+        .into_iter()
+        .collect(),
+        ..Default::default()
     }
 }
 
@@ -1075,6 +1369,215 @@ mod tests {
             })
         );
         s
+    }
+
+    /// The flow-mods among `m`, with their xids unknown: (command, cookie, priority).
+    fn mods13(m: &[v13::Message]) -> Vec<(v13::FlowModCommand, u64, u16)> {
+        m.iter()
+            .filter_map(|m| match m {
+                v13::Message::FlowMod(f) => Some((f.command, f.cookie, f.priority)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Everything queued, with xids.
+    fn drain13_xids(s: &mut Session) -> Vec<(u32, v13::Message)> {
+        let mut out = Vec::new();
+        let mut buf = Bytes::copy_from_slice(s.output());
+        s.consume(buf.len());
+        while let Ok(Some((_, m))) = Header::frame(&buf) {
+            let n = m.len();
+            let msg = buf.split_to(n);
+            out.push(v13::decode(&msg).expect("we send valid 1.3"));
+        }
+        out
+    }
+
+    fn reply13(xid: u32, m: v13::Message) -> BytesMut {
+        let mut b = BytesMut::new();
+        m.encode(xid, &mut b);
+        b
+    }
+
+    fn bad_out_port() -> v13::Message {
+        v13::Message::Error(v13::ErrorMsg::Standard {
+            code: OfpErrorCode::new(2, 4),
+            data: Bytes::new(),
+        })
+    }
+
+    #[test]
+    fn static_flows_follow_the_handshake_with_their_cookie_and_refusals_are_reported() {
+        use v13::FlowModCommand as C;
+        let now = Instant::now();
+        let mut s = ready13(now);
+        drain13(&mut s);
+        s.install_static_flows(vec![
+            "priority=100,icmp,actions=drop".into(),
+            "priority=5,actions=output:65281".into(),
+            "priority=7,actions=frobnicate".into(),
+        ]);
+        // The flow that does not parse is reported and not sent.
+        assert!(matches!(
+            s.poll_event(),
+            Some(SessionEvent::StaticFlowFailed { flow, error }) if flow.contains("frobnicate") && error.starts_with("bad flow for OpenFlow 1.3: column")
+        ));
+        let m = drain13_xids(&mut s);
+        let msgs: Vec<v13::Message> = m.iter().map(|(_, m)| m.clone()).collect();
+        // Stale static flows of an earlier connection go first, by cookie.
+        assert_eq!(
+            mods13(&msgs),
+            [
+                (C::Delete, STATIC_COOKIE, 0),
+                (C::Add, STATIC_COOKIE, 100),
+                (C::Add, STATIC_COOKIE, 5)
+            ]
+        );
+        assert!(matches!(msgs.last(), Some(v13::Message::BarrierRequest)));
+        let refused = m[2].0;
+        let barrier = m[3].0;
+        s.handle_input(&reply13(refused, bad_out_port()), now);
+        assert_eq!(
+            s.poll_event(),
+            Some(SessionEvent::StaticFlowFailed {
+                flow: "priority=5,actions=output:65281".into(),
+                error: "OFPBAC_BAD_OUT_PORT (OFPET_BAD_ACTION, code 4)".into()
+            })
+        );
+        s.handle_input(&reply13(barrier, v13::Message::BarrierReply), now);
+        assert!(s.pending_mods.is_empty());
+        assert_eq!(s.poll_event(), None);
+    }
+
+    #[test]
+    fn a_reload_deletes_removed_static_flows_strictly_and_adds_new_ones() {
+        use v13::FlowModCommand as C;
+        let now = Instant::now();
+        let mut s = ready13(now);
+        s.install_static_flows(vec![
+            "priority=100,icmp,actions=drop".into(),
+            "priority=9,arp,actions=NORMAL".into(),
+        ]);
+        drain13(&mut s);
+        // Unchanged: nothing is sent.
+        s.set_static_flows(vec![
+            "priority=100,icmp,actions=drop".into(),
+            "priority=9,arp,actions=NORMAL".into(),
+        ]);
+        assert!(drain13(&mut s).is_empty());
+        s.set_static_flows(vec![
+            "priority=9,arp,actions=NORMAL".into(),
+            "priority=50,udp,actions=drop".into(),
+        ]);
+        let m = drain13(&mut s);
+        assert_eq!(
+            mods13(&m),
+            [
+                (C::DeleteStrict, STATIC_COOKIE, 100),
+                (C::Add, STATIC_COOKIE, 50)
+            ]
+        );
+        let v13::Message::FlowMod(del) = &m[0] else {
+            panic!()
+        };
+        assert_eq!(del.cookie_mask, u64::MAX, "only our own flow may go");
+        assert!(del.instructions.is_empty());
+        assert!(matches!(m.last(), Some(v13::Message::BarrierRequest)));
+    }
+
+    #[test]
+    fn switchctl_flow_mods_are_answered_after_the_barrier_or_with_the_error() {
+        use v13::FlowModCommand as C;
+        let now = Instant::now();
+        let mut s = ready13(now);
+        s.install_static_flows(vec!["priority=100,icmp,actions=drop".into()]);
+        drain13(&mut s);
+        // A text this version cannot parse is refused here.
+        assert!(s
+            .flow_mod(FlowCommand::Add, "icmp")
+            .unwrap_err()
+            .contains("actions="));
+        assert!(s.output().is_empty());
+
+        let b = s
+            .flow_mod(FlowCommand::Add, "priority=3,udp,actions=drop")
+            .unwrap();
+        let m = drain13_xids(&mut s);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[1], (b, v13::Message::BarrierRequest));
+        s.handle_input(&reply13(b, v13::Message::BarrierReply), now);
+        assert_eq!(
+            s.poll_event(),
+            Some(SessionEvent::FlowModDone {
+                xid: b,
+                result: Ok(())
+            })
+        );
+
+        let b = s
+            .flow_mod(FlowCommand::Add, "priority=3,actions=output:65281")
+            .unwrap();
+        let m = drain13_xids(&mut s);
+        s.handle_input(&reply13(m[0].0, bad_out_port()), now);
+        assert_eq!(
+            s.poll_event(),
+            Some(SessionEvent::FlowModDone {
+                xid: b,
+                result: Err("OFPBAC_BAD_OUT_PORT (OFPET_BAD_ACTION, code 4)".into())
+            })
+        );
+        // The barrier reply behind it answers nothing more.
+        s.handle_input(&reply13(b, v13::Message::BarrierReply), now);
+        assert_eq!(s.poll_event(), None);
+
+        // Deleting every flow takes table-miss and the static flows too: they come back.
+        s.flow_mod(FlowCommand::Delete, "").unwrap();
+        let m = drain13(&mut s);
+        assert_eq!(
+            mods13(&m),
+            [
+                (C::Delete, 0, 0x8000),
+                (C::Add, TABLE_MISS_COOKIE, 0),
+                (C::Add, STATIC_COOKIE, 100)
+            ]
+        );
+        // A delete with a match cannot take the table-miss flow: nothing comes back.
+        s.flow_mod(FlowCommand::Delete, "udp").unwrap();
+        assert_eq!(mods13(&drain13(&mut s)).len(), 1);
+    }
+
+    #[test]
+    fn static_flows_over_10_parse_as_10() {
+        let now = Instant::now();
+        let mut s = Session::new(CFG, now);
+        drain13(&mut s);
+        s.handle_input(&enc10(v10::Message::Hello(v10::Hello::default())), now);
+        s.handle_input(
+            &enc10(v10::Message::FeaturesReply(v10::FeaturesReply {
+                datapath_id: 5,
+                n_buffers: 0,
+                n_tables: 1,
+                capabilities: 0,
+                actions: 0,
+                ports: Vec::new(),
+            })),
+            now,
+        );
+        drain10(&mut s);
+        s.poll_event();
+        s.install_static_flows(vec![
+            "priority=100,icmp,actions=drop".into(),
+            "table=1,actions=drop".into(),
+        ]);
+        assert!(matches!(
+            s.poll_event(),
+            Some(SessionEvent::StaticFlowFailed { error, .. }) if error.starts_with("bad flow for OpenFlow 1.0")
+        ));
+        let m = drain10(&mut s);
+        assert!(
+            matches!(&m[..], [v10::Message::FlowMod(f), v10::Message::BarrierRequest] if f.cookie == STATIC_COOKIE && f.priority == 100)
+        );
     }
 
     #[test]

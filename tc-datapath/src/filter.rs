@@ -904,10 +904,11 @@ fn parse_action(entry: &[u8]) -> Result<ParsedAction, NlaError> {
         o.insert(t, p);
     }
     let get = |t: u16| o.get(&t).copied();
-    let tm_attr = if kind == "police" {
-        TCA_POLICE_TM
-    } else {
-        TCA_GACT_TM
+    // Every action's tcf_t is attribute 1 (TCA_*_TM) except police's and csum's.
+    let tm_attr = match kind.as_str() {
+        "police" => TCA_POLICE_TM,
+        "csum" => TCA_CSUM_TM,
+        _ => TCA_GACT_TM,
     };
     // struct tcf_t: install, lastuse, expires, firstuse, in clock_t (USER_HZ = 100) ago.
     let last_used = get(tm_attr)

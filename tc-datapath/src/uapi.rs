@@ -92,8 +92,8 @@ pub const TCA_PEDIT_KEY_EX: u16 = 6;
 pub const TCA_PEDIT_KEY_EX_HTYPE: u16 = 1;
 pub const TCA_PEDIT_KEY_EX_CMD: u16 = 2;
 // tc_act/tc_csum.h
-pub const TCA_CSUM_TM: u16 = 1;
-pub const TCA_CSUM_PARMS: u16 = 2;
+pub const TCA_CSUM_PARMS: u16 = 1;
+pub const TCA_CSUM_TM: u16 = 2;
 // linux/pkt_cls.h: police
 pub const TCA_POLICE_TBF: u16 = 1;
 pub const TCA_POLICE_RATE: u16 = 2;

@@ -1,3 +1,34 @@
-//! Translation of OpenFlow flows to TC flower filters, and the rtnetlink side that applies them.
+//! OpenFlow 1.3 flows compiled to TC flower filters, and the rtnetlink side that installs,
+//! removes and dumps them.
 //!
-//! (Arrives with the tc-datapath issue; this crate is the workspace slot for it.)
+//! - [`translate`]: one flow ([`FlowSpec`]) + the switch's [`PortMap`] and [`MeterTable`]
+//!   -> the [`Filter`]s that implement it, or a [`Refusal`] with the OpenFlow error.
+//!   Pure: no kernel, no I/O.
+//! - [`prio`]: where OpenFlow priorities go among TC chains and prios, and the table-miss
+//!   filters every table needs.
+//! - [`diff`]: reconcile what a dump shows with what the flow table wants, by cookie.
+//! - [`Tc`]: the netlink socket: probe, clsact, pipelined install/remove, dump.
+//! - [`filter`]: the typed filters and actions and their netlink encoding; [`nla`] is the
+//!   attribute writer and reader underneath (netlink-packet-route 0.34 lacks gact, vlan,
+//!   pedit, csum and police, so this crate writes and reads the messages itself).
+
+pub mod cookie;
+pub mod filter;
+pub mod meter;
+pub mod netlink;
+pub mod nla;
+pub mod ports;
+pub mod prio;
+pub mod reconcile;
+pub mod translate;
+mod uapi;
+
+pub use filter::{
+    Filter, FilterId, FlowerKey, Installed, MirredKind, PeditHeader, PeditKey, PoliceRate,
+    TcAction, Verdict,
+};
+pub use meter::{Meter, MeterTable};
+pub use netlink::{KernelError, KernelSupport, Tc};
+pub use ports::PortMap;
+pub use reconcile::diff;
+pub use translate::{translate, FlowSpec, Refusal};

@@ -1,0 +1,692 @@
+//! Kernel tier: flows translated by tc-datapath and installed through `Tc` on the bridge
+//! ports of a Linux bridge, proven with real packets. Runs in the VM (`regress/run`, or
+//! `regress/vm "cargo test -p tc-datapath --test kernel_tc_datapath -- --include-ignored
+//! --test-threads=1"`); the host kernel lacks cls_flower, so every test is ignored there.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use ofproto::v13::action::Action;
+use ofproto::v13::{
+    Instruction, MacAddr, Masked, Match, MeterBand, MeterMod, MeterModCommand, Oxm,
+};
+use regress::net::LanSwitch;
+use regress::Lan;
+use tc_datapath::translate::port;
+use tc_datapath::{
+    diff, prio, translate, Filter, FlowSpec, MeterTable, MirredKind, PortMap, Tc, TcAction, Verdict,
+};
+
+const IGNORE: &str = "kernel tier: needs cls_flower, runs in the VM";
+
+/// One flow: table, priority, match fields, instructions.
+struct Flow(u8, u16, Vec<Oxm>, Vec<Instruction>);
+
+fn apply(a: Vec<Action>) -> Vec<Instruction> {
+    vec![Instruction::ApplyActions(a.into_iter().collect())]
+}
+fn out(p: u32) -> Action {
+    Action::Output {
+        port: p,
+        max_len: 0,
+    }
+}
+fn normal_flow(table: u8) -> Flow {
+    Flow(table, 0, vec![], apply(vec![out(port::NORMAL)]))
+}
+const IP: Oxm = Oxm::EthType(0x0800);
+const ICMP: Oxm = Oxm::IpProto(1);
+
+/// A Linux bridge with `n` hosts in its own namespace; host i is OpenFlow port i+1.
+struct Switch {
+    lan: Lan,
+    ports: PortMap,
+    meters: MeterTable,
+}
+
+impl Switch {
+    fn new(n: usize) -> Switch {
+        let lan = Lan::new(n, LanSwitch::BridgeInNetns).expect("lan");
+        let mut ports = PortMap::new();
+        for (i, h) in lan.hosts.iter().enumerate() {
+            let ifx = lan
+                .switch_exec(&["cat", &format!("/sys/class/net/{}/ifindex", h.port)])
+                .expect("ifindex");
+            ports.insert(
+                i as u32 + 1,
+                ifx.trim().parse().expect("ifindex number"),
+                &h.port,
+            );
+        }
+        let sw = Switch {
+            lan,
+            ports,
+            meters: MeterTable::new(),
+        };
+        let ifxs: Vec<u32> = sw.ports.iter().map(|p| p.1).collect();
+        for r in sw.tc(move |rt, tc| {
+            ifxs.iter()
+                .map(|i| rt.block_on(tc.ensure_clsact(*i)))
+                .collect::<Vec<_>>()
+        }) {
+            r.expect("clsact");
+        }
+        sw
+    }
+
+    /// Run `f` with a `Tc` opened inside the switch's namespace.
+    fn tc<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&tokio::runtime::Runtime, &mut Tc) -> R + Send + 'static,
+    ) -> R {
+        let ns = self.lan.switch_ns.as_ref().expect("switch namespace");
+        ns.enter(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let mut tc = {
+                let _g = rt.enter();
+                Tc::new().expect("netlink socket")
+            };
+            f(&rt, &mut tc)
+        })
+        .expect("enter the switch namespace")
+    }
+
+    fn translate(&self, flows: &[Flow]) -> Vec<Filter> {
+        let mut out = Vec::new();
+        let mut tables: Vec<u8> = flows.iter().map(|f| f.0).collect();
+        tables.sort();
+        tables.dedup();
+        for Flow(table, priority, fields, inst) in flows {
+            let m = Match::from_fields(fields.clone());
+            let spec = FlowSpec {
+                table_id: *table,
+                priority: *priority,
+                cookie: 0,
+                r#match: &m,
+                instructions: inst,
+            };
+            out.extend(
+                translate(&spec, &self.ports, &self.meters).unwrap_or_else(|r| panic!("{r}")),
+            );
+        }
+        for (_, ifx, _) in self.ports.iter() {
+            for t in &tables {
+                out.extend(prio::table_miss_filters(ifx, *t));
+            }
+        }
+        out
+    }
+
+    fn install_filters(&self, filters: Vec<Filter>) {
+        let res = self.tc(move |rt, tc| rt.block_on(tc.install(&filters)));
+        for r in res {
+            r.expect("install");
+        }
+    }
+
+    fn install(&self, flows: &[Flow]) -> Vec<Filter> {
+        let filters = self.translate(flows);
+        self.install_filters(filters.clone());
+        filters
+    }
+
+    fn dump(&self, ifindex: u32) -> Vec<tc_datapath::Installed> {
+        self.tc(move |rt, tc| rt.block_on(tc.dump(ifindex)))
+            .expect("dump")
+    }
+
+    fn clear(&self) {
+        let ifxs: Vec<u32> = self.ports.iter().map(|p| p.1).collect();
+        for i in ifxs {
+            let ids: Vec<_> = self.dump(i).into_iter().map(|f| f.id).collect();
+            for r in self.tc(move |rt, tc| rt.block_on(tc.remove(&ids))) {
+                r.expect("remove");
+            }
+        }
+    }
+
+    fn host(&self, i: usize) -> &regress::LanHost {
+        &self.lan.hosts[i]
+    }
+}
+
+fn tcp_ok(sw: &Switch, from: usize, to: usize, port: u16) -> bool {
+    let to_addr = SocketAddr::from((sw.host(to).ip, port));
+    sw.host(from)
+        .ns
+        .tcp_reaches(to_addr, Duration::from_secs(3))
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn probe_reports_everything_present_in_the_vm() {
+    let sw = Switch::new(1);
+    let s = sw.tc(|rt, tc| rt.block_on(tc.probe()));
+    assert!(s.is_complete(), "missing in the VM: {:?}", s.missing);
+    for m in [
+        "sch_clsact",
+        "cls_flower",
+        "act_gact",
+        "act_mirred",
+        "act_vlan",
+        "act_pedit",
+        "act_csum",
+        "act_police",
+        "act_tunnel_key",
+        "act_skbedit",
+    ] {
+        assert!(s.has(m), "{m} not reported present: {s:?}");
+    }
+    let _ = IGNORE;
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn drop_flow_stops_ping_while_tcp_crosses() {
+    let sw = Switch::new(2);
+    sw.host(1)
+        .ns
+        .tcp_listen(SocketAddr::from((sw.host(1).ip, 8080)))
+        .expect("listen");
+    sw.install(&[
+        normal_flow(0),
+        Flow(0, 100, vec![Oxm::InPort(1), IP, ICMP], vec![]),
+    ]);
+    assert!(tcp_ok(&sw, 0, 1, 8080), "TCP blocked, only ICMP should be");
+    assert!(
+        !sw.host(0).ns.ping(sw.host(1).ip, 1),
+        "ping crossed a drop flow"
+    );
+    assert!(
+        !sw.host(0).ns.ping(sw.host(1).ip, 1),
+        "ping crossed a drop flow"
+    );
+    // The other direction's echo reaches host 0, whose reply enters at port 1: dropped.
+    assert!(!sw.host(1).ns.ping(sw.host(0).ip, 1));
+    sw.clear();
+    assert!(
+        sw.host(0).ns.ping_eventually(sw.host(1).ip, 3),
+        "no ping after removal"
+    );
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn table_without_flows_drops_everything() {
+    let sw = Switch::new(2);
+    assert!(sw.host(0).ns.ping_eventually(sw.host(1).ip, 3));
+    // Only the table-miss filters: an OpenFlow table without a table-miss flow drops.
+    sw.install_filters(sw.translate(&[Flow(0, 5, vec![Oxm::InPort(2), ICMP, IP], vec![])]));
+    assert!(!sw.host(0).ns.ping(sw.host(1).ip, 1));
+    sw.host(1)
+        .ns
+        .tcp_listen(SocketAddr::from((sw.host(1).ip, 8081)))
+        .expect("listen");
+    assert!(
+        !tcp_ok(&sw, 0, 1, 8081),
+        "TCP crossed a table that has no flow for it"
+    );
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn output_port_redirects_past_the_bridge() {
+    let sw = Switch::new(3);
+    // Everything from host 0 goes to host 2 only; the rest is normal bridging.
+    sw.install(&[
+        normal_flow(0),
+        Flow(0, 10, vec![Oxm::InPort(1)], apply(vec![out(3)])),
+    ]);
+    assert!(
+        sw.host(0).ns.ping_eventually(sw.host(2).ip, 3),
+        "redirect to port 3 failed"
+    );
+    assert!(
+        !sw.host(0).ns.ping(sw.host(1).ip, 1),
+        "host 0 reached port 2 past the redirect"
+    );
+    let filters = sw.dump(sw.ports.ifindex(1).unwrap());
+    let f = filters
+        .iter()
+        .find(|f| f.id.prio == prio::placement(0, 10).1)
+        .expect("filter");
+    assert_eq!(
+        f.actions,
+        vec![TcAction::Mirred {
+            kind: MirredKind::EgressRedirect,
+            ifindex: sw.ports.ifindex(3).unwrap()
+        }]
+    );
+    assert!(f.packets >= 1, "the redirect counted nothing");
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn higher_priority_wins_in_either_insertion_order() {
+    let sw = Switch::new(2);
+    sw.host(1)
+        .ns
+        .tcp_listen(SocketAddr::from((sw.host(1).ip, 8082)))
+        .expect("listen");
+    let icmp = vec![Oxm::InPort(1), IP, ICMP];
+    let ip = vec![Oxm::InPort(1), IP];
+    let allow = apply(vec![out(port::NORMAL)]);
+    // (high, low): ICMP at 200, all IP at 100; one of them drops.
+    for icmp_drops in [true, false] {
+        let (hi, lo) = if icmp_drops {
+            (
+                Flow(0, 200, icmp.clone(), vec![]),
+                Flow(0, 100, ip.clone(), allow.clone()),
+            )
+        } else {
+            (
+                Flow(0, 200, icmp.clone(), allow.clone()),
+                Flow(0, 100, ip.clone(), vec![]),
+            )
+        };
+        for hi_first in [true, false] {
+            let flows: Vec<Flow> = if hi_first {
+                vec![normal_flow(0), hi.clone_flow(), lo.clone_flow()]
+            } else {
+                vec![normal_flow(0), lo.clone_flow(), hi.clone_flow()]
+            };
+            sw.install(&flows);
+            let ping = sw.host(0).ns.ping_eventually(sw.host(1).ip, 2);
+            let tcp = tcp_ok(&sw, 0, 1, 8082);
+            assert_eq!(
+                (ping, tcp),
+                (!icmp_drops, icmp_drops),
+                "icmp_drops={icmp_drops} hi_first={hi_first}: ping {ping} tcp {tcp}"
+            );
+            sw.clear();
+        }
+    }
+}
+
+impl Flow {
+    fn clone_flow(&self) -> Flow {
+        Flow(self.0, self.1, self.2.clone(), self.3.clone())
+    }
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn goto_table_continues_in_the_next_chain() {
+    let sw = Switch::new(2);
+    sw.host(1)
+        .ns
+        .tcp_listen(SocketAddr::from((sw.host(1).ip, 8083)))
+        .expect("listen");
+    sw.install(&[
+        normal_flow(0),
+        Flow(
+            0,
+            10,
+            vec![Oxm::InPort(1), IP],
+            vec![Instruction::GotoTable(1)],
+        ),
+        Flow(1, 10, vec![IP, ICMP], vec![]),
+        normal_flow(1),
+    ]);
+    assert!(tcp_ok(&sw, 0, 1, 8083), "TCP did not get through table 1");
+    assert!(
+        !sw.host(0).ns.ping(sw.host(1).ip, 1),
+        "ICMP crossed table 1's drop"
+    );
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn dump_returns_cookies_and_growing_counters_that_agree_with_tc() {
+    let sw = Switch::new(2);
+    let wanted = sw.install(&[
+        normal_flow(0),
+        Flow(0, 100, vec![Oxm::InPort(1), IP, ICMP], vec![]),
+    ]);
+    let ifx = sw.ports.ifindex(1).unwrap();
+    let drop = wanted
+        .iter()
+        .find(|f| f.ifindex == ifx && f.prio == prio::placement(0, 100).1)
+        .expect("the drop filter")
+        .clone();
+    let count = |sw: &Switch| {
+        sw.dump(ifx)
+            .into_iter()
+            .find(|i| i.cookie == Some(drop.cookie))
+            .expect("the drop filter in the dump, found by cookie")
+    };
+    let before = count(&sw);
+    assert_eq!(before.id, drop.id());
+    assert_eq!(before.key, drop.key);
+    assert_eq!(before.actions, vec![TcAction::Gact(Verdict::Shot)]);
+    for _ in 0..3 {
+        assert!(!sw.host(0).ns.ping(sw.host(1).ip, 1));
+    }
+    let after = count(&sw);
+    assert!(
+        after.packets >= before.packets + 3,
+        "{before:?} -> {after:?}"
+    );
+    assert!(
+        after.bytes >= before.bytes + 3 * 84,
+        "{before:?} -> {after:?}"
+    );
+    assert!(after.last_used.is_some_and(|d| d < Duration::from_secs(30)));
+
+    // The same numbers as `tc -s -j filter show`.
+    let json = sw
+        .lan
+        .switch_exec(&[
+            "tc",
+            "-s",
+            "-j",
+            "filter",
+            "show",
+            "dev",
+            &sw.host(0).port,
+            "ingress",
+            "chain",
+            "0",
+        ])
+        .expect("tc -j");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("tc json");
+    let entry = v
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|e| e["options"]["handle"].as_u64() == Some(drop.handle as u64))
+        .unwrap_or_else(|| panic!("handle {:#x} not in {json}", drop.handle));
+    let act = &entry["options"]["actions"][0];
+    let stats = &act["stats"];
+    assert_eq!(stats["packets"].as_u64(), Some(after.packets), "{act}");
+    assert_eq!(stats["bytes"].as_u64(), Some(after.bytes), "{act}");
+    let hex: String = drop.cookie.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(act["cookie"].as_str(), Some(hex.as_str()), "{act}");
+
+    // Reconcile after a "restart": the dump holds exactly what is wanted.
+    let mut installed = Vec::new();
+    for (_, i, _) in sw.ports.iter() {
+        installed.extend(sw.dump(i));
+    }
+    let (add, remove) = diff(&wanted, &installed);
+    assert!(
+        add.is_empty() && remove.is_empty(),
+        "add {add:?} remove {remove:?}"
+    );
+    // A changed flow set: only the difference is applied.
+    let wanted2 = sw.translate(&[normal_flow(0)]);
+    let (add, remove) = diff(&wanted2, &installed);
+    assert!(add.is_empty());
+    assert_eq!(remove.len(), 1);
+    assert_eq!(remove[0], drop.id());
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn kernel_refusal_carries_the_kernels_words() {
+    let sw = Switch::new(1);
+    let ifx = sw.ports.ifindex(1).unwrap();
+    let mut bad = sw.translate(&[Flow(0, 7, vec![Oxm::InPort(1)], apply(vec![out(1)]))]);
+    bad.truncate(1);
+    bad[0].actions = vec![TcAction::Mirred {
+        kind: MirredKind::EgressRedirect,
+        ifindex: 999_999,
+    }];
+    let twice = vec![bad[0].clone()];
+    let res = sw.tc(move |rt, tc| rt.block_on(tc.install(&bad)));
+    let e = res[0]
+        .clone()
+        .expect_err("a redirect to no device must fail");
+    assert_eq!(e.errno, libc_enodev(), "{e}");
+    assert!(
+        e.message.to_lowercase().contains("device"),
+        "not the kernel's words: {e}"
+    );
+    // The same handle twice: EEXIST, and the first one stays.
+    let mut ok = twice.clone();
+    ok[0].actions = vec![TcAction::Gact(Verdict::Ok)];
+    let res = sw.tc(move |rt, tc| {
+        let a = rt.block_on(tc.install(&ok));
+        let b = rt.block_on(tc.install(&ok));
+        (a, b)
+    });
+    assert!(res.0[0].is_ok(), "{:?}", res.0);
+    assert_eq!(res.1[0].as_ref().map_err(|e| e.errno), Err(17));
+    assert_eq!(sw.dump(ifx).len(), 1);
+}
+
+fn libc_enodev() -> i32 {
+    19
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn vlan_push_and_pop_join_a_tagged_and_an_untagged_port() {
+    let sw = Switch::new(2);
+    let (a, b) = (sw.host(0), sw.host(1));
+    a.ns.ip(&["addr", "add", "10.78.0.1/24", "dev", "eth0"])
+        .expect("addr");
+    b.ns.ip(&[
+        "link", "add", "link", "eth0", "name", "eth0.10", "type", "vlan", "id", "10",
+    ])
+    .expect("vlan");
+    b.ns.ip(&["addr", "add", "10.78.0.2/24", "dev", "eth0.10"])
+        .expect("addr");
+    b.ns.ip(&["link", "set", "eth0.10", "up"]).expect("up");
+    let dst = Ipv4Addr::new(10, 78, 0, 2);
+    assert!(
+        !a.ns.ping_eventually(dst, 2),
+        "tagged and untagged met without a flow"
+    );
+    sw.install(&[
+        Flow(
+            0,
+            10,
+            vec![Oxm::InPort(1)],
+            apply(vec![
+                Action::PushVlan(0x8100),
+                Action::SetField(Oxm::VlanVid(Masked::exact(0x1000 | 10))),
+                out(2),
+            ]),
+        ),
+        Flow(
+            0,
+            10,
+            vec![Oxm::InPort(2), Oxm::VlanVid(Masked::exact(0x1000 | 10))],
+            apply(vec![Action::PopVlan, out(1)]),
+        ),
+    ]);
+    assert!(a.ns.ping_eventually(dst, 3), "no ping through push/pop");
+}
+
+/// Receive on `eth0` of a namespace with a packet socket until a UDP datagram to `port`
+/// arrives; returns its Ethernet source address.
+fn eth_src_of_udp(ns: &regress::Netns, port: u16, wait: Duration) -> Option<[u8; 6]> {
+    ns.enter(move || {
+        // SAFETY: plain socket calls with valid arguments; the fd is closed below.
+        unsafe {
+            let fd = libc::socket(
+                libc::AF_PACKET,
+                libc::SOCK_RAW,
+                (libc::ETH_P_ALL as u16).to_be() as i32,
+            );
+            if fd < 0 {
+                return None;
+            }
+            let tv = libc::timeval {
+                tv_sec: 0,
+                tv_usec: 200_000,
+            };
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                &tv as *const _ as *const libc::c_void,
+                std::mem::size_of::<libc::timeval>() as u32,
+            );
+            let end = Instant::now() + wait;
+            let mut buf = [0u8; 2048];
+            let mut found = None;
+            while Instant::now() < end && found.is_none() {
+                let n = libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0);
+                if n < 42 {
+                    continue;
+                }
+                let p = &buf[..n as usize];
+                // IPv4 (no tag), UDP, destination port.
+                if p[12..14] == [0x08, 0x00] && p[23] == 17 {
+                    let ihl = ((p[14] & 0x0f) as usize) * 4;
+                    let dport = u16::from_be_bytes([p[14 + ihl + 2], p[14 + ihl + 3]]);
+                    if dport == port {
+                        found = Some(<[u8; 6]>::try_from(&p[6..12]).ok()?);
+                    }
+                }
+            }
+            libc::close(fd);
+            found
+        }
+    })
+    .ok()
+    .flatten()
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn mac_rewrite_is_seen_by_the_receiver() {
+    let sw = Switch::new(2);
+    let new_src = MacAddr([0x02, 0, 0, 0, 0, 0x99]);
+    sw.install(&[
+        normal_flow(0),
+        Flow(
+            0,
+            10,
+            vec![Oxm::InPort(1), IP, Oxm::IpProto(17)],
+            apply(vec![
+                Action::SetField(Oxm::EthSrc(Masked::exact(new_src))),
+                out(2),
+            ]),
+        ),
+    ]);
+    let (a, b) = (sw.host(0), sw.host(1));
+    assert!(
+        a.ns.ping_eventually(b.ip, 3),
+        "ARP/ICMP through NORMAL failed"
+    );
+    let to = SocketAddr::from((b.ip, 9999));
+    let bns_name = b.ns.name().to_string();
+    let _ = bns_name;
+    let rx = std::thread::scope(|s| {
+        let h = s.spawn(|| eth_src_of_udp(&b.ns, 9999, Duration::from_secs(5)));
+        std::thread::sleep(Duration::from_millis(300));
+        for _ in 0..5 {
+            let _ = a.ns.udp_send(to, b"rewrite-me");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        h.join().ok().flatten()
+    });
+    assert_eq!(
+        rx,
+        Some(new_src.0),
+        "the receiver did not see the rewritten source MAC"
+    );
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn meter_limits_the_rate() {
+    let mut sw = Switch::new(2);
+    // 80 kbit/s = 10,000 bytes/s, burst 80 kbit = 10,000 bytes.
+    sw.meters
+        .apply(&MeterMod {
+            command: MeterModCommand::Add,
+            flags: 1 | 4,
+            meter_id: 1,
+            bands: vec![MeterBand::Drop {
+                rate: 80,
+                burst_size: 80,
+            }],
+        })
+        .expect("meter");
+    sw.install(&[
+        normal_flow(0),
+        Flow(
+            0,
+            10,
+            vec![Oxm::InPort(1), IP, Oxm::IpProto(17)],
+            vec![
+                Instruction::Meter(1),
+                Instruction::ApplyActions([out(port::NORMAL)].into_iter().collect()),
+            ],
+        ),
+    ]);
+    let (a, b) = (sw.host(0), sw.host(1));
+    assert!(a.ns.ping_eventually(b.ip, 3));
+    let sock = b.ns.udp_bind(SocketAddr::from((b.ip, 7777))).expect("bind");
+    sock.set_read_timeout(Some(Duration::from_millis(1500)))
+        .expect("timeout");
+    const PAYLOAD: &[u8; 1000] = &[0x5a; 1000];
+    const SENT: usize = 500;
+    let to = SocketAddr::from((b.ip, 7777));
+    let start = Instant::now();
+    let sender =
+        a.ns.enter(move || -> std::io::Result<()> {
+            let s = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
+            for _ in 0..SENT {
+                s.send_to(PAYLOAD, to)?;
+            }
+            Ok(())
+        })
+        .expect("enter");
+    sender.expect("send");
+    let elapsed = start.elapsed();
+    let mut got = 0usize;
+    let mut buf = [0u8; 2048];
+    while let Ok(n) = sock.recv(&mut buf) {
+        got += n;
+    }
+    let allowed = 10_000.0 * (elapsed.as_secs_f64() + 1.5) + 10_000.0 + 2.0 * 1042.0;
+    eprintln!(
+        "meter: sent {} bytes in {:.3} s, received {got} bytes ({:.0} B/s over the send time); bound {allowed:.0}",
+        SENT * 1000,
+        elapsed.as_secs_f64(),
+        got as f64 / elapsed.as_secs_f64().max(0.001)
+    );
+    assert!(got > 0, "the meter dropped everything");
+    assert!(got < SENT * 1000, "nothing was dropped");
+    assert!(
+        (got as f64) <= allowed,
+        "received {got} bytes, the meter allows {allowed:.0}"
+    );
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn udp_port_rewrite_arrives_with_a_valid_checksum() {
+    let sw = Switch::new(2);
+    sw.install(&[
+        normal_flow(0),
+        Flow(
+            0,
+            10,
+            vec![Oxm::InPort(1), IP, Oxm::IpProto(17), Oxm::UdpDst(7000)],
+            apply(vec![Action::SetField(Oxm::UdpDst(7001)), out(2)]),
+        ),
+    ]);
+    let (a, b) = (sw.host(0), sw.host(1));
+    assert!(a.ns.ping_eventually(b.ip, 3));
+    // The receiver's kernel drops a datagram whose checksum is wrong: arriving on the new
+    // port proves both the pedit and the csum action.
+    let sock = b.ns.udp_bind(SocketAddr::from((b.ip, 7001))).expect("bind");
+    sock.set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    a.ns.udp_send(SocketAddr::from((b.ip, 7000)), b"to-7000")
+        .expect("send");
+    let mut buf = [0u8; 64];
+    let n = sock
+        .recv(&mut buf)
+        .expect("nothing arrived on the rewritten port");
+    assert_eq!(&buf[..n], b"to-7000");
+}

@@ -223,6 +223,14 @@ impl Report {
             s += &format!(", controller CPU: {c:.0}%");
         }
         s += " (100% = one core)\n";
+        if let Some(c) = self.controller_cpu.filter(|c| *c > 0.0) {
+            // On a shared machine the controller may not get a whole core; this does not
+            // depend on how much it got.
+            s += &format!(
+                "controller: {:.0} answered per CPU-second\n",
+                self.average / (c / 100.0)
+            );
+        }
         if self.errors > 0 {
             s += &format!("controller sent {} OFPT_ERROR messages\n", self.errors);
         }

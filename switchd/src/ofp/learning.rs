@@ -107,6 +107,10 @@ impl BuildHasher for MacHashBuilder {
     }
 }
 
+fn fresh_since(e: &MacEntry, cutoff: Option<Instant>) -> bool {
+    cutoff.is_none_or(|c| e.seen > c)
+}
+
 fn key(mac: &MacAddr) -> u64 {
     let m = mac.0;
     u64::from_be_bytes([0, 0, m[0], m[1], m[2], m[3], m[4], m[5]])
@@ -149,20 +153,42 @@ impl MacTable {
     }
 
     fn fresh(&self, e: &MacEntry, now: Instant) -> bool {
-        self.timeout.is_zero() || now.saturating_duration_since(e.seen) < self.timeout
+        fresh_since(e, self.cutoff(now))
+    }
+
+    /// Entries last seen at or before this instant are aged; `None`: none is. Computed once
+    /// per PACKET_IN: `now - seen < timeout` is `seen > now - timeout`, and comparing two
+    /// instants is cheaper than subtracting them.
+    fn cutoff(&self, now: Instant) -> Option<Instant> {
+        if self.timeout.is_zero() {
+            None
+        } else {
+            now.checked_sub(self.timeout)
+        }
     }
 
     /// Learn that `mac` was seen on `port` (a physical port) at `now`.
+    #[cfg(test)]
     pub fn learn(&mut self, mac: MacAddr, port: u32, now: Instant) -> Learned {
+        let cutoff = self.cutoff(now);
+        self.learn_cut(mac, port, now, cutoff)
+    }
+
+    fn learn_cut(
+        &mut self,
+        mac: MacAddr,
+        port: u32,
+        now: Instant,
+        cutoff: Option<Instant>,
+    ) -> Learned {
         if is_multicast(&mac) || mac.0 == [0; 6] {
             return Learned::Ignored;
         }
         let k = key(&mac);
-        let timeout = self.timeout;
         if let Some(e) = self.entries.get_mut(&k) {
             let old = *e;
             *e = MacEntry { port, seen: now };
-            let fresh = timeout.is_zero() || now.saturating_duration_since(old.seen) < timeout;
+            let fresh = fresh_since(&old, cutoff);
             return if old.port == port {
                 if fresh {
                     Learned::Refreshed
@@ -189,10 +215,15 @@ impl MacTable {
     }
 
     /// The port `mac` is behind, unless unknown or aged.
+    #[cfg(test)]
     pub fn lookup(&self, mac: &MacAddr, now: Instant) -> Option<u32> {
+        self.lookup_cut(mac, self.cutoff(now))
+    }
+
+    fn lookup_cut(&self, mac: &MacAddr, cutoff: Option<Instant>) -> Option<u32> {
         self.entries
             .get(&key(mac))
-            .filter(|e| self.fresh(e, now))
+            .filter(|e| fresh_since(e, cutoff))
             .map(|e| e.port)
     }
 
@@ -205,11 +236,12 @@ impl MacTable {
         dst: MacAddr,
         now: Instant,
     ) -> Decision {
-        let learned = self.learn(src, in_port, now);
+        let cutoff = self.cutoff(now);
+        let learned = self.learn_cut(src, in_port, now, cutoff);
         let forward = if is_multicast(&dst) {
             Forward::Flood
         } else {
-            match self.lookup(&dst, now) {
+            match self.lookup_cut(&dst, cutoff) {
                 None => Forward::Flood,
                 Some(p) if p == in_port => Forward::Drop,
                 Some(p) => Forward::Port(p),

@@ -18,6 +18,7 @@
 
 pub mod cmd;
 pub mod net;
+pub mod ofbench;
 pub mod ovs;
 pub mod port;
 pub mod proc;

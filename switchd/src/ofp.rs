@@ -3,12 +3,14 @@
 //! - `session.rs`: one session, sans-IO (handshake, echo, learning, flow stats);
 //! - `learning.rs`: the MAC table of one switch;
 //! - `conn.rs`: the socket loop around a session;
+//! - `fast13.rs`: the learning switch's OpenFlow 1.3 hot path on bytes;
 //! - `flowtext.rs`: flow entries as text for `switchctl show flows`;
 //! - here: listeners, the registry of connected switches (by datapath id), and the tables
 //!   `switchctl show` asks for.
 
 mod conn;
 mod errtext;
+mod fast13;
 mod flowtext;
 mod learning;
 mod session;

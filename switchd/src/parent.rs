@@ -69,6 +69,10 @@ fn parent(mut args: Args, config: Config) -> ! {
     if unsafe { libc::geteuid() } != 0 {
         fatalx!("need root privileges");
     }
+    match privsep::raise_nofile() {
+        Ok(n) => log_debug!("descriptor limit {n}"),
+        Err(e) => log_warn!("cannot raise the descriptor limit: {e}"),
+    }
     let (uid, gid) = match privsep::lookup_user(&config.user) {
         Ok(Some(ids)) => ids,
         Ok(None) => fatalx!(

@@ -159,6 +159,27 @@ pub fn die_with_parent(parent: u32) -> Result<(), PrivError> {
     Ok(())
 }
 
+/// Raise the soft limit on open descriptors to the hard limit; the new soft limit. Every
+/// switch connection is a descriptor of the ofp process, and children inherit the limit.
+pub fn raise_nofile() -> io::Result<libc::rlim_t> {
+    let mut l = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write the struct we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if l.rlim_cur < l.rlim_max {
+        l.rlim_cur = l.rlim_max;
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &l) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(l.rlim_cur)
+}
+
 /// Look up a user: its uid and primary gid, or `None` if it does not exist.
 pub fn lookup_user(name: &str) -> io::Result<Option<(u32, u32)>> {
     let cname = CString::new(name)

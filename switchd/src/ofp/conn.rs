@@ -50,6 +50,12 @@ pub struct Snapshot {
     pub macs: Vec<(MacAddr, u32, Duration)>,
 }
 
+/// Reading stops while this much output waits: a switch that sends faster than it reads
+/// our answers is slowed down by TCP flow control instead of filling the write queue
+/// (`session::WRITE_QUEUE_MAX`, which would close it). One read's worth of answers is at
+/// most a few times `READ_CHUNK`, so the queue stays well below that limit.
+const READ_PAUSE: usize = 256 * 1024;
+
 /// How long we keep trying to deliver our last words (an OFPT_ERROR) before closing.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -179,7 +185,7 @@ pub async fn run(
         }
         let deadline = s.poll_timeout();
         tokio::select! {
-            r = stream.readable() => {
+            r = stream.readable(), if s.output().len() < READ_PAUSE => {
                 if let Err(e) = r {
                     break CloseReason::Other(e.to_string());
                 }

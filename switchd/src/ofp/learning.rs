@@ -5,6 +5,7 @@
 //! session turns the answer into FLOW_MOD and PACKET_OUT of its OpenFlow version.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher, RandomState};
 use std::time::{Duration, Instant};
 
 use ofproto::v13::MacAddr;
@@ -50,11 +51,82 @@ pub struct Decision {
     pub forward: Forward,
 }
 
+/// Hashes a MAC address (as a `u64`) with one folded multiply keyed by two random
+/// seeds: several times cheaper than SipHash on the PACKET_IN path. The sources are chosen
+/// by whoever sends frames, so the seeds are random per table: an attacker cannot aim
+/// addresses at one bucket without seeing the table's timing.
+#[derive(Debug, Clone, Copy)]
+pub struct MacHashBuilder {
+    k0: u64,
+    k1: u64,
+}
+
+impl MacHashBuilder {
+    fn random() -> MacHashBuilder {
+        let r = RandomState::new();
+        MacHashBuilder {
+            k0: r.hash_one(0x5357_444c_u64),
+            k1: r.hash_one(0x4d41_4331_u64) | 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct MacHasher {
+    k0: u64,
+    k1: u64,
+    h: u64,
+}
+
+impl Hasher for MacHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed; this is for completeness.
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        let p = u128::from(self.h ^ x ^ self.k0) * u128::from(self.k1);
+        self.h = (p as u64) ^ ((p >> 64) as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.h
+    }
+}
+
+impl BuildHasher for MacHashBuilder {
+    type Hasher = MacHasher;
+    fn build_hasher(&self) -> MacHasher {
+        MacHasher {
+            k0: self.k0,
+            k1: self.k1,
+            h: 0,
+        }
+    }
+}
+
+fn fresh_since(e: &MacEntry, cutoff: Option<Instant>) -> bool {
+    cutoff.is_none_or(|c| e.seen > c)
+}
+
+fn key(mac: &MacAddr) -> u64 {
+    let m = mac.0;
+    u64::from_be_bytes([0, 0, m[0], m[1], m[2], m[3], m[4], m[5]])
+}
+
+fn mac(key: u64) -> MacAddr {
+    let b = key.to_be_bytes();
+    MacAddr([b[2], b[3], b[4], b[5], b[6], b[7]])
+}
+
 /// The MAC table of one switch, bounded by `limit` entries, aged after `timeout`
 /// (zero: never).
 #[derive(Debug, Clone)]
 pub struct MacTable {
-    entries: HashMap<MacAddr, MacEntry>,
+    /// By the address as a `u64` (see [`key`]).
+    entries: HashMap<u64, MacEntry, MacHashBuilder>,
     limit: usize,
     timeout: Duration,
 }
@@ -67,7 +139,7 @@ pub fn is_multicast(mac: &MacAddr) -> bool {
 impl MacTable {
     pub fn new(limit: u32, timeout_secs: u32) -> MacTable {
         MacTable {
-            entries: HashMap::new(),
+            entries: HashMap::with_hasher(MacHashBuilder::random()),
             limit: limit as usize,
             timeout: Duration::from_secs(timeout_secs.into()),
         }
@@ -81,18 +153,43 @@ impl MacTable {
     }
 
     fn fresh(&self, e: &MacEntry, now: Instant) -> bool {
-        self.timeout.is_zero() || now.saturating_duration_since(e.seen) < self.timeout
+        fresh_since(e, self.cutoff(now))
+    }
+
+    /// Entries last seen at or before this instant are aged; `None`: none is. Computed once
+    /// per PACKET_IN: `now - seen < timeout` is `seen > now - timeout`, and comparing two
+    /// instants is cheaper than subtracting them.
+    fn cutoff(&self, now: Instant) -> Option<Instant> {
+        if self.timeout.is_zero() {
+            None
+        } else {
+            now.checked_sub(self.timeout)
+        }
     }
 
     /// Learn that `mac` was seen on `port` (a physical port) at `now`.
+    #[cfg(test)]
     pub fn learn(&mut self, mac: MacAddr, port: u32, now: Instant) -> Learned {
+        let cutoff = self.cutoff(now);
+        self.learn_cut(mac, port, now, cutoff)
+    }
+
+    fn learn_cut(
+        &mut self,
+        mac: MacAddr,
+        port: u32,
+        now: Instant,
+        cutoff: Option<Instant>,
+    ) -> Learned {
         if is_multicast(&mac) || mac.0 == [0; 6] {
             return Learned::Ignored;
         }
-        if let Some(e) = self.entries.get(&mac).copied() {
-            let fresh = self.fresh(&e, now);
-            self.entries.insert(mac, MacEntry { port, seen: now });
-            return if e.port == port {
+        let k = key(&mac);
+        if let Some(e) = self.entries.get_mut(&k) {
+            let old = *e;
+            *e = MacEntry { port, seen: now };
+            let fresh = fresh_since(&old, cutoff);
+            return if old.port == port {
                 if fresh {
                     Learned::Refreshed
                 } else {
@@ -101,7 +198,7 @@ impl MacTable {
             } else {
                 // Even an aged entry may still have flows (their idle timeout is the same as
                 // ours, but counted by the switch): treat it as a move.
-                Learned::Moved { old_port: e.port }
+                Learned::Moved { old_port: old.port }
             };
         }
         if self.entries.len() >= self.limit {
@@ -113,15 +210,20 @@ impl MacTable {
                 return Learned::Full;
             }
         }
-        self.entries.insert(mac, MacEntry { port, seen: now });
+        self.entries.insert(k, MacEntry { port, seen: now });
         Learned::New
     }
 
     /// The port `mac` is behind, unless unknown or aged.
+    #[cfg(test)]
     pub fn lookup(&self, mac: &MacAddr, now: Instant) -> Option<u32> {
+        self.lookup_cut(mac, self.cutoff(now))
+    }
+
+    fn lookup_cut(&self, mac: &MacAddr, cutoff: Option<Instant>) -> Option<u32> {
         self.entries
-            .get(mac)
-            .filter(|e| self.fresh(e, now))
+            .get(&key(mac))
+            .filter(|e| fresh_since(e, cutoff))
             .map(|e| e.port)
     }
 
@@ -134,11 +236,12 @@ impl MacTable {
         dst: MacAddr,
         now: Instant,
     ) -> Decision {
-        let learned = self.learn(src, in_port, now);
+        let cutoff = self.cutoff(now);
+        let learned = self.learn_cut(src, in_port, now, cutoff);
         let forward = if is_multicast(&dst) {
             Forward::Flood
         } else {
-            match self.lookup(&dst, now) {
+            match self.lookup_cut(&dst, cutoff) {
                 None => Forward::Flood,
                 Some(p) if p == in_port => Forward::Drop,
                 Some(p) => Forward::Port(p),
@@ -160,7 +263,7 @@ impl MacTable {
 
     /// Forget every address behind `port` (the port went away or down); the addresses.
     pub fn forget_port(&mut self, port: u32) -> Vec<MacAddr> {
-        let gone: Vec<MacAddr> = self
+        let gone: Vec<u64> = self
             .entries
             .iter()
             .filter(|(_, e)| e.port == port)
@@ -169,7 +272,7 @@ impl MacTable {
         for m in &gone {
             self.entries.remove(m);
         }
-        gone
+        gone.into_iter().map(mac).collect()
     }
 
     /// The live entries with their age, sorted by port then address.
@@ -178,7 +281,7 @@ impl MacTable {
             .entries
             .iter()
             .filter(|(_, e)| self.fresh(e, now))
-            .map(|(m, e)| (*m, e.port, now.saturating_duration_since(e.seen)))
+            .map(|(m, e)| (mac(*m), e.port, now.saturating_duration_since(e.seen)))
             .collect();
         v.sort_by_key(|(m, p, _)| (*p, *m));
         v
@@ -290,6 +393,17 @@ mod tests {
         assert_eq!(d.learned, Learned::Moved { old_port: 1 });
         assert_eq!(d.forward, Forward::Port(2));
         assert_eq!(t.packet_in(2, B, A, t0).forward, Forward::Port(3));
+    }
+
+    #[test]
+    fn addresses_key_and_hash_by_table() {
+        for m in [A, BCAST, MacAddr([0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc])] {
+            assert_eq!(mac(key(&m)), m);
+        }
+        // Two tables seed their hashers differently.
+        let (h1, h2) = (MacHashBuilder::random(), MacHashBuilder::random());
+        assert_ne!(h1.hash_one(key(&A)), h2.hash_one(key(&A)));
+        assert_ne!(h1.hash_one(key(&A)), h1.hash_one(key(&B)));
     }
 
     #[test]

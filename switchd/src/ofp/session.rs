@@ -13,13 +13,14 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use ofproto::header::{Header, OFP10_VERSION, OFP13_VERSION};
 use ofproto::v10;
 use ofproto::v13::{self, MacAddr};
 use ofproto::{DecodeError, OfpErrorCode};
 
 use super::errtext;
+use super::fast13;
 use super::flowtext::{self, FlowRow};
 use super::learning::{Forward, Learned, MacTable};
 use crate::ctlproto::FlowCommand;
@@ -329,25 +330,39 @@ impl Session {
             self.next_echo = now + self.cfg.echo_interval;
         }
         self.inbuf.extend_from_slice(data);
+        // Taken out for the loop, so that a message can be read in place while the session
+        // changes; put back, with what is left of a partial message, at the end.
+        let mut inbuf = std::mem::take(&mut self.inbuf);
         loop {
             if self.close.is_some() {
-                return;
+                break;
             }
-            let len = match Header::frame(&self.inbuf) {
+            let len = match Header::frame(&inbuf) {
                 Ok(Some((_, m))) => m.len(),
-                Ok(None) => break,
+                Ok(None) => {
+                    // Framing takes every whole message, so what is left is less than one.
+                    debug_assert!(inbuf.len() < ofproto::header::MAX_MESSAGE_LEN);
+                    break;
+                }
                 Err(e) => {
                     // A length below 8: the stream cannot be framed any further.
-                    let bad = Bytes::copy_from_slice(&self.inbuf[..self.inbuf.len().min(64)]);
+                    let bad = Bytes::copy_from_slice(&inbuf[..inbuf.len().min(64)]);
                     self.malformed(&e, &bad);
-                    return;
+                    break;
                 }
             };
-            let msg = self.inbuf.split_to(len).freeze();
+            // The hot path: a table-miss PACKET_IN, read in place (see fast13.rs).
+            if self.state == State::Ready && self.version == Some(Version::V13) {
+                if let Some(p) = fast13::packet_in(&inbuf[..len]) {
+                    self.packet_in13_raw(p.buffer_id, p.in_port, p.data, now);
+                    inbuf.advance(len);
+                    continue;
+                }
+            }
+            let msg = inbuf.split_to(len).freeze();
             self.handle_message(msg, now);
         }
-        // Framing takes every whole message, so what is left is less than one message.
-        debug_assert!(self.inbuf.len() < ofproto::header::MAX_MESSAGE_LEN);
+        self.inbuf = inbuf;
     }
 
     /// Queue bytes; a peer that lets the queue fill is dropped.
@@ -944,44 +959,38 @@ impl Session {
             crate::log_debug!("packet-in without in_port");
             return;
         };
-        let Some((dst, src)) = eth_addrs(&p.data) else {
+        self.packet_in13_raw(p.buffer_id, in_port, &p.data, now);
+    }
+
+    fn packet_in13_raw(&mut self, buffer_id: u32, in_port: u32, data: &[u8], now: Instant) {
+        let Some((dst, src)) = eth_addrs(data) else {
             return;
         };
         self.packet_ins += 1;
         let learnable = in_port < port13::MAX;
         let fwd = self.decide(in_port, learnable, src, dst, now);
-        let buffered = p.buffer_id != v13::OFP_NO_BUFFER;
-        let data = if buffered {
-            Bytes::new()
-        } else {
-            p.data.clone()
-        };
+        let buffered = buffer_id != v13::OFP_NO_BUFFER;
         let out_port = match fwd {
             Forward::Drop => return,
             Forward::Flood => port13::FLOOD,
             Forward::Port(port) => {
-                let fm = v13::FlowMod {
-                    cookie: LEARNED_COOKIE,
-                    table_id: 0,
-                    command: v13::FlowModCommand::Add,
-                    idle_timeout: self.cfg.mac_timeout.min(u16::MAX.into()) as u16,
-                    priority: LEARNED_PRIORITY,
-                    buffer_id: p.buffer_id,
-                    out_port: port13::ANY,
-                    out_group: OFPG_ANY,
-                    match_: v13::Match::from_fields([
-                        v13::Oxm::InPort(in_port),
-                        v13::Oxm::EthDst(v13::Masked::exact(dst)),
-                        v13::Oxm::EthSrc(v13::Masked::exact(src)),
-                    ]),
-                    instructions: [v13::Instruction::ApplyActions(
-                        [output13(port)].into_iter().collect(),
-                    )]
-                    .into_iter()
-                    .collect(),
-                    ..Default::default()
-                };
-                self.send13(&v13::Message::FlowMod(fm));
+                let xid = self.xid();
+                let start = self.out.len();
+                fast13::flow_mod(
+                    &mut self.out,
+                    xid,
+                    &fast13::LearnedFlow {
+                        cookie: LEARNED_COOKIE,
+                        priority: LEARNED_PRIORITY,
+                        idle_timeout: self.cfg.mac_timeout.min(u16::MAX.into()) as u16,
+                        buffer_id,
+                        in_port,
+                        dst: dst.0,
+                        src: src.0,
+                        out_port: port,
+                    },
+                );
+                self.queue_check(start);
                 if buffered {
                     // The FLOW_MOD's buffer_id releases the packet through the new flow.
                     return;
@@ -989,12 +998,11 @@ impl Session {
                 port
             }
         };
-        self.send13(&v13::Message::PacketOut(v13::PacketOut {
-            buffer_id: p.buffer_id,
-            in_port,
-            actions: [output13(out_port)].into_iter().collect(),
-            data,
-        }));
+        let xid = self.xid();
+        let start = self.out.len();
+        let data = if buffered { &[][..] } else { data };
+        fast13::packet_out(&mut self.out, xid, buffer_id, in_port, out_port, data);
+        self.queue_check(start);
     }
 
     // ---- OpenFlow 1.0 ----
@@ -1234,6 +1242,7 @@ fn delete10(m: v10::Match, out_port: u16) -> v10::FlowMod {
     }
 }
 
+#[cfg(test)]
 fn output13(port: u32) -> v13::Action {
     v13::Action::Output { port, max_len: 0 }
 }
@@ -1703,6 +1712,39 @@ mod tests {
             s.macs(now).iter().find(|e| e.0 .0 == a).map(|e| e.1),
             Some(3)
         );
+    }
+
+    #[test]
+    fn buffered_packet_ins_are_released_by_the_flow_mod_or_the_packet_out() {
+        let now = Instant::now();
+        let mut s = ready13(now);
+        drain13(&mut s);
+        let a = [2, 0, 0, 0, 0, 0xa];
+        let b = [2, 0, 0, 0, 0, 0xb];
+        let pin = |port: u32, dst, src, buffer_id| {
+            enc13(v13::Message::PacketIn(v13::PacketIn {
+                buffer_id,
+                total_len: 60,
+                match_: v13::Match::from_fields([v13::Oxm::InPort(port)]),
+                data: frame(dst, src),
+                ..Default::default()
+            }))
+        };
+        // Unknown destination: flooded by a PACKET_OUT of the buffer, without data.
+        s.handle_input(&pin(1, [0xff; 6], a, 7), now);
+        let m = drain13(&mut s);
+        assert!(
+            matches!(&m[..], [v13::Message::PacketOut(p)] if p.buffer_id == 7 && p.data.is_empty() && p.in_port == 1 && p.actions[0] == output13(port13::FLOOD)),
+            "{m:?}"
+        );
+        // Known destination: the FLOW_MOD carries the buffer, no PACKET_OUT follows.
+        s.handle_input(&pin(2, a, b, 8), now);
+        let m = drain13(&mut s);
+        assert!(
+            matches!(&m[..], [v13::Message::FlowMod(f)] if f.buffer_id == 8 && f.match_.fields.len() == 3),
+            "{m:?}"
+        );
+        assert_eq!(s.packet_ins, 2);
     }
 
     #[test]

@@ -8,28 +8,41 @@
 //! - [`Ovs`]: a private Open vSwitch (own run directory and database, userspace datapath),
 //!   never the system's;
 //! - [`free_tcp_port`]: a TCP port nobody holds right now (never a fixed 6653);
-//! - [`Proc`]: a child process that is killed and reaped when dropped.
+//! - [`Proc`]: a child process that is killed and reaped when dropped;
+//! - [`daemon::Daemon`]: a `switchd -d` on a private configuration, with
+//!   [`daemon::Switchctl`] to drive it and read its JSON, `switchctl monitor` and the log;
+//! - [`rig::OvsRig`]: an Open vSwitch bridge with hosts on it and a `Daemon` as its
+//!   controller, ready for traffic;
+//! - [`wait`]: waiting for a condition with a deadline; [`procfs`]: processes seen
+//!   through /proc.
 //!
 //! Cleanup is guaranteed twice over. Every resource is a guard whose `Drop` removes it, and
 //! `Drop` also runs when a test panics. And every name carries the creating process's pid
-//! (`swt<pid>x<n>`), so [`sweep`] can remove what a test process left behind when it was
+//! (`swt<pid>x<n>` for namespaces and links, `/tmp/swt-<kind>-<pid>-<n>` for directories),
+//! so [`sweep()`] can remove what a test process left behind when it was
 //! killed outright (SIGKILL, a CI timeout): the first fixture a process makes sweeps the
 //! leftovers of dead test processes, and `regress/run` sweeps before and after a run.
 
 pub mod cmd;
+pub mod daemon;
 pub mod net;
 pub mod ofbench;
 pub mod ovs;
 pub mod port;
 pub mod proc;
+pub mod procfs;
+pub mod rig;
 pub mod sweep;
+pub mod wait;
 pub mod workspace;
 
 pub use cmd::{run, run_ok, CmdError};
+pub use daemon::{Daemon, Switchctl};
 pub use net::{Bridge, Lan, LanHost, Netns, VethPair};
 pub use ovs::Ovs;
 pub use port::free_tcp_port;
 pub use proc::Proc;
+pub use rig::OvsRig;
 pub use sweep::{leftovers, sweep};
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -46,13 +59,31 @@ pub fn unique_name() -> String {
     format!("{PREFIX}{}x{n}", std::process::id())
 }
 
+/// The prefix of every directory the fixtures create in the temporary directory:
+/// `swt-<kind>-<pid>-<n>` (`swt-ovs-…` for Open vSwitch, `swt-switchd-…` for a daemon).
+pub const DIR_PREFIX: &str = "swt-";
+
 /// Parse the creator's pid out of a name made by [`unique_name`] (`swt<pid>x<n>`), or of a
-/// run directory `swt-ovs-<pid>-<n>`.
+/// directory `swt-<kind>-<pid>-<n>` (see [`DIR_PREFIX`]). Anything else is not ours, even
+/// with the prefix (`regress/vm` makes `swt-vm-XXXXXX` with mktemp): the sweep must never
+/// take a stranger's name for a dead test's.
 pub fn owner_pid(name: &str) -> Option<u32> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let rest = name.strip_prefix(PREFIX)?;
-    let rest = rest.strip_prefix("-ovs-").unwrap_or(rest);
-    let end = rest.find(|c: char| !c.is_ascii_digit())?;
-    rest[..end].parse().ok()
+    let (pid, n) = match rest.strip_prefix('-') {
+        Some(dir) => {
+            let (kind, rest) = dir.split_once('-')?;
+            if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_lowercase()) {
+                return None;
+            }
+            rest.split_once('-')?
+        }
+        None => rest.split_once('x')?,
+    };
+    if !digits(pid) || !digits(n) {
+        return None;
+    }
+    pid.parse().ok()
 }
 
 #[cfg(test)]
@@ -67,6 +98,13 @@ mod tests {
         assert!(a.len() <= 15, "{a} is longer than IFNAMSIZ-1");
         assert_eq!(owner_pid(&a), Some(std::process::id()));
         assert_eq!(owner_pid("swt-ovs-4242-3"), Some(4242));
+        assert_eq!(owner_pid("swt-switchd-4243-0"), Some(4243));
+        assert_eq!(owner_pid("swt-switchd"), None);
+        assert_eq!(owner_pid("swt-vm-30d1gb"), None);
+        assert_eq!(owner_pid("swt-vm-123456"), None);
+        assert_eq!(owner_pid("swt-ovs-12-3,opt=1"), None);
+        assert_eq!(owner_pid("swt12x"), None);
+        assert_eq!(owner_pid("swt12x3y"), None);
         assert_eq!(owner_pid("eth0"), None);
     }
 }

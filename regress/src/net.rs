@@ -138,6 +138,60 @@ impl Netns {
     pub fn udp_bind(&self, addr: SocketAddr) -> std::io::Result<UdpSocket> {
         self.enter(move || UdpSocket::bind(addr))?
     }
+
+    /// `ethtool -K IFNAME tx off` inside this namespace: the host computes the checksums of
+    /// what it sends. A veth otherwise leaves them to the receiver (checksum offload), which
+    /// is fine for the kernel on the other end but not for Open vSwitch's userspace
+    /// datapath, which forwards the frame as it is: TCP through it fails.
+    pub fn tx_checksum_off(&self, ifname: &str) -> std::io::Result<()> {
+        let ifname = ifname.to_string();
+        self.enter(move || tx_checksum_off(&ifname))?
+    }
+}
+
+/// ETHTOOL_STXCSUM through SIOCETHTOOL on `ifname` in the calling thread's namespace (the
+/// ethtool program is not needed).
+fn tx_checksum_off(ifname: &str) -> std::io::Result<()> {
+    #[repr(C)]
+    struct EthtoolValue {
+        cmd: u32,
+        data: u32,
+    }
+    const ETHTOOL_STXCSUM: u32 = 0x17;
+    // SAFETY: an all-zero ifreq is a valid value of that plain C struct.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    if ifname.len() >= ifr.ifr_name.len() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{ifname}: longer than an interface name can be"),
+        ));
+    }
+    for (d, s) in ifr.ifr_name.iter_mut().zip(ifname.bytes()) {
+        *d = s as libc::c_char;
+    }
+    let mut value = EthtoolValue {
+        cmd: ETHTOOL_STXCSUM,
+        data: 0,
+    };
+    ifr.ifr_ifru.ifru_data = (&mut value as *mut EthtoolValue).cast();
+    // SAFETY: a socket we close, an ifreq we own whose data points at `value`, which
+    // outlives the call.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let r = libc::ioctl(fd, libc::SIOCETHTOOL, &mut ifr);
+        let err = std::io::Error::last_os_error();
+        libc::close(fd);
+        if r < 0 {
+            return Err(std::io::Error::new(
+                err.kind(),
+                format!("SIOCETHTOOL ETHTOOL_STXCSUM on {ifname}: {err}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl Drop for Netns {

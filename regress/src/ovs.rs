@@ -25,6 +25,8 @@ pub enum OvsError {
     },
     #[error("{0} did not come up within 10 s (see its log in {1})")]
     Timeout(&'static str, String),
+    #[error("{0} did not exit within 10 s (see its log in {1})")]
+    NoExit(&'static str, String),
 }
 
 /// A running private Open vSwitch. Dropping it stops both daemons and removes its directory
@@ -63,7 +65,6 @@ impl Ovs {
             ],
             &[],
         )?;
-        let env = Self::env_of(&dir);
         let ovsdb = Proc::spawn(
             "ovsdb-server",
             Command::new("ovsdb-server")
@@ -74,7 +75,7 @@ impl Ovs {
                 .arg("--no-chdir")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
-                .envs(env.clone()),
+                .envs(Self::env_of(&dir)),
         )
         .map_err(io("start ovsdb-server"))?;
         wait_for(&dir.join("db.sock"), "ovsdb-server", &d)?;
@@ -87,6 +88,17 @@ impl Ovs {
             ],
             &[],
         )?;
+        let vswitchd = Self::start_vswitchd(&dir)?;
+        Ok(Ovs {
+            vswitchd,
+            ovsdb,
+            dir,
+        })
+    }
+
+    /// Start ovs-vswitchd on the database in `dir` and wait for its control socket.
+    fn start_vswitchd(dir: &Path) -> Result<Proc, OvsError> {
+        let d = dir.display().to_string();
         let vswitchd = Proc::spawn(
             "ovs-vswitchd",
             Command::new("ovs-vswitchd")
@@ -96,15 +108,39 @@ impl Ovs {
                 .arg("--no-chdir")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
-                .envs(env),
+                .envs(Self::env_of(dir)),
         )
-        .map_err(io("start ovs-vswitchd"))?;
+        .map_err(|source| OvsError::Io {
+            what: "start ovs-vswitchd".to_string(),
+            source,
+        })?;
         wait_for(&dir.join("ovs-vswitchd.ctl"), "ovs-vswitchd", &d)?;
-        Ok(Ovs {
-            vswitchd,
-            ovsdb,
-            dir,
-        })
+        Ok(vswitchd)
+    }
+
+    /// Stop ovs-vswitchd (`ovs-appctl exit`) and start it again on the same database, as
+    /// after a crash or an upgrade: its flow tables are empty, and its bridges connect to
+    /// their controllers anew. The database (bridges, ports, controllers) stays.
+    pub fn restart_vswitchd(&mut self) -> Result<(), OvsError> {
+        self.appctl(&["exit"])?;
+        if self
+            .vswitchd
+            .wait_timeout(Duration::from_secs(10))
+            .is_none()
+        {
+            return Err(OvsError::NoExit(
+                "ovs-vswitchd",
+                self.dir.display().to_string(),
+            ));
+        }
+        let _ = std::fs::remove_file(self.dir.join("ovs-vswitchd.ctl"));
+        self.vswitchd = Self::start_vswitchd(&self.dir)?;
+        Ok(())
+    }
+
+    /// The pid of this instance's ovs-vswitchd (e.g. to SIGSTOP it).
+    pub fn vswitchd_pid(&self) -> u32 {
+        self.vswitchd.pid()
     }
 
     fn env_of(dir: &Path) -> Vec<(String, String)> {

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Once;
 
 use crate::cmd::run_ok;
-use crate::{owner_pid, PREFIX};
+use crate::{owner_pid, DIR_PREFIX, PREFIX};
 
 fn alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
@@ -41,17 +41,27 @@ fn netns_names() -> Vec<String> {
         .collect()
 }
 
-fn ovs_dirs() -> Vec<String> {
+/// Fixture directories in the temporary directory (`swt-<kind>-<pid>-<n>`).
+fn fixture_dirs() -> Vec<String> {
     let Ok(rd) = std::fs::read_dir(std::env::temp_dir()) else {
         return Vec::new();
     };
     rd.flatten()
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.starts_with("swt-ovs-"))
+        .filter(|n| n.starts_with(DIR_PREFIX) && owner_pid(n).is_some())
         .collect()
 }
 
-/// Processes whose command line mentions a fixture directory (private OVS daemons).
+/// The fixture directory named in `text` (a command line or a path), if any.
+fn fixture_dir_in(text: &str) -> Option<String> {
+    text.match_indices(DIR_PREFIX).find_map(|(i, _)| {
+        let dir = text[i..].split(['/', ' ']).next().unwrap_or_default();
+        owner_pid(dir).map(|_| dir.to_string())
+    })
+}
+
+/// Processes whose command line mentions a fixture directory (private OVS daemons,
+/// `switchctl -s DIR/switchd.sock`), or whose root is one (switchd's chrooted children).
 fn fixture_processes() -> Vec<(i32, String)> {
     let Ok(rd) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -65,12 +75,10 @@ fn fixture_processes() -> Vec<(i32, String)> {
             continue;
         };
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if let Some(i) = cmdline.find("swt-ovs-") {
-            let dir = cmdline[i..]
-                .split(['/', ' '])
-                .next()
-                .unwrap_or_default()
-                .to_string();
+        let root = std::fs::read_link(e.path().join("root")).unwrap_or_default();
+        if let Some(dir) =
+            fixture_dir_in(&cmdline).or_else(|| fixture_dir_in(&root.to_string_lossy()))
+        {
             v.push((pid, dir));
         }
     }
@@ -96,7 +104,7 @@ pub fn leftovers(all: bool) -> Vec<String> {
             v.push(format!("process {pid} ({dir})"));
         }
     }
-    for d in ovs_dirs() {
+    for d in fixture_dirs() {
         if ours_and_orphaned(&d, all) {
             v.push(format!(
                 "directory {}",
@@ -140,7 +148,7 @@ pub fn sweep(all: bool) -> Vec<String> {
             let _ = run_ok(&["ip", "link", "del", &n]);
         }
     }
-    for d in ovs_dirs() {
+    for d in fixture_dirs() {
         if ours_and_orphaned(&d, all) {
             let _ = std::fs::remove_dir_all(std::env::temp_dir().join(d));
         }

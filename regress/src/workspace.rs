@@ -62,6 +62,7 @@ pub fn ensure_user(user: &str) {
 }
 
 /// A temporary directory `<tmp>/<prefix>-<pid>-<n>`, removed on drop.
+#[derive(Debug)]
 pub struct TempDir(pub PathBuf);
 
 impl TempDir {

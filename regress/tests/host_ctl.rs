@@ -2,118 +2,33 @@
 //! what `reload` says about settings only a restart applies, getopt-style options, and the
 //! one shape of `-j` output (errors included).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
-use regress::workspace::{bin, ensure_user, TempDir};
-use regress::{free_tcp_port, Proc};
+use regress::daemon::{output_text as text, Daemon};
+use regress::free_tcp_port;
+use regress::workspace::bin;
 
-const USER: &str = "_switchd";
-
-struct Daemon {
-    _proc: Proc,
-    sock: PathBuf,
-    conf: PathBuf,
-    stderr: PathBuf,
-    dir: TempDir,
-}
-
-fn config(dir: &Path, port: u16, sock: &Path, extra: &str) -> String {
-    format!(
-        "listen on 127.0.0.1 port {port}\nsocket \"{}\"\nuser \"{USER}\"\nchroot \"{}\"\n{extra}",
-        sock.display(),
-        dir.join("empty").display()
-    )
-}
-
-impl Daemon {
-    fn start(port: u16) -> Daemon {
-        ensure_user(USER);
-        let dir = TempDir::new("switchd-ctl-test");
-        let chroot = dir.0.join("empty");
-        std::fs::create_dir(&chroot).expect("mkdir chroot");
-        std::fs::set_permissions(&chroot, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .expect("chmod chroot");
-        let sock = dir.0.join("switchd.sock");
-        let conf = dir.0.join("switchd.conf");
-        let stderr = dir.0.join("stderr");
-        std::fs::write(&conf, config(&dir.0, port, &sock, "")).expect("write config");
-        let err = std::fs::File::create(&stderr).expect("stderr file");
-        let proc = Proc::spawn(
-            "switchd",
-            Command::new(bin("switchd"))
-                .args(["-d", "-f"])
-                .arg(&conf)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(err),
-        )
-        .expect("start switchd");
-        let d = Daemon {
-            _proc: proc,
-            sock,
-            conf,
-            stderr,
-            dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !(d.sock.exists() && d.ctl(&["show", "summary"]).status.success()) {
-            assert!(
-                Instant::now() < deadline,
-                "switchd did not come up; stderr:\n{}",
-                d.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        d
-    }
-
-    fn ctl(&self, args: &[&str]) -> Output {
-        Command::new(bin("switchctl"))
-            .arg("-s")
-            .arg(&self.sock)
-            .args(args)
-            .output()
-            .expect("run switchctl")
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    fn summary(&self) -> String {
-        let o = self.ctl(&["show", "summary"]);
-        assert!(o.status.success(), "{}", text(&o));
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+fn summary(d: &Daemon) -> String {
+    d.ctl_ok(&["show", "summary"])
 }
 
 #[test]
 fn load_reads_another_file_once_and_keeps_the_running_one_on_errors() {
-    let port = free_tcp_port().expect("port");
-    let d = Daemon::start(port);
+    let d = Daemon::start().expect("start switchd");
+    let port = d.port();
     let other = free_tcp_port().expect("port");
 
     // A file with errors: file:line for each, exit 1, nothing changes.
-    let bad = d.dir.0.join("bad.conf");
+    let bad = d.dir().join("bad.conf");
     std::fs::write(
         &bad,
-        config(
-            &d.dir.0,
-            other,
-            &d.sock,
-            "bogus 1\nswitch \"s\" {\n\tdatapath-id 1\n\tflow \"icmp,actions=frobnicate\"\n}\n",
-        ),
+        d.config()
+            .clone()
+            .with_port(other)
+            .with_extra(
+                "bogus 1\nswitch \"s\" {\n\tdatapath-id 1\n\tflow \"icmp,actions=frobnicate\"\n}\n",
+            )
+            .text(),
     )
     .expect("write");
     let o = d.ctl(&["load", &bad.display().to_string()]);
@@ -131,14 +46,14 @@ fn load_reads_another_file_once_and_keeps_the_running_one_on_errors() {
         "{err}"
     );
     assert!(err.ends_with("switchctl: the new configuration was rejected; the running one stays\n"));
-    assert!(!d.summary().contains(&format!("127.0.0.1:{other}")));
+    assert!(!summary(&d).contains(&format!("127.0.0.1:{other}")));
 
     // A good one, given relative to switchctl's directory: applied.
-    let good = d.dir.0.join("good.conf");
-    std::fs::write(&good, config(&d.dir.0, other, &d.sock, "")).expect("write");
+    let good = d.dir().join("good.conf");
+    std::fs::write(&good, d.config().clone().with_port(other).text()).expect("write");
     let o = Command::new(bin("switchctl"))
-        .current_dir(&d.dir.0)
-        .arg(format!("-s{}", d.sock.display()))
+        .current_dir(d.dir())
+        .arg(format!("-s{}", d.socket().display()))
         .args(["load", "good.conf"])
         .output()
         .expect("switchctl");
@@ -147,7 +62,7 @@ fn load_reads_another_file_once_and_keeps_the_running_one_on_errors() {
         String::from_utf8_lossy(&o.stdout),
         format!("configuration loaded from {}\n", good.display())
     );
-    let s = d.summary();
+    let s = summary(&d);
     assert!(
         s.contains(&format!("127.0.0.1:{other}")) && !s.contains(&format!("127.0.0.1:{port} ")),
         "{s}"
@@ -156,7 +71,7 @@ fn load_reads_another_file_once_and_keeps_the_running_one_on_errors() {
     // A plain reload reads the daemon's own file again.
     let o = d.ctl(&["reload"]);
     assert!(o.status.success(), "{}", text(&o));
-    let s = d.summary();
+    let s = summary(&d);
     assert!(
         s.contains(&format!("127.0.0.1:{port}")) && !s.contains(&format!("127.0.0.1:{other}")),
         "{s}"
@@ -172,21 +87,20 @@ fn load_reads_another_file_once_and_keeps_the_running_one_on_errors() {
 
 #[test]
 fn reload_says_which_settings_wait_for_a_restart() {
-    let port = free_tcp_port().expect("port");
-    let d = Daemon::start(port);
-    let moved = d.dir.0.join("moved.sock");
-    std::fs::write(&d.conf, config(&d.dir.0, port, &moved, "")).expect("write");
+    let d = Daemon::start().expect("start switchd");
+    let moved = d.dir().join("moved.sock");
+    d.write_config(&d.config().clone().with_socket(&moved).text());
     let o = d.ctl(&["reload"]);
     assert!(o.status.success(), "{}", text(&o));
     let note = format!(
         "socket changed in {}: not applied, it takes effect when switchd restarts",
-        d.conf.display()
+        d.conf().display()
     );
     assert_eq!(
         String::from_utf8_lossy(&o.stdout),
         format!("configuration reloaded\nnote: {note}\n")
     );
-    assert!(d.stderr().contains(&note), "{}", d.stderr());
+    assert!(d.log().contains(&note), "{}", d.log());
     // It really was not applied: the old socket answers, no new one appeared.
     assert!(!moved.exists());
     let o = d.ctl(&["-j", "reload"]);
@@ -199,9 +113,8 @@ fn reload_says_which_settings_wait_for_a_restart() {
 
 #[test]
 fn options_combine_and_json_has_one_shape_for_every_command() {
-    let port = free_tcp_port().expect("port");
-    let d = Daemon::start(port);
-    let sock = d.sock.display().to_string();
+    let d = Daemon::start().expect("start switchd");
+    let sock = d.socket().display().to_string();
     let run = |args: &[&str]| {
         Command::new(bin("switchctl"))
             .args(args)

@@ -2,6 +2,10 @@
 //! configuration (bridges, ports, qdiscs, flower filters) over rtnetlink. For now it proves
 //! it holds CAP_NET_ADMIN and answers pings; the TC translation arrives later.
 
+pub mod agent;
+pub mod backend;
+pub mod flowtable;
+
 use caps::{CapSet, Capability};
 use tokio::signal::unix::{signal, SignalKind};
 

@@ -175,6 +175,8 @@ pub struct Session {
     /// Flow-stats requests in flight, and the rows gathered so far.
     flow_stats: BTreeMap<u32, Vec<FlowRow>>,
     close: Option<CloseReason>,
+    /// A local switch: its table-miss flow is the configuration's, not ours.
+    local: bool,
     /// Counters for the log and `show`.
     pub packet_ins: u64,
 }
@@ -197,12 +199,19 @@ impl Session {
             events: VecDeque::new(),
             flow_stats: BTreeMap::new(),
             close: None,
+            local: false,
             packet_ins: 0,
         };
         // 6.3.1: HELLO with the highest version we speak and a bitmap of all of them.
         let xid = s.xid();
         v13::encode_hello(&VERSIONS, xid, &mut s.out);
         s
+    }
+
+    /// The switch is a local bridge: the datapath process installed the configured
+    /// table-miss flow (normal or drop), so the learning switch must not add its own.
+    pub fn set_local(&mut self) {
+        self.local = true;
     }
 
     pub fn reconfigure(&mut self, cfg: SessionConfig) {
@@ -475,26 +484,9 @@ impl Session {
                     out_group: OFPG_ANY,
                     ..Default::default()
                 }));
-                self.send13(&v13::Message::FlowMod(v13::FlowMod {
-                    cookie: TABLE_MISS_COOKIE,
-                    table_id: 0,
-                    command: v13::FlowModCommand::Add,
-                    priority: 0,
-                    buffer_id: v13::OFP_NO_BUFFER,
-                    out_port: port13::ANY,
-                    out_group: OFPG_ANY,
-                    instructions: [v13::Instruction::ApplyActions(
-                        [v13::Action::Output {
-                            port: port13::CONTROLLER,
-                            max_len: v13::action::OFPCML_NO_BUFFER,
-                        }]
-                        .into_iter()
-                        .collect(),
-                    )]
-                    .into_iter()
-                    .collect(),
-                    ..Default::default()
-                }));
+                if !self.local {
+                    self.send_table_miss13();
+                }
                 self.send13(&v13::Message::MultipartRequest(v13::MultipartRequest {
                     flags: 0,
                     body: v13::MultipartRequestBody::PortDesc,
@@ -521,6 +513,29 @@ impl Session {
             None => {}
         }
         self.send_barrier();
+    }
+
+    fn send_table_miss13(&mut self) {
+        self.send13(&v13::Message::FlowMod(v13::FlowMod {
+            cookie: TABLE_MISS_COOKIE,
+            table_id: 0,
+            command: v13::FlowModCommand::Add,
+            priority: 0,
+            buffer_id: v13::OFP_NO_BUFFER,
+            out_port: port13::ANY,
+            out_group: OFPG_ANY,
+            instructions: [v13::Instruction::ApplyActions(
+                [v13::Action::Output {
+                    port: port13::CONTROLLER,
+                    max_len: v13::action::OFPCML_NO_BUFFER,
+                }]
+                .into_iter()
+                .collect(),
+            )]
+            .into_iter()
+            .collect(),
+            ..Default::default()
+        }));
     }
 
     fn send_barrier(&mut self) {

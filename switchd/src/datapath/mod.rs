@@ -326,11 +326,15 @@ async fn local_switch(
             return;
         }
     };
-    if let Some(why) = unavailable(&cfg, &kernel) {
-        log_warn!("local switch {name} unavailable: {why}");
-        let _ = stop.await;
-        return;
-    }
+    // An unavailable switch keeps its bridge and ports as configured, but is not offered
+    // to the ofp process and has no flows.
+    let available = match unavailable(&cfg, &kernel) {
+        Some(why) => {
+            log_warn!("local switch {name} unavailable: {why}");
+            false
+        }
+        None => true,
+    };
     let dpid = cfg
         .datapath_id
         .unwrap_or_else(|| links::datapath_id(br_link.mac));
@@ -352,14 +356,16 @@ async fn local_switch(
             a.port_update(switch_port(l, *no));
         }
     }
-    install_configured_flows(&mut a, &cfg, now);
-    log_info!(
-        "local switch {name}: bridge {br}, datapath id {dpid:016x}, {} ports",
-        a.switch.ports.len()
-    );
+    if available {
+        install_configured_flows(&mut a, &cfg, now);
+        log_info!(
+            "local switch {name}: bridge {br}, datapath id {dpid:016x}, {} ports",
+            a.switch.ports.len()
+        );
+    }
 
     let mut conn: Option<UnixStream> = None;
-    let mut reconnect_at = Some(tokio::time::Instant::now());
+    let mut reconnect_at = available.then(tokio::time::Instant::now);
     let mut buf = vec![0u8; agent::READ_CHUNK];
     loop {
         while let Some(ev) = a.poll_event() {
@@ -397,7 +403,7 @@ async fn local_switch(
                     events = futures::channel::mpsc::unbounded().1;
                 }
             },
-            _ = sleep_until(reconnect_at.map(Into::into)), if conn.is_none() => {
+            _ = sleep_until(reconnect_at), if conn.is_none() && reconnect_at.is_some() => {
                 reconnect_at = None;
                 match offer(&peers, &name).await {
                     Ok(s) => {

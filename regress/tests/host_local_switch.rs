@@ -110,3 +110,26 @@ fn an_existing_bridge_is_adopted_and_a_port_that_appears_later_is_added() {
         link_field(&late, "d['master']").as_deref() == Some(br.name.as_str())
     });
 }
+
+#[test]
+fn reload_starts_and_stops_local_switches() {
+    let lan = Lan::new(1, LanSwitch::PortsOnly).expect("hosts");
+    let br = LinkGuard(unique_name());
+    let d = Daemon::start("");
+    let base = std::fs::read_to_string(&d.conf).expect("config");
+    std::fs::write(
+        &d.conf,
+        format!(
+            "{base}switch \"vm\" {{\n\tbridge \"{}\"\n\tport \"{}\"\n}}\n",
+            br.0, lan.hosts[0].port
+        ),
+    )
+    .expect("write config");
+    d.ctl_ok(&["reload"]);
+    d.wait_for("reload did not create the bridge with its port", || {
+        link_field(&lan.hosts[0].port, "d['master']").as_deref() == Some(br.0.as_str())
+    });
+    std::fs::write(&d.conf, &base).expect("write config");
+    d.ctl_ok(&["reload"]);
+    d.wait_log("datapath: local switch vm stopped");
+}

@@ -1110,6 +1110,34 @@ mod tests {
     }
 
     #[test]
+    fn a_local_switch_gets_no_table_miss_from_the_learning_switch() {
+        let now = Instant::now();
+        let mut s = Session::new(CFG, now);
+        s.set_local();
+        drain13(&mut s);
+        let mut peer = BytesMut::new();
+        v13::encode_hello(&[OFP13_VERSION], 1, &mut peer);
+        s.handle_input(&peer, now);
+        s.handle_input(
+            &enc13(v13::Message::FeaturesReply(v13::FeaturesReply {
+                datapath_id: 0xab,
+                ..Default::default()
+            })),
+            now,
+        );
+        let m = drain13(&mut s);
+        assert!(
+            !m.iter().any(
+                |m| matches!(m, v13::Message::FlowMod(f) if f.command == v13::FlowModCommand::Add)
+            ),
+            "{m:?}"
+        );
+        assert!(m
+            .iter()
+            .any(|m| matches!(m, v13::Message::MultipartRequest(_))));
+    }
+
+    #[test]
     fn a_10_hello_without_bitmap_negotiates_10_and_ports_come_from_features() {
         let now = Instant::now();
         let mut s = Session::new(CFG, now);

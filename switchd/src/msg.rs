@@ -200,6 +200,11 @@ pub enum Msg {
     BarrierAck {
         id: u64,
     },
+    /// datapath -> ofp: local switch `name` as an OpenFlow 1.3 switch, the stream end of a
+    /// socketpair (1 descriptor); ofp runs a switch connection on it.
+    LocalSwitch {
+        name: String,
+    },
     /// anyone -> datapath, answered by `Pong` with the same id.
     Ping {
         id: u64,
@@ -233,6 +238,7 @@ impl Msg {
             Msg::FlowResult { .. } => "flow_result",
             Msg::Barrier { .. } => "barrier",
             Msg::BarrierAck { .. } => "barrier_ack",
+            Msg::LocalSwitch { .. } => "local_switch",
             Msg::Ping { .. } => "ping",
             Msg::Pong { .. } => "pong",
         }

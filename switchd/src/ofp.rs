@@ -99,7 +99,7 @@ pub async fn ofp(setup: Setup) -> i32 {
     // - accept connections on listening sockets the parent opened (it cannot bind any
     //   itself: ports below 1024 would need privilege, and the set is the parent's to say);
     // - talks to parent (listeners, config, verbosity), control (counts, events) and
-    //   datapath (OpenFlow to local bridges, later).
+    //   datapath (local bridges: OpenFlow over a socketpair it sends per local switch).
     let (peers, mut rx) = match Peers::start(setup.parent, setup.peers) {
         Ok(x) => x,
         Err(e) => {
@@ -133,7 +133,7 @@ pub async fn ofp(setup: Setup) -> i32 {
                 Some(Input::Msg(from, m, fds)) => match from {
                     Role::Parent => dispatch_parent(&state, &peers, m, fds).await,
                     Role::Control => dispatch_control(&state, &peers, m).await,
-                    Role::Datapath => dispatch_datapath(m),
+                    Role::Datapath => dispatch_datapath(&state, &peers, m, fds),
                     Role::Ofp => msg::unexpected(from, &m),
                 },
                 Some(Input::Closed(role)) => {
@@ -228,11 +228,50 @@ async fn dispatch_control(state: &Shared, peers: &Peers, m: Msg) {
     }
 }
 
-fn dispatch_datapath(m: Msg) {
+fn dispatch_datapath(state: &Shared, peers: &Peers, m: Msg, mut fds: Vec<OwnedFd>) {
     match m {
         Msg::Pong { .. } => {}
+        Msg::LocalSwitch { name } => match (fds.pop(), fds.is_empty()) {
+            (Some(fd), true) => local_switch(state, peers, name, fd),
+            _ => log_warn!("BUG: local_switch from datapath without exactly one descriptor"),
+        },
         other => msg::unexpected(Role::Datapath, &other),
     }
+}
+
+/// The listener name of the connections of local switches (socketpairs from datapath).
+const LOCAL: &str = "local";
+
+/// Run a switch connection on the socketpair the datapath process sent for local switch
+/// `name`: a switch like any other, shown with peer `local:NAME`.
+fn local_switch(state: &Shared, peers: &Peers, name: String, fd: OwnedFd) {
+    let std_stream = std::os::unix::net::UnixStream::from(fd);
+    let stream = match std_stream
+        .set_nonblocking(true)
+        .and_then(|()| tokio::net::UnixStream::from_std(std_stream))
+    {
+        Ok(s) => s,
+        Err(e) => {
+            log_warn!("local switch {name}: {e}");
+            return;
+        }
+    };
+    let id = {
+        let mut st = lock(state);
+        st.next_conn += 1;
+        st.next_conn
+    };
+    let peer = format!("{LOCAL}:{name}");
+    log_debug!("connection from {peer}");
+    tokio::spawn(conn::run(
+        state.clone(),
+        peers.clone(),
+        LOCAL.to_string(),
+        peer,
+        id,
+        stream,
+        true,
+    ));
 }
 
 async fn event(peers: &Peers, kind: EventKind) {
@@ -358,7 +397,8 @@ async fn session(
     id: u64,
     stream: tokio::net::TcpStream,
 ) {
-    conn::run(state, peers, listener, peer, id, stream).await
+    let _ = stream.set_nodelay(true);
+    conn::run(state, peers, listener, peer, id, stream, false).await
 }
 
 /// How long `show flows` waits for a switch's flow-stats reply.
@@ -371,7 +411,8 @@ const SHOW_CHUNK_BYTES: usize = 32 * 1024;
 fn static_flows(st: &State, dpid: u64) -> Vec<String> {
     st.configured
         .iter()
-        .find(|s| s.datapath_id == Some(dpid))
+        // A local switch's static flows are installed by the datapath process itself.
+        .find(|s| s.bridge.is_none() && s.datapath_id == Some(dpid))
         .map(|s| s.flows.clone())
         .unwrap_or_default()
 }

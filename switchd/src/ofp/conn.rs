@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
 use super::flowtext::FlowRow;
@@ -59,23 +59,57 @@ const READ_PAUSE: usize = 256 * 1024;
 /// How long we keep trying to deliver our last words (an OFPT_ERROR) before closing.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// What a switch connection runs on: TCP from a switch on the network, or the stream end
+/// of a socketpair from the datapath process (a local switch).
+pub trait SwitchStream: AsyncWriteExt + Unpin + Send {
+    fn readable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
+    fn writable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
+    fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize>;
+    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize>;
+}
+
+macro_rules! switch_stream {
+    ($t:ty) => {
+        impl SwitchStream for $t {
+            fn readable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
+                <$t>::readable(self)
+            }
+            fn writable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
+                <$t>::writable(self)
+            }
+            fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+                <$t>::try_read(self, buf)
+            }
+            fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+                <$t>::try_write(self, buf)
+            }
+        }
+    };
+}
+switch_stream!(TcpStream);
+switch_stream!(UnixStream);
+
 pub fn dpid_text(dpid: u64) -> String {
     format!("{dpid:016x}")
 }
 
-/// Run one switch connection to its end.
-pub async fn run(
+/// Run one switch connection to its end. `local`: the switch is a local bridge, whose
+/// table-miss flow the datapath process installs from the configuration.
+pub async fn run<S: SwitchStream>(
     state: Shared,
     peers: Peers,
     listener: String,
     peer: String,
     id: u64,
-    mut stream: TcpStream,
+    mut stream: S,
+    local: bool,
 ) {
-    let _ = stream.set_nodelay(true);
     let cfg = lock(&state).session_config;
     let (cmd_tx, mut cmd_rx) = mpsc::channel::<Cmd>(16);
     let mut s = Session::new(cfg, Instant::now());
+    if local {
+        s.set_local();
+    }
     let mut buf = vec![0u8; READ_CHUNK];
     let mut stats: HashMap<u32, oneshot::Sender<Result<Vec<FlowRow>, String>>> = HashMap::new();
     let mut mods: HashMap<u32, oneshot::Sender<Result<(), FlowModError>>> = HashMap::new();

@@ -211,6 +211,8 @@ pub struct Session {
     /// switchctl's flow-mods waiting for their barrier reply, by barrier xid.
     ctl_barriers: BTreeSet<u32>,
     close: Option<CloseReason>,
+    /// A local switch: its table-miss flow is the configuration's, not ours.
+    local: bool,
     /// Counters for the log and `show`.
     pub packet_ins: u64,
 }
@@ -236,12 +238,19 @@ impl Session {
             pending_mods: BTreeMap::new(),
             ctl_barriers: BTreeSet::new(),
             close: None,
+            local: false,
             packet_ins: 0,
         };
         // 6.3.1: HELLO with the highest version we speak and a bitmap of all of them.
         let xid = s.xid();
         v13::encode_hello(&VERSIONS, xid, &mut s.out);
         s
+    }
+
+    /// The switch is a local bridge: the datapath process installed the configured
+    /// table-miss flow (normal or drop), so the learning switch must not add its own.
+    pub fn set_local(&mut self) {
+        self.local = true;
     }
 
     pub fn reconfigure(&mut self, cfg: SessionConfig) {
@@ -528,7 +537,9 @@ impl Session {
                     out_group: OFPG_ANY,
                     ..Default::default()
                 }));
-                self.send13(&v13::Message::FlowMod(table_miss13()));
+                if !self.local {
+                    self.send13(&v13::Message::FlowMod(table_miss13()));
+                }
                 self.send13(&v13::Message::MultipartRequest(v13::MultipartRequest {
                     flags: 0,
                     body: v13::MultipartRequestBody::PortDesc,
@@ -792,7 +803,9 @@ impl Session {
         let xid = self.send_any(&m);
         let mut sent = Vec::new();
         if everything {
-            if self.version == Some(Version::V13) {
+            // A local switch's table-miss is the configuration's, installed by the datapath
+            // process: deleting everything there deletes it, as on any OpenFlow switch.
+            if self.version == Some(Version::V13) && !self.local {
                 self.send13(&v13::Message::FlowMod(table_miss13()));
             }
             for f in self.static_flows.clone() {
@@ -1604,6 +1617,34 @@ mod tests {
         assert!(m.iter().any(|m| matches!(m, v13::Message::MultipartRequest(r) if r.body == v13::MultipartRequestBody::PortDesc)));
         assert_eq!(s.datapath_id, Some(0xab));
         assert_eq!(s.version, Some(Version::V13));
+    }
+
+    #[test]
+    fn a_local_switch_gets_no_table_miss_from_the_learning_switch() {
+        let now = Instant::now();
+        let mut s = Session::new(CFG, now);
+        s.set_local();
+        drain13(&mut s);
+        let mut peer = BytesMut::new();
+        v13::encode_hello(&[OFP13_VERSION], 1, &mut peer);
+        s.handle_input(&peer, now);
+        s.handle_input(
+            &enc13(v13::Message::FeaturesReply(v13::FeaturesReply {
+                datapath_id: 0xab,
+                ..Default::default()
+            })),
+            now,
+        );
+        let m = drain13(&mut s);
+        assert!(
+            !m.iter().any(
+                |m| matches!(m, v13::Message::FlowMod(f) if f.command == v13::FlowModCommand::Add)
+            ),
+            "{m:?}"
+        );
+        assert!(m
+            .iter()
+            .any(|m| matches!(m, v13::Message::MultipartRequest(_))));
     }
 
     #[test]

@@ -1,0 +1,236 @@
+//! What the local-switch tests share (host and kernel tier): a `switchd -d -v` on a
+//! configuration with local switches, a guard for links switchd creates, `ip -j link`
+//! reading, and a bare OpenFlow 1.3 switch over TCP that needs nothing but a socket.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use regress::workspace::{bin, ensure_user, TempDir};
+use regress::{free_tcp_port, Proc};
+
+pub const USER: &str = "_switchd";
+
+/// A running `switchd -d -v` listening on 127.0.0.1:`port`.
+pub struct Daemon {
+    _proc: Proc,
+    pub sock: PathBuf,
+    pub conf: PathBuf,
+    pub stderr: PathBuf,
+    pub port: u16,
+    _dir: TempDir,
+}
+
+impl Daemon {
+    /// Start with `switches` (switch blocks in switchd.conf syntax) after the usual lines.
+    pub fn start(switches: &str) -> Daemon {
+        ensure_user(USER);
+        let dir = TempDir::new("switchd-local-test");
+        let chroot = dir.0.join("empty");
+        std::fs::create_dir(&chroot).expect("mkdir chroot");
+        std::fs::set_permissions(&chroot, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod chroot");
+        let sock = dir.0.join("switchd.sock");
+        let conf = dir.0.join("switchd.conf");
+        let stderr = dir.0.join("stderr");
+        let port = free_tcp_port().expect("free port");
+        std::fs::write(
+            &conf,
+            format!(
+                "listen on 127.0.0.1 port {port}\nsocket \"{}\"\nuser \"{USER}\"\nchroot \"{}\"\n{switches}",
+                sock.display(),
+                chroot.display()
+            ),
+        )
+        .expect("write config");
+        let err = std::fs::File::create(&stderr).expect("stderr file");
+        let proc = Proc::spawn(
+            "switchd",
+            Command::new(bin("switchd"))
+                .args(["-d", "-v", "-f"])
+                .arg(&conf)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(err),
+        )
+        .expect("start switchd");
+        let d = Daemon {
+            _proc: proc,
+            sock,
+            conf,
+            stderr,
+            port,
+            _dir: dir,
+        };
+        d.wait_for("switchd did not come up", || {
+            d.sock.exists() && d.ctl(&["show", "summary"]).status.success()
+        });
+        d
+    }
+
+    pub fn ctl(&self, args: &[&str]) -> Output {
+        Command::new(bin("switchctl"))
+            .arg("-s")
+            .arg(&self.sock)
+            .args(args)
+            .output()
+            .expect("run switchctl")
+    }
+
+    pub fn ctl_ok(&self, args: &[&str]) -> String {
+        let out = self.ctl(args);
+        assert!(
+            out.status.success(),
+            "switchctl {args:?}: {}\nswitchd stderr:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.stderr()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Wait (up to 20 s: the VM is slow) until `cond` holds.
+    pub fn wait_for(&self, what: &str, mut cond: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !cond() {
+            assert!(
+                Instant::now() < deadline,
+                "{what}; switchd stderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn wait_log(&self, line: &str) {
+        self.wait_for(&format!("no log line \"{line}\""), || {
+            self.stderr().lines().any(|l| l == line)
+        });
+    }
+}
+
+/// A link that switchd creates; deleted when the test ends, however it ends (the name is
+/// a `regress::unique_name`, so `regress-sweep` finds it after a SIGKILL too).
+pub struct LinkGuard(pub String);
+
+impl Drop for LinkGuard {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.0])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// `ip -j -d link show dev NAME`, one field of it as text (`None` if the link or the
+/// field does not exist). Read with python3, which every test machine has.
+pub fn link_field(name: &str, expr: &str) -> Option<String> {
+    let out = Command::new("ip")
+        .args(["-j", "-d", "link", "show", "dev", name])
+        .output()
+        .expect("ip");
+    if !out.status.success() {
+        return None;
+    }
+    let py = format!(
+        "import json,sys\nd=json.load(sys.stdin)[0]\ntry:\n  v={expr}\nexcept (KeyError, IndexError):\n  v=None\nprint('' if v is None else v)"
+    );
+    let mut p = Command::new("python3")
+        .args(["-c", &py])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    p.stdin
+        .take()
+        .expect("stdin")
+        .write_all(&out.stdout)
+        .expect("write");
+    let o = p.wait_with_output().expect("python3");
+    let v = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    (!v.is_empty()).then_some(v)
+}
+
+/// The rows of a `switchctl show` table, split on white space, header dropped.
+pub fn rows(table: &str) -> Vec<Vec<String>> {
+    table
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
+}
+
+/// A bare OpenFlow 1.3 switch over TCP: HELLO, the datapath id on FEATURES_REQUEST,
+/// echo replies; everything else is read and dropped. Runs in a thread until dropped.
+pub struct TinySwitch {
+    stream: TcpStream,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TinySwitch {
+    pub fn connect(port: u16, dpid: u64) -> TinySwitch {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.write_all(&[4, 0, 0, 8, 0, 0, 0, 1]).expect("hello");
+        let mut r = s.try_clone().expect("clone");
+        let thread = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            loop {
+                let n = match r.read(&mut chunk) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                buf.extend_from_slice(&chunk[..n]);
+                while buf.len() >= 8 {
+                    let len = u16::from_be_bytes([buf[2], buf[3]]) as usize;
+                    if len < 8 || buf.len() < len {
+                        break;
+                    }
+                    let msg: Vec<u8> = buf.drain(..len).collect();
+                    let xid = [msg[4], msg[5], msg[6], msg[7]];
+                    let reply = match msg[1] {
+                        // FEATURES_REQUEST -> FEATURES_REPLY
+                        5 => {
+                            let mut m = vec![4, 6, 0, 32];
+                            m.extend_from_slice(&xid);
+                            m.extend_from_slice(&dpid.to_be_bytes());
+                            m.extend_from_slice(&[0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+                            Some(m)
+                        }
+                        // ECHO_REQUEST -> ECHO_REPLY with the same data
+                        2 => {
+                            let mut m = msg.clone();
+                            m[1] = 3;
+                            Some(m)
+                        }
+                        _ => None,
+                    };
+                    if let Some(m) = reply {
+                        if r.write_all(&m).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        TinySwitch {
+            stream: s,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for TinySwitch {
+    fn drop(&mut self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! What the flow table asks of whatever puts its flows into the kernel: the [`Backend`]
+//! trait, kept narrow so that tc-datapath (OpenFlow to TC flower) plugs in behind it.
+//!
+//! The flow table (`flowtable.rs`) owns OpenFlow's semantics: which entries exist, which a
+//! FLOW_MOD adds, replaces, modifies or deletes, timeouts, cookies, counters carried across
+//! a modify. The backend only makes one entry real in the kernel, or takes it away, and
+//! reads counters. Each entry is known to the backend by a [`FlowId`] that the table never
+//! reuses; a MODIFY installs the new version under a new id before the old one is removed,
+//! so a refusal leaves the kernel as it was.
+//!
+//! The calls are synchronous on purpose: the agent is sans-IO, and the outcome of a
+//! FLOW_MOD (an OFPT_ERROR or not) must be known before the next message is processed, so
+//! that BARRIER means what it says. Netlink round trips take well under a millisecond; an
+//! implementation can use a blocking NETLINK_ROUTE socket (`netlink-sys`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use ofproto::v13;
+use ofproto::OfpErrorCode;
+
+/// The table's name for one installed version of a flow entry; never reused.
+pub type FlowId = u64;
+
+/// A flow as the kernel side needs it (the input of tc-datapath's `translate`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowSpec {
+    pub table_id: u8,
+    pub priority: u16,
+    pub cookie: u64,
+    pub match_: v13::Match,
+    pub instructions: v13::InstructionList,
+}
+
+/// Why a flow (or a meter) cannot be installed: the OpenFlow error the FLOW_MOD is answered
+/// with, and a sentence for the log (for a kernel refusal, the kernel's own words).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub error: OfpErrorCode,
+    pub reason: String,
+}
+
+impl Refusal {
+    pub fn new(error: OfpErrorCode, reason: impl Into<String>) -> Refusal {
+        Refusal {
+            error,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (OpenFlow error type {} code {})",
+            self.reason, self.error.err_type, self.error.code
+        )
+    }
+}
+
+/// Counters of one installed flow, as the kernel has them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub packets: u64,
+    pub bytes: u64,
+    /// When a packet last hit the flow (TC's `lastused`, turned into an instant by the
+    /// backend); `None` if never or unknown.
+    pub last_used: Option<Instant>,
+}
+
+/// Configured meters by id: the METER_MODs as they were accepted (their `command` is
+/// meaningless here). tc-datapath turns a meter instruction into a police action from it.
+pub type MeterTable = BTreeMap<u32, v13::MeterMod>;
+
+/// A switch port as the backend needs it: OpenFlow port number to kernel interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortBinding {
+    pub name: String,
+    pub ifindex: u32,
+}
+
+/// OpenFlow port numbers of the bridge's ports.
+pub type PortMap = BTreeMap<u32, PortBinding>;
+
+/// The kernel side of a local switch's flow table.
+pub trait Backend {
+    /// Make flow `id` real. `Err` leaves nothing of it behind; the FLOW_MOD (or METER_MOD)
+    /// that asked for it gets `Refusal::error` and the table stays as it was.
+    fn install(&mut self, id: FlowId, flow: &FlowSpec, meters: &MeterTable) -> Result<(), Refusal>;
+
+    /// Take flow `id` away. Cannot fail from OpenFlow's point of view; an implementation
+    /// logs what the kernel says (a port that vanished took its filters with it).
+    fn remove(&mut self, id: FlowId);
+
+    /// The counters of every installed flow that has any; an id that is missing counts
+    /// zero. Called for stats requests and when an idle timeout may have passed.
+    fn counters(&mut self, now: Instant) -> HashMap<FlowId, Counters>;
+
+    /// The bridge's ports changed; the implementation applies its installed flows to a
+    /// port that appeared (TC filters live on each port's ingress). The default does
+    /// nothing.
+    fn set_ports(&mut self, _ports: &PortMap) {}
+}
+
+/// The backend a local switch runs with until tc-datapath is plugged in: it accepts only
+/// flows that need nothing from the kernel, i.e. a table-miss entry (priority 0, empty
+/// match) whose one action is output:NORMAL, which is what the Linux bridge does without
+/// any filter. Everything else is refused with a sentence saying so, never pretended.
+/// It knows no counters (a bridge forwarding on its own counts nothing per flow).
+#[derive(Debug, Default)]
+pub struct NormalOnly;
+
+impl Backend for NormalOnly {
+    fn install(&mut self, _id: FlowId, flow: &FlowSpec, _: &MeterTable) -> Result<(), Refusal> {
+        let normal_only = matches!(
+            &flow.instructions[..],
+            [v13::Instruction::ApplyActions(a)]
+                if matches!(&a[..], [v13::Action::Output { port, .. }] if *port == crate::datapath::flowtable::port::NORMAL)
+        );
+        if flow.table_id == 0 && flow.priority == 0 && flow.match_.fields.is_empty() && normal_only
+        {
+            Ok(())
+        } else {
+            // OFPET_FLOW_MOD_FAILED / OFPFMFC_EPERM: the switch does not permit it.
+            Err(Refusal::new(
+                OfpErrorCode::new(ofproto::error::err_type::FLOW_MOD_FAILED, 4),
+                "this switchd has no TC translation yet: a local switch takes only the \
+                 table-miss flow with actions=NORMAL",
+            ))
+        }
+    }
+
+    fn remove(&mut self, _id: FlowId) {}
+
+    fn counters(&mut self, _now: Instant) -> HashMap<FlowId, Counters> {
+        HashMap::new()
+    }
+}
+
+/// A backend that keeps flows in memory, for unit tests: it can be told to refuse, and
+/// its counters are set by the test.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub struct InMemory {
+    pub installed: BTreeMap<FlowId, FlowSpec>,
+    pub counters: HashMap<FlowId, Counters>,
+    /// Refuse every install with this error while set.
+    pub refuse: Option<Refusal>,
+    pub ports: PortMap,
+}
+
+#[cfg(test)]
+impl Backend for InMemory {
+    fn install(&mut self, id: FlowId, flow: &FlowSpec, _: &MeterTable) -> Result<(), Refusal> {
+        if let Some(r) = &self.refuse {
+            return Err(r.clone());
+        }
+        self.installed.insert(id, flow.clone());
+        Ok(())
+    }
+
+    fn remove(&mut self, id: FlowId) {
+        self.installed.remove(&id);
+        self.counters.remove(&id);
+    }
+
+    fn counters(&mut self, _now: Instant) -> HashMap<FlowId, Counters> {
+        self.counters.clone()
+    }
+
+    fn set_ports(&mut self, ports: &PortMap) {
+        self.ports = ports.clone();
+    }
+}

@@ -1,0 +1,997 @@
+//! The flow tables of a local switch, with OpenFlow 1.3's semantics (spec 6.4 and 7.3.4):
+//! ADD (an identical match and priority replaces, CHECK_OVERLAP, RESET_COUNTS), MODIFY and
+//! MODIFY_STRICT (cookie filter, counters kept), DELETE and DELETE_STRICT (cookie filter,
+//! out_port, out_group, every table), idle and hard timeouts, meters.
+//!
+//! Every change goes through the [`Backend`]; a refusal there becomes the request's
+//! OFPT_ERROR and leaves the table (and the kernel) as they were. Matches are compared in a
+//! normal form ([`MatchKey`]): per field, the value with the mask applied and the mask, an
+//! exact field having a mask of all ones.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use ofproto::error::err_type;
+use ofproto::v13::{self, flow::flow_mod_flags as ff, FlowModCommand, Instruction, Oxm};
+use ofproto::OfpErrorCode;
+
+use super::backend::{Backend, Counters, FlowId, FlowSpec, MeterTable, Refusal};
+
+/// OpenFlow 1.3 reserved port numbers (`enum ofp_port_no`).
+pub mod port {
+    pub const MAX: u32 = 0xffff_ff00;
+    pub const IN_PORT: u32 = 0xffff_fff8;
+    pub const TABLE: u32 = 0xffff_fff9;
+    pub const NORMAL: u32 = 0xffff_fffa;
+    pub const FLOOD: u32 = 0xffff_fffb;
+    pub const ALL: u32 = 0xffff_fffc;
+    pub const CONTROLLER: u32 = 0xffff_fffd;
+    pub const LOCAL: u32 = 0xffff_fffe;
+    pub const ANY: u32 = 0xffff_ffff;
+}
+
+/// `OFPTT_ALL`
+pub const TABLE_ALL: u8 = 0xff;
+/// `OFPG_ANY`
+pub const GROUP_ANY: u32 = 0xffff_ffff;
+/// `OFPM_MAX`, `OFPM_ALL`
+pub const METER_MAX: u32 = 0xffff_0000;
+pub const METER_ALL: u32 = 0xffff_ffff;
+/// The most entries one switch holds, over all its tables (OFPFMFC_TABLE_FULL beyond).
+pub const MAX_ENTRIES: usize = 65536;
+
+/// `enum ofp_flow_removed_reason`
+pub mod removed {
+    pub const IDLE_TIMEOUT: u8 = 0;
+    pub const HARD_TIMEOUT: u8 = 1;
+    pub const DELETE: u8 = 2;
+}
+
+/// The OpenFlow 1.3 errors this module answers with (spec 7.4.4), beyond those the decoder
+/// names in `ofproto`.
+pub mod err {
+    use super::err_type as t;
+    use ofproto::OfpErrorCode as E;
+    pub const BUFFER_UNKNOWN: E = E::new(t::BAD_REQUEST, 8);
+    pub const FM_UNKNOWN: E = E::new(t::FLOW_MOD_FAILED, 0);
+    pub const FM_TABLE_FULL: E = E::new(t::FLOW_MOD_FAILED, 1);
+    pub const FM_BAD_TABLE_ID: E = E::new(t::FLOW_MOD_FAILED, 2);
+    pub const FM_OVERLAP: E = E::new(t::FLOW_MOD_FAILED, 3);
+    pub const FM_BAD_FLAGS: E = E::new(t::FLOW_MOD_FAILED, 7);
+    pub const BI_UNSUP_INST: E = E::new(t::BAD_INSTRUCTION, 1);
+    pub const BI_BAD_TABLE_ID: E = E::new(t::BAD_INSTRUCTION, 2);
+    pub const BI_BAD_EXPERIMENTER: E = E::new(t::BAD_INSTRUCTION, 5);
+    pub const BA_BAD_EXPERIMENTER: E = E::new(t::BAD_ACTION, 2);
+    pub const BA_BAD_OUT_PORT: E = E::new(t::BAD_ACTION, 4);
+    pub const BA_BAD_QUEUE: E = E::new(t::BAD_ACTION, 8);
+    pub const BA_BAD_OUT_GROUP: E = E::new(t::BAD_ACTION, 9);
+    pub const BM_BAD_WILDCARDS: E = E::new(t::BAD_MATCH, 5);
+    pub const BM_BAD_FIELD: E = E::new(t::BAD_MATCH, 6);
+    pub const BM_BAD_VALUE: E = E::new(t::BAD_MATCH, 7);
+    pub const BM_BAD_MASK: E = E::new(t::BAD_MATCH, 8);
+    pub const BM_BAD_PREREQ: E = E::new(t::BAD_MATCH, 9);
+    pub const MM_METER_EXISTS: E = E::new(t::METER_MOD_FAILED, 1);
+    pub const MM_INVALID_METER: E = E::new(t::METER_MOD_FAILED, 2);
+    pub const MM_UNKNOWN_METER: E = E::new(t::METER_MOD_FAILED, 3);
+    pub const MM_BAD_FLAGS: E = E::new(t::METER_MOD_FAILED, 5);
+    pub const MM_BAD_RATE: E = E::new(t::METER_MOD_FAILED, 6);
+    pub const MM_BAD_BAND: E = E::new(t::METER_MOD_FAILED, 8);
+    pub const MM_OUT_OF_BANDS: E = E::new(t::METER_MOD_FAILED, 11);
+}
+
+/// A match in normal form: per field (class, field number), the value with the mask
+/// applied, and the mask (all ones for an exact field).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct MatchKey(BTreeMap<(u16, u8), (Vec<u8>, Vec<u8>)>);
+
+impl MatchKey {
+    pub fn of(m: &v13::Match) -> MatchKey {
+        let mut map = BTreeMap::new();
+        for f in &m.fields {
+            let mut b = BytesMut::new();
+            f.encode(&mut b);
+            let header = f.header();
+            let class = (header >> 16) as u16;
+            let field = ((header >> 9) & 0x7f) as u8;
+            let payload = &b[4..];
+            let (value, mask) = if f.has_mask() {
+                let half = payload.len() / 2;
+                (payload[..half].to_vec(), payload[half..].to_vec())
+            } else {
+                (payload.to_vec(), vec![0xff; payload.len()])
+            };
+            let value = value.iter().zip(&mask).map(|(v, m)| v & m).collect();
+            map.insert((class, field), (value, mask));
+        }
+        MatchKey(map)
+    }
+
+    /// Whether every packet this (entry) key matches is also matched by `req`: the
+    /// non-strict selection of MODIFY, DELETE and the flow-stats requests (6.4: "a flow
+    /// entry matches if it is identical to or more specific than the request's match").
+    pub fn within(&self, req: &MatchKey) -> bool {
+        req.0.iter().all(|(k, (rv, rm))| {
+            self.0.get(k).is_some_and(|(ev, em)| {
+                em.iter().zip(rm).all(|(e, r)| e & r == *r)
+                    && ev.iter().zip(rm).zip(rv).all(|((e, m), r)| e & m == *r)
+            })
+        })
+    }
+
+    /// Whether some packet could match both (6.4, CHECK_OVERLAP): on every field both
+    /// constrain, the bits both masks cover agree.
+    pub fn overlaps(&self, other: &MatchKey) -> bool {
+        self.0.iter().all(|(k, (av, am))| match other.0.get(k) {
+            None => true,
+            Some((bv, bm)) => av
+                .iter()
+                .zip(am)
+                .zip(bv.iter().zip(bm))
+                .all(|((a, am), (b, bm))| a & am & bm == b & am & bm),
+        })
+    }
+}
+
+/// One entry of a flow table.
+#[derive(Debug, Clone)]
+pub struct FlowEntry {
+    /// The backend's name for the installed version of this entry.
+    pub id: FlowId,
+    pub spec: FlowSpec,
+    key: MatchKey,
+    pub idle_timeout: u16,
+    pub hard_timeout: u16,
+    pub flags: u16,
+    /// When the entry was added (a MODIFY keeps it): duration and hard timeout count
+    /// from here.
+    pub added: Instant,
+    /// Counters of earlier installed versions of this entry (a MODIFY reinstalls).
+    base: (u64, u64),
+    /// The backend's counters of the current version, as last read.
+    seen: Counters,
+    /// The last time the entry was known to be used (at least `added`).
+    last_used: Instant,
+}
+
+impl FlowEntry {
+    pub fn packets(&self) -> u64 {
+        self.base.0 + self.seen.packets
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.base.1 + self.seen.bytes
+    }
+
+    /// Whether the entry outputs to `port` (`ANY`: always), in any apply or write actions
+    /// (7.3.4.2: the out_port filter).
+    pub fn outputs_to(&self, p: u32) -> bool {
+        p == port::ANY
+            || actions(&self.spec.instructions)
+                .any(|a| matches!(a, v13::Action::Output { port, .. } if *port == p))
+    }
+
+    /// Whether the entry forwards to `group` (`ANY`: always). We have no groups, so no
+    /// entry ever does.
+    pub fn outputs_to_group(&self, group: u32) -> bool {
+        group == GROUP_ANY
+            || actions(&self.spec.instructions)
+                .any(|a| matches!(a, v13::Action::Group(g) if *g == group))
+    }
+
+    fn meter(&self) -> Option<u32> {
+        self.spec.instructions.iter().find_map(|i| match i {
+            Instruction::Meter(m) => Some(*m),
+            _ => None,
+        })
+    }
+
+    fn idle_deadline(&self) -> Option<Instant> {
+        (self.idle_timeout != 0)
+            .then(|| self.last_used + Duration::from_secs(self.idle_timeout.into()))
+    }
+
+    fn hard_deadline(&self) -> Option<Instant> {
+        (self.hard_timeout != 0).then(|| self.added + Duration::from_secs(self.hard_timeout.into()))
+    }
+
+    /// Take in the backend's latest counters for this entry.
+    fn observe(&mut self, c: Counters, now: Instant) {
+        if c.packets > self.seen.packets {
+            // A backend that knows no `lastused` still shows use by a count that grew.
+            self.last_used = self.last_used.max(c.last_used.unwrap_or(now));
+        } else if let Some(t) = c.last_used {
+            self.last_used = self.last_used.max(t);
+        }
+        self.seen = c;
+    }
+}
+
+fn actions(instructions: &[Instruction]) -> impl Iterator<Item = &v13::Action> {
+    instructions.iter().flat_map(|i| match i {
+        Instruction::ApplyActions(a) | Instruction::WriteActions(a) => &a[..],
+        _ => &[],
+    })
+}
+
+/// An entry that left the table, for FLOW_REMOVED (sent if its SEND_FLOW_REM flag is set).
+#[derive(Debug, Clone)]
+pub struct RemovedFlow {
+    pub entry: FlowEntry,
+    /// [`removed`]
+    pub reason: u8,
+}
+
+impl RemovedFlow {
+    /// The FLOW_REMOVED message (7.4.2) for this entry.
+    pub fn message(&self, now: Instant) -> v13::FlowRemoved {
+        let e = &self.entry;
+        let d = now.saturating_duration_since(e.added);
+        v13::FlowRemoved {
+            cookie: e.spec.cookie,
+            priority: e.spec.priority,
+            reason: self.reason,
+            table_id: e.spec.table_id,
+            duration_sec: d.as_secs() as u32,
+            duration_nsec: d.subsec_nanos(),
+            idle_timeout: e.idle_timeout,
+            hard_timeout: e.hard_timeout,
+            packet_count: e.packets(),
+            byte_count: e.bytes(),
+            match_: e.spec.match_.clone(),
+        }
+    }
+
+    pub fn wants_message(&self) -> bool {
+        self.entry.flags & ff::SEND_FLOW_REM != 0
+    }
+}
+
+/// Which entries a MODIFY, DELETE or stats request selects.
+#[derive(Debug, Clone)]
+pub struct Selector {
+    pub table_id: u8,
+    pub strict: bool,
+    pub priority: u16,
+    pub key: MatchKey,
+    pub cookie: u64,
+    pub cookie_mask: u64,
+    pub out_port: u32,
+    pub out_group: u32,
+}
+
+impl Selector {
+    fn selects(&self, e: &FlowEntry) -> bool {
+        (self.table_id == TABLE_ALL || self.table_id == e.spec.table_id)
+            && (e.spec.cookie & self.cookie_mask) == (self.cookie & self.cookie_mask)
+            && if self.strict {
+                e.spec.priority == self.priority && e.key == self.key
+            } else {
+                e.key.within(&self.key)
+            }
+            && e.outputs_to(self.out_port)
+            && e.outputs_to_group(self.out_group)
+    }
+
+    /// The selector of a flow-stats or aggregate request (non-strict), after checking it.
+    pub fn of_stats(
+        r: &v13::multipart::FlowStatsRequest,
+        n_tables: u8,
+    ) -> Result<Selector, Refusal> {
+        if r.table_id != TABLE_ALL && r.table_id >= n_tables {
+            // 7.3.5.2 does not name one; OFPBRC_BAD_TABLE_ID is the request-level error.
+            return Err(Refusal::new(
+                OfpErrorCode::new(err_type::BAD_REQUEST, 9),
+                format!("no table {}", r.table_id),
+            ));
+        }
+        check_match(&r.match_)?;
+        Ok(Selector {
+            table_id: r.table_id,
+            strict: false,
+            priority: 0,
+            key: MatchKey::of(&r.match_),
+            cookie: r.cookie,
+            cookie_mask: r.cookie_mask,
+            out_port: r.out_port,
+            out_group: r.out_group,
+        })
+    }
+}
+
+/// All tables of one switch, and its meters.
+#[derive(Debug)]
+pub struct FlowTable {
+    n_tables: u8,
+    entries: BTreeMap<FlowId, FlowEntry>,
+    /// (table, priority, match) of every entry: at most one entry each (6.4).
+    index: HashMap<(u8, u16, MatchKey), FlowId>,
+    next_id: FlowId,
+    meters: MeterTable,
+    /// Lookups per table are not known to TC; packets matched are the sum over entries.
+    removed_packets: Vec<u64>,
+}
+
+impl FlowTable {
+    pub fn new(n_tables: u8) -> FlowTable {
+        FlowTable {
+            n_tables,
+            entries: BTreeMap::new(),
+            index: HashMap::new(),
+            next_id: 1,
+            meters: MeterTable::new(),
+            removed_packets: vec![0; n_tables.into()],
+        }
+    }
+
+    pub fn n_tables(&self) -> u8 {
+        self.n_tables
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = &FlowEntry> {
+        self.entries.values()
+    }
+
+    pub fn meters(&self) -> &MeterTable {
+        &self.meters
+    }
+
+    /// Entries in the order `show flows` and flow-stats list them: table, then priority
+    /// from high to low, then age.
+    pub fn sorted(&self) -> Vec<&FlowEntry> {
+        let mut v: Vec<&FlowEntry> = self.entries.values().collect();
+        v.sort_by_key(|e| (e.spec.table_id, std::cmp::Reverse(e.spec.priority), e.id));
+        v
+    }
+
+    /// Packets matched in `table`, counting entries that have left it.
+    pub fn matched(&self, table: u8) -> u64 {
+        self.removed_packets
+            .get(usize::from(table))
+            .copied()
+            .unwrap_or(0)
+            + self
+                .entries
+                .values()
+                .filter(|e| e.spec.table_id == table)
+                .map(FlowEntry::packets)
+                .sum::<u64>()
+    }
+
+    fn insert(&mut self, e: FlowEntry) {
+        self.index
+            .insert((e.spec.table_id, e.spec.priority, e.key.clone()), e.id);
+        self.entries.insert(e.id, e);
+    }
+
+    fn take(&mut self, id: FlowId) -> Option<FlowEntry> {
+        let e = self.entries.remove(&id)?;
+        let k = (e.spec.table_id, e.spec.priority, e.key.clone());
+        if self.index.get(&k) == Some(&id) {
+            self.index.remove(&k);
+        }
+        Some(e)
+    }
+
+    fn alloc_id(&mut self) -> FlowId {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// Read every entry's counters from the backend.
+    pub fn refresh(&mut self, backend: &mut dyn Backend, now: Instant) {
+        let c = backend.counters(now);
+        for e in self.entries.values_mut() {
+            e.observe(c.get(&e.id).copied().unwrap_or(e.seen), now);
+        }
+    }
+
+    /// The entries `sel` selects, counters fresh from the backend.
+    pub fn select(
+        &mut self,
+        sel: &Selector,
+        backend: &mut dyn Backend,
+        now: Instant,
+    ) -> Vec<&FlowEntry> {
+        self.refresh(backend, now);
+        let mut v: Vec<&FlowEntry> = self.entries.values().filter(|e| sel.selects(e)).collect();
+        v.sort_by_key(|e| (e.spec.table_id, std::cmp::Reverse(e.spec.priority), e.id));
+        v
+    }
+
+    /// Carry out a FLOW_MOD. `Ok` lists the entries it removed (DELETE); `Err` is the
+    /// error to answer with, and nothing changed.
+    pub fn flow_mod(
+        &mut self,
+        fm: &v13::FlowMod,
+        backend: &mut dyn Backend,
+        now: Instant,
+    ) -> Result<Vec<RemovedFlow>, Refusal> {
+        use FlowModCommand as C;
+        let adds = matches!(fm.command, C::Add | C::Modify | C::ModifyStrict);
+        // 7.3.4.1: OFPTT_ALL is valid only for delete; any other table past n_tables is
+        // OFPFMFC_BAD_TABLE_ID.
+        let table_ok = fm.table_id < self.n_tables || (!adds && fm.table_id == TABLE_ALL);
+        if !table_ok {
+            return Err(Refusal::new(
+                err::FM_BAD_TABLE_ID,
+                format!(
+                    "no table {} (this switch has {})",
+                    fm.table_id, self.n_tables
+                ),
+            ));
+        }
+        // 7.3.4.1: unknown flag bits.
+        if fm.flags & !0x1f != 0 {
+            return Err(Refusal::new(
+                err::FM_BAD_FLAGS,
+                format!("unknown flow_mod flags 0x{:04x}", fm.flags),
+            ));
+        }
+        check_match(&fm.match_)?;
+        if adds {
+            // We announce n_buffers 0, so no buffer id is valid (7.3.4.1: OFPBRC_BUFFER_UNKNOWN).
+            if fm.buffer_id != v13::OFP_NO_BUFFER {
+                return Err(Refusal::new(
+                    err::BUFFER_UNKNOWN,
+                    format!(
+                        "buffer {} does not exist: this switch buffers nothing",
+                        fm.buffer_id
+                    ),
+                ));
+            }
+            self.check_instructions(fm.table_id, &fm.instructions)?;
+        }
+        match fm.command {
+            C::Add => self.add(fm, backend, now).map(|()| Vec::new()),
+            C::Modify | C::ModifyStrict => self
+                .modify(fm, fm.command == C::ModifyStrict, backend, now)
+                .map(|()| Vec::new()),
+            C::Delete | C::DeleteStrict => {
+                let sel = Selector {
+                    table_id: fm.table_id,
+                    strict: fm.command == C::DeleteStrict,
+                    priority: fm.priority,
+                    key: MatchKey::of(&fm.match_),
+                    cookie: fm.cookie,
+                    cookie_mask: fm.cookie_mask,
+                    out_port: fm.out_port,
+                    out_group: fm.out_group,
+                };
+                Ok(self.delete(&sel, removed::DELETE, backend, now))
+            }
+        }
+    }
+
+    fn spec(fm: &v13::FlowMod) -> FlowSpec {
+        FlowSpec {
+            table_id: fm.table_id,
+            priority: fm.priority,
+            cookie: fm.cookie,
+            match_: fm.match_.clone(),
+            instructions: fm.instructions.clone(),
+        }
+    }
+
+    fn add(
+        &mut self,
+        fm: &v13::FlowMod,
+        backend: &mut dyn Backend,
+        now: Instant,
+    ) -> Result<(), Refusal> {
+        let key = MatchKey::of(&fm.match_);
+        let same = self
+            .index
+            .get(&(fm.table_id, fm.priority, key.clone()))
+            .copied();
+        // 6.4: with CHECK_OVERLAP, an entry of the same priority that one packet could
+        // match as well refuses the add (OFPFMFC_OVERLAP).
+        if fm.flags & ff::CHECK_OVERLAP != 0 {
+            let overlap = self.entries.values().any(|e| {
+                e.spec.table_id == fm.table_id
+                    && e.spec.priority == fm.priority
+                    && e.key.overlaps(&key)
+            });
+            if overlap {
+                return Err(Refusal::new(
+                    err::FM_OVERLAP,
+                    "an entry of the same priority overlaps (CHECK_OVERLAP)",
+                ));
+            }
+        }
+        if same.is_none() && self.entries.len() >= MAX_ENTRIES {
+            return Err(Refusal::new(
+                err::FM_TABLE_FULL,
+                format!("the switch holds {MAX_ENTRIES} entries already"),
+            ));
+        }
+        let id = self.alloc_id();
+        let spec = Self::spec(fm);
+        backend.install(id, &spec, &self.meters)?;
+        let mut entry = FlowEntry {
+            id,
+            spec,
+            key,
+            idle_timeout: fm.idle_timeout,
+            hard_timeout: fm.hard_timeout,
+            flags: fm.flags,
+            added: now,
+            base: (0, 0),
+            seen: Counters::default(),
+            last_used: now,
+        };
+        if let Some(old_id) = same {
+            // 6.4: the identical entry is replaced, duration and all; its counters are
+            // copied unless RESET_COUNTS. No FLOW_REMOVED for it.
+            let c = backend.counters(now);
+            if let Some(mut old) = self.take(old_id) {
+                old.observe(c.get(&old_id).copied().unwrap_or(old.seen), now);
+                if fm.flags & ff::RESET_COUNTS == 0 {
+                    entry.base = (old.packets(), old.bytes());
+                } else {
+                    self.count_removed(&old);
+                }
+            }
+            backend.remove(old_id);
+        }
+        self.insert(entry);
+        Ok(())
+    }
+
+    fn modify(
+        &mut self,
+        fm: &v13::FlowMod,
+        strict: bool,
+        backend: &mut dyn Backend,
+        now: Instant,
+    ) -> Result<(), Refusal> {
+        let sel = Selector {
+            table_id: fm.table_id,
+            strict,
+            priority: fm.priority,
+            key: MatchKey::of(&fm.match_),
+            cookie: fm.cookie,
+            cookie_mask: fm.cookie_mask,
+            out_port: port::ANY,
+            out_group: GROUP_ANY,
+        };
+        let chosen: Vec<FlowId> = self
+            .entries
+            .values()
+            .filter(|e| sel.selects(e))
+            .map(|e| e.id)
+            .collect();
+        // 6.4: a MODIFY that selects nothing changes nothing, and is no error.
+        if chosen.is_empty() {
+            return Ok(());
+        }
+        // Install every new version first; one refusal takes back those already made.
+        let mut made: Vec<(FlowId, FlowId)> = Vec::new();
+        for old in &chosen {
+            let Some(e) = self.entries.get(old) else {
+                continue;
+            };
+            let mut spec = e.spec.clone();
+            spec.instructions = fm.instructions.clone();
+            let new = self.alloc_id();
+            if let Err(r) = backend.install(new, &spec, &self.meters) {
+                for (_, n) in made {
+                    backend.remove(n);
+                }
+                return Err(r);
+            }
+            made.push((*old, new));
+        }
+        let c = backend.counters(now);
+        for (old, new) in made {
+            if let Some(mut e) = self.take(old) {
+                // 6.4: instructions change; cookie, timeouts, flags, duration and counters
+                // stay, unless RESET_COUNTS clears the counters.
+                e.observe(c.get(&old).copied().unwrap_or(e.seen), now);
+                if fm.flags & ff::RESET_COUNTS != 0 {
+                    self.count_removed(&e);
+                    e.base = (0, 0);
+                } else {
+                    e.base = (e.packets(), e.bytes());
+                }
+                e.seen = Counters::default();
+                e.id = new;
+                e.spec.instructions = fm.instructions.clone();
+                self.insert(e);
+            }
+            backend.remove(old);
+        }
+        Ok(())
+    }
+
+    fn count_removed(&mut self, e: &FlowEntry) {
+        if let Some(n) = self.removed_packets.get_mut(usize::from(e.spec.table_id)) {
+            *n += e.packets();
+        }
+    }
+
+    /// Remove what `sel` selects, with `reason`.
+    pub fn delete(
+        &mut self,
+        sel: &Selector,
+        reason: u8,
+        backend: &mut dyn Backend,
+        now: Instant,
+    ) -> Vec<RemovedFlow> {
+        let chosen: Vec<FlowId> = self
+            .entries
+            .values()
+            .filter(|e| sel.selects(e))
+            .map(|e| e.id)
+            .collect();
+        self.remove_ids(&chosen, reason, backend, now)
+    }
+
+    fn remove_ids(
+        &mut self,
+        ids: &[FlowId],
+        reason: u8,
+        backend: &mut dyn Backend,
+        now: Instant,
+    ) -> Vec<RemovedFlow> {
+        if ids.is_empty() {
+            return Vec::new();
+        }
+        // Final counters for FLOW_REMOVED, read before the kernel forgets them.
+        let c = backend.counters(now);
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(mut e) = self.take(*id) {
+                e.observe(c.get(id).copied().unwrap_or(e.seen), now);
+                backend.remove(*id);
+                self.count_removed(&e);
+                out.push(RemovedFlow { entry: e, reason });
+            }
+        }
+        out
+    }
+
+    /// When [`FlowTable::expire`] wants to run next.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.entries
+            .values()
+            .flat_map(|e| [e.idle_deadline(), e.hard_deadline()])
+            .flatten()
+            .min()
+    }
+
+    /// Remove entries whose hard timeout passed, or whose idle timeout passed without use
+    /// (the backend's last-used time is read before an idle entry is judged).
+    pub fn expire(&mut self, backend: &mut dyn Backend, now: Instant) -> Vec<RemovedFlow> {
+        let idle_due = self
+            .entries
+            .values()
+            .any(|e| e.idle_deadline().is_some_and(|d| d <= now));
+        if idle_due {
+            self.refresh(backend, now);
+        }
+        let mut hard = Vec::new();
+        let mut idle = Vec::new();
+        for e in self.entries.values() {
+            if e.hard_deadline().is_some_and(|d| d <= now) {
+                hard.push(e.id);
+            } else if e.idle_deadline().is_some_and(|d| d <= now) {
+                idle.push(e.id);
+            }
+        }
+        let mut out = self.remove_ids(&hard, removed::HARD_TIMEOUT, backend, now);
+        out.extend(self.remove_ids(&idle, removed::IDLE_TIMEOUT, backend, now));
+        out
+    }
+
+    /// Every instruction checked against what a switch must refuse whatever its kernel:
+    /// 7.2.4 (one of each type, goto only forward, known tables and meters), 7.2.5
+    /// (output ports, no groups, no queues, no experimenter actions).
+    fn check_instructions(&self, table: u8, list: &[Instruction]) -> Result<(), Refusal> {
+        let mut seen = 0u32;
+        for i in list {
+            let t = i.instruction_type();
+            let bit = 1u32 << (t & 31);
+            if t != v13::instruction::instruction_type::EXPERIMENTER && seen & bit != 0 {
+                return Err(Refusal::new(
+                    err::BI_UNSUP_INST,
+                    format!("instruction type {t} appears twice"),
+                ));
+            }
+            seen |= bit;
+            match i {
+                Instruction::GotoTable(to) => {
+                    if *to <= table || *to >= self.n_tables {
+                        return Err(Refusal::new(
+                            err::BI_BAD_TABLE_ID,
+                            format!(
+                                "goto_table:{to} from table {table}: only forward, below {}",
+                                self.n_tables
+                            ),
+                        ));
+                    }
+                }
+                Instruction::Meter(m) => {
+                    if !self.meters.contains_key(m) {
+                        return Err(Refusal::new(err::MM_UNKNOWN_METER, format!("no meter {m}")));
+                    }
+                }
+                Instruction::Experimenter { experimenter, .. } => {
+                    return Err(Refusal::new(
+                        err::BI_BAD_EXPERIMENTER,
+                        format!("experimenter instruction 0x{experimenter:08x}"),
+                    ))
+                }
+                Instruction::ApplyActions(a) | Instruction::WriteActions(a) => {
+                    for a in a {
+                        check_action(a)?;
+                    }
+                }
+                Instruction::WriteMetadata { .. } | Instruction::ClearActions => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Carry out a METER_MOD (7.3.4.4). `Ok` lists the flows removed with a deleted meter.
+    pub fn meter_mod(
+        &mut self,
+        mm: &v13::MeterMod,
+        backend: &mut dyn Backend,
+        now: Instant,
+    ) -> Result<Vec<RemovedFlow>, Refusal> {
+        use v13::MeterModCommand as C;
+        let id = mm.meter_id;
+        if mm.command == C::Delete {
+            let ids: Vec<u32> = if id == METER_ALL {
+                self.meters.keys().copied().collect()
+            } else {
+                vec![id]
+            };
+            let mut out = Vec::new();
+            for m in ids {
+                // A meter that does not exist is deleted without an error.
+                if self.meters.remove(&m).is_some() {
+                    // As Open vSwitch does: the flows that use a deleted meter go with it.
+                    let users: Vec<FlowId> = self
+                        .entries
+                        .values()
+                        .filter(|e| e.meter() == Some(m))
+                        .map(|e| e.id)
+                        .collect();
+                    out.extend(self.remove_ids(&users, removed::DELETE, backend, now));
+                }
+            }
+            return Ok(out);
+        }
+        if id == 0 || id > METER_MAX {
+            return Err(Refusal::new(
+                err::MM_INVALID_METER,
+                format!("meter id {id} is not configurable"),
+            ));
+        }
+        check_meter(mm)?;
+        match (mm.command, self.meters.contains_key(&id)) {
+            (C::Add, true) => {
+                return Err(Refusal::new(
+                    err::MM_METER_EXISTS,
+                    format!("meter {id} exists"),
+                ))
+            }
+            (C::Modify, false) => {
+                return Err(Refusal::new(
+                    err::MM_UNKNOWN_METER,
+                    format!("no meter {id}"),
+                ))
+            }
+            _ => {}
+        }
+        let old = self.meters.insert(id, mm.clone());
+        // The flows that use a modified meter are installed again with its new bands;
+        // if the backend refuses one, the meter and every flow stay as they were.
+        let users: Vec<FlowId> = self
+            .entries
+            .values()
+            .filter(|e| e.meter() == Some(id))
+            .map(|e| e.id)
+            .collect();
+        let mut made: Vec<(FlowId, FlowId)> = Vec::new();
+        for old_id in &users {
+            let Some(spec) = self.entries.get(old_id).map(|e| e.spec.clone()) else {
+                continue;
+            };
+            let new = self.alloc_id();
+            if let Err(r) = backend.install(new, &spec, &self.meters) {
+                for (_, n) in made {
+                    backend.remove(n);
+                }
+                match old {
+                    Some(o) => self.meters.insert(id, o),
+                    None => self.meters.remove(&id),
+                };
+                return Err(r);
+            }
+            made.push((*old_id, new));
+        }
+        let c = backend.counters(now);
+        for (o, n) in made {
+            if let Some(mut e) = self.take(o) {
+                e.observe(c.get(&o).copied().unwrap_or(e.seen), now);
+                e.base = (e.packets(), e.bytes());
+                e.seen = Counters::default();
+                e.id = n;
+                self.insert(e);
+            }
+            backend.remove(o);
+        }
+        Ok(Vec::new())
+    }
+}
+
+/// 7.3.4.4: what a meter must be for any kernel: one band (TC police has one rate), a
+/// drop band, a rate, and not both kbps and pktps.
+fn check_meter(mm: &v13::MeterMod) -> Result<(), Refusal> {
+    const KBPS: u16 = 1;
+    const PKTPS: u16 = 2;
+    if mm.flags & KBPS != 0 && mm.flags & PKTPS != 0 || mm.flags & !0xf != 0 {
+        return Err(Refusal::new(
+            err::MM_BAD_FLAGS,
+            format!("meter flags 0x{:x}", mm.flags),
+        ));
+    }
+    match &mm.bands[..] {
+        [] => Err(Refusal::new(err::MM_BAD_BAND, "a meter needs a band")),
+        [v13::MeterBand::Drop { rate, .. }] if *rate == 0 => {
+            Err(Refusal::new(err::MM_BAD_RATE, "band rate 0"))
+        }
+        [v13::MeterBand::Drop { .. }] => Ok(()),
+        [_] => Err(Refusal::new(
+            err::MM_BAD_BAND,
+            "only drop bands are supported",
+        )),
+        _ => Err(Refusal::new(
+            err::MM_OUT_OF_BANDS,
+            "one band per meter is supported",
+        )),
+    }
+}
+
+fn check_action(a: &v13::Action) -> Result<(), Refusal> {
+    match a {
+        v13::Action::Output { port: p, .. } => {
+            let reserved_ok = matches!(
+                *p,
+                port::IN_PORT
+                    | port::NORMAL
+                    | port::FLOOD
+                    | port::ALL
+                    | port::CONTROLLER
+                    | port::LOCAL
+            );
+            // 7.2.5: output to port 0, ANY, TABLE (packet-out only) or an unassigned
+            // reserved number is OFPBAC_BAD_OUT_PORT.
+            if *p == 0 || (*p > port::MAX && !reserved_ok) {
+                return Err(Refusal::new(
+                    err::BA_BAD_OUT_PORT,
+                    format!("output to port 0x{p:x}"),
+                ));
+            }
+        }
+        v13::Action::Group(g) => {
+            return Err(Refusal::new(
+                err::BA_BAD_OUT_GROUP,
+                format!("no group {g}: this switch has no groups"),
+            ))
+        }
+        v13::Action::SetQueue(q) => {
+            return Err(Refusal::new(
+                err::BA_BAD_QUEUE,
+                format!("no queue {q}: this switch has no queues"),
+            ))
+        }
+        v13::Action::Experimenter { experimenter, .. } => {
+            return Err(Refusal::new(
+                err::BA_BAD_EXPERIMENTER,
+                format!("experimenter action 0x{experimenter:08x}"),
+            ))
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A match checked as 7.2.3 asks: only fields of the basic class (others are
+/// OFPBMC_BAD_FIELD, a mask on a field that allows none OFPBMC_BAD_MASK), no value bits
+/// outside the mask (OFPBMC_BAD_WILDCARDS), valid in_port, and every prerequisite present
+/// (7.2.3.6, OFPBMC_BAD_PREREQ).
+pub fn check_match(m: &v13::Match) -> Result<(), Refusal> {
+    use v13::oxm::field as f;
+    for o in &m.fields {
+        if let Oxm::Opaque(op) = o {
+            let e = if op.class == v13::oxm::OXM_CLASS_OPENFLOW_BASIC {
+                err::BM_BAD_MASK
+            } else {
+                err::BM_BAD_FIELD
+            };
+            return Err(Refusal::new(
+                e,
+                format!("match field class 0x{:04x} field {}", op.class, op.field),
+            ));
+        }
+        if o.has_mask() {
+            let mut b = BytesMut::new();
+            o.encode(&mut b);
+            let p = &b[4..];
+            let (v, mk) = p.split_at(p.len() / 2);
+            if v.iter().zip(mk).any(|(v, m)| v & !m != 0) {
+                return Err(Refusal::new(
+                    err::BM_BAD_WILDCARDS,
+                    format!(
+                        "field {} has value bits outside its mask",
+                        o.basic_field().unwrap_or(0)
+                    ),
+                ));
+            }
+        }
+        if let Oxm::InPort(p) | Oxm::InPhyPort(p) = o {
+            if *p == 0 || (*p > port::MAX && *p != port::LOCAL && *p != port::CONTROLLER) {
+                return Err(Refusal::new(err::BM_BAD_VALUE, format!("in_port 0x{p:x}")));
+            }
+        }
+    }
+    let get = |n: u8| m.fields.iter().find(|o| o.basic_field() == Some(n));
+    let eth_type = m.fields.iter().find_map(|o| match o {
+        Oxm::EthType(t) => Some(*t),
+        _ => None,
+    });
+    let ip_proto = m.fields.iter().find_map(|o| match o {
+        Oxm::IpProto(p) => Some(*p),
+        _ => None,
+    });
+    let icmp6_type = m.fields.iter().find_map(|o| match o {
+        Oxm::Icmpv6Type(t) => Some(*t),
+        _ => None,
+    });
+    let ip = matches!(eth_type, Some(0x0800 | 0x86dd));
+    let prereq = |field: u8| -> Option<&'static str> {
+        let ok = match field {
+            f::IN_PHY_PORT => get(f::IN_PORT).is_some(),
+            f::VLAN_PCP => {
+                matches!(get(f::VLAN_VID), Some(Oxm::VlanVid(v)) if v.value & v13::oxm::OFPVID_PRESENT != 0 || v.mask.is_some())
+            }
+            f::IP_DSCP | f::IP_ECN | f::IP_PROTO => ip,
+            f::IPV4_SRC | f::IPV4_DST => eth_type == Some(0x0800),
+            f::TCP_SRC | f::TCP_DST => ip && ip_proto == Some(6),
+            f::UDP_SRC | f::UDP_DST => ip && ip_proto == Some(17),
+            f::SCTP_SRC | f::SCTP_DST => ip && ip_proto == Some(132),
+            f::ICMPV4_TYPE | f::ICMPV4_CODE => eth_type == Some(0x0800) && ip_proto == Some(1),
+            f::ARP_OP | f::ARP_SPA | f::ARP_TPA | f::ARP_SHA | f::ARP_THA => {
+                eth_type == Some(0x0806)
+            }
+            f::IPV6_SRC | f::IPV6_DST | f::IPV6_FLABEL | f::IPV6_EXTHDR => eth_type == Some(0x86dd),
+            f::ICMPV6_TYPE | f::ICMPV6_CODE => eth_type == Some(0x86dd) && ip_proto == Some(58),
+            f::IPV6_ND_TARGET => eth_type == Some(0x86dd) && matches!(icmp6_type, Some(135 | 136)),
+            f::IPV6_ND_SLL => eth_type == Some(0x86dd) && icmp6_type == Some(135),
+            f::IPV6_ND_TLL => eth_type == Some(0x86dd) && icmp6_type == Some(136),
+            f::MPLS_LABEL | f::MPLS_TC | f::MPLS_BOS => matches!(eth_type, Some(0x8847 | 0x8848)),
+            f::PBB_ISID | f::PBB_UCA => eth_type == Some(0x88e7),
+            _ => true,
+        };
+        (!ok).then_some("a prerequisite field is missing or has another value")
+    };
+    for o in &m.fields {
+        if let Some(n) = o.basic_field() {
+            if let Some(why) = prereq(n) {
+                return Err(Refusal::new(
+                    err::BM_BAD_PREREQ,
+                    format!("match field {n}: {why}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

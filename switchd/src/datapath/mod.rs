@@ -1,0 +1,593 @@
+//! The datapath process: the one unprivileged process that may change the kernel's network
+//! configuration (bridges, ports, qdiscs, flower filters) over rtnetlink, and the OpenFlow
+//! 1.3 switch that each configured local bridge is.
+//!
+//! - `agent.rs`: the switch side of one OpenFlow connection, sans-IO;
+//! - `flowtable.rs`: OpenFlow's flow-table semantics, over a [`backend::Backend`];
+//! - `backend.rs`: the narrow trait tc-datapath plugs into, and the stand-in until then;
+//! - `links.rs`: bridges, ports and link events over rtnetlink;
+//! - `probe.rs`: does the kernel have cls_flower and the actions?
+//! - here: one task per local switch, speaking OpenFlow over a socketpair whose other end
+//!   goes to the ofp process (as OpenBSD's switch(4) spoke it over /dev/switchN), and
+//!   reloads that start, stop and restart those tasks.
+
+pub mod agent;
+pub mod backend;
+pub mod flowtable;
+pub mod links;
+pub mod probe;
+
+use std::collections::BTreeMap;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use caps::{CapSet, Capability};
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio::net::UnixStream;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::child::{self, Input, Peers, Setup};
+use crate::msg::{self, Msg, Role, RuntimeConfig, SwitchConfig};
+use crate::{log, log_debug, log_info, log_warn};
+use agent::{Agent, AgentConfig, AgentEvent, LinkCounters, Switch, SwitchPort};
+use links::{BridgeChange, Link, LinkEvent, Links, PortNumbers};
+
+/// The only capability this process keeps (effective and permitted).
+pub const KEEP_CAPS: &[Capability] = &[Capability::CAP_NET_ADMIN];
+
+/// Flow tables per local switch (TC chains 0..N_TABLES).
+pub const N_TABLES: u8 = 8;
+/// How long a local switch waits before offering the ofp process a new connection.
+const RECONNECT: Duration = Duration::from_secs(1);
+
+/// A local switch's task.
+#[derive(Debug)]
+struct Running {
+    cfg: SwitchConfig,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+#[derive(Debug)]
+struct State {
+    links: Option<Links>,
+    /// `Some` once probed: `Some(sentence)` says what the kernel lacks.
+    kernel: Option<Option<String>>,
+    switches: BTreeMap<String, Running>,
+    echo_interval: u32,
+}
+
+/// The datapath process.
+pub async fn datapath(setup: Setup) -> i32 {
+    // May do (enforced before this function runs, see child.rs):
+    // - user `_switchd`, chrooted to the empty directory: it reads no files at all;
+    // - CAP_NET_ADMIN, effective and permitted, nothing else, ambient and inheritable empty:
+    //   rtnetlink changes to bridges, ports, qdiscs and filters need it, and nothing else
+    //   this process does needs any privilege;
+    // - no_new_privs: nothing it could exec would gain privilege;
+    // - talks to parent (config, verbosity), ofp (one OpenFlow socketpair per local
+    //   switch, handed over as a descriptor) and control (pings); it trusts none of them:
+    //   every OpenFlow message is decoded and checked again, because ofp faces the network.
+    let have = caps::has_cap(None, CapSet::Effective, Capability::CAP_NET_ADMIN).unwrap_or(false);
+    if !have {
+        log_warn!("CAP_NET_ADMIN is not effective; the kernel will refuse every change");
+    }
+    let (peers, mut rx) = match Peers::start(setup.parent, setup.peers) {
+        Ok(x) => x,
+        Err(e) => {
+            log_warn!("cannot set up channels: {e}");
+            return 1;
+        }
+    };
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            log_warn!("cannot catch SIGTERM: {e}");
+            return 1;
+        }
+    };
+    let links = match Links::open() {
+        Ok(l) => Some(l),
+        Err(e) => {
+            log_warn!("cannot open an rtnetlink socket: {e}; no local switch will run");
+            None
+        }
+    };
+    let mut st = State {
+        links,
+        kernel: None,
+        switches: BTreeMap::new(),
+        echo_interval: setup.init.config.echo_interval,
+    };
+    log_info!("started");
+    apply_config(&mut st, &peers, &setup.init.config).await;
+    loop {
+        tokio::select! {
+            biased;
+            _ = term.recv() => {
+                stop_all(&mut st).await;
+                return 0;
+            }
+            input = rx.recv() => match input {
+                Some(Input::Msg(from, m, _fds)) => match from {
+                    Role::Parent => dispatch_parent(&mut st, &peers, m).await,
+                    Role::Ofp | Role::Control => dispatch_peer(&peers, from, m).await,
+                    Role::Datapath => msg::unexpected(from, &m),
+                },
+                Some(Input::Closed(role)) => {
+                    if let Some(status) = child::channel_closed(role) {
+                        return status;
+                    }
+                }
+                None => return 1,
+            },
+        }
+    }
+}
+
+async fn dispatch_parent(st: &mut State, peers: &Peers, m: Msg) {
+    match m {
+        Msg::Verbose { verbose } => log::set_verbose(verbose),
+        Msg::Config(c) => {
+            log_debug!("new configuration: {c:?}");
+            apply_config(st, peers, &c).await;
+        }
+        other => msg::unexpected(Role::Parent, &other),
+    }
+}
+
+/// Messages from ofp and control: the same few for now.
+async fn dispatch_peer(peers: &Peers, from: Role, m: Msg) {
+    match m {
+        Msg::Ping { id } => peers.send(from, &Msg::Pong { id }).await,
+        other => msg::unexpected(from, &other),
+    }
+}
+
+async fn stop_one(name: &str, r: Running) {
+    let _ = r.stop.send(());
+    let _ = r.task.await;
+    log_info!("local switch {name} stopped");
+}
+
+async fn stop_all(st: &mut State) {
+    for (name, r) in std::mem::take(&mut st.switches) {
+        stop_one(&name, r).await;
+    }
+}
+
+/// Start the local switches that are new, stop those that are gone, restart those that
+/// changed (and all of them when the echo interval changed).
+async fn apply_config(st: &mut State, peers: &Peers, c: &RuntimeConfig) {
+    let wanted: BTreeMap<&str, &SwitchConfig> = c
+        .switches
+        .iter()
+        .filter(|s| s.bridge.is_some())
+        .map(|s| (s.name.as_str(), s))
+        .collect();
+    let echo_changed = c.echo_interval != st.echo_interval;
+    st.echo_interval = c.echo_interval;
+    let names: Vec<String> = st.switches.keys().cloned().collect();
+    for name in names {
+        let keep = wanted
+            .get(name.as_str())
+            .is_some_and(|w| !echo_changed && st.switches.get(&name).is_some_and(|r| r.cfg == **w));
+        if !keep {
+            if let Some(r) = st.switches.remove(&name) {
+                stop_one(&name, r).await;
+            }
+        }
+    }
+    let Some(links) = st.links.clone() else {
+        for name in wanted.keys() {
+            log_warn!("local switch {name} unavailable: no rtnetlink socket");
+        }
+        return;
+    };
+    for (name, cfg) in wanted {
+        if st.switches.contains_key(name) {
+            continue;
+        }
+        if st.kernel.is_none() {
+            let k = probe::probe(&links).await;
+            match &k {
+                Some(s) => log_info!("kernel probe: {s}"),
+                None => log_info!("kernel probe: clsact, cls_flower, act_gact, act_mirred present"),
+            }
+            st.kernel = Some(k);
+        }
+        let kernel = st.kernel.clone().flatten();
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(local_switch(
+            cfg.clone(),
+            Duration::from_secs(c.echo_interval.into()),
+            links.clone(),
+            peers.clone(),
+            kernel,
+            stopped,
+        ));
+        st.switches.insert(
+            name.to_string(),
+            Running {
+                cfg: cfg.clone(),
+                stop,
+                task,
+            },
+        );
+    }
+}
+
+/// Why a configured local switch is not offered to the ofp process, if it is not.
+fn unavailable(cfg: &SwitchConfig, kernel: &Option<String>) -> Option<String> {
+    if let Some(k) = kernel {
+        return Some(k.clone());
+    }
+    if cfg.table_miss == "controller" {
+        return Some(
+            "table-miss controller is not supported yet (packets cannot reach the \
+             controller through TC yet)"
+                .into(),
+        );
+    }
+    if let Some(f) = &cfg.forward_to {
+        return Some(format!("forward to tcp:{f} is not supported yet"));
+    }
+    None
+}
+
+/// The bridge, found or made, its ports enslaved and numbered.
+async fn ensure_bridge(
+    links: &Links,
+    cfg: &SwitchConfig,
+    br: &str,
+) -> Result<(links::Bridge, Link, Vec<Link>), String> {
+    let bridge = match links.by_name(br).await? {
+        Some(l) if l.is_bridge => {
+            log_info!("local switch {}: adopted bridge {br}", cfg.name);
+            l
+        }
+        Some(_) => return Err(format!("{br} exists and is not a bridge")),
+        None => {
+            links
+                .add_bridge(br)
+                .await
+                .map_err(|e| format!("creating bridge {br}: {e}"))?;
+            log_info!("local switch {}: created bridge {br}", cfg.name);
+            links
+                .by_name(br)
+                .await?
+                .ok_or_else(|| format!("bridge {br} vanished after its creation"))?
+        }
+    };
+    let mut numbers = PortNumbers::new(cfg.ports.clone());
+    for l in links.all().await? {
+        if numbers.is_configured(&l.name) && l.master != Some(bridge.index) {
+            match links.enslave(l.index, bridge.index).await {
+                Ok(()) => log_info!("local switch {}: {} added to {br}", cfg.name, l.name),
+                Err(e) => log_warn!("local switch {}: adding {} to {br}: {e}", cfg.name, l.name),
+            }
+        }
+    }
+    let all = links.all().await?;
+    let members: Vec<Link> = all
+        .into_iter()
+        .filter(|l| l.master == Some(bridge.index))
+        .collect();
+    let mut b = links::Bridge {
+        name: br.to_string(),
+        index: bridge.index,
+        numbers: PortNumbers::default(),
+        members: BTreeMap::new(),
+    };
+    for l in &members {
+        let n = numbers.number(&l.name);
+        b.members.insert(l.index, (l.name.clone(), n));
+    }
+    b.numbers = numbers;
+    // The bridge's address may have changed with its new ports.
+    let bridge = links.by_index(bridge.index).await?.unwrap_or(bridge);
+    Ok((b, bridge, members))
+}
+
+fn switch_port(l: &Link, no: u32) -> SwitchPort {
+    SwitchPort {
+        desc: links::port_desc(l, no),
+        ifindex: l.index,
+        since: Instant::now(),
+    }
+}
+
+/// One local switch, until told to stop.
+async fn local_switch(
+    cfg: SwitchConfig,
+    echo_interval: Duration,
+    links: Links,
+    peers: Peers,
+    kernel: Option<String>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let name = cfg.name.clone();
+    let Some(br) = cfg.bridge.clone() else { return };
+    // Events first, so that nothing between the listing and the watch is missed.
+    let mut events = match links::watch() {
+        Ok(e) => e,
+        Err(e) => {
+            log_warn!("local switch {name} unavailable: cannot watch links: {e}");
+            return;
+        }
+    };
+    let (mut bridge, br_link, members) = match ensure_bridge(&links, &cfg, &br).await {
+        Ok(x) => x,
+        Err(e) => {
+            log_warn!("local switch {name} unavailable: {e}");
+            return;
+        }
+    };
+    // An unavailable switch keeps its bridge and ports as configured, but is not offered
+    // to the ofp process and has no flows.
+    let available = match unavailable(&cfg, &kernel) {
+        Some(why) => {
+            log_warn!("local switch {name} unavailable: {why}");
+            false
+        }
+        None => true,
+    };
+    let dpid = cfg
+        .datapath_id
+        .unwrap_or_else(|| links::datapath_id(br_link.mac));
+    let acfg = AgentConfig {
+        name: name.clone(),
+        bridge: br.clone(),
+        datapath_id: dpid,
+        n_tables: N_TABLES,
+        echo_interval,
+    };
+    let now = Instant::now();
+    let mut a = Agent::new(
+        acfg,
+        Switch::new(N_TABLES, Box::new(backend::NormalOnly)),
+        now,
+    );
+    for l in &members {
+        if let Some((_, no)) = bridge.members.get(&l.index) {
+            a.port_update(switch_port(l, *no));
+        }
+    }
+    if available {
+        install_configured_flows(&mut a, &cfg, now);
+        log_info!(
+            "local switch {name}: bridge {br}, datapath id {dpid:016x}, {} ports",
+            a.switch.ports.len()
+        );
+    }
+
+    let mut conn: Option<UnixStream> = None;
+    let mut reconnect_at = available.then(tokio::time::Instant::now);
+    let mut buf = vec![0u8; agent::READ_CHUNK];
+    loop {
+        while let Some(ev) = a.poll_event() {
+            let AgentEvent::NeedPortStats { xid, ports } = ev;
+            let mut counters = Vec::new();
+            for (no, ifindex) in ports {
+                let c = match links.by_index(ifindex).await {
+                    Ok(Some(l)) => l.counters,
+                    _ => None,
+                };
+                // Counters the kernel does not give are unavailable: all ones (7.3.5.6).
+                counters.push((no, c.unwrap_or(unavailable_counters())));
+            }
+            a.port_stats(xid, counters, Instant::now());
+        }
+        if let (Some(reason), Some(s)) = (a.close_reason().map(str::to_string), conn.as_mut()) {
+            if !a.output().is_empty() {
+                let out = a.output().to_vec();
+                let _ = tokio::time::timeout(Duration::from_secs(1), s.write_all(&out)).await;
+            }
+            let _ = s.shutdown().await;
+            conn = None;
+            log_info!("local switch {name}: connection closed: {reason}");
+            a.restart(Instant::now());
+            reconnect_at = Some(tokio::time::Instant::now() + RECONNECT);
+        }
+        let deadline = a.poll_timeout();
+        tokio::select! {
+            biased;
+            _ = &mut stop => break,
+            ev = events.next() => match ev {
+                Some(ev) => link_event(&links, &mut bridge, &mut a, &name, ev).await,
+                None => {
+                    log_warn!("local switch {name}: link events stopped; ports are no longer followed");
+                    events = futures::channel::mpsc::unbounded().1;
+                }
+            },
+            _ = sleep_until(reconnect_at), if conn.is_none() && reconnect_at.is_some() => {
+                reconnect_at = None;
+                match offer(&peers, &name).await {
+                    Ok(s) => {
+                        log_debug!("local switch {name}: connection offered to ofp");
+                        a.restart(Instant::now());
+                        conn = Some(s);
+                    }
+                    Err(e) => {
+                        log_warn!("local switch {name}: cannot make a socketpair: {e}");
+                        reconnect_at = Some(tokio::time::Instant::now() + RECONNECT);
+                    }
+                }
+            }
+            r = readable(conn.as_ref()) => {
+                let Some(s) = conn.as_ref() else { continue };
+                match r.and_then(|()| s.try_read(&mut buf)) {
+                    Ok(0) => a.close("closed by the ofp process"),
+                    Ok(n) => a.handle_input(&buf[..n], Instant::now()),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) => a.close(e.to_string()),
+                }
+            }
+            r = writable(conn.as_ref()), if !a.output().is_empty() => {
+                let Some(s) = conn.as_ref() else { continue };
+                match r.and_then(|()| s.try_write(a.output())) {
+                    Ok(n) => a.consume(n),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) => a.close(e.to_string()),
+                }
+            }
+            _ = sleep_until(deadline.map(Into::into)) => a.handle_timeout(Instant::now()),
+        }
+    }
+    // Flows stay in the kernel only while switchd drives them: take them away.
+    let ids: Vec<_> = a.switch.table.entries().map(|e| e.id).collect();
+    for id in ids {
+        a.switch.backend.remove(id);
+    }
+}
+
+fn unavailable_counters() -> LinkCounters {
+    let x = u64::MAX;
+    LinkCounters {
+        rx_packets: x,
+        tx_packets: x,
+        rx_bytes: x,
+        tx_bytes: x,
+        rx_dropped: x,
+        tx_dropped: x,
+        rx_errors: x,
+        tx_errors: x,
+        rx_frame_errors: x,
+        rx_over_errors: x,
+        rx_crc_errors: x,
+        collisions: x,
+    }
+}
+
+/// The configured table-miss, and the static flows, as ordinary entries of table 0.
+fn install_configured_flows(a: &mut Agent, cfg: &SwitchConfig, now: Instant) {
+    use ofproto::v13;
+    let name = &cfg.name;
+    let instructions: v13::InstructionList = match cfg.table_miss.as_str() {
+        "normal" => [v13::Instruction::ApplyActions(
+            [v13::Action::Output {
+                port: flowtable::port::NORMAL,
+                max_len: 0,
+            }]
+            .into_iter()
+            .collect(),
+        )]
+        .into_iter()
+        .collect(),
+        // No instructions: drop.
+        _ => v13::InstructionList::new(),
+    };
+    let miss = v13::FlowMod {
+        command: v13::FlowModCommand::Add,
+        priority: 0,
+        buffer_id: v13::OFP_NO_BUFFER,
+        out_port: flowtable::port::ANY,
+        out_group: flowtable::GROUP_ANY,
+        instructions,
+        ..Default::default()
+    };
+    if let Err(r) = a.local_flow_mod(&miss, now) {
+        log_warn!("local switch {name}: table-miss {}: {r}", cfg.table_miss);
+    }
+    for text in &cfg.flows {
+        match ofproto::text::parse_flow(text, v13::FlowModCommand::Add) {
+            Ok(fm) => {
+                if let Err(r) = a.local_flow_mod(&fm, now) {
+                    log_warn!("local switch {name}: flow \"{text}\": {r}");
+                }
+            }
+            Err(e) => log_warn!("local switch {name}: flow \"{text}\": {e}"),
+        }
+    }
+}
+
+async fn link_event(
+    links: &Links,
+    b: &mut links::Bridge,
+    a: &mut Agent,
+    name: &str,
+    ev: LinkEvent,
+) {
+    match b.classify(&ev) {
+        BridgeChange::Nothing => {}
+        BridgeChange::Port(l) => {
+            let no = match b.members.get(&l.index) {
+                Some((_, no)) => *no,
+                None => {
+                    let no = b.numbers.number(&l.name);
+                    log_info!("local switch {name}: port {} ({}) appeared", no, l.name);
+                    no
+                }
+            };
+            b.members.insert(l.index, (l.name.clone(), no));
+            a.port_update(switch_port(&l, no));
+        }
+        BridgeChange::Enslave(l) => match links.enslave(l.index, b.index).await {
+            Ok(()) => log_info!("local switch {name}: {} added to {}", l.name, b.name),
+            Err(e) => log_warn!("local switch {name}: adding {} to {}: {e}", l.name, b.name),
+        },
+        BridgeChange::PortGone(l) => {
+            if let Some((pname, no)) = b.members.remove(&l.index) {
+                log_info!("local switch {name}: port {no} ({pname}) went away");
+                b.numbers.release(&pname);
+                a.port_delete(no);
+            }
+            // A configured port that left the bridge is put back.
+            if matches!(ev, LinkEvent::New(_)) && b.numbers.is_configured(&l.name) {
+                if let Err(e) = links.enslave(l.index, b.index).await {
+                    log_warn!("local switch {name}: adding {} to {}: {e}", l.name, b.name);
+                }
+            }
+        }
+        BridgeChange::BridgeGone => {
+            log_warn!(
+                "local switch {name}: bridge {} was deleted; its ports are gone",
+                b.name
+            );
+            for (_, (pname, no)) in std::mem::take(&mut b.members) {
+                b.numbers.release(&pname);
+                a.port_delete(no);
+            }
+        }
+    }
+}
+
+/// A socketpair for one OpenFlow connection: our end, and the other handed to ofp.
+async fn offer(peers: &Peers, name: &str) -> std::io::Result<UnixStream> {
+    let (ours, theirs) = UnixStream::pair()?;
+    let theirs: OwnedFd = theirs.into_std()?.into();
+    peers
+        .send_with_fds(
+            Role::Ofp,
+            &Msg::LocalSwitch {
+                name: name.to_string(),
+            },
+            &[theirs.as_raw_fd()],
+        )
+        .await;
+    Ok(ours)
+}
+
+async fn readable(s: Option<&UnixStream>) -> std::io::Result<()> {
+    match s {
+        Some(s) => s.readable().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn writable(s: Option<&UnixStream>) -> std::io::Result<()> {
+    match s {
+        Some(s) => s.writable().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

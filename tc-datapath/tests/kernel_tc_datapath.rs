@@ -120,17 +120,20 @@ impl Switch {
         out
     }
 
-    fn install_filters(&self, filters: Vec<Filter>) {
-        let res = self.tc(move |rt, tc| rt.block_on(tc.install(&filters)));
+    /// Install; returns the filters with the handles they got.
+    fn install_filters(&self, mut filters: Vec<Filter>) -> Vec<Filter> {
+        let (res, filters) = self.tc(move |rt, tc| {
+            let res = rt.block_on(tc.install(&mut filters));
+            (res, filters)
+        });
         for r in res {
             r.expect("install");
         }
+        filters
     }
 
     fn install(&self, flows: &[Flow]) -> Vec<Filter> {
-        let filters = self.translate(flows);
-        self.install_filters(filters.clone());
-        filters
+        self.install_filters(self.translate(flows))
     }
 
     fn dump(&self, ifindex: u32) -> Vec<tc_datapath::Installed> {
@@ -436,7 +439,7 @@ fn kernel_refusal_carries_the_kernels_words() {
         ifindex: 999_999,
     }];
     let twice = vec![bad[0].clone()];
-    let res = sw.tc(move |rt, tc| rt.block_on(tc.install(&bad)));
+    let res = sw.tc(move |rt, tc| rt.block_on(tc.install(&mut bad)));
     let e = res[0]
         .clone()
         .expect_err("a redirect to no device must fail");
@@ -445,12 +448,13 @@ fn kernel_refusal_carries_the_kernels_words() {
         e.message.to_lowercase().contains("device"),
         "not the kernel's words: {e}"
     );
-    // The same handle twice: EEXIST, and the first one stays.
+    // The same filter twice: its handle is taken, and with a kernel-chosen handle its
+    // key is: EEXIST, and the first one stays.
     let mut ok = twice.clone();
     ok[0].actions = vec![TcAction::Gact(Verdict::Ok)];
     let res = sw.tc(move |rt, tc| {
-        let a = rt.block_on(tc.install(&ok));
-        let b = rt.block_on(tc.install(&ok));
+        let a = rt.block_on(tc.install(&mut ok.clone()));
+        let b = rt.block_on(tc.install(&mut ok));
         (a, b)
     });
     assert!(res.0[0].is_ok(), "{:?}", res.0);

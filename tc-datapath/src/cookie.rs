@@ -84,9 +84,9 @@ pub fn filter_cookie(flow: [u8; 8], filter: &Filter) -> [u8; 16] {
 }
 
 /// A handle derived from the cookie: stable across restarts, never 0. Two filters of one
-/// (device, chain, prio) collide with probability about n^2 / 2^33; the kernel then
-/// refuses the second with EEXIST and the caller may pick another handle (any non-zero
-/// value: reconciliation goes by cookie, not by handle).
+/// (device, chain, prio) collide with probability about n^2 / 2^33 (likely from about
+/// 77,000 filters in one place); [`crate::Tc::install`] then lets the kernel pick a free
+/// handle and learns it. Reconciliation goes by cookie, never by handle.
 pub fn handle_for(cookie: &[u8; 16]) -> u32 {
     let h = u32::from_be_bytes([cookie[8], cookie[9], cookie[10], cookie[11]]);
     if h == 0 {

@@ -725,10 +725,14 @@ impl TcAction {
                     MirredKind::EgressMirror => (TC_ACT_PIPE, TCA_EGRESS_MIRROR),
                     MirredKind::IngressRedirect => (TC_ACT_STOLEN, TCA_INGRESS_REDIR),
                 };
-                let mut p = tc_gen(index, act).to_vec();
-                p.extend_from_slice(&eaction.to_ne_bytes());
-                p.extend_from_slice(&ifindex.to_ne_bytes());
-                w.put(TCA_MIRRED_PARMS, &p);
+                w.put_parts(
+                    TCA_MIRRED_PARMS,
+                    &[
+                        &tc_gen(index, act),
+                        &eaction.to_ne_bytes(),
+                        &ifindex.to_ne_bytes(),
+                    ],
+                );
             }
             TcAction::VlanPop | TcAction::VlanPush { .. } | TcAction::VlanModify { .. } => {
                 let v_action = match self {
@@ -736,9 +740,10 @@ impl TcAction {
                     TcAction::VlanPush { .. } => TCA_VLAN_ACT_PUSH,
                     _ => TCA_VLAN_ACT_MODIFY,
                 };
-                let mut p = tc_gen(index, TC_ACT_PIPE).to_vec();
-                p.extend_from_slice(&v_action.to_ne_bytes());
-                w.put(TCA_VLAN_PARMS, &p);
+                w.put_parts(
+                    TCA_VLAN_PARMS,
+                    &[&tc_gen(index, TC_ACT_PIPE), &v_action.to_ne_bytes()],
+                );
                 match self {
                     TcAction::VlanPush { vid, pcp, tpid } => {
                         w.u16(TCA_VLAN_PUSH_VLAN_ID, *vid);
@@ -778,9 +783,10 @@ impl TcAction {
                 w.end(ex);
             }
             TcAction::Csum(flags) => {
-                let mut p = tc_gen(index, TC_ACT_PIPE).to_vec();
-                p.extend_from_slice(&flags.to_ne_bytes());
-                w.put(TCA_CSUM_PARMS, &p);
+                w.put_parts(
+                    TCA_CSUM_PARMS,
+                    &[&tc_gen(index, TC_ACT_PIPE), &flags.to_ne_bytes()],
+                );
             }
             TcAction::Police(rate) => {
                 // struct tc_police: index, action, limit, burst, mtu, rate, peakrate,
@@ -829,9 +835,13 @@ impl TcAction {
                 dst,
                 dst_port,
             } => {
-                let mut p = tc_gen(index, TC_ACT_PIPE).to_vec();
-                p.extend_from_slice(&TCA_TUNNEL_KEY_ACT_SET.to_ne_bytes());
-                w.put(TCA_TUNNEL_KEY_PARMS, &p);
+                w.put_parts(
+                    TCA_TUNNEL_KEY_PARMS,
+                    &[
+                        &tc_gen(index, TC_ACT_PIPE),
+                        &TCA_TUNNEL_KEY_ACT_SET.to_ne_bytes(),
+                    ],
+                );
                 w.put(TCA_TUNNEL_KEY_ENC_IPV4_SRC, &src.octets());
                 w.put(TCA_TUNNEL_KEY_ENC_IPV4_DST, &dst.octets());
                 if let Some(id) = key_id {
@@ -842,9 +852,13 @@ impl TcAction {
                 }
             }
             TcAction::TunnelRelease => {
-                let mut p = tc_gen(index, TC_ACT_PIPE).to_vec();
-                p.extend_from_slice(&TCA_TUNNEL_KEY_ACT_RELEASE.to_ne_bytes());
-                w.put(TCA_TUNNEL_KEY_PARMS, &p);
+                w.put_parts(
+                    TCA_TUNNEL_KEY_PARMS,
+                    &[
+                        &tc_gen(index, TC_ACT_PIPE),
+                        &TCA_TUNNEL_KEY_ACT_RELEASE.to_ne_bytes(),
+                    ],
+                );
             }
             TcAction::SkbeditMark(mark) => {
                 w.put(TCA_SKBEDIT_PARMS, &tc_gen(index, TC_ACT_PIPE));
@@ -1129,10 +1143,16 @@ impl Filter {
     /// Append an RTM_NEWTFILTER request (create, fail if the handle exists) to `buf`.
     pub fn encode_new(&self, seq: u32, buf: &mut Vec<u8>) {
         let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+        self.encode_request(seq, flags, self.handle, buf)
+    }
+
+    /// Append an RTM_NEWTFILTER request with netlink `flags` for `handle` (0: the kernel
+    /// picks one) to `buf`.
+    pub(crate) fn encode_request(&self, seq: u32, flags: u16, handle: u32, buf: &mut Vec<u8>) {
         let at = begin_msg(buf, RTM_NEWTFILTER, flags, seq);
         buf.extend_from_slice(&tcmsg(
             self.ifindex,
-            self.handle,
+            handle,
             TC_H_INGRESS_PARENT,
             filter_info(self.prio),
         ));

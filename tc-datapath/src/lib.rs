@@ -6,8 +6,9 @@
 //!   Pure: no kernel, no I/O.
 //! - [`prio`]: where OpenFlow priorities go among TC chains and prios, and the table-miss
 //!   filters every table needs.
-//! - [`diff`]: reconcile what a dump shows with what the flow table wants, by cookie.
-//! - [`Tc`]: the netlink socket: probe, clsact, pipelined install/remove, dump.
+//! - [`diff`] and [`plan`]: reconcile what a dump shows with what the flow table wants,
+//!   by cookie; [`plan`] also pairs changed filters that keep their key for replacement.
+//! - [`Tc`]: the netlink socket: probe, clsact, batched install/replace/remove, dump.
 //! - [`filter`]: the typed filters and actions and their netlink encoding; [`nla`] is the
 //!   attribute writer and reader underneath (netlink-packet-route 0.34 lacks gact, vlan,
 //!   pedit, csum and police, so this crate writes and reads the messages itself).
@@ -30,5 +31,5 @@ pub use filter::{
 pub use meter::{Meter, MeterTable};
 pub use netlink::{KernelError, KernelSupport, Tc};
 pub use ports::PortMap;
-pub use reconcile::diff;
+pub use reconcile::{diff, plan, Plan};
 pub use translate::{translate, FlowSpec, Refusal};

@@ -74,42 +74,96 @@ impl KernelSupport {
     }
 }
 
-/// Requests in flight at most: their acks must fit the receive buffer.
-const WINDOW: usize = 512;
-/// Bytes per sendmsg at most (the kernel refuses more than the socket's send buffer).
-const SEND_CHUNK: usize = 128 * 1024;
-const RECV_BUF: usize = 1 << 20;
+/// Requests per sendmsg at most.
+const WINDOW_MAX: usize = 4096;
+/// Bytes per sendmsg at most (the kernel refuses a datagram larger than the send buffer).
+const SEND_CHUNK_MAX: usize = 1 << 20;
+/// What one answer may take of the receive buffer at worst (skb truesize): an error with
+/// its extended ack fits in 2 KiB; an echoed filter (NLM_F_ECHO) comes in an
+/// NLMSG_GOODSIZE skb.
+const ANSWER_COST: usize = 2048;
+const ECHO_COST: usize = 8192;
+/// Requested size of the socket buffers.
+const SOCK_BUF: libc::c_int = 8 << 20;
+/// One received datagram: a dump part (at most 32 KiB), an echoed filter, acks.
+const RECV_BUF: usize = 64 << 10;
 
 /// One NETLINK_ROUTE socket for TC (NETLINK_EXT_ACK and NETLINK_CAP_ACK on).
 pub struct Tc {
     fd: AsyncFd<Socket>,
     seq: u32,
     rbuf: Vec<u8>,
+    /// The send buffer of the batches, kept between calls.
+    sbuf: Vec<u8>,
+    /// The socket's receive and send buffer sizes as the kernel accounts them.
+    rcvbuf: usize,
+    sndbuf: usize,
 }
 
 /// A message as received: type, flags, seq and payload.
 struct Msg<'a> {
     ty: u16,
+    flags: u16,
     seq: u32,
     payload: &'a [u8],
 }
 
-fn split_msgs(mut data: &[u8]) -> Vec<Msg<'_>> {
-    let mut out = Vec::new();
-    while data.len() >= NLMSG_HDRLEN {
+/// The netlink messages in one datagram.
+struct Msgs<'a>(&'a [u8]);
+
+impl<'a> Iterator for Msgs<'a> {
+    type Item = Msg<'a>;
+    fn next(&mut self) -> Option<Msg<'a>> {
+        let data = self.0;
+        if data.len() < NLMSG_HDRLEN {
+            return None;
+        }
         let len = u32::from_ne_bytes([data[0], data[1], data[2], data[3]]) as usize;
         if len < NLMSG_HDRLEN || len > data.len() {
-            break;
+            self.0 = &[];
+            return None;
         }
-        out.push(Msg {
+        let m = Msg {
             ty: u16::from_ne_bytes([data[4], data[5]]),
+            flags: u16::from_ne_bytes([data[6], data[7]]),
             seq: u32::from_ne_bytes([data[8], data[9], data[10], data[11]]),
             payload: &data[NLMSG_HDRLEN..len],
-        });
-        let next = ((len + 3) & !3).min(data.len());
-        data = &data[next..];
+        };
+        self.0 = &data[((len + 3) & !3).min(data.len())..];
+        Some(m)
     }
-    out
+}
+
+fn split_msgs(data: &[u8]) -> Msgs<'_> {
+    Msgs(data)
+}
+
+/// Rewrite the flags of the netlink message that starts `msg`.
+fn patch_flags(msg: &mut [u8], f: impl FnOnce(u16) -> u16) {
+    if let Some(b) = msg.get_mut(6..8) {
+        let v = f(u16::from_ne_bytes([b[0], b[1]]));
+        b.copy_from_slice(&v.to_ne_bytes());
+    }
+}
+
+fn sockopt(fd: std::os::fd::RawFd, opt: libc::c_int) -> usize {
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: fd is a valid socket; v and len are valid for writing.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            opt,
+            &mut v as *mut libc::c_int as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    if r == 0 {
+        v.max(0) as usize
+    } else {
+        0
+    }
 }
 
 /// Parse the payload of an NLMSG_ERROR: `Ok(())` for an ack, else the error with the
@@ -160,25 +214,31 @@ impl Tc {
         s.set_ext_ack(true)?;
         s.set_cap_ack(true)?;
         s.set_non_blocking(true)?;
-        // Pipelined acks and dumps need room; FORCE works with CAP_NET_ADMIN, else the
-        // plain option (capped by rmem_max) is the fallback.
-        let size: libc::c_int = 8 << 20;
+        // Batches and dumps need room; FORCE works with CAP_NET_ADMIN, else the plain
+        // option (capped by rmem_max/wmem_max) is the fallback. The batch sizes follow
+        // from what the kernel granted.
         let fd = s.as_raw_fd();
-        for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
-            // SAFETY: fd is a valid socket; the option value is a c_int of the given size.
-            let r = unsafe {
-                libc::setsockopt(
-                    fd,
-                    libc::SOL_SOCKET,
-                    opt,
-                    &size as *const libc::c_int as *const libc::c_void,
-                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-                )
-            };
-            if r == 0 {
-                break;
+        for opts in [
+            [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF],
+            [libc::SO_SNDBUFFORCE, libc::SO_SNDBUF],
+        ] {
+            for opt in opts {
+                // SAFETY: fd is a valid socket; the option value is a c_int of the given size.
+                let r = unsafe {
+                    libc::setsockopt(
+                        fd,
+                        libc::SOL_SOCKET,
+                        opt,
+                        &SOCK_BUF as *const libc::c_int as *const libc::c_void,
+                        std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                    )
+                };
+                if r == 0 {
+                    break;
+                }
             }
         }
+        let (rcvbuf, sndbuf) = (sockopt(fd, libc::SO_RCVBUF), sockopt(fd, libc::SO_SNDBUF));
         // SAFETY: the socket is owned by the AsyncFd from here on and closed only when the
         // AsyncFd drops, after its deregistration.
         let fd = unsafe { AsyncFd::register(s) }.map_err(io::Error::from)?;
@@ -186,6 +246,9 @@ impl Tc {
             fd,
             seq: 1,
             rbuf: vec![0u8; RECV_BUF],
+            sbuf: Vec::new(),
+            rcvbuf,
+            sndbuf,
         })
     }
 
@@ -234,110 +297,130 @@ impl Tc {
         }
     }
 
-    /// Send `n` requests built by `build(i, seq, buf)`, at most [`WINDOW`] in flight, and
-    /// return each one's ack in request order.
+    /// Send `n` requests built by `build(i, seq, buf)` and return each one's answer in
+    /// request order: `Ok` with the handle of the filter the kernel echoed (with `echo`;
+    /// else 0).
+    ///
+    /// Many requests go out in one sendmsg, and only the last of each carries NLM_F_ACK.
+    /// The kernel handles the messages of a datagram in order and answers every failed
+    /// one with an error whether or not it asked for an ack, so once the last one's ack
+    /// is in, every earlier request without an error has succeeded: one answer to read
+    /// per datagram instead of one per request. The batch is as large as the send
+    /// buffer allows and as the receive buffer can hold answers for if every request
+    /// failed; an answer lost all the same (ENOBUFS) is never taken for success: every
+    /// request not answered yet then fails.
     async fn pipeline(
         &mut self,
         n: usize,
+        echo: bool,
         mut build: impl FnMut(usize, u32, &mut Vec<u8>),
-    ) -> Vec<Result<(), KernelError>> {
+    ) -> Vec<Result<u32, KernelError>> {
         let base = self.seq;
         self.seq = self.seq.wrapping_add(n as u32 + 1);
         let mut results: Vec<Option<Result<(), KernelError>>> = vec![None; n];
-        let (mut next, mut in_flight) = (0usize, 0usize);
-        let mut sbuf = Vec::with_capacity(SEND_CHUNK + 4096);
-        let fail_rest = |results: &mut Vec<Option<Result<(), KernelError>>>, e: KernelError| {
-            for r in results.iter_mut().filter(|r| r.is_none()) {
-                *r = Some(Err(e.clone()));
-            }
-        };
-        while next < n || in_flight > 0 {
+        let mut handles: Vec<u32> = vec![0; if echo { n } else { 0 }];
+        let cost = if echo { ECHO_COST } else { ANSWER_COST };
+        let window = (self.rcvbuf / cost).clamp(1, WINDOW_MAX);
+        let chunk = (self.sndbuf / 2).clamp(4096, SEND_CHUNK_MAX);
+        let mut sbuf = std::mem::take(&mut self.sbuf);
+        let mut next = 0usize;
+        'batches: while next < n {
             sbuf.clear();
             let first = next;
-            while next < n && in_flight < WINDOW && sbuf.len() < SEND_CHUNK {
+            let mut last_at = 0;
+            while next < n && next - first < window && sbuf.len() < chunk {
+                last_at = sbuf.len();
                 build(next, base.wrapping_add(next as u32), &mut sbuf);
+                patch_flags(&mut sbuf[last_at..], |f| {
+                    (f & !NLM_F_ACK) | if echo { NLM_F_ECHO } else { 0 }
+                });
                 next += 1;
-                in_flight += 1;
             }
-            if !sbuf.is_empty() {
-                if let Err(e) = self.send(&sbuf).await {
-                    let ke = KernelError::io(&e);
-                    for r in &mut results[first..next] {
-                        *r = Some(Err(ke.clone()));
-                    }
-                    in_flight -= next - first;
-                    continue;
+            patch_flags(&mut sbuf[last_at..], |f| f | NLM_F_ACK);
+            let last = next - 1;
+            if let Err(e) = self.send(&sbuf).await {
+                let ke = KernelError::io(&e);
+                for r in &mut results[first..next] {
+                    *r = Some(Err(ke.clone()));
                 }
+                continue;
             }
-            // Read acks until the window has room again (or everything is answered).
-            while in_flight > 0 && (next == n || in_flight >= WINDOW / 2) {
+            loop {
                 let len = match self.recv().await {
                     Ok(l) => l,
                     Err(e) => {
-                        // ENOBUFS: acks were lost; what the kernel did is unknown.
+                        // ENOBUFS: answers were lost; what the kernel did is unknown.
                         let mut ke = KernelError::io(&e);
                         ke.message = format!(
                             "{}: acks lost, dump to learn what the kernel holds",
                             ke.message
                         );
-                        fail_rest(&mut results, ke);
-                        return results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect();
+                        for r in results[first..].iter_mut().filter(|r| r.is_none()) {
+                            *r = Some(Err(ke.clone()));
+                        }
+                        break 'batches;
                     }
                 };
-                let data = &self.rbuf[..len];
-                let mut off = 0;
-                while off + NLMSG_HDRLEN <= len {
-                    let mlen = u32::from_ne_bytes([
-                        data[off],
-                        data[off + 1],
-                        data[off + 2],
-                        data[off + 3],
-                    ]) as usize;
-                    if mlen < NLMSG_HDRLEN || off + mlen > len {
-                        break;
+                let mut done = false;
+                for m in split_msgs(&self.rbuf[..len]) {
+                    let i = m.seq.wrapping_sub(base) as usize;
+                    if i >= n {
+                        continue;
                     }
-                    let ty = u16::from_ne_bytes([data[off + 4], data[off + 5]]);
-                    let flags = u16::from_ne_bytes([data[off + 6], data[off + 7]]);
-                    let seq = u32::from_ne_bytes([
-                        data[off + 8],
-                        data[off + 9],
-                        data[off + 10],
-                        data[off + 11],
-                    ]);
-                    let i = seq.wrapping_sub(base) as usize;
-                    if ty == NLMSG_ERROR && i < n && results[i].is_none() {
-                        results[i] = Some(parse_error(
-                            &data[off + NLMSG_HDRLEN..off + mlen],
-                            flags & NLM_F_CAPPED != 0,
-                            flags & NLM_F_ACK_TLVS != 0,
-                        ));
-                        in_flight -= 1;
+                    match m.ty {
+                        NLMSG_ERROR => {
+                            if results[i].is_none() {
+                                results[i] = Some(parse_error(
+                                    m.payload,
+                                    m.flags & NLM_F_CAPPED != 0,
+                                    m.flags & NLM_F_ACK_TLVS != 0,
+                                ));
+                            }
+                            done |= i == last;
+                        }
+                        // The echo of a created filter: its tcmsg says which handle.
+                        RTM_NEWTFILTER if echo => {
+                            if let Ok(h) = nla::get_u32(m.payload.get(8..).unwrap_or(&[])) {
+                                handles[i] = h;
+                            }
+                        }
+                        _ => {}
                     }
-                    off += (mlen + 3) & !3;
+                }
+                if done {
+                    break;
                 }
             }
+            for r in results[first..next].iter_mut().filter(|r| r.is_none()) {
+                *r = Some(Ok(()));
+            }
         }
+        self.sbuf = sbuf;
         results
             .into_iter()
-            .map(|r| {
-                r.unwrap_or(Err(KernelError {
+            .enumerate()
+            .map(|(i, r)| match r {
+                Some(Ok(())) => Ok(handles.get(i).copied().unwrap_or(0)),
+                Some(Err(e)) => Err(e),
+                None => Err(KernelError {
                     errno: libc::EIO,
                     message: "no answer from the kernel".into(),
-                }))
+                }),
             })
             .collect()
     }
 
     async fn request(&mut self, msg: impl FnOnce(u32, &mut Vec<u8>)) -> Result<(), KernelError> {
         let mut msg = Some(msg);
-        self.pipeline(1, |_, seq, buf| {
+        self.pipeline(1, false, |_, seq, buf| {
             if let Some(m) = msg.take() {
                 m(seq, buf)
             }
         })
         .await
         .pop()
-        .unwrap_or(Ok(()))
+        .unwrap_or(Ok(0))
+        .map(|_| ())
     }
 
     /// Add the clsact qdisc to `ifindex` (already there is fine).
@@ -359,17 +442,87 @@ impl Tc {
         }
     }
 
-    /// Install `filters` (create; a filter whose handle exists fails with EEXIST), many
-    /// requests in flight; one result per filter, in order.
-    pub async fn install(&mut self, filters: &[Filter]) -> Vec<Result<(), KernelError>> {
-        self.pipeline(filters.len(), |i, seq, buf| filters[i].encode_new(seq, buf))
-            .await
+    /// Install `filters` (create), many per sendmsg; one result per filter, in order.
+    ///
+    /// A filter goes in under its own `handle` when that is free in its (device, chain,
+    /// prio). Handles derived from cookies can collide (about n²/2³³ for n filters in
+    /// one place), and `tc` may have taken one: when the kernel answers EEXIST, or when
+    /// `handle` is 0, the filter is sent again with handle 0, which makes flower pick a
+    /// free one, and NLM_F_ECHO, which makes the kernel say which; `handle` is updated.
+    /// An EEXIST that remains after that means a filter with the same match (key and
+    /// mask) already sits in that (device, chain, prio): flower allows one.
+    pub async fn install(&mut self, filters: &mut [Filter]) -> Vec<Result<(), KernelError>> {
+        let flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
+        let mut out: Vec<Result<(), KernelError>> = vec![Ok(()); filters.len()];
+        let own: Vec<usize> = (0..filters.len())
+            .filter(|&i| filters[i].handle != 0)
+            .collect();
+        let mut again: Vec<usize> = (0..filters.len())
+            .filter(|&i| filters[i].handle == 0)
+            .collect();
+        let f = &*filters;
+        let first = self
+            .pipeline(own.len(), false, |j, seq, buf| {
+                let x = &f[own[j]];
+                x.encode_request(seq, flags, x.handle, buf)
+            })
+            .await;
+        for (&i, r) in own.iter().zip(first) {
+            match r {
+                Err(e) if e.errno == libc::EEXIST => again.push(i),
+                Err(e) => out[i] = Err(e),
+                Ok(_) => {}
+            }
+        }
+        if again.is_empty() {
+            return out;
+        }
+        again.sort_unstable();
+        let second = self
+            .pipeline(again.len(), true, |j, seq, buf| {
+                f[again[j]].encode_request(seq, flags, 0, buf)
+            })
+            .await;
+        for (&i, r) in again.iter().zip(second) {
+            match r {
+                Ok(h) if h != 0 => filters[i].handle = h,
+                Ok(_) => {
+                    out[i] = Err(KernelError {
+                        errno: libc::EIO,
+                        message: "the kernel did not echo the handle it chose".into(),
+                    })
+                }
+                Err(e) => out[i] = Err(e),
+            }
+        }
+        out
     }
 
-    /// Remove filters; one result per filter, in order.
+    /// Replace installed filters in place: each filter's `handle` names the filter of
+    /// its (device, chain, prio) that it replaces (`tc filter replace`). The kernel swaps
+    /// the old for the new at once, so no packet sees neither: this is how a filter whose
+    /// key stays and whose actions change is updated (adding it beside the old one fails,
+    /// flower allows one filter per key in a prio). See [`crate::reconcile::plan`].
+    pub async fn replace(&mut self, filters: &[Filter]) -> Vec<Result<(), KernelError>> {
+        let flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
+        self.pipeline(filters.len(), false, |i, seq, buf| {
+            filters[i].encode_request(seq, flags, filters[i].handle, buf)
+        })
+        .await
+        .into_iter()
+        .map(|r| r.map(|_| ()))
+        .collect()
+    }
+
+    /// Remove filters, many per sendmsg; one result per filter, in order.
     pub async fn remove(&mut self, filters: &[FilterId]) -> Vec<Result<(), KernelError>> {
-        self.pipeline(filters.len(), |i, seq, buf| filters[i].encode_del(seq, buf))
-            .await
+        self.pipeline(filters.len(), false, |i, seq, buf| {
+            filters[i].encode_del(seq, buf)
+        })
+        .await
+        .into_iter()
+        .map(|r| r.map(|_| ()))
+        .collect()
     }
 
     /// Every flower filter on the clsact ingress of `ifindex`, all chains, with cookie,
@@ -400,11 +553,10 @@ impl Tc {
                         return Ok(out);
                     }
                     NLMSG_ERROR => {
-                        let flags = u16::from_ne_bytes([data[6], data[7]]);
                         parse_error(
                             m.payload,
-                            flags & NLM_F_CAPPED != 0,
-                            flags & NLM_F_ACK_TLVS != 0,
+                            m.flags & NLM_F_CAPPED != 0,
+                            m.flags & NLM_F_ACK_TLVS != 0,
                         )?;
                         return Ok(out);
                     }
@@ -513,7 +665,7 @@ impl Tc {
                     }
                     Ok(()) => {
                         s.present.push("sch_clsact");
-                        let f = Filter {
+                        let mut f = Filter {
                             ifindex,
                             chain: 0,
                             prio: 1,
@@ -525,7 +677,7 @@ impl Tc {
                             actions: vec![],
                             cookie: [0; 16],
                         };
-                        match self.install(std::slice::from_ref(&f)).await.pop() {
+                        match self.install(std::slice::from_mut(&mut f)).await.pop() {
                             Some(Err(e)) => {
                                 s.missing
                                     .push(lacks("cls_flower", "CONFIG_NET_CLS_FLOWER", &e))

@@ -36,10 +36,18 @@ impl NlaWriter {
     }
 
     pub fn put(&mut self, ty: u16, data: &[u8]) {
-        let len = 4 + data.len();
+        self.put_parts(ty, &[data]);
+    }
+
+    /// One attribute whose payload is `parts` one after the other (a fixed struct and
+    /// what follows it), written without an intermediate buffer.
+    pub fn put_parts(&mut self, ty: u16, parts: &[&[u8]]) {
+        let len = 4 + parts.iter().map(|p| p.len()).sum::<usize>();
         self.buf.extend_from_slice(&(len as u16).to_ne_bytes());
         self.buf.extend_from_slice(&ty.to_ne_bytes());
-        self.buf.extend_from_slice(data);
+        for p in parts {
+            self.buf.extend_from_slice(p);
+        }
         self.buf.resize(align4(self.buf.len()), 0);
     }
 
@@ -66,10 +74,9 @@ impl NlaWriter {
     pub fn u64(&mut self, ty: u16, v: u64) {
         self.put(ty, &v.to_ne_bytes());
     }
+    /// A NUL-terminated string.
     pub fn str(&mut self, ty: u16, s: &str) {
-        let mut v = s.as_bytes().to_vec();
-        v.push(0);
-        self.put(ty, &v);
+        self.put_parts(ty, &[s.as_bytes(), &[0]]);
     }
 
     /// Open a nested attribute; pass the returned position to [`NlaWriter::end`].

@@ -16,6 +16,12 @@
 //! - set-field: act_vlan for the VLAN fields, pedit (then csum for L3/L4 checksums) for
 //!   Ethernet, IP and L4 fields, tunnel_key for the tunnel fields.
 //!
+//! - VLAN: a match without vlan_vid matches tagged and untagged packets, and eth_type and
+//!   the L3/L4 fields are those of the header after the tag, as OpenFlow 1.3 says (the
+//!   kernel test `ip_match_without_vlan_fields_matches_tagged_packets_by_their_inner_header`
+//!   shows it with packets). A tag is matched with vlan_vid only; eth_type 0x8100 or
+//!   0x88a8 is refused.
+//!
 //! Everything else is refused with the OpenFlow error the spec prescribes and a sentence
 //! that says what and why; nothing is approximated, with one documented exception:
 //! dec_nw_ttl becomes pedit add 0xff, and TC cannot drop a packet whose TTL expires.
@@ -118,6 +124,7 @@ const ETH_IP: u16 = 0x0800;
 const ETH_ARP: u16 = 0x0806;
 const ETH_IPV6: u16 = 0x86dd;
 const ETH_VLAN: u16 = 0x8100;
+const ETH_QINQ: u16 = 0x88a8;
 
 /// The ONF experimenter id under which Open vSwitch sends `tcp_flags` in OpenFlow 1.3.
 const ONF_EXPERIMENTER: u32 = 0x4f4e_4600;
@@ -505,9 +512,26 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
     // VLAN (spec table 13): vlan_vid's value and mask select untagged, any tag, or a VID.
     // Flower matches a tag through eth_type 0x8100 plus the VLAN keys; the OpenFlow
     // eth_type (the type after the tags) then goes to the VLAN EtherType key.
+    //
+    // Without vlan_vid, OpenFlow matches tagged and untagged packets alike, and eth_type
+    // and the L3/L4 fields are those after the tags. So does flower with ETH_P_ALL and
+    // no VLAN key: the receive path moves the outer tag into the skb's metadata before
+    // TC ingress, and the flow dissector walks past a tag left in the packet, so the
+    // EtherType key and the L3/L4 keys see the inner header (kernel test
+    // ip_match_without_vlan_fields_matches_tagged_packets_by_their_inner_header).
+    // eth_type 0x8100/0x88a8 itself would mean "the type after the tags is a tag",
+    // which no packet has, while flower would take it as "any tagged packet": refused.
     match vlan {
         None | Some((_, 0)) => {
             need(!pcp, "vlan_pcp", "vlan_vid other than NONE")?;
+            if let Some(t @ (ETH_VLAN | ETH_QINQ)) = et {
+                return refuse(
+                    BAD_VALUE,
+                    format!(
+                        "eth_type {t:#06x} is a VLAN tag, and eth_type is the type after the tags: match tags with vlan_vid"
+                    ),
+                );
+            }
             k.eth_type = et;
         }
         Some((v, m)) => {

@@ -11,6 +11,8 @@ pub const NLM_F_ACK: u16 = 0x4;
 pub const NLM_F_DUMP: u16 = 0x300;
 pub const NLM_F_EXCL: u16 = 0x200;
 pub const NLM_F_CREATE: u16 = 0x400;
+pub const NLM_F_REPLACE: u16 = 0x100;
+pub const NLM_F_ECHO: u16 = 0x8;
 /// In an NLMSG_ERROR: the original request was cut to its header (NETLINK_CAP_ACK).
 pub const NLM_F_CAPPED: u16 = 0x100;
 /// In an NLMSG_ERROR: extended-ack TLVs follow.

@@ -14,7 +14,8 @@ use regress::net::LanSwitch;
 use regress::Lan;
 use tc_datapath::translate::port;
 use tc_datapath::{
-    diff, prio, translate, Filter, FlowSpec, MeterTable, MirredKind, PortMap, Tc, TcAction, Verdict,
+    diff, plan, prio, translate, Filter, FlowSpec, MeterTable, MirredKind, PortMap, Tc, TcAction,
+    Verdict,
 };
 
 const IGNORE: &str = "kernel tier: needs cls_flower, runs in the VM";
@@ -120,17 +121,20 @@ impl Switch {
         out
     }
 
-    fn install_filters(&self, filters: Vec<Filter>) {
-        let res = self.tc(move |rt, tc| rt.block_on(tc.install(&filters)));
+    /// Install; returns the filters with the handles they got.
+    fn install_filters(&self, mut filters: Vec<Filter>) -> Vec<Filter> {
+        let (res, filters) = self.tc(move |rt, tc| {
+            let res = rt.block_on(tc.install(&mut filters));
+            (res, filters)
+        });
         for r in res {
             r.expect("install");
         }
+        filters
     }
 
     fn install(&self, flows: &[Flow]) -> Vec<Filter> {
-        let filters = self.translate(flows);
-        self.install_filters(filters.clone());
-        filters
+        self.install_filters(self.translate(flows))
     }
 
     fn dump(&self, ifindex: u32) -> Vec<tc_datapath::Installed> {
@@ -436,7 +440,7 @@ fn kernel_refusal_carries_the_kernels_words() {
         ifindex: 999_999,
     }];
     let twice = vec![bad[0].clone()];
-    let res = sw.tc(move |rt, tc| rt.block_on(tc.install(&bad)));
+    let res = sw.tc(move |rt, tc| rt.block_on(tc.install(&mut bad)));
     let e = res[0]
         .clone()
         .expect_err("a redirect to no device must fail");
@@ -445,12 +449,13 @@ fn kernel_refusal_carries_the_kernels_words() {
         e.message.to_lowercase().contains("device"),
         "not the kernel's words: {e}"
     );
-    // The same handle twice: EEXIST, and the first one stays.
+    // The same filter twice: its handle is taken, and with a kernel-chosen handle its
+    // key is: EEXIST, and the first one stays.
     let mut ok = twice.clone();
     ok[0].actions = vec![TcAction::Gact(Verdict::Ok)];
     let res = sw.tc(move |rt, tc| {
-        let a = rt.block_on(tc.install(&ok));
-        let b = rt.block_on(tc.install(&ok));
+        let a = rt.block_on(tc.install(&mut ok.clone()));
+        let b = rt.block_on(tc.install(&mut ok));
         (a, b)
     });
     assert!(res.0[0].is_ok(), "{:?}", res.0);
@@ -689,4 +694,210 @@ fn udp_port_rewrite_arrives_with_a_valid_checksum() {
         .recv(&mut buf)
         .expect("nothing arrived on the rewritten port");
     assert_eq!(&buf[..n], b"to-7000");
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn colliding_handles_both_install_and_reconcile() {
+    let sw = Switch::new(2);
+    sw.host(1)
+        .ns
+        .tcp_listen(SocketAddr::from((sw.host(1).ip, 8084)))
+        .expect("listen");
+    sw.host(1)
+        .ns
+        .tcp_listen(SocketAddr::from((sw.host(1).ip, 8085)))
+        .expect("listen");
+    let ifx = sw.ports.ifindex(1).unwrap();
+    let mut wanted = sw.translate(&[
+        normal_flow(0),
+        Flow(
+            0,
+            100,
+            vec![Oxm::InPort(1), IP, Oxm::IpProto(6), Oxm::TcpDst(8084)],
+            vec![],
+        ),
+        Flow(0, 100, vec![Oxm::InPort(1), IP, ICMP], vec![]),
+    ]);
+    // Two distinct flows in one (device, chain, prio) with the same handle: what a
+    // collision of derived handles looks like to the kernel (tests/translate.rs shows
+    // a real pair of flows whose derived handles are equal).
+    let place = (ifx, 0, prio::placement(0, 100).1);
+    let at: Vec<usize> = (0..wanted.len())
+        .filter(|&i| (wanted[i].ifindex, wanted[i].chain, wanted[i].prio) == place)
+        .collect();
+    assert_eq!(at.len(), 2);
+    let taken = wanted[at[0]].handle;
+    wanted[at[1]].handle = taken;
+    let wanted = sw.install_filters(wanted);
+    assert_eq!(wanted[at[0]].handle, taken, "the first keeps its handle");
+    assert_ne!(wanted[at[1]].handle, taken, "the second got another one");
+    assert_ne!(wanted[at[1]].handle, 0);
+    // Both work.
+    assert!(
+        !sw.host(0).ns.ping(sw.host(1).ip, 1),
+        "ICMP crossed its drop"
+    );
+    assert!(!tcp_ok(&sw, 0, 1, 8084), "TCP 8084 crossed its drop");
+    assert!(tcp_ok(&sw, 0, 1, 8085), "TCP 8085 should pass (NORMAL)");
+    // The dump shows both under the handles install reported, and nothing to do.
+    let dumped = sw.dump(ifx);
+    for &i in &at {
+        let d = dumped
+            .iter()
+            .find(|d| d.cookie == Some(wanted[i].cookie))
+            .expect("filter in the dump by cookie");
+        assert_eq!(d.id, wanted[i].id());
+    }
+    let mut installed = Vec::new();
+    for (_, i, _) in sw.ports.iter() {
+        installed.extend(sw.dump(i));
+    }
+    let (add, remove) = diff(&wanted, &installed);
+    assert!(add.is_empty() && remove.is_empty(), "{add:?} {remove:?}");
+    // The id install reported removes exactly that filter.
+    let gone = wanted[at[1]].id();
+    let res = sw.tc(move |rt, tc| rt.block_on(tc.remove(&[gone])));
+    assert_eq!(res, vec![Ok(())]);
+    assert!(
+        sw.host(0).ns.ping_eventually(sw.host(1).ip, 3),
+        "ICMP still dropped after its filter was removed"
+    );
+    assert!(!tcp_ok(&sw, 0, 1, 8084), "the other filter went too");
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn changed_actions_under_the_same_match_are_replaced_in_place() {
+    let sw = Switch::new(2);
+    let ifx = sw.ports.ifindex(1).unwrap();
+    let icmp = vec![Oxm::InPort(1), IP, ICMP];
+    let old = sw.install(&[normal_flow(0), Flow(0, 100, icmp.clone(), vec![])]);
+    assert!(
+        !sw.host(0).ns.ping(sw.host(1).ip, 1),
+        "ICMP crossed its drop"
+    );
+    // The flow now allows ICMP: same match and priority, other actions.
+    let new = sw.translate(&[
+        normal_flow(0),
+        Flow(0, 100, icmp, apply(vec![out(port::NORMAL)])),
+    ]);
+    let changed: Vec<Filter> = new
+        .iter()
+        .filter(|f| f.ifindex == ifx && f.prio == prio::placement(0, 100).1)
+        .cloned()
+        .collect();
+    assert_eq!(changed.len(), 1);
+    // Beside the old one it cannot go: flower holds one filter per key in a prio.
+    let mut beside = changed.clone();
+    let res = sw.tc(move |rt, tc| rt.block_on(tc.install(&mut beside)));
+    assert_eq!(res[0].as_ref().map_err(|e| e.errno), Err(17), "{res:?}");
+    // plan turns it into a replacement under the installed handle.
+    let mut installed = Vec::new();
+    for (_, i, _) in sw.ports.iter() {
+        installed.extend(sw.dump(i));
+    }
+    let p = plan(&new, &installed);
+    assert!(p.add.is_empty() && p.remove.is_empty(), "{p:?}");
+    assert_eq!(p.replace.len(), 1);
+    let was = old
+        .iter()
+        .find(|f| f.ifindex == ifx && f.prio == prio::placement(0, 100).1)
+        .expect("old filter");
+    assert_eq!(p.replace[0].handle, was.handle);
+    let rep = p.replace.clone();
+    let res = sw.tc(move |rt, tc| rt.block_on(tc.replace(&rep)));
+    assert_eq!(res, vec![Ok(())]);
+    assert!(
+        sw.host(0).ns.ping_eventually(sw.host(1).ip, 3),
+        "ICMP still dropped after the replacement"
+    );
+    let dumped = sw.dump(ifx);
+    let at: Vec<_> = dumped
+        .iter()
+        .filter(|d| d.id.prio == prio::placement(0, 100).1)
+        .collect();
+    assert_eq!(at.len(), 1, "{at:?}");
+    assert_eq!(at[0].cookie, Some(changed[0].cookie));
+    let mut installed = Vec::new();
+    for (_, i, _) in sw.ports.iter() {
+        installed.extend(sw.dump(i));
+    }
+    assert!(plan(&new, &installed).is_empty());
+}
+
+/// Give host `i` a VLAN 10 interface `eth0.10` with address 10.79.0.(i+1)/24.
+fn vlan10(sw: &Switch, i: usize) -> Ipv4Addr {
+    let h = sw.host(i);
+    let addr = Ipv4Addr::new(10, 79, 0, i as u8 + 1);
+    h.ns.ip(&[
+        "link", "add", "link", "eth0", "name", "eth0.10", "type", "vlan", "id", "10",
+    ])
+    .expect("vlan");
+    h.ns.ip(&["addr", "add", &format!("{addr}/24"), "dev", "eth0.10"])
+        .expect("addr");
+    h.ns.ip(&["link", "set", "eth0.10", "up"]).expect("up");
+    addr
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn ip_match_without_vlan_fields_matches_tagged_packets_by_their_inner_header() {
+    // OpenFlow 1.3: a match without vlan_vid matches tagged and untagged packets, and
+    // eth_type (and every L3/L4 field) is that of the header after the tags. flower
+    // does the same: the receive path moves the outer tag into skb metadata before TC
+    // ingress, and the flow dissector walks past any tag left in the packet, so a
+    // filter without VLAN keys sees the inner EtherType and headers.
+    let sw = Switch::new(2);
+    let (a, b) = (vlan10(&sw, 0), vlan10(&sw, 1));
+    sw.host(1)
+        .ns
+        .tcp_listen(SocketAddr::from((b, 8086)))
+        .expect("listen");
+    assert!(sw.host(0).ns.ping_eventually(b, 3), "no tagged ping at all");
+    let _ = a;
+    let wanted = sw.install(&[
+        normal_flow(0),
+        Flow(
+            0,
+            100,
+            vec![IP, ICMP, Oxm::Ipv4Dst(Masked::exact(b))],
+            vec![],
+        ),
+    ]);
+    let ifx = sw.ports.ifindex(1).unwrap();
+    let drop = wanted
+        .iter()
+        .find(|f| f.ifindex == ifx && f.prio == prio::placement(0, 100).1)
+        .expect("drop filter on port 1")
+        .clone();
+    assert_eq!(drop.key.eth_type, Some(0x0800));
+    assert_eq!(drop.key.vlan_id, None);
+    let count = || {
+        sw.dump(ifx)
+            .into_iter()
+            .find(|d| d.cookie == Some(drop.cookie))
+            .map(|d| d.packets)
+            .expect("drop filter in the dump")
+    };
+    let before = count();
+    // Tagged ICMP to the address in the match: dropped, and counted by the filter.
+    for _ in 0..3 {
+        assert!(!sw.host(0).ns.ping(b, 1), "tagged ICMP crossed the drop");
+    }
+    assert!(
+        count() >= before + 3,
+        "the filter did not count the tagged pings"
+    );
+    // Tagged TCP to that address, and untagged ICMP to another: not matched.
+    assert!(
+        sw.host(0)
+            .ns
+            .tcp_reaches(SocketAddr::from((b, 8086)), Duration::from_secs(3)),
+        "tagged TCP was dropped: the match saw more than ICMP"
+    );
+    assert!(
+        sw.host(0).ns.ping_eventually(sw.host(1).ip, 3),
+        "untagged ICMP to another address was dropped"
+    );
 }

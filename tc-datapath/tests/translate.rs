@@ -155,6 +155,19 @@ fn vlan_fields_become_a_tag_match_with_the_inner_ethertype() {
     assert_refusal(&r, codes::BAD_MASK, &["vlan_vid"]);
     let r = refused(vec![Oxm::VlanPcp(1)], apply(vec![]));
     assert_refusal(&r, codes::BAD_PREREQ, &["vlan_pcp", "vlan_vid"]);
+    // eth_type is the type after the tags: a tag type there matches nothing in
+    // OpenFlow, but would match every tagged packet in flower.
+    for t in [0x8100, 0x88a8] {
+        let r = refused(vec![Oxm::EthType(t)], apply(vec![]));
+        assert_refusal(&r, codes::BAD_VALUE, &["VLAN tag", "vlan_vid"]);
+    }
+    // Without vlan_vid, IP stays a plain EtherType key: flower then matches IPv4
+    // behind a tag too (shown with packets in kernel_tc_datapath).
+    let k = key(vec![IP]);
+    assert_eq!(
+        (k.eth_type, k.vlan_id, k.vlan_eth_type),
+        (Some(0x0800), None, None)
+    );
 }
 
 #[test]
@@ -844,4 +857,33 @@ fn cookie_ignores_field_order_but_not_content() {
     assert_ne!(a.flow_id(), c.flow_id());
     let d = one(vec![IP, Oxm::IpProto(6)], apply(vec![out(3)]));
     assert_ne!(a.flow_id(), d.flow_id());
+}
+
+/// Flow `i` of a family of distinct flows that all land in one (device, chain, prio):
+/// in_port 1, priority 100, TCP to 10.x.y.z:80, dropped.
+fn same_place_flow(i: u32) -> Filter {
+    let [_, a, b, c] = i.to_be_bytes();
+    one(
+        vec![
+            Oxm::EthType(0x0800),
+            Oxm::IpProto(6),
+            Oxm::Ipv4Dst(Masked::exact(Ipv4Addr::new(10, a, b, c))),
+            Oxm::TcpDst(80),
+        ],
+        vec![],
+    )
+}
+
+#[test]
+fn distinct_flows_in_one_place_can_get_the_same_derived_handle() {
+    // Found by translating same_place_flow(0..) until two handles were equal (at the
+    // 101,530th flow; the birthday bound for 32 bits is about 77,000). Tc::install
+    // resolves such a pair by letting the kernel pick the second one's handle
+    // (kernel_tc_datapath::colliding_handles_both_install_and_reconcile).
+    let (a, b) = (same_place_flow(76_482), same_place_flow(101_529));
+    assert_ne!(a.key, b.key);
+    assert_ne!(a.cookie, b.cookie);
+    assert_eq!((a.ifindex, a.chain, a.prio), (b.ifindex, b.chain, b.prio));
+    assert_eq!(a.handle, b.handle);
+    assert_eq!(a.handle, 0xae7c_b0cc);
 }

@@ -109,16 +109,7 @@ fn refuse<T>(error: OfpErrorCode, reason: impl Into<String>) -> Result<T, Refusa
 }
 
 /// Reserved OpenFlow ports (`enum ofp_port_no`).
-pub mod port {
-    pub const IN_PORT: u32 = 0xffff_fff8;
-    pub const TABLE: u32 = 0xffff_fff9;
-    pub const NORMAL: u32 = 0xffff_fffa;
-    pub const FLOOD: u32 = 0xffff_fffb;
-    pub const ALL: u32 = 0xffff_fffc;
-    pub const CONTROLLER: u32 = 0xffff_fffd;
-    pub const LOCAL: u32 = 0xffff_fffe;
-    pub const ANY: u32 = 0xffff_ffff;
-}
+pub use ofproto::v13::port;
 
 const ETH_IP: u16 = 0x0800;
 const ETH_ARP: u16 = 0x0806;

@@ -166,13 +166,7 @@ pub(crate) fn fmt_mac_masked(a: MacAddr, mask: Option<MacAddr>) -> String {
 }
 
 /// OpenFlow 1.3 reserved ports (`enum ofp_port_no`), by their short names.
-pub(crate) mod port13 {
-    pub use crate::v13::{
-        OFPP_ALL as ALL, OFPP_ANY as ANY, OFPP_CONTROLLER as CONTROLLER, OFPP_FLOOD as FLOOD,
-        OFPP_IN_PORT as IN_PORT, OFPP_LOCAL as LOCAL, OFPP_MAX as MAX, OFPP_NORMAL as NORMAL,
-        OFPP_TABLE as TABLE,
-    };
-}
+pub(crate) use crate::v13::port as port13;
 
 /// `OFPG_ANY`
 pub(crate) const OFPG_ANY: u32 = 0xffff_ffff;

@@ -63,6 +63,15 @@ pub const OFPP_LOCAL: u32 = 0xffff_fffe;
 /// No port: a wildcard in deletes and statistics requests, never an output.
 pub const OFPP_ANY: u32 = 0xffff_ffff;
 
+/// The reserved port numbers under short names (`port::NORMAL`), for code that uses many.
+pub mod port {
+    pub use super::{
+        OFPP_ALL as ALL, OFPP_ANY as ANY, OFPP_CONTROLLER as CONTROLLER, OFPP_FLOOD as FLOOD,
+        OFPP_IN_PORT as IN_PORT, OFPP_LOCAL as LOCAL, OFPP_MAX as MAX, OFPP_NORMAL as NORMAL,
+        OFPP_TABLE as TABLE,
+    };
+}
+
 /// `enum ofp_type`
 pub mod msg_type {
     pub const HELLO: u8 = 0;

@@ -45,13 +45,7 @@ pub const STATIC_COOKIE: u64 = 0x5357_444c_0000_0002;
 pub const LEARNED_PRIORITY: u16 = 1;
 
 /// OpenFlow 1.3 reserved ports (`enum ofp_port_no`), ofproto's, by their short names.
-pub mod port13 {
-    pub use ofproto::v13::{
-        OFPP_ALL as ALL, OFPP_ANY as ANY, OFPP_CONTROLLER as CONTROLLER, OFPP_FLOOD as FLOOD,
-        OFPP_IN_PORT as IN_PORT, OFPP_LOCAL as LOCAL, OFPP_MAX as MAX, OFPP_NORMAL as NORMAL,
-        OFPP_TABLE as TABLE,
-    };
-}
+pub use ofproto::v13::port as port13;
 const OFPG_ANY: u32 = 0xffff_ffff;
 const OFPTT_ALL: u8 = 0xff;
 /// `OFPPC_PORT_DOWN` and `OFPPS_LINK_DOWN`: bit 0 in both versions.

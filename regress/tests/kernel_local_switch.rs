@@ -250,6 +250,25 @@ fn flows_forward_through_tc_and_count_what_the_kernel_counts() {
         filters(p0).iter().all(|f| f.1 != 65536 - 200),
         "the allow flow's filter is still there"
     );
+
+    // An add with the same match and priority replaces the flow (OpenFlow 1.3, 6.4); its
+    // filter is replaced in place, under the same handle, and ping goes through.
+    let drop_handles = |p: &str| -> Vec<u64> {
+        filters(p)
+            .iter()
+            .filter(|f| f.1 == 65536 - 100)
+            .map(|f| f.2)
+            .collect()
+    };
+    let before = drop_handles(p0);
+    assert_eq!(before.len(), 1, "{:?}", filters(p0));
+    d.ctl_ok(&["add", "flow", &dpid, "priority=100,icmp,actions=NORMAL"]);
+    assert!(
+        h0.ns.ping_eventually(h1.ip, 5),
+        "ping blocked after the drop was replaced; flows:\n{}",
+        d.ctl_ok(&["show", "flows", &dpid])
+    );
+    assert_eq!(drop_handles(p0), before, "not replaced in place");
 }
 
 #[test]

@@ -358,3 +358,28 @@ fn a_restart_keeps_the_filters_and_the_traffic() {
     assert!(flow_packets(&d, &dpid, "200").is_some());
     assert!(h0.ns.ping(h1.ip, 1));
 }
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn table_miss_drop_drops_until_a_flow_allows() {
+    let lan = Lan::new(2, LanSwitch::PortsOnly).expect("hosts");
+    let br = LinkGuard(unique_name());
+    let (h0, h1) = (&lan.hosts[0], &lan.hosts[1]);
+    let conf = local_switch_conf(&br.0, &h0.port, &h1.port, &[])
+        .replace("table-miss normal", "table-miss drop");
+    let d = Daemon::start(&conf);
+    let dpid = connected_dpid(&d, &br.0);
+    assert!(
+        !h0.ns.ping_eventually(h1.ip, 2),
+        "ping went through a table-miss drop"
+    );
+    // Priority 1 sits in the overflow chain, above the priority-0 table-miss flow.
+    let out = d.ctl_ok(&["add", "flow", &dpid, "priority=1,actions=NORMAL"]);
+    assert!(out.contains("flow added"), "{out}");
+    assert!(
+        h0.ns.ping_eventually(h1.ip, 5),
+        "no ping with a priority-1 NORMAL flow; switchd stderr:\n{}",
+        d.stderr()
+    );
+    assert!(flow_packets(&d, &dpid, "1").is_some_and(|n| n > 0));
+}

@@ -4,16 +4,22 @@
 //! socketpair: `switchctl` shows it with its datapath id, ports and table-miss flow, and
 //! with table-miss normal the hosts ping each other.
 //!
-//! Flow installation through TC arrives when tc-datapath is plugged in behind the flow
-//! table's backend; then this file grows tests that install flows with `switchctl` (or a
-//! controller through `forward to`) and check them with packets.
+//! Flows become TC flower filters on the bridge's ports: a static drop flow blocks ping
+//! while TCP goes through, flows added and deleted with `switchctl` change that, the
+//! counters `show flows` prints are the kernel's, and a restart of switchd keeps the
+//! filters (and the traffic) as they are.
 
 #[path = "common/local_switch.rs"]
 mod common;
 
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
 use common::{link_field, rows, Daemon, LinkGuard};
 use regress::net::LanSwitch;
-use regress::{unique_name, Lan, VethPair};
+use regress::workspace::TempDir;
+use regress::{unique_name, Lan, Proc, VethPair};
 
 /// The datapath id switchd derives from a bridge's MAC: 16 zero bits, then the MAC.
 fn dpid_of_mac(mac: &str) -> String {
@@ -35,7 +41,7 @@ fn local_bridge_is_a_switch_with_ports_and_table_miss_normal_forwards() {
     });
     assert!(
         d.stderr()
-            .contains("kernel probe: clsact, cls_flower, act_gact, act_mirred present"),
+            .contains("kernel probe: present: sch_clsact, cls_flower, act_gact, act_mirred"),
         "{}",
         d.stderr()
     );
@@ -92,4 +98,288 @@ fn local_bridge_is_a_switch_with_ports_and_table_miss_normal_forwards() {
     d.wait_for("the deleted port is still shown", || {
         !d.ctl_ok(&["show", "ports", &dpid]).contains(name.as_str())
     });
+}
+
+/// The flower filters on the ingress of `dev`, as `tc -s -j filter show` has them:
+/// (chain, pref, handle, index of the first action, packets of the first action).
+fn filters(dev: &str) -> Vec<(u64, u64, u64, u64, u64)> {
+    let out = Command::new("tc")
+        .args(["-s", "-j", "filter", "show", "dev", dev, "ingress"])
+        .output()
+        .expect("tc");
+    assert!(out.status.success(), "tc filter show dev {dev}: {out:?}");
+    let py = r#"
+import json, sys
+for f in json.load(sys.stdin):
+    o = f.get('options')
+    if f.get('kind') != 'flower' or o is None:
+        continue
+    a = (o.get('actions') or [{}])[0]
+    h = o['handle']
+    h = int(h, 0) if isinstance(h, str) else h
+    print(f.get('chain', 0), f['pref'], h, a.get('index', 0),
+          a.get('stats', {}).get('packets', 0))
+"#;
+    let mut p = Command::new("python3")
+        .args(["-c", py])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    std::io::Write::write_all(&mut p.stdin.take().expect("stdin"), &out.stdout).expect("write");
+    let o = p.wait_with_output().expect("python3");
+    assert!(o.status.success(), "cannot read tc's JSON: {o:?}");
+    let mut v: Vec<_> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| {
+            let v: Vec<u64> = l.split(' ').map(|x| x.parse().expect("number")).collect();
+            (v[0], v[1], v[2], v[3], v[4])
+        })
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// The packets counted by the filters of OpenFlow `priority` (table 0, priority >= 2: chain
+/// 0, TC pref 65536 - priority) on the given ports.
+fn tc_packets(ports: &[&String], priority: u64) -> u64 {
+    ports
+        .iter()
+        .flat_map(|p| filters(p))
+        .filter(|f| f.0 == 0 && f.1 == 65536 - priority)
+        .map(|f| f.4)
+        .sum()
+}
+
+/// `show flows` row of `priority`: its packets (the last column but one).
+fn flow_packets(d: &Daemon, dpid: &str, priority: &str) -> Option<u64> {
+    rows(&d.ctl_ok(&["show", "flows", dpid]))
+        .into_iter()
+        .find(|r| r.get(2).map(String::as_str) == Some(priority))
+        .and_then(|r| r.get(r.len().wrapping_sub(2))?.parse().ok())
+}
+
+fn local_switch_conf(br: &str, p0: &str, p1: &str, flows: &[&str]) -> String {
+    let mut s = format!(
+        "switch \"vm\" {{\n\tbridge \"{br}\"\n\tport \"{p0}\" number 1\n\tport \"{p1}\" number 2\n\ttable-miss normal\n"
+    );
+    for f in flows {
+        s += &format!("\tflow \"{f}\"\n");
+    }
+    s + "}\n"
+}
+
+fn connected_dpid(d: &Daemon, br: &str) -> String {
+    d.wait_for("the local switch did not connect", || {
+        d.ctl_ok(&["show", "switches"]).contains("local:vm")
+    });
+    dpid_of_mac(&link_field(br, "d['address']").expect("bridge address"))
+}
+
+/// Allows ICMP between the LAN's hosts (10.77.0.0/24), above the static drop.
+const ALLOW: &str = "priority=200,icmp,nw_src=10.77.0.0/24,actions=NORMAL";
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn flows_forward_through_tc_and_count_what_the_kernel_counts() {
+    let lan = Lan::new(2, LanSwitch::PortsOnly).expect("hosts");
+    let br = LinkGuard(unique_name());
+    let (h0, h1) = (&lan.hosts[0], &lan.hosts[1]);
+    let (p0, p1) = (&h0.port, &h1.port);
+    let d = Daemon::start(&local_switch_conf(
+        &br.0,
+        p0,
+        p1,
+        &["priority=100,icmp,actions=drop"],
+    ));
+    let dpid = connected_dpid(&d, &br.0);
+
+    // The flows are flower filters on the ports.
+    let shown = regress::run_ok(&["tc", "filter", "show", "dev", p0, "ingress"]).expect("tc");
+    println!("tc filter show dev {p0} ingress:\n{shown}");
+    assert!(shown.contains("flower"), "{shown}");
+
+    // TCP goes through (table-miss NORMAL), ping does not (the static drop).
+    let to = SocketAddr::from((h1.ip, 5001));
+    h1.ns.tcp_listen(to).expect("listen");
+    assert!(
+        (0..5).any(|_| h0.ns.tcp_reaches(to, Duration::from_secs(2))),
+        "no TCP across the local switch; switchd stderr:\n{}",
+        d.stderr()
+    );
+    for _ in 0..3 {
+        assert!(!h0.ns.ping(h1.ip, 1), "ping went through the drop flow");
+    }
+    // The drop flow counted the pings, as the kernel did.
+    let shown = flow_packets(&d, &dpid, "100").expect("flow of priority 100");
+    let tc = tc_packets(&[p0, p1], 100);
+    println!("priority=100 drop: show flows {shown} packets, tc {tc}");
+    assert!(shown >= 3, "{}", d.ctl_ok(&["show", "flows", &dpid]));
+    assert_eq!(shown, tc, "show flows and tc disagree");
+
+    // A higher-priority allow lets ping through.
+    let out = d.ctl_ok(&["add", "flow", &dpid, ALLOW]);
+    assert!(out.contains("flow added"), "{out}");
+    assert!(
+        h0.ns.ping_eventually(h1.ip, 5),
+        "ping blocked despite the allow flow; flows:\n{}\nswitchd stderr:\n{}",
+        d.ctl_ok(&["show", "flows", &dpid]),
+        d.stderr()
+    );
+    let before = flow_packets(&d, &dpid, "200").expect("flow of priority 200");
+    for _ in 0..3 {
+        assert!(h0.ns.ping(h1.ip, 1), "ping lost with the allow flow");
+    }
+    let after = flow_packets(&d, &dpid, "200").expect("flow of priority 200");
+    let tc = tc_packets(&[p0, p1], 200);
+    println!("priority=200 allow: show flows {before} -> {after} packets, tc {tc}");
+    // Three echo requests and three replies.
+    assert!(after >= before + 6, "{before} -> {after}");
+    assert_eq!(after, tc, "show flows and tc disagree");
+
+    // Deleted, ping is blocked again; the drop flow stays.
+    d.ctl_ok(&["del", "flow", &dpid, "icmp,nw_src=10.77.0.0/24"]);
+    assert!(flow_packets(&d, &dpid, "200").is_none());
+    assert!(!h0.ns.ping(h1.ip, 1), "ping went through after the delete");
+    assert!(flow_packets(&d, &dpid, "100").is_some());
+    assert!(
+        h0.ns.tcp_reaches(to, Duration::from_secs(2)),
+        "TCP lost after the delete"
+    );
+    assert!(
+        filters(p0).iter().all(|f| f.1 != 65536 - 200),
+        "the allow flow's filter is still there"
+    );
+
+    // An add with the same match and priority replaces the flow (OpenFlow 1.3, 6.4); its
+    // filter is replaced in place, under the same handle, and ping goes through.
+    let drop_handles = |p: &str| -> Vec<u64> {
+        filters(p)
+            .iter()
+            .filter(|f| f.1 == 65536 - 100)
+            .map(|f| f.2)
+            .collect()
+    };
+    let before = drop_handles(p0);
+    assert_eq!(before.len(), 1, "{:?}", filters(p0));
+    d.ctl_ok(&["add", "flow", &dpid, "priority=100,icmp,actions=NORMAL"]);
+    assert!(
+        h0.ns.ping_eventually(h1.ip, 5),
+        "ping blocked after the drop was replaced; flows:\n{}",
+        d.ctl_ok(&["show", "flows", &dpid])
+    );
+    assert_eq!(drop_handles(p0), before, "not replaced in place");
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn a_restart_keeps_the_filters_and_the_traffic() {
+    let lan = Lan::new(2, LanSwitch::PortsOnly).expect("hosts");
+    let br = LinkGuard(unique_name());
+    let (h0, h1) = (&lan.hosts[0], &lan.hosts[1]);
+    let (p0, p1) = (&h0.port, &h1.port);
+    let mut d = Daemon::start(&local_switch_conf(
+        &br.0,
+        p0,
+        p1,
+        &["priority=100,icmp,actions=drop", ALLOW],
+    ));
+    let dpid = connected_dpid(&d, &br.0);
+    assert!(
+        h0.ns.ping_eventually(h1.ip, 5),
+        "no ping with the allow flow"
+    );
+
+    let dir = TempDir::new("ping-restart");
+    let log = dir.0.join("ping.out");
+    let mut ping = Proc::spawn(
+        "ping",
+        Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                h0.ns.name(),
+                "ping",
+                "-n",
+                "-q",
+                "-i",
+                "0.01",
+            ])
+            .arg(h1.ip.to_string())
+            .stdout(std::fs::File::create(&log).expect("ping output"))
+            .stderr(Stdio::null()),
+    )
+    .expect("ping");
+    std::thread::sleep(Duration::from_secs(1));
+    let before: Vec<_> = [p0, p1].iter().map(|p| filters(p)).collect();
+    d.restart();
+    d.wait_for("the local switch did not connect again", || {
+        d.ctl_ok(&["show", "switches"]).contains("local:vm")
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let after: Vec<_> = [p0, p1].iter().map(|p| filters(p)).collect();
+    ping.signal(nix::sys::signal::Signal::SIGINT)
+        .expect("SIGINT");
+    ping.wait_timeout(Duration::from_secs(5));
+    let summary = std::fs::read_to_string(&log).unwrap_or_default();
+    let count = |what: &str| -> Option<u64> {
+        let i = summary.find(what)?;
+        summary[..i].split_whitespace().last()?.parse().ok()
+    };
+    let (sent, got) = (count(" packets transmitted"), count(" received"));
+    println!(
+        "ping -i 0.01 across the restart: {sent:?} sent, {got:?} received, lost {:?}",
+        sent.zip(got).map(|(s, g)| s - g)
+    );
+    println!("filters before: {before:?}\nfilters after:  {after:?}");
+    let log = d.stderr();
+    println!("switchd stderr:\n{log}");
+
+    // Every filter is still the same one: same place, same handle, same action (a new
+    // filter gets a new action index), and its counter went on counting.
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(b.len(), a.len(), "filters before {b:?}, after {a:?}");
+        for (fb, fa) in b.iter().zip(a) {
+            assert_eq!(
+                (fb.0, fb.1, fb.2, fb.3),
+                (fa.0, fa.1, fa.2, fa.3),
+                "filter re-created"
+            );
+            assert!(fa.4 >= fb.4, "counter went back: {fb:?} -> {fa:?}");
+        }
+    }
+    assert!(
+        after[0].iter().any(|f| f.1 == 65536 - 200 && f.4 > 0),
+        "the allow flow counted nothing: {after:?}"
+    );
+    assert!(!log.contains("filters that no flow wants"), "{log}");
+    assert!(sent.is_some() && got.is_some(), "ping said: {summary}");
+    // The flows are shown again, and ping still works.
+    assert!(flow_packets(&d, &dpid, "200").is_some());
+    assert!(h0.ns.ping(h1.ip, 1));
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn table_miss_drop_drops_until_a_flow_allows() {
+    let lan = Lan::new(2, LanSwitch::PortsOnly).expect("hosts");
+    let br = LinkGuard(unique_name());
+    let (h0, h1) = (&lan.hosts[0], &lan.hosts[1]);
+    let conf = local_switch_conf(&br.0, &h0.port, &h1.port, &[])
+        .replace("table-miss normal", "table-miss drop");
+    let d = Daemon::start(&conf);
+    let dpid = connected_dpid(&d, &br.0);
+    assert!(
+        !h0.ns.ping_eventually(h1.ip, 2),
+        "ping went through a table-miss drop"
+    );
+    // Priority 1 sits in the overflow chain, above the priority-0 table-miss flow.
+    let out = d.ctl_ok(&["add", "flow", &dpid, "priority=1,actions=NORMAL"]);
+    assert!(out.contains("flow added"), "{out}");
+    assert!(
+        h0.ns.ping_eventually(h1.ip, 5),
+        "no ping with a priority-1 NORMAL flow; switchd stderr:\n{}",
+        d.stderr()
+    );
+    assert!(flow_packets(&d, &dpid, "1").is_some_and(|n| n > 0));
 }

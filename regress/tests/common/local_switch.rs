@@ -71,6 +71,29 @@ impl Daemon {
         d
     }
 
+    /// Stop switchd (SIGTERM) and start it again on the same configuration; its stderr
+    /// goes on in the same file.
+    pub fn restart(&mut self) {
+        self._proc.stop();
+        let err = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.stderr)
+            .expect("stderr file");
+        self._proc = Proc::spawn(
+            "switchd",
+            Command::new(bin("switchd"))
+                .args(["-d", "-v", "-f"])
+                .arg(&self.conf)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(err),
+        )
+        .expect("start switchd again");
+        self.wait_for("switchd did not come up again", || {
+            self.ctl(&["show", "summary"]).status.success()
+        });
+    }
+
     pub fn ctl(&self, args: &[&str]) -> Output {
         Command::new(bin("switchctl"))
             .arg("-s")

@@ -101,6 +101,14 @@ pub trait Backend {
     /// port that appeared (TC filters live on each port's ingress). The default does
     /// nothing.
     fn set_ports(&mut self, _ports: &PortMap) {}
+
+    /// The configured flows are in: whatever an earlier run left in the kernel and no
+    /// flow claimed is removed now (and, from now on, at once when a port appears).
+    fn remove_leftovers(&mut self) {}
+
+    /// The switch goes away: take away every flow and whatever else the backend put into
+    /// the kernel for them (TC's table-miss filters).
+    fn release(&mut self) {}
 }
 
 /// The backend a local switch runs with until tc-datapath is plugged in: it accepts only

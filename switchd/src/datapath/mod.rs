@@ -6,7 +6,8 @@
 //! - `flowtable.rs`: OpenFlow's flow-table semantics, over a [`backend::Backend`];
 //! - `backend.rs`: the narrow trait tc-datapath plugs into, and the stand-in until then;
 //! - `links.rs`: bridges, ports and link events over rtnetlink;
-//! - `probe.rs`: does the kernel have cls_flower and the actions?
+//! - `tc.rs`: the backend over tc-datapath (flows as flower filters), and the probe of
+//!   what the kernel has;
 //! - here: one task per local switch, speaking OpenFlow over a socketpair whose other end
 //!   goes to the ofp process (as OpenBSD's switch(4) spoke it over /dev/switchN), and
 //!   reloads that start, stop and restart those tasks.
@@ -15,7 +16,7 @@ pub mod agent;
 pub mod backend;
 pub mod flowtable;
 pub mod links;
-pub mod probe;
+pub mod tc;
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -47,7 +48,8 @@ const RECONNECT: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 struct Running {
     cfg: SwitchConfig,
-    stop: oneshot::Sender<()>,
+    /// Stop; `true`: leave its filters in the kernel for the next run to adopt.
+    stop: oneshot::Sender<bool>,
     task: JoinHandle<()>,
 }
 
@@ -147,15 +149,16 @@ async fn dispatch_peer(peers: &Peers, from: Role, m: Msg) {
     }
 }
 
-async fn stop_one(name: &str, r: Running) {
-    let _ = r.stop.send(());
+async fn stop_one(name: &str, r: Running, keep_filters: bool) {
+    let _ = r.stop.send(keep_filters);
     let _ = r.task.await;
     log_info!("local switch {name} stopped");
 }
 
 async fn stop_all(st: &mut State) {
+    // The kernel keeps forwarding by the flows as they are; the next run adopts them.
     for (name, r) in std::mem::take(&mut st.switches) {
-        stop_one(&name, r).await;
+        stop_one(&name, r, true).await;
     }
 }
 
@@ -177,7 +180,11 @@ async fn apply_config(st: &mut State, peers: &Peers, c: &RuntimeConfig) {
             .is_some_and(|w| !echo_changed && st.switches.get(&name).is_some_and(|r| r.cfg == **w));
         if !keep {
             if let Some(r) = st.switches.remove(&name) {
-                stop_one(&name, r).await;
+                // Restarted on the same bridge: the new task adopts the filters.
+                let same_bridge = wanted
+                    .get(name.as_str())
+                    .is_some_and(|w| w.bridge == r.cfg.bridge);
+                stop_one(&name, r, same_bridge).await;
             }
         }
     }
@@ -192,15 +199,10 @@ async fn apply_config(st: &mut State, peers: &Peers, c: &RuntimeConfig) {
             continue;
         }
         if st.kernel.is_none() {
-            let k = probe::probe(&links).await;
-            match &k {
-                Some(s) => log_info!("kernel probe: {s}"),
-                None => log_info!("kernel probe: clsact, cls_flower, act_gact, act_mirred present"),
-            }
-            st.kernel = Some(k);
+            st.kernel = Some(probe().await);
         }
         let kernel = st.kernel.clone().flatten();
-        let (stop, stopped) = oneshot::channel();
+        let (stop, stopped) = oneshot::channel::<bool>();
         let task = tokio::spawn(local_switch(
             cfg.clone(),
             Duration::from_secs(c.echo_interval.into()),
@@ -307,7 +309,7 @@ async fn local_switch(
     links: Links,
     peers: Peers,
     kernel: Option<String>,
-    mut stop: oneshot::Receiver<()>,
+    mut stop: oneshot::Receiver<bool>,
 ) {
     let name = cfg.name.clone();
     let Some(br) = cfg.bridge.clone() else { return };
@@ -346,11 +348,18 @@ async fn local_switch(
         echo_interval,
     };
     let now = Instant::now();
-    let mut a = Agent::new(
-        acfg,
-        Switch::new(N_TABLES, Box::new(backend::NormalOnly)),
-        now,
-    );
+    let backend: Box<dyn backend::Backend + Send> = if available {
+        match tc::TcBackend::start(&name) {
+            Ok(b) => Box::new(b),
+            Err(e) => {
+                log_warn!("local switch {name} unavailable: cannot open a TC netlink socket: {e}");
+                return;
+            }
+        }
+    } else {
+        Box::new(backend::NormalOnly)
+    };
+    let mut a = Agent::new(acfg, Switch::new(N_TABLES, backend), now);
     for l in &members {
         if let Some((_, no)) = bridge.members.get(&l.index) {
             a.port_update(switch_port(l, *no));
@@ -358,6 +367,7 @@ async fn local_switch(
     }
     if available {
         install_configured_flows(&mut a, &cfg, now);
+        a.switch.backend.remove_leftovers();
         log_info!(
             "local switch {name}: bridge {br}, datapath id {dpid:016x}, {} ports",
             a.switch.ports.len()
@@ -367,6 +377,7 @@ async fn local_switch(
     let mut conn: Option<UnixStream> = None;
     let mut reconnect_at = available.then(tokio::time::Instant::now);
     let mut buf = vec![0u8; agent::READ_CHUNK];
+    let keep_filters;
     loop {
         while let Some(ev) = a.poll_event() {
             let AgentEvent::NeedPortStats { xid, ports } = ev;
@@ -395,7 +406,10 @@ async fn local_switch(
         let deadline = a.poll_timeout();
         tokio::select! {
             biased;
-            _ = &mut stop => break,
+            k = &mut stop => {
+                keep_filters = k.unwrap_or(false);
+                break;
+            }
             ev = events.next() => match ev {
                 Some(ev) => link_event(&links, &mut bridge, &mut a, &name, ev).await,
                 None => {
@@ -437,11 +451,41 @@ async fn local_switch(
             _ = sleep_until(deadline.map(Into::into)) => a.handle_timeout(Instant::now()),
         }
     }
-    // Flows stay in the kernel only while switchd drives them: take them away.
-    let ids: Vec<_> = a.switch.table.entries().map(|e| e.id).collect();
-    for id in ids {
-        a.switch.backend.remove(id);
+    // Flows stay in the kernel while switchd stops or restarts the switch (the next run
+    // adopts them), and go when the switch goes.
+    if !keep_filters {
+        a.switch.backend.release();
     }
+}
+
+/// The modules a local switch cannot do without.
+const REQUIRED: &[&str] = &["sch_clsact", "cls_flower", "act_gact", "act_mirred"];
+
+/// What the kernel lacks that a local switch needs, as the kernel's words, or `None`.
+async fn probe() -> Option<String> {
+    let mut tc = match tc_datapath::Tc::new() {
+        Ok(t) => t,
+        Err(e) => return Some(format!("cannot open a TC netlink socket: {e}")),
+    };
+    let k = tc.probe().await;
+    log_info!("kernel probe: present: {}", k.present.join(", "));
+    for m in &k.missing {
+        log_info!("kernel probe: {m}");
+    }
+    // The first required piece that is missing, named with its kernel option ("kernel lacks
+    // cls_flower (CONFIG_NET_CLS_FLOWER)"); the kernel's words are in the lines above.
+    let m = REQUIRED.iter().find(|m| !k.has(m))?;
+    let said = k
+        .missing
+        .iter()
+        .find(|s| s.starts_with("kernel lacks ") && s.contains(m.trim_start_matches("sch_")));
+    Some(match said {
+        Some(s) => s
+            .split_once(": ")
+            .map_or(s.as_str(), |(head, _)| head)
+            .to_string(),
+        None => format!("kernel probe failed: {}", k.missing.join("; ")),
+    })
 }
 
 fn unavailable_counters() -> LinkCounters {

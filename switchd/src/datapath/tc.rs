@@ -1,0 +1,707 @@
+//! The backend of a local switch's flow table over tc-datapath: each flow becomes the
+//! flower filters that `tc_datapath::translate` makes of it, on the clsact ingress of the
+//! bridge's ports.
+//!
+//! The [`Backend`] calls are synchronous (the agent must know a FLOW_MOD's outcome before
+//! the next message), and the process runs a current-thread runtime, so the netlink socket
+//! ([`tc_datapath::Tc`], which is async) lives on a thread of its own with its own
+//! current-thread runtime: a kernel call is a [`Request`] sent over a channel, executed
+//! there, and answered over a reply channel.
+//!
+//! Filters are kept by their place in the kernel, a [`SlotKey`] (device, chain, prio,
+//! flower key): flower holds one filter per key in a prio. A flow that needs a place that
+//! another flow holds (a MODIFY installs the new version before the old one goes) takes it
+//! over, by replacing the filter in place when the content differs; the previous holder
+//! gets it back if the newer one goes first. Counters are read from dumps and credited to
+//! the flow that holds each filter.
+//!
+//! Hitless restart: a port seen for the first time is dumped, and its filters are
+//! leftovers. A filter that the switch wants and finds among the leftovers (same place,
+//! same cookie: the same flow compiled to the same content) is adopted as it is, without
+//! touching the kernel; [`Backend::remove_leftovers`], once the configured flows are in,
+//! removes the rest.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use ofproto::OfpErrorCode;
+use tc_datapath::filter::FlowerKey;
+use tc_datapath::prio::{table_miss_filters, OVERFLOW_CHAIN_BASE};
+use tc_datapath::{Filter, FilterId, Installed, KernelError, TcAction, Verdict};
+
+use super::backend::{Backend, Counters, FlowId, FlowSpec, MeterTable, PortMap, Refusal};
+use crate::{log_debug, log_info, log_warn};
+
+/// The owner of the table-miss filters (the flow table never hands out this id).
+const INFRA: FlowId = u64::MAX;
+
+/// OFPET_FLOW_MOD_FAILED / OFPFMFC_UNKNOWN: a kernel refusal is not one of the causes that
+/// OpenFlow names, except a full table (OFPFMFC_TABLE_FULL) when the kernel is out of room.
+const FLOW_MOD_UNKNOWN: OfpErrorCode =
+    OfpErrorCode::new(ofproto::error::err_type::FLOW_MOD_FAILED, 0);
+const FLOW_MOD_TABLE_FULL: OfpErrorCode =
+    OfpErrorCode::new(ofproto::error::err_type::FLOW_MOD_FAILED, 1);
+
+/// One kernel call for the TC thread, with the channel its answer goes back on.
+enum Request {
+    Clsact(u32, mpsc::SyncSender<Result<(), KernelError>>),
+    /// Install one filter; the answer is the handle it got.
+    Install(Box<Filter>, mpsc::SyncSender<Result<u32, KernelError>>),
+    /// Replace the filter of the same place that has the filter's handle.
+    Replace(Box<Filter>, mpsc::SyncSender<Result<(), KernelError>>),
+    Remove(
+        Vec<FilterId>,
+        mpsc::SyncSender<Vec<Result<(), KernelError>>>,
+    ),
+    Dump(u32, mpsc::SyncSender<Result<Vec<Installed>, KernelError>>),
+}
+
+/// The channel to the TC thread. Dropping it ends the thread.
+struct Kernel {
+    tx: mpsc::Sender<Request>,
+}
+
+fn gone() -> KernelError {
+    KernelError {
+        errno: libc::EIO,
+        message: "the TC thread of this local switch is gone".into(),
+    }
+}
+
+impl Kernel {
+    /// Start the thread and open its netlink socket.
+    fn start(name: &str) -> std::io::Result<Kernel> {
+        let (tx, rx) = mpsc::channel::<Request>();
+        let (ready_tx, ready_rx) = mpsc::sync_channel::<std::io::Result<()>>(1);
+        std::thread::Builder::new()
+            .name(format!("tc {name}"))
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_io()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let mut tc = match tc_datapath::Tc::new() {
+                        Ok(tc) => tc,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let _ = ready_tx.send(Ok(()));
+                    // Blocking here is fine: nothing else runs on this runtime.
+                    while let Ok(req) = rx.recv() {
+                        serve(&mut tc, req).await;
+                    }
+                });
+            })?;
+        ready_rx
+            .recv()
+            .map_err(|_| std::io::Error::other("the TC thread ended at its start"))??;
+        Ok(Kernel { tx })
+    }
+
+    fn call<T>(&self, req: impl FnOnce(mpsc::SyncSender<T>) -> Request) -> Option<T> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.tx.send(req(reply)).ok()?;
+        answer.recv().ok()
+    }
+
+    fn clsact(&self, ifindex: u32) -> Result<(), KernelError> {
+        self.call(|r| Request::Clsact(ifindex, r))
+            .unwrap_or_else(|| Err(gone()))
+    }
+
+    fn install(&self, f: &Filter) -> Result<u32, KernelError> {
+        self.call(|r| Request::Install(Box::new(f.clone()), r))
+            .unwrap_or_else(|| Err(gone()))
+    }
+
+    fn replace(&self, f: &Filter) -> Result<(), KernelError> {
+        self.call(|r| Request::Replace(Box::new(f.clone()), r))
+            .unwrap_or_else(|| Err(gone()))
+    }
+
+    fn remove(&self, ids: Vec<FilterId>) -> Vec<Result<(), KernelError>> {
+        let n = ids.len();
+        self.call(|r| Request::Remove(ids, r))
+            .unwrap_or_else(|| vec![Err(gone()); n])
+    }
+
+    fn dump(&self, ifindex: u32) -> Result<Vec<Installed>, KernelError> {
+        self.call(|r| Request::Dump(ifindex, r))
+            .unwrap_or_else(|| Err(gone()))
+    }
+}
+
+/// Execute one request on the TC thread. A reply channel whose caller went away is
+/// ignored.
+async fn serve(tc: &mut tc_datapath::Tc, req: Request) {
+    match req {
+        Request::Clsact(i, r) => {
+            let _ = r.send(tc.ensure_clsact(i).await);
+        }
+        Request::Install(mut f, r) => {
+            let res = tc.install(std::slice::from_mut(&mut *f)).await.pop();
+            let _ = r.send(res.unwrap_or(Ok(())).map(|()| f.handle));
+        }
+        Request::Replace(f, r) => {
+            let res = tc.replace(std::slice::from_ref(&*f)).await.pop();
+            let _ = r.send(res.unwrap_or(Ok(())));
+        }
+        Request::Remove(ids, r) => {
+            let _ = r.send(tc.remove(&ids).await);
+        }
+        Request::Dump(i, r) => {
+            let _ = r.send(tc.dump(i).await);
+        }
+    }
+}
+
+/// Where a filter sits: flower keeps one filter per key in a (device, chain, prio).
+type SlotKey = (u32, u32, u16, FlowerKey);
+
+fn slot_key(f: &Filter) -> SlotKey {
+    (f.ifindex, f.chain, f.prio, f.key.clone())
+}
+
+/// One place in the kernel and the flows that want it: the last one's filter is the one
+/// installed; an earlier one gets its filter back when the later ones go.
+struct Slot {
+    handle: u32,
+    owners: Vec<(FlowId, Filter)>,
+}
+
+/// A leftover filter found in a dump, by place and cookie.
+type Leftover = (u32, u32, u16, [u8; 16]);
+
+/// What was done for one filter of a flow being installed, to undo it on a refusal.
+enum Step {
+    /// A new slot (`adopted`: taken from the leftovers, not installed by us).
+    Created(SlotKey, Option<Leftover>),
+    /// Pushed onto a slot whose filter was already exactly ours.
+    Shared(SlotKey),
+    /// Pushed onto a slot and replaced its filter with ours.
+    Replaced(SlotKey),
+}
+
+/// The tc-datapath backend of one local switch.
+pub struct TcBackend {
+    name: String,
+    kernel: Kernel,
+    ports: tc_datapath::PortMap,
+    meters: tc_datapath::MeterTable,
+    /// The flows and the places their filters are in.
+    flows: HashMap<FlowId, (FlowSpec, Vec<SlotKey>)>,
+    slots: HashMap<SlotKey, Slot>,
+    /// Tables whose table-miss filters are on every port.
+    tables: BTreeSet<u8>,
+    /// Filters found in the kernel and not (yet) claimed, with their handle.
+    leftovers: HashMap<Leftover, (u32, FlowerKey)>,
+    /// Once set, leftovers of a port that appears are removed at once.
+    settled: bool,
+}
+
+impl std::fmt::Debug for TcBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcBackend")
+            .field("name", &self.name)
+            .field("flows", &self.flows.len())
+            .field("slots", &self.slots.len())
+            .finish()
+    }
+}
+
+fn kernel_refusal(what: &str, f: &Filter, e: &KernelError) -> Refusal {
+    let code = if e.errno == libc::ENOSPC || e.errno == libc::ENOMEM {
+        FLOW_MOD_TABLE_FULL
+    } else {
+        FLOW_MOD_UNKNOWN
+    };
+    Refusal::new(
+        code,
+        format!(
+            "the kernel refused to {what} the filter on ifindex {} chain {} prio {}: {e}",
+            f.ifindex, f.chain, f.prio
+        ),
+    )
+}
+
+/// The tables a filter uses: its own and those it jumps to.
+fn tables_of(f: &Filter) -> impl Iterator<Item = u8> + '_ {
+    let table = |chain: u32| {
+        let t = if chain >= OVERFLOW_CHAIN_BASE {
+            chain - OVERFLOW_CHAIN_BASE
+        } else {
+            chain
+        };
+        u8::try_from(t).ok()
+    };
+    table(f.chain)
+        .into_iter()
+        .chain(f.actions.iter().filter_map(move |a| match a {
+            TcAction::Gact(Verdict::GotoChain(c)) => table(*c),
+            _ => None,
+        }))
+}
+
+fn tc_ports(ports: &PortMap) -> tc_datapath::PortMap {
+    let mut m = tc_datapath::PortMap::new();
+    for (no, b) in ports {
+        m.insert(*no, b.ifindex, &b.name);
+    }
+    m
+}
+
+fn tc_meters(meters: &MeterTable) -> Result<tc_datapath::MeterTable, Refusal> {
+    let mut m = tc_datapath::MeterTable::new();
+    for mm in meters.values() {
+        let mut mm = mm.clone();
+        mm.command = ofproto::v13::MeterModCommand::Add;
+        m.apply(&mm).map_err(|r| Refusal::new(r.error, r.reason))?;
+    }
+    Ok(m)
+}
+
+impl TcBackend {
+    /// Start the TC thread of local switch `name`.
+    pub fn start(name: &str) -> std::io::Result<TcBackend> {
+        Ok(TcBackend {
+            name: name.to_string(),
+            kernel: Kernel::start(name)?,
+            ports: tc_datapath::PortMap::new(),
+            meters: tc_datapath::MeterTable::new(),
+            flows: HashMap::new(),
+            slots: HashMap::new(),
+            tables: BTreeSet::new(),
+            leftovers: HashMap::new(),
+            settled: false,
+        })
+    }
+
+    fn translate(&self, spec: &FlowSpec) -> Result<Vec<Filter>, Refusal> {
+        let flow = tc_datapath::FlowSpec {
+            table_id: spec.table_id,
+            priority: spec.priority,
+            cookie: spec.cookie,
+            r#match: &spec.match_,
+            instructions: &spec.instructions[..],
+        };
+        tc_datapath::translate(&flow, &self.ports, &self.meters)
+            .map_err(|r| Refusal::new(r.error, r.reason))
+    }
+
+    /// Make `f` the filter of its place for flow `id`.
+    fn attach(&mut self, id: FlowId, f: &Filter) -> Result<Step, Refusal> {
+        let key = slot_key(f);
+        if let Some(slot) = self.slots.get_mut(&key) {
+            let same = slot
+                .owners
+                .last()
+                .is_some_and(|(_, o)| o.cookie == f.cookie);
+            let mut f = f.clone();
+            f.handle = slot.handle;
+            if !same {
+                self.kernel
+                    .replace(&f)
+                    .map_err(|e| kernel_refusal("replace", &f, &e))?;
+            }
+            slot.owners.push((id, f));
+            return Ok(if same {
+                Step::Shared(key)
+            } else {
+                Step::Replaced(key)
+            });
+        }
+        let place = (f.ifindex, f.chain, f.prio, f.cookie);
+        // A leftover with the same key but other content (the flow changed while switchd
+        // was away) holds the place: replace it in place.
+        let stale = self
+            .leftovers
+            .iter()
+            .find(|((i, c, p, _), (_, k))| {
+                (*i, *c, *p) == (f.ifindex, f.chain, f.prio) && *k == f.key
+            })
+            .map(|(l, (h, _))| (*l, *h));
+        let (handle, adopted) = match (self.leftovers.remove(&place), stale) {
+            (Some((h, _)), _) => (h, Some(place)),
+            (None, Some((l, h))) => {
+                let mut nf = f.clone();
+                nf.handle = h;
+                self.kernel
+                    .replace(&nf)
+                    .map_err(|e| kernel_refusal("replace", &nf, &e))?;
+                self.leftovers.remove(&l);
+                (h, None)
+            }
+            (None, None) => (
+                self.kernel
+                    .install(f)
+                    .map_err(|e| kernel_refusal("install", f, &e))?,
+                None,
+            ),
+        };
+        let mut f = f.clone();
+        f.handle = handle;
+        self.slots.insert(
+            key.clone(),
+            Slot {
+                handle,
+                owners: vec![(id, f)],
+            },
+        );
+        Ok(Step::Created(key, adopted))
+    }
+
+    /// Flow `id` no longer wants the place `key`: give it to the previous holder or take
+    /// the filter away.
+    fn detach(&mut self, id: FlowId, key: &SlotKey) {
+        let Some(slot) = self.slots.get_mut(key) else {
+            return;
+        };
+        let Some(at) = slot.owners.iter().rposition(|(o, _)| *o == id) else {
+            return;
+        };
+        let (_, mine) = slot.owners.remove(at);
+        if at < slot.owners.len() {
+            return; // not the installed one
+        }
+        match slot.owners.last() {
+            Some((_, prev)) => {
+                if prev.cookie != mine.cookie {
+                    if let Err(e) = self.kernel.replace(prev) {
+                        log_warn!(
+                            "local switch {}: restoring the filter on ifindex {} chain {} prio {}: {e}",
+                            self.name,
+                            prev.ifindex,
+                            prev.chain,
+                            prev.prio
+                        );
+                    }
+                }
+            }
+            None => {
+                self.slots.remove(key);
+                self.remove_filters(vec![mine.id()]);
+            }
+        }
+    }
+
+    fn remove_filters(&self, ids: Vec<FilterId>) {
+        for (fid, r) in ids.clone().into_iter().zip(self.kernel.remove(ids)) {
+            match r {
+                Ok(()) => {}
+                // The device went and took its filters with it.
+                Err(e) if e.errno == libc::ENOENT || e.errno == libc::ENODEV => {
+                    log_debug!("local switch {}: removing {fid:?}: {e}", self.name)
+                }
+                Err(e) => log_warn!(
+                    "local switch {}: removing the filter on ifindex {} chain {} prio {} handle {}: {e}",
+                    self.name,
+                    fid.ifindex,
+                    fid.chain,
+                    fid.prio,
+                    fid.handle
+                ),
+            }
+        }
+    }
+
+    fn undo(&mut self, id: FlowId, steps: Vec<Step>) {
+        for s in steps.into_iter().rev() {
+            match s {
+                Step::Created(key, Some(place)) => {
+                    if let Some(slot) = self.slots.remove(&key) {
+                        self.leftovers.insert(place, (slot.handle, key.3));
+                    }
+                }
+                Step::Created(key, None) | Step::Shared(key) | Step::Replaced(key) => {
+                    self.detach(id, &key)
+                }
+            }
+        }
+    }
+
+    /// Put `filters` in for flow `id`, all or none.
+    fn attach_all(&mut self, id: FlowId, filters: &[Filter]) -> Result<Vec<SlotKey>, Refusal> {
+        let mut steps = Vec::new();
+        for f in filters {
+            match self.attach(id, f) {
+                Ok(s) => steps.push(s),
+                Err(r) => {
+                    self.undo(id, steps);
+                    return Err(r);
+                }
+            }
+        }
+        Ok(filters.iter().map(slot_key).collect())
+    }
+
+    /// The table-miss filters of `tables` on every bridge port.
+    fn ensure_tables(&mut self, tables: impl IntoIterator<Item = u8>) {
+        let ports: Vec<u32> = self.ports.bridge_ports().map(|(_, i, _)| i).collect();
+        for t in tables {
+            self.tables.insert(t);
+            for &ifindex in &ports {
+                for f in table_miss_filters(ifindex, t) {
+                    if self.slots.contains_key(&slot_key(&f)) {
+                        continue;
+                    }
+                    if let Err(r) = self.attach(INFRA, &f) {
+                        log_warn!("local switch {}: table-miss of table {t}: {r}", self.name);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Flow `id` is to be `filters` now (the ports changed): add what is new, take away
+    /// what is gone.
+    fn retranslate(&mut self, id: FlowId) {
+        let Some((spec, keys)) = self.flows.get(&id).cloned() else {
+            return;
+        };
+        let filters = match self.translate(&spec) {
+            Ok(f) => f,
+            Err(r) => {
+                log_warn!(
+                    "local switch {}: flow {id} no longer translates: {r}",
+                    self.name
+                );
+                return;
+            }
+        };
+        let wanted: HashMap<SlotKey, &Filter> = filters.iter().map(|f| (slot_key(f), f)).collect();
+        let mut now = Vec::new();
+        for k in keys {
+            if !wanted.contains_key(&k) {
+                self.detach(id, &k);
+            }
+        }
+        for (k, f) in wanted {
+            if let Some(slot) = self.slots.get_mut(&k) {
+                if let Some(at) = slot.owners.iter().rposition(|(o, _)| *o == id) {
+                    if slot.owners[at].1.cookie != f.cookie {
+                        // Same place, new content (a FLOOD with one more port): in place.
+                        let mut nf = f.clone();
+                        nf.handle = slot.handle;
+                        let installed = at + 1 == slot.owners.len();
+                        match installed.then(|| self.kernel.replace(&nf)) {
+                            Some(Err(e)) => log_warn!(
+                                "local switch {}: flow {id}: {}",
+                                self.name,
+                                kernel_refusal("replace", &nf, &e)
+                            ),
+                            _ => slot.owners[at].1 = nf,
+                        }
+                    }
+                    now.push(k);
+                    continue;
+                }
+            }
+            match self.attach(id, f) {
+                Ok(_) => now.push(k),
+                Err(r) => log_warn!(
+                    "local switch {}: flow {id} on ifindex {}: {r}",
+                    self.name,
+                    f.ifindex
+                ),
+            }
+        }
+        if let Some(e) = self.flows.get_mut(&id) {
+            e.1 = now;
+        }
+    }
+}
+
+impl Backend for TcBackend {
+    fn install(&mut self, id: FlowId, flow: &FlowSpec, meters: &MeterTable) -> Result<(), Refusal> {
+        self.meters = tc_meters(meters)?;
+        let filters = self.translate(flow)?;
+        let tables: BTreeSet<u8> = filters
+            .iter()
+            .flat_map(tables_of)
+            .filter(|t| !self.tables.contains(t))
+            .collect();
+        self.ensure_tables(tables);
+        let keys = self.attach_all(id, &filters)?;
+        self.flows.insert(id, (flow.clone(), keys));
+        Ok(())
+    }
+
+    fn remove(&mut self, id: FlowId) {
+        if let Some((_, keys)) = self.flows.remove(&id) {
+            for k in keys.iter().rev() {
+                self.detach(id, k);
+            }
+        }
+    }
+
+    fn counters(&mut self, now: Instant) -> HashMap<FlowId, Counters> {
+        let by_handle: HashMap<FilterId, FlowId> = self
+            .slots
+            .iter()
+            .filter_map(|(k, s)| {
+                let (owner, _) = s.owners.last()?;
+                Some((
+                    FilterId {
+                        ifindex: k.0,
+                        chain: k.1,
+                        prio: k.2,
+                        handle: s.handle,
+                    },
+                    *owner,
+                ))
+            })
+            .collect();
+        let mut out: HashMap<FlowId, Counters> = HashMap::new();
+        let ports: Vec<(u32, String)> = self
+            .ports
+            .bridge_ports()
+            .map(|(_, i, n)| (i, n.to_string()))
+            .collect();
+        for (ifindex, pname) in ports {
+            let dump = match self.kernel.dump(ifindex) {
+                Ok(d) => d,
+                Err(e) => {
+                    log_warn!(
+                        "local switch {}: reading the filters of {pname}: {e}",
+                        self.name
+                    );
+                    continue;
+                }
+            };
+            for i in dump {
+                let Some(&id) = by_handle.get(&i.id) else {
+                    continue;
+                };
+                if id == INFRA {
+                    continue;
+                }
+                let c = out.entry(id).or_default();
+                c.packets += i.packets;
+                c.bytes += i.bytes;
+                if let Some(ago) = i.last_used.filter(|_| i.packets > 0) {
+                    let at = now.checked_sub(ago);
+                    c.last_used = c.last_used.max(at);
+                }
+            }
+        }
+        out
+    }
+
+    fn set_ports(&mut self, ports: &PortMap) {
+        let new = tc_ports(ports);
+        let before: BTreeMap<u32, u32> =
+            self.ports.bridge_ports().map(|(p, i, _)| (i, p)).collect();
+        let appeared: Vec<(u32, String)> = new
+            .bridge_ports()
+            .filter(|(_, i, _)| !before.contains_key(i))
+            .map(|(_, i, n)| (i, n.to_string()))
+            .collect();
+        let vanished: Vec<u32> = before
+            .keys()
+            .copied()
+            .filter(|i| new.ofport(*i).is_none())
+            .collect();
+        self.ports = new;
+        for (ifindex, pname) in &appeared {
+            if let Err(e) = self.kernel.clsact(*ifindex) {
+                log_warn!("local switch {}: clsact on {pname}: {e}", self.name);
+                continue;
+            }
+            match self.kernel.dump(*ifindex) {
+                Ok(d) => {
+                    let mut n = 0;
+                    for i in d {
+                        match i.cookie {
+                            Some(c) => {
+                                self.leftovers.insert(
+                                    (i.id.ifindex, i.id.chain, i.id.prio, c),
+                                    (i.id.handle, i.key),
+                                );
+                                n += 1;
+                            }
+                            // Not ours (no cookie): it would disturb our flows.
+                            None => self.remove_filters(vec![i.id]),
+                        }
+                    }
+                    if n > 0 {
+                        log_info!("local switch {}: {n} filters found on {pname}", self.name);
+                    }
+                }
+                Err(e) => log_warn!(
+                    "local switch {}: reading the filters of {pname}: {e}",
+                    self.name
+                ),
+            }
+        }
+        // The table-miss filters of a port that left the bridge go with it.
+        for ifindex in &vanished {
+            let keys: Vec<SlotKey> = self
+                .slots
+                .keys()
+                .filter(|k| k.0 == *ifindex)
+                .cloned()
+                .collect();
+            for k in keys {
+                self.detach(INFRA, &k);
+            }
+        }
+        let mut tables = self.tables.clone();
+        tables.insert(0);
+        self.ensure_tables(tables);
+        let mut ids: Vec<FlowId> = self.flows.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            self.retranslate(id);
+        }
+        // A vanished port's slots that no flow holds any more.
+        self.slots
+            .retain(|k, s| !(vanished.contains(&k.0) && s.owners.is_empty()));
+        if self.settled {
+            self.remove_leftovers();
+        }
+    }
+
+    fn remove_leftovers(&mut self) {
+        self.settled = true;
+        if self.leftovers.is_empty() {
+            return;
+        }
+        let ids: Vec<FilterId> = self
+            .leftovers
+            .drain()
+            .map(|((ifindex, chain, prio, _), (handle, _))| FilterId {
+                ifindex,
+                chain,
+                prio,
+                handle,
+            })
+            .collect();
+        log_info!(
+            "local switch {}: removing {} filters that no flow wants",
+            self.name,
+            ids.len()
+        );
+        self.remove_filters(ids);
+    }
+
+    fn release(&mut self) {
+        let ids: Vec<FlowId> = self.flows.keys().copied().collect();
+        for id in ids {
+            self.remove(id);
+        }
+        let keys: Vec<SlotKey> = self.slots.keys().cloned().collect();
+        for k in keys {
+            self.detach(INFRA, &k);
+        }
+    }
+}

@@ -218,7 +218,8 @@ fn flows_forward_through_tc_and_count_what_the_kernel_counts() {
     assert_eq!(shown, tc, "show flows and tc disagree");
 
     // A higher-priority allow lets ping through.
-    let out = d.ctl_ok(&["add", "flow", &dpid, ALLOW]);
+    // By the switch's configured name: its datapath id is derived from the bridge.
+    let out = d.ctl_ok(&["add", "flow", "vm", ALLOW]);
     assert!(out.contains("flow added"), "{out}");
     assert!(
         h0.ns.ping_eventually(h1.ip, 5),
@@ -238,7 +239,7 @@ fn flows_forward_through_tc_and_count_what_the_kernel_counts() {
     assert_eq!(after, tc, "show flows and tc disagree");
 
     // Deleted, ping is blocked again; the drop flow stays.
-    d.ctl_ok(&["del", "flow", &dpid, "icmp,nw_src=10.77.0.0/24"]);
+    d.ctl_ok(&["del", "flow", "vm", "icmp,nw_src=10.77.0.0/24"]);
     assert!(flow_packets(&d, &dpid, "200").is_none());
     assert!(!h0.ns.ping(h1.ip, 1), "ping went through after the delete");
     assert!(flow_packets(&d, &dpid, "100").is_some());

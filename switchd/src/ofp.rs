@@ -427,7 +427,13 @@ fn find_switches(st: &State, arg: &str) -> Vec<(u64, SwitchHandle)> {
         .and_then(|s| s.datapath_id);
     st.switches
         .iter()
-        .filter(|(d, h)| by_name == Some(**d) || switch_matches(arg, **d, &h.peer))
+        // A local switch's datapath id may be derived from its bridge, so it is also found
+        // by its name in its peer (`local:NAME`).
+        .filter(|(d, h)| {
+            by_name == Some(**d)
+                || h.peer.strip_prefix("local:") == Some(arg)
+                || switch_matches(arg, **d, &h.peer)
+        })
         .map(|(d, h)| (*d, h.clone()))
         .collect()
 }

@@ -18,18 +18,8 @@ use ofproto::OfpErrorCode;
 
 use super::backend::{Backend, Counters, FlowId, FlowSpec, MeterTable, Refusal};
 
-/// OpenFlow 1.3 reserved port numbers (`enum ofp_port_no`).
-pub mod port {
-    pub const MAX: u32 = 0xffff_ff00;
-    pub const IN_PORT: u32 = 0xffff_fff8;
-    pub const TABLE: u32 = 0xffff_fff9;
-    pub const NORMAL: u32 = 0xffff_fffa;
-    pub const FLOOD: u32 = 0xffff_fffb;
-    pub const ALL: u32 = 0xffff_fffc;
-    pub const CONTROLLER: u32 = 0xffff_fffd;
-    pub const LOCAL: u32 = 0xffff_fffe;
-    pub const ANY: u32 = 0xffff_ffff;
-}
+/// OpenFlow 1.3 reserved port numbers (`enum ofp_port_no`), ofproto's.
+pub use ofproto::v13::port;
 
 /// `OFPTT_ALL`
 pub const TABLE_ALL: u8 = 0xff;

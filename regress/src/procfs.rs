@@ -77,7 +77,13 @@ mod tests {
             .spawn()
             .expect("sleep");
         let me = std::process::id();
-        assert!(children(me).contains(&("sleep 30".to_string(), child.id())));
+        // Until the child's exec has shown in /proc its command line may still be ours.
+        let seen = crate::wait::wait_until(
+            std::time::Duration::from_secs(5),
+            std::time::Duration::from_millis(10),
+            || children(me).contains(&("sleep 30".to_string(), child.id())),
+        );
+        assert!(seen, "{:?}", children(me));
         assert_eq!(parent_of(child.id()), Some(me));
         assert!(alive(child.id()));
         assert_eq!(status_field(child.id(), "PPid"), me.to_string());

@@ -410,12 +410,13 @@ async fn local_switch(
             backoff.reset();
         }
         if let (Some(reason), Some(s)) = (a.close_reason().map(str::to_string), conn.as_mut()) {
+            // Named before the shutdown, which takes the peer's address with it.
+            let peer = s.peer();
             if !a.output().is_empty() {
                 let out = a.output().to_vec();
                 let _ = tokio::time::timeout(Duration::from_secs(1), s.write_all(&out)).await;
             }
             let _ = s.shutdown().await;
-            let peer = s.peer();
             conn = None;
             a.restart(Instant::now());
             let wait = if controller.is_some() {

@@ -179,6 +179,10 @@ pub struct Agent {
     pending: Option<(u32, Bytes)>,
     events: VecDeque<AgentEvent>,
     close: Option<String>,
+    /// Fail mode standalone: `Some` while the table-miss NORMAL entry that
+    /// [`Agent::fail_open`] put in place is there, with the entry it replaced (if any), to
+    /// be put back when a controller connects.
+    fail_open: Option<Option<v13::FlowMod>>,
 }
 
 /// The asynchronous-message masks a switch starts with (spec 7.3.10; Open vSwitch's
@@ -213,6 +217,7 @@ impl Agent {
             pending: None,
             events: VecDeque::new(),
             close: None,
+            fail_open: None,
         };
         a.restart(now);
         a
@@ -396,6 +401,8 @@ impl Agent {
             Ok((_, M::Hello(h))) => match v13::negotiate(&[OFP13_VERSION], &h, peer_version) {
                 Ok(_) => {
                     self.state = State::Ready;
+                    // Before anything the controller sends next is carried out.
+                    self.fail_closed();
                     return;
                 }
                 Err(_) => "no common OpenFlow version (this switch speaks 1.3)",
@@ -873,6 +880,91 @@ impl Agent {
         }
     }
 
+    /// Fail mode standalone, no controller connected: make sure the bridge forwards, with a
+    /// table-miss entry (table 0, priority 0, matching everything) that outputs to NORMAL.
+    /// An entry already doing that is kept; another table-miss entry is replaced and put
+    /// back by [`Agent::fail_closed`] when a controller connects. Idempotent.
+    pub fn fail_open(&mut self, now: Instant) {
+        if self.fail_open.is_some() {
+            return;
+        }
+        let normal = normal_instructions();
+        let prev = self
+            .switch
+            .table
+            .entries()
+            .find(|e| is_table_miss(&e.spec.match_, e.spec.table_id, e.spec.priority))
+            .map(|e| v13::FlowMod {
+                cookie: e.spec.cookie,
+                command: v13::FlowModCommand::Add,
+                idle_timeout: e.idle_timeout,
+                hard_timeout: e.hard_timeout,
+                priority: 0,
+                buffer_id: v13::OFP_NO_BUFFER,
+                out_port: port::ANY,
+                out_group: flowtable::GROUP_ANY,
+                flags: e.flags,
+                instructions: e.spec.instructions.clone(),
+                ..Default::default()
+            });
+        if prev.as_ref().is_some_and(|p| p.instructions == normal) {
+            return;
+        }
+        let fm = v13::FlowMod {
+            command: v13::FlowModCommand::Add,
+            priority: 0,
+            buffer_id: v13::OFP_NO_BUFFER,
+            out_port: port::ANY,
+            out_group: flowtable::GROUP_ANY,
+            instructions: normal,
+            ..Default::default()
+        };
+        match self.local_flow_mod(&fm, now) {
+            Ok(()) => {
+                log_info!(
+                    "switch {}: no controller, fail mode standalone: table-miss NORMAL installed",
+                    self.cfg.name
+                );
+                self.fail_open = Some(prev);
+            }
+            Err(r) => log_warn!(
+                "switch {}: fail mode standalone: table-miss NORMAL: {r}",
+                self.cfg.name
+            ),
+        }
+    }
+
+    /// A controller connected: undo [`Agent::fail_open`], if it did anything.
+    fn fail_closed(&mut self) {
+        let Some(prev) = self.fail_open.take() else {
+            return;
+        };
+        let now = self.last_rx;
+        let fm = prev.unwrap_or_else(|| v13::FlowMod {
+            command: v13::FlowModCommand::DeleteStrict,
+            priority: 0,
+            buffer_id: v13::OFP_NO_BUFFER,
+            out_port: port::ANY,
+            out_group: flowtable::GROUP_ANY,
+            ..Default::default()
+        });
+        match self.local_flow_mod(&fm, now) {
+            Ok(()) => log_info!(
+                "switch {}: controller connected: standalone table-miss removed",
+                self.cfg.name
+            ),
+            Err(r) => log_warn!(
+                "switch {}: controller connected: removing the standalone table-miss: {r}",
+                self.cfg.name
+            ),
+        }
+    }
+
+    /// Whether [`Agent::fail_open`]'s entry is in place.
+    pub fn is_failed_open(&self) -> bool {
+        self.fail_open.is_some()
+    }
+
     /// Carry out a FLOW_MOD that did not come from the controller (the configured
     /// table-miss and static flows); the refusal is returned, not sent.
     pub fn local_flow_mod(&mut self, fm: &v13::FlowMod, now: Instant) -> Result<(), Refusal> {
@@ -883,6 +975,25 @@ impl Agent {
         self.flows_removed(gone, now);
         Ok(())
     }
+}
+
+/// Apply-actions output:NORMAL, the instructions of a table-miss that lets the bridge forward.
+pub fn normal_instructions() -> v13::InstructionList {
+    [v13::Instruction::ApplyActions(
+        [v13::Action::Output {
+            port: port::NORMAL,
+            max_len: 0,
+        }]
+        .into_iter()
+        .collect(),
+    )]
+    .into_iter()
+    .collect()
+}
+
+/// Whether an entry is table 0's table-miss: priority 0, matching everything (5.4).
+fn is_table_miss(m: &v13::Match, table_id: u8, priority: u16) -> bool {
+    table_id == 0 && priority == 0 && m.fields.is_empty()
 }
 
 #[cfg(test)]

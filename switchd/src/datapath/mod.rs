@@ -8,14 +8,18 @@
 //! - `links.rs`: bridges, ports and link events over rtnetlink;
 //! - `tc.rs`: the backend over tc-datapath (flows as flower filters), and the probe of
 //!   what the kernel has;
+//! - `remote.rs`: the connection a local switch speaks over, and the reconnection schedule
+//!   for a remote controller;
 //! - here: one task per local switch, speaking OpenFlow over a socketpair whose other end
-//!   goes to the ofp process (as OpenBSD's switch(4) spoke it over /dev/switchN), and
-//!   reloads that start, stop and restart those tasks.
+//!   goes to the ofp process (as OpenBSD's switch(4) spoke it over /dev/switchN), or over
+//!   TCP to the remote controller of `forward to`, and reloads that start, stop and restart
+//!   those tasks.
 
 pub mod agent;
 pub mod backend;
 pub mod flowtable;
 pub mod links;
+pub mod remote;
 pub mod tc;
 
 use std::collections::BTreeMap;
@@ -24,8 +28,7 @@ use std::time::{Duration, Instant};
 
 use caps::{CapSet, Capability};
 use futures::StreamExt;
-use tokio::io::AsyncWriteExt;
-use tokio::net::UnixStream;
+use tokio::net::{TcpStream, UnixStream};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -235,7 +238,7 @@ fn unavailable(cfg: &SwitchConfig, kernel: &Option<String>) -> Option<String> {
         );
     }
     if let Some(f) = &cfg.forward_to {
-        return Some(format!("forward to tcp:{f} is not supported yet"));
+        return remote::controller_addr(f).err();
     }
     None
 }
@@ -360,6 +363,14 @@ async fn local_switch(
         Box::new(backend::NormalOnly)
     };
     let mut a = Agent::new(acfg, Switch::new(N_TABLES, backend), now);
+    // `forward to`: the controller is at this address, not behind the ofp process.
+    let controller = cfg
+        .forward_to
+        .as_deref()
+        .and_then(|f| remote::controller_addr(f).ok());
+    let standalone = controller.is_some() && cfg.fail_mode == "standalone";
+    let mut backoff = remote::Backoff::default();
+    let mut connecting: Option<Connecting> = None;
     for l in &members {
         if let Some((_, no)) = bridge.members.get(&l.index) {
             a.port_update(switch_port(l, *no));
@@ -367,6 +378,9 @@ async fn local_switch(
     }
     if available {
         install_configured_flows(&mut a, &cfg, now);
+        if standalone {
+            a.fail_open(now);
+        }
         a.switch.backend.remove_leftovers();
         log_info!(
             "local switch {name}: bridge {br}, datapath id {dpid:016x}, {} ports",
@@ -374,7 +388,7 @@ async fn local_switch(
         );
     }
 
-    let mut conn: Option<UnixStream> = None;
+    let mut conn: Option<remote::Channel> = None;
     let mut reconnect_at = available.then(tokio::time::Instant::now);
     let mut buf = vec![0u8; agent::READ_CHUNK];
     let keep_filters;
@@ -392,16 +406,33 @@ async fn local_switch(
             }
             a.port_stats(xid, counters, Instant::now());
         }
+        if a.is_connected() {
+            backoff.reset();
+        }
         if let (Some(reason), Some(s)) = (a.close_reason().map(str::to_string), conn.as_mut()) {
+            // Named before the shutdown, which takes the peer's address with it.
+            let peer = s.peer();
             if !a.output().is_empty() {
                 let out = a.output().to_vec();
                 let _ = tokio::time::timeout(Duration::from_secs(1), s.write_all(&out)).await;
             }
             let _ = s.shutdown().await;
             conn = None;
-            log_info!("local switch {name}: connection closed: {reason}");
             a.restart(Instant::now());
-            reconnect_at = Some(tokio::time::Instant::now() + RECONNECT);
+            let wait = if controller.is_some() {
+                if standalone {
+                    a.fail_open(Instant::now());
+                }
+                backoff.failed(&reason).0
+            } else {
+                RECONNECT
+            };
+            log_info!(
+                "local switch {name}: connection to {peer} closed: {reason}; \
+                 reconnecting in {} s",
+                wait.as_secs()
+            );
+            reconnect_at = Some(tokio::time::Instant::now() + wait);
         }
         let deadline = a.poll_timeout();
         tokio::select! {
@@ -419,11 +450,16 @@ async fn local_switch(
             },
             _ = sleep_until(reconnect_at), if conn.is_none() && reconnect_at.is_some() => {
                 reconnect_at = None;
+                if let Some(addr) = controller {
+                    log_debug!("local switch {name}: connecting to controller {addr}");
+                    connecting = Some(Box::pin(remote::connect(addr)));
+                    continue;
+                }
                 match offer(&peers, &name).await {
                     Ok(s) => {
                         log_debug!("local switch {name}: connection offered to ofp");
                         a.restart(Instant::now());
-                        conn = Some(s);
+                        conn = Some(remote::Channel::Ofp(s));
                     }
                     Err(e) => {
                         log_warn!("local switch {name}: cannot make a socketpair: {e}");
@@ -431,10 +467,33 @@ async fn local_switch(
                     }
                 }
             }
+            r = connected(&mut connecting), if connecting.is_some() => {
+                connecting = None;
+                let addr = controller.map(|c| c.to_string()).unwrap_or_default();
+                match r {
+                    Ok(s) => {
+                        log_info!("local switch {name}: connected to controller {addr}");
+                        a.restart(Instant::now());
+                        conn = Some(remote::Channel::Remote(s));
+                    }
+                    Err(e) => {
+                        let why = e.to_string();
+                        let (wait, log) = backoff.failed(&why);
+                        if log {
+                            log_warn!(
+                                "local switch {name}: cannot connect to controller {addr}: \
+                                 {why}; retrying in {} s",
+                                wait.as_secs()
+                            );
+                        }
+                        reconnect_at = Some(tokio::time::Instant::now() + wait);
+                    }
+                }
+            }
             r = readable(conn.as_ref()) => {
                 let Some(s) = conn.as_ref() else { continue };
                 match r.and_then(|()| s.try_read(&mut buf)) {
-                    Ok(0) => a.close("closed by the ofp process"),
+                    Ok(0) => a.close(format!("closed by {}", s.peer())),
                     Ok(n) => a.handle_input(&buf[..n], Instant::now()),
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                     Err(e) => a.close(e.to_string()),
@@ -615,14 +674,25 @@ async fn offer(peers: &Peers, name: &str) -> std::io::Result<UnixStream> {
     Ok(ours)
 }
 
-async fn readable(s: Option<&UnixStream>) -> std::io::Result<()> {
+/// A connection attempt to a remote controller under way.
+type Connecting =
+    std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<TcpStream>> + Send>>;
+
+async fn connected(c: &mut Option<Connecting>) -> std::io::Result<TcpStream> {
+    match c {
+        Some(f) => f.await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn readable(s: Option<&remote::Channel>) -> std::io::Result<()> {
     match s {
         Some(s) => s.readable().await,
         None => std::future::pending().await,
     }
 }
 
-async fn writable(s: Option<&UnixStream>) -> std::io::Result<()> {
+async fn writable(s: Option<&remote::Channel>) -> std::io::Result<()> {
     match s {
         Some(s) => s.writable().await,
         None => std::future::pending().await,

@@ -688,3 +688,77 @@ fn meter_mod_and_meter_config() {
         "{r:?}"
     );
 }
+
+/// Table 0's table-miss entry's instructions, if there is one.
+fn table_miss(a: &Agent) -> Option<v13::InstructionList> {
+    a.switch
+        .table
+        .entries()
+        .find(|e| e.spec.table_id == 0 && e.spec.priority == 0 && e.spec.match_.fields.is_empty())
+        .map(|e| e.spec.instructions.clone())
+}
+
+/// A new connection: our HELLO out, the controller's in.
+fn reconnect(a: &mut Agent, now: Instant) {
+    a.restart(now);
+    drain(a);
+    let mut h = BytesMut::new();
+    v13::encode_hello(&[1, 4], 1, &mut h);
+    a.handle_input(&h, now);
+    assert!(a.is_connected());
+}
+
+#[test]
+fn standalone_without_a_controller_adds_a_normal_table_miss_and_a_controller_removes_it() {
+    let t0 = Instant::now();
+    let mut a = agent(t0);
+    a.close("controller went away");
+    a.restart(t0);
+    a.fail_open(t0);
+    assert!(a.is_failed_open());
+    assert_eq!(table_miss(&a), Some(normal_instructions()));
+    // Twice is once.
+    a.fail_open(t0);
+    assert_eq!(a.switch.table.entries().count(), 1);
+    reconnect(&mut a, t0);
+    assert!(!a.is_failed_open());
+    assert_eq!(table_miss(&a), None);
+    assert_eq!(a.switch.table.entries().count(), 0);
+}
+
+#[test]
+fn standalone_replaces_a_drop_table_miss_and_puts_it_back_on_reconnect() {
+    let t0 = Instant::now();
+    let mut a = agent(t0);
+    // The controller's table-miss: no instructions, drop; and a flow of its own.
+    let mut drop = flow(v13::FlowModCommand::Add, 0, vec![], port::NORMAL);
+    drop.instructions = v13::InstructionList::new();
+    drop.cookie = 7;
+    assert!(ask(&mut a, 2, M::FlowMod(drop), t0).is_empty());
+    let f = flow(v13::FlowModCommand::Add, 5, vec![v13::Oxm::InPort(1)], 10);
+    assert!(ask(&mut a, 3, M::FlowMod(f), t0).is_empty());
+    a.close("controller went away");
+    a.restart(t0);
+    a.fail_open(t0);
+    assert_eq!(table_miss(&a), Some(normal_instructions()));
+    assert_eq!(a.switch.table.entries().count(), 2);
+    reconnect(&mut a, t0);
+    assert_eq!(table_miss(&a), Some(v13::InstructionList::new()));
+    let cookies: Vec<u64> = a.switch.table.entries().map(|e| e.spec.cookie).collect();
+    assert!(cookies.contains(&7), "{cookies:?}");
+    assert_eq!(a.switch.table.entries().count(), 2);
+}
+
+#[test]
+fn standalone_keeps_a_normal_table_miss_the_controller_installed() {
+    let t0 = Instant::now();
+    let mut a = agent(t0);
+    let miss = flow(v13::FlowModCommand::Add, 0, vec![], port::NORMAL);
+    assert!(ask(&mut a, 2, M::FlowMod(miss), t0).is_empty());
+    a.close("controller went away");
+    a.restart(t0);
+    a.fail_open(t0);
+    assert!(!a.is_failed_open());
+    reconnect(&mut a, t0);
+    assert_eq!(table_miss(&a), Some(normal_instructions()));
+}

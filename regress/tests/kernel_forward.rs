@@ -1,0 +1,287 @@
+//! Kernel tier: a local switch handed to a remote controller (`forward to tcp:HOST:PORT`;
+//! the VM, `regress/run` runs this with `--include-ignored`).
+//!
+//! A real third-party controller, os-ken 3.1.1 (`regress/setup --osken`), drives the
+//! local bridge through switchd's datapath process: the flows its app installs (drop ICMP,
+//! table-miss NORMAL) become flower filters on the bridge's ports, ping between the two
+//! namespaced hosts fails while TCP goes through; with os-ken gone the filters and the
+//! behaviour stay (fail secure), and when os-ken comes back switchd connects again.
+//!
+//! Without a controller, fail-mode standalone keeps the bridge forwarding (a table-miss
+//! NORMAL over the configured drop) and fail-mode secure does not.
+
+#[path = "common/local_switch.rs"]
+mod common;
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Daemon, LinkGuard};
+use regress::net::LanSwitch;
+use regress::workspace::TempDir;
+use regress::{free_tcp_port, unique_name, Lan, Proc};
+
+/// Where `regress/setup --osken` puts os-ken's virtual environment.
+fn osken_manager() -> PathBuf {
+    let state = std::env::var("SWITCHD_REGRESS_DIR")
+        .unwrap_or_else(|_| "/var/cache/switchd-regress".to_string());
+    Path::new(&state).join("osken/bin/osken-manager")
+}
+
+/// `osken-manager ARGS`, in a mount namespace of its own where the host's /var/cache is
+/// visible: virtme-ng mounts an empty tmpfs over /var/cache in the VM, hiding the venv that
+/// `regress/setup --osken` made there; unmounting it in a private namespace shows the
+/// host's directory again (through the shared root) without touching anything else.
+fn osken_command() -> Command {
+    let script = r#"[ -x "$0" ] || umount /var/cache 2>/dev/null
+[ -x "$0" ] || { echo "$0 is missing: run regress/setup --osken" >&2; exit 127; }
+exec "$0" "$@""#;
+    let mut c = Command::new("unshare");
+    c.args(["--mount", "--propagation", "private", "sh", "-c", script])
+        .arg(osken_manager());
+    c
+}
+
+fn osken_app() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/osken/static_flows_13.py")
+}
+
+/// Poll `cond` every 200 ms for up to `secs` seconds (os-ken is slow under emulation).
+fn wait_long(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Whether something listens on `port` on 127.0.0.1 (read from /proc, so that the check
+/// does not itself open an OpenFlow connection to the controller).
+fn listening(port: u16) -> bool {
+    let want = format!("0100007F:{port:04X}");
+    std::fs::read_to_string("/proc/net/tcp").is_ok_and(|t| {
+        t.lines().skip(1).any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 3 && f[1] == want && f[3] == "0A"
+        })
+    })
+}
+
+/// os-ken running the test app on 127.0.0.1:`port`; its log and the app's notes in `dir`.
+struct OsKen {
+    proc: Proc,
+    notes: PathBuf,
+    log: PathBuf,
+}
+
+impl OsKen {
+    fn start(dir: &Path, port: u16, n: u32) -> OsKen {
+        let notes = dir.join("osken-notes");
+        let log = dir.join(format!("osken-{n}.log"));
+        let out = std::fs::File::create(&log).expect("osken log");
+        let err = out.try_clone().expect("osken log");
+        let started = Instant::now();
+        let proc = Proc::spawn(
+            "osken-manager",
+            osken_command()
+                .args(["--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port"])
+                .arg(port.to_string())
+                .arg(osken_app())
+                .env("SWITCHD_REGRESS_OSKEN_LOG", &notes)
+                .stdin(Stdio::null())
+                .stdout(out)
+                .stderr(err),
+        )
+        .expect("start osken-manager");
+        let mut k = OsKen { proc, notes, log };
+        assert!(
+            wait_long(180, || listening(port) || !k.proc.is_running()),
+            "os-ken did not listen on {port} within 180 s:\n{}",
+            k.log_text()
+        );
+        assert!(k.proc.is_running(), "os-ken exited:\n{}", k.log_text());
+        println!(
+            "os-ken listening on 127.0.0.1:{port} after {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        k
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The app's notes: "connected DPID n_tables N", "barrier DPID", "error type T code C".
+    fn notes(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.notes)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn count(&self, prefix: &str) -> usize {
+        self.notes()
+            .iter()
+            .filter(|l| l.starts_with(prefix))
+            .count()
+    }
+}
+
+fn forward_conf(br: &str, p0: &str, p1: &str, port: u16, fail_mode: &str) -> String {
+    format!(
+        "switch \"vm\" {{\n\tbridge \"{br}\"\n\tport \"{p0}\" number 1\n\tport \"{p1}\" number 2\n\
+         \ttable-miss drop\n\tforward to tcp:127.0.0.1:{port}\n\tfail-mode {fail_mode}\n}}\n"
+    )
+}
+
+/// `tc filter show dev DEV ingress`, as text.
+fn filters(dev: &str) -> String {
+    regress::run_ok(&["tc", "filter", "show", "dev", dev, "ingress"]).expect("tc filter show")
+}
+
+fn count_lines(d: &Daemon, needle: &str) -> usize {
+    d.stderr().lines().filter(|l| l.contains(needle)).count()
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower and os-ken, runs in the VM"]
+fn osken_drives_the_local_bridge_and_the_flows_outlive_it() {
+    let dir = TempDir::new("forward-osken");
+    let lan = Lan::new(2, LanSwitch::PortsOnly).expect("hosts");
+    let br = LinkGuard(unique_name());
+    let (h0, h1) = (&lan.hosts[0], &lan.hosts[1]);
+    let (p0, p1) = (&h0.port, &h1.port);
+    let port = free_tcp_port().expect("free port");
+    let osken = OsKen::start(&dir.0, port, 1);
+
+    // The configured table-miss is drop: TCP can only go through by os-ken's NORMAL.
+    let d = Daemon::start(&forward_conf(&br.0, p0, p1, port, "secure"));
+    let connected = format!("local switch vm: connected to controller 127.0.0.1:{port}");
+    assert!(
+        wait_long(60, || osken.count("barrier") >= 1),
+        "os-ken's flows were not acknowledged; notes {:?}\nos-ken:\n{}\nswitchd stderr:\n{}",
+        osken.notes(),
+        osken.log_text(),
+        d.stderr()
+    );
+    assert_eq!(count_lines(&d, &connected), 1, "{}", d.stderr());
+    let notes = osken.notes();
+    println!("os-ken app notes: {notes:?}");
+    assert!(
+        notes[0].starts_with("connected ") && notes[0].ends_with(" n_tables 8"),
+        "{notes:?}"
+    );
+    assert!(
+        !notes.iter().any(|l| l.starts_with("error")),
+        "the switch refused something os-ken sent: {notes:?}\nswitchd stderr:\n{}",
+        d.stderr()
+    );
+
+    // os-ken's flows are flower filters on both ports: the ICMP drop and the NORMAL.
+    for p in [p0, p1] {
+        let shown = filters(p);
+        println!("tc filter show dev {p} ingress:\n{shown}");
+        assert!(shown.contains("ip_proto icmp"), "{shown}");
+        assert!(shown.contains("gact action drop"), "{shown}");
+    }
+    let before = (filters(p0), filters(p1));
+
+    let to = SocketAddr::from((h1.ip, 5001));
+    h1.ns.tcp_listen(to).expect("listen");
+    let behaves = |what: &str| {
+        assert!(
+            (0..5).any(|_| h0.ns.tcp_reaches(to, Duration::from_secs(2))),
+            "{what}: no TCP across the bridge; switchd stderr:\n{}",
+            d.stderr()
+        );
+        for _ in 0..3 {
+            assert!(!h0.ns.ping(h1.ip, 1), "{what}: ping went through the drop");
+        }
+    };
+    behaves("with os-ken");
+
+    // os-ken goes away: the filters stay, and so does the behaviour (fail secure).
+    let mut osken = osken;
+    osken.proc.stop();
+    let closed = format!("local switch vm: connection to controller 127.0.0.1:{port} closed");
+    assert!(
+        wait_long(60, || count_lines(&d, &closed) >= 1),
+        "switchd did not notice os-ken going; stderr:\n{}",
+        d.stderr()
+    );
+    let refused = format!("local switch vm: cannot connect to controller 127.0.0.1:{port}");
+    assert!(
+        wait_long(30, || count_lines(&d, &refused) >= 1),
+        "no failed reconnection logged; stderr:\n{}",
+        d.stderr()
+    );
+    behaves("os-ken gone");
+    assert_eq!((filters(p0), filters(p1)), before, "the filters changed");
+
+    // os-ken comes back on the same port: switchd connects again and os-ken installs its
+    // flows once more (the same flows: nothing changes in the kernel).
+    drop(osken);
+    let osken = OsKen::start(&dir.0, port, 2);
+    assert!(
+        wait_long(90, || osken.count("barrier") >= 2),
+        "switchd did not reconnect to os-ken; notes {:?}\nos-ken:\n{}\nswitchd stderr:\n{}",
+        osken.notes(),
+        osken.log_text(),
+        d.stderr()
+    );
+    assert_eq!(count_lines(&d, &connected), 2, "{}", d.stderr());
+    assert_eq!(osken.count("connected"), 2, "{:?}", osken.notes());
+    behaves("os-ken back");
+    println!(
+        "switchd's log of the forwarded switch:\n{}",
+        d.stderr()
+            .lines()
+            .filter(|l| l.contains("local switch vm") || l.contains("switch vm:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn without_a_controller_standalone_forwards_and_secure_does_not() {
+    let lan = Lan::new(2, LanSwitch::PortsOnly).expect("hosts");
+    let (h0, h1) = (&lan.hosts[0], &lan.hosts[1]);
+    let (p0, p1) = (&h0.port, &h1.port);
+    // Nobody listens there: the connection is refused, again and again.
+    let port = free_tcp_port().expect("free port");
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+    for (mode, forwards) in [("standalone", true), ("secure", false)] {
+        let br = LinkGuard(unique_name());
+        let d = Daemon::start(&forward_conf(&br.0, p0, p1, port, mode));
+        let refused = format!("local switch vm: cannot connect to controller 127.0.0.1:{port}");
+        assert!(
+            wait_long(30, || count_lines(&d, &refused) >= 2),
+            "{mode}: no failed connections logged; stderr:\n{}",
+            d.stderr()
+        );
+        let pings = h0.ns.ping_eventually(h1.ip, 5);
+        assert_eq!(
+            pings,
+            forwards,
+            "fail-mode {mode}: ping {}; tc:\n{}\nswitchd stderr:\n{}",
+            if pings { "went through" } else { "failed" },
+            filters(p0),
+            d.stderr()
+        );
+        // switchd leaves its filters behind when it stops; the next round starts clean.
+        drop(d);
+        drop(br);
+        for p in [p0, p1] {
+            let _ = regress::run_ok(&["tc", "qdisc", "del", "dev", p, "clsact"]);
+        }
+    }
+}

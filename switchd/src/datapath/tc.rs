@@ -540,10 +540,12 @@ impl TcBackend {
 struct Batch {
     filters: Vec<Filter>,
     keys: std::collections::HashSet<SlotKey>,
-    /// Per flow: its index in the request, the leftovers it adopted, its filters in
-    /// `filters`, and all its places.
-    flows: Vec<(usize, Vec<Step>, std::ops::Range<usize>, Vec<SlotKey>)>,
+    flows: Vec<BatchedFlow>,
 }
+
+/// Per flow of a [`Batch`]: its index in the request, the leftovers it adopted, its
+/// filters in `Batch::filters`, and all its places.
+type BatchedFlow = (usize, Vec<Step>, std::ops::Range<usize>, Vec<SlotKey>);
 
 impl TcBackend {
     /// Install the batch's filters and account for each flow of it.

@@ -6,6 +6,11 @@
 //! paired with the wrong message, and a frame is never split or merged (the length prefix is
 //! checked against the record, which catches truncation).
 //!
+//! A message larger than one record (a configuration with many thousand static flows)
+//! goes as several records: the top bit of the length says that more records of the same
+//! message follow. The descriptors ride on the first; the receiver joins the pieces, up to
+//! [`MAX_MESSAGE`]. A message that fits one record is framed exactly as before.
+//!
 //! Why JSON: these are control-plane messages, a few per second at most; serde derive keeps
 //! both ends in one type, a frame can be read in a log when something goes wrong, and the
 //! same encoding serves switchctl. Packet-rate traffic (OpenFlow between ofp and datapath)
@@ -26,6 +31,10 @@ use crate::msg::{Msg, Role};
 /// The largest frame we send or accept. Comfortably below the default socket buffer
 /// (about 208 KiB), which bounds a SEQPACKET record.
 pub const MAX_FRAME: usize = 64 * 1024;
+/// The largest message, over all its records.
+pub const MAX_MESSAGE: usize = 64 * 1024 * 1024;
+/// In a record's length: more records of this message follow.
+const MORE: u32 = 1 << 31;
 /// The most descriptors one message carries.
 pub const MAX_FDS: usize = 4;
 
@@ -35,6 +44,8 @@ pub enum IpcError {
     Io(#[from] io::Error),
     #[error("frame of {0} bytes is larger than {MAX_FRAME}")]
     TooLarge(usize),
+    #[error("message of {0} bytes is larger than {MAX_MESSAGE}")]
+    MessageTooLarge(usize),
     #[error("truncated frame (record {record} bytes, header says {header})")]
     Truncated { record: usize, header: usize },
     #[error("malformed message: {0}")]
@@ -73,6 +84,61 @@ pub fn encode(msg: &Msg) -> Result<Vec<u8>, IpcError> {
     Ok(frame)
 }
 
+/// Encode a message as the records it takes: one, or several for a large one.
+pub fn encode_records(msg: &Msg) -> Result<Vec<Vec<u8>>, IpcError> {
+    let json = serde_json::to_vec(msg)?;
+    if json.len() > MAX_MESSAGE {
+        return Err(IpcError::MessageTooLarge(json.len()));
+    }
+    let mut chunks = json.chunks(MAX_FRAME - 4).peekable();
+    let mut out = Vec::new();
+    while let Some(c) = chunks.next() {
+        let more = if chunks.peek().is_some() { MORE } else { 0 };
+        let mut frame = Vec::with_capacity(c.len() + 4);
+        frame.extend_from_slice(&(c.len() as u32 | more).to_be_bytes());
+        frame.extend_from_slice(c);
+        out.push(frame);
+    }
+    if out.is_empty() {
+        out.push(0u32.to_be_bytes().to_vec());
+    }
+    Ok(out)
+}
+
+/// What one record adds to the message being received: `Some` when it is complete.
+fn join(partial: &mut Vec<u8>, record: &[u8]) -> Result<Option<Msg>, IpcError> {
+    if record.len() < 4 {
+        partial.clear();
+        return Err(IpcError::Truncated {
+            record: record.len(),
+            header: 4,
+        });
+    }
+    let header = u32::from_be_bytes([record[0], record[1], record[2], record[3]]);
+    if header & MORE == 0 && partial.is_empty() {
+        return decode(record).map(Some);
+    }
+    let len = (header & !MORE) as usize;
+    if len != record.len() - 4 {
+        partial.clear();
+        return Err(IpcError::Truncated {
+            record: record.len() - 4,
+            header: len,
+        });
+    }
+    if partial.len() + len > MAX_MESSAGE {
+        let n = partial.len() + len;
+        partial.clear();
+        return Err(IpcError::MessageTooLarge(n));
+    }
+    partial.extend_from_slice(&record[4..]);
+    if header & MORE != 0 {
+        return Ok(None);
+    }
+    let json = std::mem::take(partial);
+    Ok(Some(serde_json::from_slice(&json)?))
+}
+
 /// Decode one received record.
 pub fn decode(record: &[u8]) -> Result<Msg, IpcError> {
     if record.len() < 4 {
@@ -98,8 +164,13 @@ fn send_raw(fd: RawFd, frame: &[u8], fds: &[RawFd]) -> nix::Result<usize> {
     sendmsg::<()>(fd, &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None)
 }
 
-/// Receive one record; `Ok(None)` at end of file (the peer closed its end).
-fn recv_raw(fd: RawFd) -> Result<Option<(Msg, Vec<OwnedFd>)>, IpcError> {
+/// Receive one record into `partial`; `Ok(None)` at end of file (the peer closed its
+/// end), `Ok(Some((None, fds)))` when more records of the message follow.
+#[allow(clippy::type_complexity)]
+fn recv_raw(
+    fd: RawFd,
+    partial: &mut Vec<u8>,
+) -> Result<Option<(Option<Msg>, Vec<OwnedFd>)>, IpcError> {
     let mut buf = vec![0u8; MAX_FRAME];
     let mut cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
     let (n, flags, fds) = {
@@ -125,19 +196,31 @@ fn recv_raw(fd: RawFd) -> Result<Option<(Msg, Vec<OwnedFd>)>, IpcError> {
     if flags.contains(MsgFlags::MSG_TRUNC) {
         return Err(IpcError::TooLarge(n));
     }
-    Ok(Some((decode(&buf[..n])?, fds)))
+    Ok(Some((join(partial, &buf[..n])?, fds)))
 }
 
 /// Send on a blocking descriptor (before a process's runtime starts).
 pub fn send_blocking(fd: BorrowedFd<'_>, msg: &Msg, fds: &[RawFd]) -> Result<(), IpcError> {
-    let frame = encode(msg)?;
-    send_raw(fd.as_raw_fd(), &frame, fds)?;
+    for (i, frame) in encode_records(msg)?.iter().enumerate() {
+        send_raw(fd.as_raw_fd(), frame, if i == 0 { fds } else { &[] })?;
+    }
     Ok(())
 }
 
 /// Receive on a blocking descriptor (before a process's runtime starts).
 pub fn recv_blocking(fd: BorrowedFd<'_>) -> Result<Option<(Msg, Vec<OwnedFd>)>, IpcError> {
-    recv_raw(fd.as_raw_fd())
+    let mut partial = Vec::new();
+    let mut all = Vec::new();
+    loop {
+        match recv_raw(fd.as_raw_fd(), &mut partial)? {
+            None => return Ok(None),
+            Some((None, fds)) => all.extend(fds),
+            Some((Some(m), fds)) => {
+                all.extend(fds);
+                return Ok(Some((m, all)));
+            }
+        }
+    }
 }
 
 /// One end of a channel, inside a tokio runtime. `send` and `recv` take `&self`, so one task
@@ -147,6 +230,10 @@ pub struct Channel {
     fd: AsyncFd<OwnedFd>,
     /// The process at the other end.
     pub peer: Role,
+    /// The records of a message received so far, and their descriptors.
+    partial: std::sync::Mutex<(Vec<u8>, Vec<OwnedFd>)>,
+    /// Held while the records of one message go out, so that two never interleave.
+    sending: tokio::sync::Mutex<()>,
 }
 
 impl Channel {
@@ -158,7 +245,12 @@ impl Channel {
         let fd =
             unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE | Interest::WRITABLE) }
                 .map_err(io::Error::from)?;
-        Ok(Channel { fd, peer })
+        Ok(Channel {
+            fd,
+            peer,
+            partial: Default::default(),
+            sending: Default::default(),
+        })
     }
 
     pub async fn send(&self, msg: &Msg) -> Result<(), IpcError> {
@@ -166,27 +258,55 @@ impl Channel {
     }
 
     pub async fn send_with_fds(&self, msg: &Msg, fds: &[RawFd]) -> Result<(), IpcError> {
-        let frame = encode(msg)?;
-        loop {
-            let mut guard = self.fd.writable().await?;
-            match guard.try_io(|fd| send_raw(fd.as_raw_fd(), &frame, fds).map_err(io::Error::from))
-            {
-                Ok(r) => return r.map(|_| ()).map_err(IpcError::Io),
-                Err(_would_block) => continue,
+        let frames = encode_records(msg)?;
+        let _one_at_a_time = self.sending.lock().await;
+        for (i, frame) in frames.iter().enumerate() {
+            let fds = if i == 0 { fds } else { &[] };
+            loop {
+                let mut guard = self.fd.writable().await?;
+                match guard
+                    .try_io(|fd| send_raw(fd.as_raw_fd(), frame, fds).map_err(io::Error::from))
+                {
+                    Ok(r) => {
+                        r.map_err(IpcError::Io)?;
+                        break;
+                    }
+                    Err(_would_block) => continue,
+                }
             }
         }
+        Ok(())
     }
 
     /// The next message and its descriptors; `Ok(None)` when the peer has gone.
     pub async fn recv(&self) -> Result<Option<(Msg, Vec<OwnedFd>)>, IpcError> {
         loop {
             let mut guard = self.fd.readable().await?;
-            let res = guard.try_io(|fd| match recv_raw(fd.as_raw_fd()) {
-                Err(IpcError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => Err(e),
-                other => Ok(other),
+            let res = guard.try_io(|fd| {
+                let mut p = self.partial.lock().unwrap_or_else(|e| e.into_inner());
+                let (partial, held) = &mut *p;
+                match recv_raw(fd.as_raw_fd(), partial) {
+                    Err(IpcError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => Err(e),
+                    Ok(Some((None, fds))) => {
+                        held.extend(fds);
+                        Ok(Ok(None))
+                    }
+                    Ok(Some((Some(m), fds))) => {
+                        let mut all = std::mem::take(held);
+                        all.extend(fds);
+                        Ok(Ok(Some(Some((m, all)))))
+                    }
+                    Ok(None) => Ok(Ok(Some(None))),
+                    Err(e) => {
+                        held.clear();
+                        Ok(Err(e))
+                    }
+                }
             });
             match res {
-                Ok(Ok(r)) => return r,
+                Ok(Ok(Ok(Some(r)))) => return Ok(r),
+                Ok(Ok(Ok(None))) => continue, // more records of this message follow
+                Ok(Ok(Err(e))) => return Err(e),
                 Ok(Err(e)) => return Err(IpcError::Io(e)),
                 Err(_would_block) => continue,
             }
@@ -233,6 +353,54 @@ mod tests {
             recv_blocking(b.as_fd()).unwrap().is_none(),
             "EOF after close"
         );
+    }
+
+    #[test]
+    fn a_message_larger_than_a_record_goes_in_several_and_arrives_whole() {
+        let (a, b) = pair().unwrap();
+        let (_r, w) = std::os::unix::net::UnixStream::pair().unwrap();
+        // A configuration with many static flows: several records.
+        let big = Msg::ReloadResult {
+            id: 7,
+            errors: (0..5000)
+                .map(|i| format!("flow {i} {}", "x".repeat(40)))
+                .collect(),
+            notes: Vec::new(),
+        };
+        assert!(encode_records(&big).unwrap().len() > 3);
+        let small = Msg::ListenerAdd {
+            listener: "127.0.0.1:6653".into(),
+        };
+        assert_eq!(
+            encode_records(&small).unwrap(),
+            vec![encode(&small).unwrap()]
+        );
+        let sender = std::thread::spawn({
+            let big = big.clone();
+            move || {
+                send_blocking(a.as_fd(), &big, &[w.as_raw_fd()]).unwrap();
+                send_blocking(a.as_fd(), &small, &[]).unwrap();
+            }
+        });
+        let (got, fds) = recv_blocking(b.as_fd()).unwrap().unwrap();
+        assert_eq!(got, big);
+        assert_eq!(fds.len(), 1, "the descriptor arrives with the message");
+        let (got, _) = recv_blocking(b.as_fd()).unwrap().unwrap();
+        assert!(matches!(got, Msg::ListenerAdd { .. }));
+        sender.join().unwrap();
+        // The same through the async channel.
+        let (a, b) = pair().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let a = Channel::new(a, Role::Ofp).unwrap();
+            let b = Channel::new(b, Role::Parent).unwrap();
+            let (sent, got) = tokio::join!(a.send(&big), b.recv());
+            sent.unwrap();
+            assert_eq!(got.unwrap().unwrap().0, big);
+        });
     }
 
     #[test]

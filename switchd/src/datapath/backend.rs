@@ -89,6 +89,20 @@ pub trait Backend {
     /// that asked for it gets `Refusal::error` and the table stays as it was.
     fn install(&mut self, id: FlowId, flow: &FlowSpec, meters: &MeterTable) -> Result<(), Refusal>;
 
+    /// Make many flows real at once, each as [`Backend::install`] would: one result per
+    /// flow, in order; a refused flow leaves nothing of it behind and the others in. The
+    /// default installs them one by one.
+    fn install_many(
+        &mut self,
+        flows: &[(FlowId, &FlowSpec)],
+        meters: &MeterTable,
+    ) -> Vec<Result<(), Refusal>> {
+        flows
+            .iter()
+            .map(|(id, f)| self.install(*id, f, meters))
+            .collect()
+    }
+
     /// Take flow `id` away. Cannot fail from OpenFlow's point of view; an implementation
     /// logs what the kernel says (a port that vanished took its filters with it).
     fn remove(&mut self, id: FlowId);
@@ -155,6 +169,8 @@ pub struct InMemory {
     pub counters: HashMap<FlowId, Counters>,
     /// Refuse every install with this error while set.
     pub refuse: Option<Refusal>,
+    /// Refuse the installs of flows of this priority with this error.
+    pub refuse_priority: Option<(u16, Refusal)>,
     pub ports: PortMap,
 }
 
@@ -162,6 +178,13 @@ pub struct InMemory {
 impl Backend for InMemory {
     fn install(&mut self, id: FlowId, flow: &FlowSpec, _: &MeterTable) -> Result<(), Refusal> {
         if let Some(r) = &self.refuse {
+            return Err(r.clone());
+        }
+        if let Some((_, r)) = self
+            .refuse_priority
+            .as_ref()
+            .filter(|(p, _)| *p == flow.priority)
+        {
             return Err(r.clone());
         }
         self.installed.insert(id, flow.clone());

@@ -29,7 +29,7 @@ pub const GROUP_ANY: u32 = 0xffff_ffff;
 pub const METER_MAX: u32 = 0xffff_0000;
 pub const METER_ALL: u32 = 0xffff_ffff;
 /// The most entries one switch holds, over all its tables (OFPFMFC_TABLE_FULL beyond).
-pub const MAX_ENTRIES: usize = 65536;
+pub const MAX_ENTRIES: usize = 262_144;
 
 /// `enum ofp_flow_removed_reason`
 pub mod removed {
@@ -452,6 +452,117 @@ impl FlowTable {
                 Ok(self.delete(&sel, removed::DELETE, backend, now))
             }
         }
+    }
+
+    /// Carry out a run of FLOW_MODs as [`FlowTable::flow_mod`] would one by one, with
+    /// the same outcome for each (in order), but with the plain ADDs (no entry of the same
+    /// match and priority, no CHECK_OVERLAP) handed to the backend in batches
+    /// ([`Backend::install_many`]). Anything else goes through `flow_mod` in its turn,
+    /// after the batch before it is in. `Ok` lists the entries a FLOW_MOD removed.
+    pub fn flow_mods(
+        &mut self,
+        fms: &[v13::FlowMod],
+        backend: &mut dyn Backend,
+        now: Instant,
+    ) -> Vec<Result<Vec<RemovedFlow>, Refusal>> {
+        /// Flows per call of the backend: bounds what is translated at once.
+        const BATCH: usize = 4096;
+        let mut out: Vec<Result<Vec<RemovedFlow>, Refusal>> = Vec::with_capacity(fms.len());
+        let mut pending: Vec<(usize, FlowEntry)> = Vec::new();
+        let mut pending_keys: std::collections::HashSet<(u8, u16, MatchKey)> =
+            std::collections::HashSet::new();
+        for (i, fm) in fms.iter().enumerate() {
+            let plain = fm.command == FlowModCommand::Add && fm.flags & ff::CHECK_OVERLAP == 0;
+            let key = plain.then(|| MatchKey::of(&fm.match_));
+            let ix = key.map(|k| (fm.table_id, fm.priority, k));
+            let batchable = ix.as_ref().is_some_and(|ix| {
+                !self.index.contains_key(ix)
+                    && !pending_keys.contains(ix)
+                    && self.entries.len() + pending.len() < MAX_ENTRIES
+            });
+            let Some((_, _, key)) = ix.filter(|_| batchable) else {
+                self.flush_adds(&mut pending, &mut out, backend);
+                pending_keys.clear();
+                out.push(self.flow_mod(fm, backend, now));
+                continue;
+            };
+            if let Err(r) = self.check_add(fm) {
+                out.push(Err(r));
+                continue;
+            }
+            pending_keys.insert((fm.table_id, fm.priority, key.clone()));
+            let entry = FlowEntry {
+                id: self.alloc_id(),
+                spec: Self::spec(fm),
+                key,
+                idle_timeout: fm.idle_timeout,
+                hard_timeout: fm.hard_timeout,
+                flags: fm.flags,
+                added: now,
+                base: (0, 0),
+                seen: Counters::default(),
+                last_used: now,
+            };
+            out.push(Ok(Vec::new()));
+            pending.push((i, entry));
+            if pending.len() >= BATCH {
+                self.flush_adds(&mut pending, &mut out, backend);
+                pending_keys.clear();
+            }
+        }
+        self.flush_adds(&mut pending, &mut out, backend);
+        out
+    }
+
+    /// Install the batched ADDs; a refused one gets its error in `out`, the rest go in.
+    fn flush_adds(
+        &mut self,
+        pending: &mut Vec<(usize, FlowEntry)>,
+        out: &mut [Result<Vec<RemovedFlow>, Refusal>],
+        backend: &mut dyn Backend,
+    ) {
+        if pending.is_empty() {
+            return;
+        }
+        let flows: Vec<(FlowId, &FlowSpec)> =
+            pending.iter().map(|(_, e)| (e.id, &e.spec)).collect();
+        let res = backend.install_many(&flows, &self.meters);
+        for ((i, e), r) in pending.drain(..).zip(res) {
+            match r {
+                Ok(()) => self.insert(e),
+                Err(r) => out[i] = Err(r),
+            }
+        }
+    }
+
+    /// The checks of [`FlowTable::flow_mod`] before an ADD.
+    fn check_add(&self, fm: &v13::FlowMod) -> Result<(), Refusal> {
+        if fm.table_id >= self.n_tables {
+            return Err(Refusal::new(
+                err::FM_BAD_TABLE_ID,
+                format!(
+                    "no table {} (this switch has {})",
+                    fm.table_id, self.n_tables
+                ),
+            ));
+        }
+        if fm.flags & !0x1f != 0 {
+            return Err(Refusal::new(
+                err::FM_BAD_FLAGS,
+                format!("unknown flow_mod flags 0x{:04x}", fm.flags),
+            ));
+        }
+        check_match(&fm.match_)?;
+        if fm.buffer_id != v13::OFP_NO_BUFFER {
+            return Err(Refusal::new(
+                err::BUFFER_UNKNOWN,
+                format!(
+                    "buffer {} does not exist: this switch buffers nothing",
+                    fm.buffer_id
+                ),
+            ));
+        }
+        self.check_instructions(fm.table_id, &fm.instructions)
     }
 
     fn spec(fm: &v13::FlowMod) -> FlowSpec {

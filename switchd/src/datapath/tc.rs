@@ -48,6 +48,9 @@ enum Request {
     Clsact(u32, mpsc::SyncSender<Result<(), KernelError>>),
     /// Install one filter; the answer is the handle it got.
     Install(Box<Filter>, mpsc::SyncSender<Result<u32, KernelError>>),
+    /// Install many filters, pipelined; the answer is them with the handles they got, and
+    /// one result each.
+    InstallMany(Vec<Filter>, mpsc::SyncSender<InstalledMany>),
     /// Replace the filter of the same place that has the filter's handle.
     Replace(Box<Filter>, mpsc::SyncSender<Result<(), KernelError>>),
     Remove(
@@ -56,6 +59,8 @@ enum Request {
     ),
     Dump(u32, mpsc::SyncSender<Result<Vec<Installed>, KernelError>>),
 }
+
+type InstalledMany = (Vec<Filter>, Vec<Result<(), KernelError>>);
 
 /// The channel to the TC thread. Dropping it ends the thread.
 struct Kernel {
@@ -124,6 +129,18 @@ impl Kernel {
             .unwrap_or_else(|| Err(gone()))
     }
 
+    fn install_many(&self, filters: Vec<Filter>) -> InstalledMany {
+        let n = filters.len();
+        let (tx, rx) = mpsc::sync_channel(1);
+        if let Err(mpsc::SendError(Request::InstallMany(filters, _))) =
+            self.tx.send(Request::InstallMany(filters, tx))
+        {
+            return (filters, vec![Err(gone()); n]);
+        }
+        rx.recv()
+            .unwrap_or_else(|_| (Vec::new(), vec![Err(gone()); n]))
+    }
+
     fn replace(&self, f: &Filter) -> Result<(), KernelError> {
         self.call(|r| Request::Replace(Box::new(f.clone()), r))
             .unwrap_or_else(|| Err(gone()))
@@ -152,6 +169,10 @@ async fn serve(tc: &mut tc_datapath::Tc, req: Request) {
             let res = tc.install(std::slice::from_mut(&mut *f)).await.pop();
             let _ = r.send(res.unwrap_or(Ok(())).map(|()| f.handle));
         }
+        Request::InstallMany(mut fs, r) => {
+            let res = tc.install(&mut fs).await;
+            let _ = r.send((fs, res));
+        }
         Request::Replace(f, r) => {
             let res = tc.replace(std::slice::from_ref(&*f)).await.pop();
             let _ = r.send(res.unwrap_or(Ok(())));
@@ -179,13 +200,13 @@ struct Slot {
     owners: Vec<(FlowId, Filter)>,
 }
 
-/// A leftover filter found in a dump, by place and cookie.
-type Leftover = (u32, u32, u16, [u8; 16]);
+/// The cookie of a leftover filter (a hash of what it does).
+type Cookie = [u8; 16];
 
 /// What was done for one filter of a flow being installed, to undo it on a refusal.
 enum Step {
     /// A new slot (`adopted`: taken from the leftovers, not installed by us).
-    Created(SlotKey, Option<Leftover>),
+    Created(SlotKey, Option<Cookie>),
     /// Pushed onto a slot whose filter was already exactly ours.
     Shared(SlotKey),
     /// Pushed onto a slot and replaced its filter with ours.
@@ -203,8 +224,8 @@ pub struct TcBackend {
     slots: HashMap<SlotKey, Slot>,
     /// Tables whose table-miss filters are on every port.
     tables: BTreeSet<u8>,
-    /// Filters found in the kernel and not (yet) claimed, with their handle.
-    leftovers: HashMap<Leftover, (u32, FlowerKey)>,
+    /// Filters found in the kernel and not (yet) claimed, by place: handle and cookie.
+    leftovers: HashMap<SlotKey, (u32, Cookie)>,
     /// Once set, leftovers of a port that appears are removed at once.
     settled: bool,
 }
@@ -320,28 +341,21 @@ impl TcBackend {
                 Step::Replaced(key)
             });
         }
-        let place = (f.ifindex, f.chain, f.prio, f.cookie);
-        // A leftover with the same key but other content (the flow changed while switchd
-        // was away) holds the place: replace it in place.
-        let stale = self
-            .leftovers
-            .iter()
-            .find(|((i, c, p, _), (_, k))| {
-                (*i, *c, *p) == (f.ifindex, f.chain, f.prio) && *k == f.key
-            })
-            .map(|(l, (h, _))| (*l, *h));
-        let (handle, adopted) = match (self.leftovers.remove(&place), stale) {
-            (Some((h, _)), _) => (h, Some(place)),
-            (None, Some((l, h))) => {
+        // A leftover in the same place is adopted as it is when it has our cookie (the same
+        // flow compiled to the same content), else (the flow changed while switchd was
+        // away) replaced in place.
+        let (handle, adopted) = match self.leftovers.remove(&key) {
+            Some((h, cookie)) if cookie == f.cookie => (h, Some(cookie)),
+            Some((h, cookie)) => {
                 let mut nf = f.clone();
                 nf.handle = h;
-                self.kernel
-                    .replace(&nf)
-                    .map_err(|e| kernel_refusal("replace", &nf, &e))?;
-                self.leftovers.remove(&l);
+                if let Err(e) = self.kernel.replace(&nf) {
+                    self.leftovers.insert(key, (h, cookie));
+                    return Err(kernel_refusal("replace", &nf, &e));
+                }
                 (h, None)
             }
-            (None, None) => (
+            None => (
                 self.kernel
                     .install(f)
                     .map_err(|e| kernel_refusal("install", f, &e))?,
@@ -417,9 +431,9 @@ impl TcBackend {
     fn undo(&mut self, id: FlowId, steps: Vec<Step>) {
         for s in steps.into_iter().rev() {
             match s {
-                Step::Created(key, Some(place)) => {
+                Step::Created(key, Some(cookie)) => {
                     if let Some(slot) = self.slots.remove(&key) {
-                        self.leftovers.insert(place, (slot.handle, key.3));
+                        self.leftovers.insert(key, (slot.handle, cookie));
                     }
                 }
                 Step::Created(key, None) | Step::Shared(key) | Step::Replaced(key) => {
@@ -521,6 +535,71 @@ impl TcBackend {
     }
 }
 
+/// Flows whose new filters go to the kernel together ([`TcBackend::install_many`]).
+#[derive(Default)]
+struct Batch {
+    filters: Vec<Filter>,
+    keys: std::collections::HashSet<SlotKey>,
+    flows: Vec<BatchedFlow>,
+}
+
+/// Per flow of a [`Batch`]: its index in the request, the leftovers it adopted, its
+/// filters in `Batch::filters`, and all its places.
+type BatchedFlow = (usize, Vec<Step>, std::ops::Range<usize>, Vec<SlotKey>);
+
+impl TcBackend {
+    /// Install the batch's filters and account for each flow of it.
+    fn commit(
+        &mut self,
+        batch: &mut Batch,
+        flows: &[(FlowId, &FlowSpec)],
+        out: &mut [Result<(), Refusal>],
+    ) {
+        batch.keys.clear();
+        let (filters, res) = if batch.filters.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            self.kernel.install_many(std::mem::take(&mut batch.filters))
+        };
+        for (i, adopted, range, keys) in std::mem::take(&mut batch.flows) {
+            let (id, spec) = flows[i];
+            let refused = range.clone().find_map(|j| match res.get(j) {
+                Some(Ok(())) => None,
+                Some(Err(e)) => Some(match filters.get(j) {
+                    Some(f) => kernel_refusal("install", f, e),
+                    None => Refusal::new(FLOW_MOD_UNKNOWN, e.to_string()),
+                }),
+                None => Some(Refusal::new(FLOW_MOD_UNKNOWN, gone().to_string())),
+            });
+            match refused {
+                None => {
+                    for f in &filters[range] {
+                        self.slots.insert(
+                            slot_key(f),
+                            Slot {
+                                handle: f.handle,
+                                owners: vec![(id, f.clone())],
+                            },
+                        );
+                    }
+                    self.flows.insert(id, (spec.clone(), keys));
+                }
+                Some(r) => {
+                    let ids: Vec<FilterId> = range
+                        .filter(|&j| matches!(res.get(j), Some(Ok(()))))
+                        .filter_map(|j| filters.get(j).map(Filter::id))
+                        .collect();
+                    if !ids.is_empty() {
+                        self.remove_filters(ids);
+                    }
+                    self.undo(id, adopted);
+                    out[i] = Err(r);
+                }
+            }
+        }
+    }
+}
+
 impl Backend for TcBackend {
     fn install(&mut self, id: FlowId, flow: &FlowSpec, meters: &MeterTable) -> Result<(), Refusal> {
         self.meters = tc_meters(meters)?;
@@ -534,6 +613,80 @@ impl Backend for TcBackend {
         let keys = self.attach_all(id, &filters)?;
         self.flows.insert(id, (flow.clone(), keys));
         Ok(())
+    }
+
+    /// Each flow as `install` would, but the new filters of the flows that need nothing
+    /// but new places (or leftovers with their cookie) go to the kernel in one pipelined
+    /// batch; a flow one of whose filters the kernel refuses gets that refusal, and its
+    /// other filters are taken away again.
+    fn install_many(
+        &mut self,
+        flows: &[(FlowId, &FlowSpec)],
+        meters: &MeterTable,
+    ) -> Vec<Result<(), Refusal>> {
+        match tc_meters(meters) {
+            Ok(m) => self.meters = m,
+            Err(r) => return vec![Err(r); flows.len()],
+        }
+        let mut out: Vec<Result<(), Refusal>> = vec![Ok(()); flows.len()];
+        let mut translated: Vec<(usize, Vec<Filter>)> = Vec::with_capacity(flows.len());
+        for (i, (_, spec)) in flows.iter().enumerate() {
+            match self.translate(spec) {
+                Ok(f) => translated.push((i, f)),
+                Err(r) => out[i] = Err(r),
+            }
+        }
+        let tables: BTreeSet<u8> = translated
+            .iter()
+            .flat_map(|(_, fs)| fs.iter().flat_map(tables_of))
+            .filter(|t| !self.tables.contains(t))
+            .collect();
+        self.ensure_tables(tables);
+        let mut batch = Batch::default();
+        for (i, filters) in translated {
+            let (id, spec) = flows[i];
+            let keys: Vec<SlotKey> = filters.iter().map(slot_key).collect();
+            let distinct: std::collections::HashSet<&SlotKey> = keys.iter().collect();
+            let fresh = distinct.len() == keys.len()
+                && filters.iter().zip(&keys).all(|(f, k)| {
+                    !self.slots.contains_key(k)
+                        && !batch.keys.contains(k)
+                        && self.leftovers.get(k).is_none_or(|(_, c)| *c == f.cookie)
+                });
+            if !fresh {
+                self.commit(&mut batch, flows, &mut out);
+                out[i] = self
+                    .attach_all(id, &filters)
+                    .map(|keys| drop(self.flows.insert(id, (spec.clone(), keys))));
+                continue;
+            }
+            let start = batch.filters.len();
+            let mut adopted = Vec::new();
+            for (mut f, k) in filters.into_iter().zip(&keys) {
+                match self.leftovers.remove(k) {
+                    Some((h, cookie)) => {
+                        f.handle = h;
+                        self.slots.insert(
+                            k.clone(),
+                            Slot {
+                                handle: h,
+                                owners: vec![(id, f)],
+                            },
+                        );
+                        adopted.push(Step::Created(k.clone(), Some(cookie)));
+                    }
+                    None => {
+                        batch.keys.insert(k.clone());
+                        batch.filters.push(f);
+                    }
+                }
+            }
+            batch
+                .flows
+                .push((i, adopted, start..batch.filters.len(), keys));
+        }
+        self.commit(&mut batch, flows, &mut out);
+        out
     }
 
     fn remove(&mut self, id: FlowId) {
@@ -624,8 +777,8 @@ impl Backend for TcBackend {
                         match i.cookie {
                             Some(c) => {
                                 self.leftovers.insert(
-                                    (i.id.ifindex, i.id.chain, i.id.prio, c),
-                                    (i.id.handle, i.key),
+                                    (i.id.ifindex, i.id.chain, i.id.prio, i.key),
+                                    (i.id.handle, c),
                                 );
                                 n += 1;
                             }

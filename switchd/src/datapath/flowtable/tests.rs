@@ -720,3 +720,49 @@ fn stats_selector_selects_like_a_non_strict_delete() {
     bad.table_id = 4;
     assert!(Selector::of_stats(&bad, 4).is_err());
 }
+
+/// A run of FLOW_MODs through `flow_mods` (plain ADDs batched) ends as the same run one by
+/// one: the same answer for each, the same entries, the same flows in the backend; a flow
+/// the backend refuses is refused alone.
+#[test]
+fn a_run_of_flow_mods_in_batches_ends_as_one_by_one() {
+    let refusal = Refusal::new(err::FM_UNKNOWN, "the kernel said no");
+    let mut bad_table = add(5, ip_dst([10, 0, 0, 9], 32), 1);
+    bad_table.table_id = 9;
+    let mut overlap = add(10, ip_dst([10, 0, 0, 0], 24), 2);
+    overlap.flags = ff::CHECK_OVERLAP;
+    let run = vec![
+        add(10, ip_dst([10, 0, 0, 1], 32), 1),
+        add(20, ip_dst([10, 0, 0, 2], 32), 2), // refused by the backend
+        bad_table,
+        add(10, ip_dst([10, 0, 0, 3], 32), 1),
+        add(10, ip_dst([10, 0, 0, 1], 32), 3), // replaces the first
+        overlap,                               // overlaps 10.0.0.1 and .3
+        fm(C::DeleteStrict, 10, ip_dst([10, 0, 0, 3], 32), vec![]),
+        add(30, ip_dst([10, 0, 0, 4], 32), 2),
+    ];
+    let mut one = T::new();
+    let mut many = T::new();
+    for t in [&mut one, &mut many] {
+        t.b.refuse_priority = Some((20, refusal.clone()));
+    }
+    let a: Vec<_> = run
+        .iter()
+        .map(|m| one.run(m).map(|r| r.len()).map_err(|e| e.error))
+        .collect();
+    let b: Vec<_> = many
+        .t
+        .flow_mods(&run, &mut many.b, many.now)
+        .into_iter()
+        .map(|r| r.map(|r| r.len()).map_err(|e| e.error))
+        .collect();
+    assert_eq!(a, b);
+    assert_eq!(b[1], Err(err::FM_UNKNOWN), "the refused flow is refused");
+    assert!(b[0].is_ok() && b[3].is_ok() && b[7].is_ok());
+    let entries =
+        |t: &T| -> Vec<FlowSpec> { t.t.sorted().into_iter().map(|e| e.spec.clone()).collect() };
+    assert_eq!(entries(&one), entries(&many));
+    assert_eq!(entries(&many).len(), 2);
+    let installed = |t: &T| -> Vec<FlowSpec> { t.b.installed.values().cloned().collect() };
+    assert_eq!(installed(&one), installed(&many));
+}

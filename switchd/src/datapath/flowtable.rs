@@ -399,40 +399,7 @@ impl FlowTable {
         now: Instant,
     ) -> Result<Vec<RemovedFlow>, Refusal> {
         use FlowModCommand as C;
-        let adds = matches!(fm.command, C::Add | C::Modify | C::ModifyStrict);
-        // 7.3.4.1: OFPTT_ALL is valid only for delete; any other table past n_tables is
-        // OFPFMFC_BAD_TABLE_ID.
-        let table_ok = fm.table_id < self.n_tables || (!adds && fm.table_id == TABLE_ALL);
-        if !table_ok {
-            return Err(Refusal::new(
-                err::FM_BAD_TABLE_ID,
-                format!(
-                    "no table {} (this switch has {})",
-                    fm.table_id, self.n_tables
-                ),
-            ));
-        }
-        // 7.3.4.1: unknown flag bits.
-        if fm.flags & !0x1f != 0 {
-            return Err(Refusal::new(
-                err::FM_BAD_FLAGS,
-                format!("unknown flow_mod flags 0x{:04x}", fm.flags),
-            ));
-        }
-        check_match(&fm.match_)?;
-        if adds {
-            // We announce n_buffers 0, so no buffer id is valid (7.3.4.1: OFPBRC_BUFFER_UNKNOWN).
-            if fm.buffer_id != v13::OFP_NO_BUFFER {
-                return Err(Refusal::new(
-                    err::BUFFER_UNKNOWN,
-                    format!(
-                        "buffer {} does not exist: this switch buffers nothing",
-                        fm.buffer_id
-                    ),
-                ));
-            }
-            self.check_instructions(fm.table_id, &fm.instructions)?;
-        }
+        self.check(fm)?;
         match fm.command {
             C::Add => self.add(fm, backend, now).map(|()| Vec::new()),
             C::Modify | C::ModifyStrict => self
@@ -486,7 +453,7 @@ impl FlowTable {
                 out.push(self.flow_mod(fm, backend, now));
                 continue;
             };
-            if let Err(r) = self.check_add(fm) {
+            if let Err(r) = self.check(fm) {
                 out.push(Err(r));
                 continue;
             }
@@ -535,9 +502,15 @@ impl FlowTable {
         }
     }
 
-    /// The checks of [`FlowTable::flow_mod`] before an ADD.
-    fn check_add(&self, fm: &v13::FlowMod) -> Result<(), Refusal> {
-        if fm.table_id >= self.n_tables {
+    /// What every FLOW_MOD must pass before the table is touched; for the adding commands
+    /// (ADD, MODIFY, MODIFY_STRICT) also the buffer id and the instructions.
+    fn check(&self, fm: &v13::FlowMod) -> Result<(), Refusal> {
+        use FlowModCommand as C;
+        let adds = matches!(fm.command, C::Add | C::Modify | C::ModifyStrict);
+        // 7.3.4.1: OFPTT_ALL is valid only for delete; any other table past n_tables is
+        // OFPFMFC_BAD_TABLE_ID.
+        let table_ok = fm.table_id < self.n_tables || (!adds && fm.table_id == TABLE_ALL);
+        if !table_ok {
             return Err(Refusal::new(
                 err::FM_BAD_TABLE_ID,
                 format!(
@@ -546,6 +519,7 @@ impl FlowTable {
                 ),
             ));
         }
+        // 7.3.4.1: unknown flag bits.
         if fm.flags & !0x1f != 0 {
             return Err(Refusal::new(
                 err::FM_BAD_FLAGS,
@@ -553,6 +527,10 @@ impl FlowTable {
             ));
         }
         check_match(&fm.match_)?;
+        if !adds {
+            return Ok(());
+        }
+        // We announce n_buffers 0, so no buffer id is valid (7.3.4.1: OFPBRC_BUFFER_UNKNOWN).
         if fm.buffer_id != v13::OFP_NO_BUFFER {
             return Err(Refusal::new(
                 err::BUFFER_UNKNOWN,

@@ -156,6 +156,32 @@ pub struct Peers {
     chans: HashMap<Role, Arc<Channel>>,
 }
 
+/// What every child's main loop starts with: its channels (see [`Peers::start`]) and a
+/// handler for SIGTERM. `None`, after logging why, means the child cannot run.
+pub fn start_channels(
+    parent: OwnedFd,
+    peers: Vec<(Role, OwnedFd)>,
+) -> Option<(
+    Peers,
+    mpsc::UnboundedReceiver<Input>,
+    tokio::signal::unix::Signal,
+)> {
+    let (peers, rx) = match Peers::start(parent, peers) {
+        Ok(x) => x,
+        Err(e) => {
+            log_warn!("cannot set up channels: {e}");
+            return None;
+        }
+    };
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => Some((peers, rx, term)),
+        Err(e) => {
+            log_warn!("cannot catch SIGTERM: {e}");
+            None
+        }
+    }
+}
+
 impl Peers {
     /// Wrap the setup's channels (inside the runtime) and start one reader task per channel,
     /// all feeding the returned queue.

@@ -12,7 +12,6 @@ use std::time::Duration;
 use caps::Capability;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{broadcast, oneshot};
 
 use crate::child::{self, Input, Peers, Setup};
@@ -76,24 +75,13 @@ pub async fn control(setup: Setup) -> i32 {
         log_warn!("BUG: no control socket from parent");
         return 1;
     };
-    let (peers, mut rx) = match Peers::start(setup.parent, setup.peers) {
-        Ok(x) => x,
-        Err(e) => {
-            log_warn!("cannot set up channels: {e}");
-            return 1;
-        }
+    let Some((peers, mut rx, mut term)) = child::start_channels(setup.parent, setup.peers) else {
+        return 1;
     };
     let listener = match listen(sock) {
         Ok(l) => l,
         Err(e) => {
             log_warn!("control socket {path}: {e}");
-            return 1;
-        }
-    };
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            log_warn!("cannot catch SIGTERM: {e}");
             return 1;
         }
     };

@@ -22,7 +22,6 @@ use std::time::Duration;
 
 use caps::Capability;
 use tokio::net::TcpListener;
-use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -100,19 +99,8 @@ pub async fn ofp(setup: Setup) -> i32 {
     //   itself: ports below 1024 would need privilege, and the set is the parent's to say);
     // - talks to parent (listeners, config, verbosity), control (counts, events) and
     //   datapath (local bridges: OpenFlow over a socketpair it sends per local switch).
-    let (peers, mut rx) = match Peers::start(setup.parent, setup.peers) {
-        Ok(x) => x,
-        Err(e) => {
-            log_warn!("cannot set up channels: {e}");
-            return 1;
-        }
-    };
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            log_warn!("cannot catch SIGTERM: {e}");
-            return 1;
-        }
+    let Some((peers, mut rx, mut term)) = child::start_channels(setup.parent, setup.peers) else {
+        return 1;
     };
     let state: Shared = Arc::new(Mutex::new(State {
         listeners: HashMap::new(),

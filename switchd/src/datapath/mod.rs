@@ -29,7 +29,6 @@ use std::time::{Duration, Instant};
 use caps::{CapSet, Capability};
 use futures::StreamExt;
 use tokio::net::{TcpStream, UnixStream};
-use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -80,19 +79,8 @@ pub async fn datapath(setup: Setup) -> i32 {
     if !have {
         log_warn!("CAP_NET_ADMIN is not effective; the kernel will refuse every change");
     }
-    let (peers, mut rx) = match Peers::start(setup.parent, setup.peers) {
-        Ok(x) => x,
-        Err(e) => {
-            log_warn!("cannot set up channels: {e}");
-            return 1;
-        }
-    };
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            log_warn!("cannot catch SIGTERM: {e}");
-            return 1;
-        }
+    let Some((peers, mut rx, mut term)) = child::start_channels(setup.parent, setup.peers) else {
+        return 1;
     };
     let links = match Links::open() {
         Ok(l) => Some(l),

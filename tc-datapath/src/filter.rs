@@ -211,6 +211,20 @@ pub enum TcAction {
     Csum(u32),
     /// Exceeding packets are dropped, conforming ones go on with the next action.
     Police(PoliceRate),
+    /// The bound on packets to the controller: conforming packets go on with the next
+    /// action (the [`TcAction::Sample`]), exceeding ones jump over it to the action at
+    /// index `to` (0-based; the kernel counts jumps from the first action of the filter).
+    PoliceJump {
+        rate: PoliceRate,
+        to: u32,
+    },
+    /// act_sample with rate 1: every packet is copied to the psample multicast group
+    /// (see [`crate::psample`]) with the psample group number `group` that names the
+    /// flow, cut to `trunc` bytes from the MAC header when given; the packet goes on.
+    Sample {
+        group: u32,
+        trunc: Option<u32>,
+    },
     TunnelSet {
         key_id: Option<u32>,
         src: Ipv4Addr,
@@ -244,7 +258,8 @@ impl TcAction {
             TcAction::VlanPop | TcAction::VlanPush { .. } | TcAction::VlanModify { .. } => "vlan",
             TcAction::Pedit(_) => "pedit",
             TcAction::Csum(_) => "csum",
-            TcAction::Police(_) => "police",
+            TcAction::Police(_) | TcAction::PoliceJump { .. } => "police",
+            TcAction::Sample { .. } => "sample",
             TcAction::TunnelSet { .. } | TcAction::TunnelRelease => "tunnel_key",
             TcAction::SkbeditMark(_) => "skbedit",
             TcAction::Other { kind } => kind,
@@ -788,13 +803,17 @@ impl TcAction {
                     &[&tc_gen(index, TC_ACT_PIPE), &flags.to_ne_bytes()],
                 );
             }
-            TcAction::Police(rate) => {
+            TcAction::Police(rate) | TcAction::PoliceJump { rate, .. } => {
+                let exceed = match self {
+                    TcAction::PoliceJump { to, .. } => TC_ACT_JUMP | (*to & 0x1ff) as i32,
+                    _ => TC_ACT_SHOT,
+                };
                 // struct tc_police: index, action, limit, burst, mtu, rate, peakrate,
                 // refcnt, bindcnt, capab; struct tc_ratespec: cell_log, linklayer,
                 // overhead, cell_align, mpu, rate.
                 let mut p = Vec::with_capacity(56);
                 p.extend_from_slice(&index.to_ne_bytes());
-                p.extend_from_slice(&TC_ACT_SHOT.to_ne_bytes());
+                p.extend_from_slice(&exceed.to_ne_bytes());
                 p.extend_from_slice(&0u32.to_ne_bytes());
                 let (burst_ticks, byte_rate) = match rate {
                     PoliceRate::Bytes { rate, burst } => (xmit_ticks(*burst, *rate), *rate),
@@ -828,6 +847,14 @@ impl TcAction {
                         w.u64(TCA_POLICE_PKTBURST64, xmit_ticks(*burst, *rate));
                     }
                 }
+            }
+            TcAction::Sample { group, trunc } => {
+                w.put(TCA_SAMPLE_PARMS, &tc_gen(index, TC_ACT_PIPE));
+                w.u32(TCA_SAMPLE_RATE, 1);
+                if let Some(t) = trunc {
+                    w.u32(TCA_SAMPLE_TRUNC_SIZE, *t);
+                }
+                w.u32(TCA_SAMPLE_PSAMPLE_GROUP, *group);
             }
             TcAction::TunnelSet {
                 key_id,
@@ -1026,7 +1053,8 @@ fn parse_action(entry: &[u8]) -> Result<ParsedAction, NlaError> {
             let rate64 = get(TCA_POLICE_RATE64).map(nla::get_u64).transpose()?;
             let pps = get(TCA_POLICE_PKTRATE64).map(nla::get_u64).transpose()?;
             let ppsburst = get(TCA_POLICE_PKTBURST64).map(nla::get_u64).transpose()?;
-            match pps {
+            let exceed = nla::get_i32(p.get(4..).unwrap_or(&[]))?;
+            let rate = match pps {
                 Some(rate) if rate > 0 => TcAction::Police(PoliceRate::Packets {
                     rate,
                     burst: ticks_to_size(ppsburst.unwrap_or(0), rate),
@@ -1038,7 +1066,28 @@ fn parse_action(entry: &[u8]) -> Result<ParsedAction, NlaError> {
                         burst: ticks_to_size(burst, rate),
                     })
                 }
+            };
+            match rate {
+                TcAction::Police(rate) if exceed & TC_ACT_EXT_OPCODE_MAX == TC_ACT_JUMP => {
+                    TcAction::PoliceJump {
+                        rate,
+                        to: (exceed & 0x1ff) as u32,
+                    }
+                }
+                a => a,
             }
+        }
+        "sample" => {
+            let group = get(TCA_SAMPLE_PSAMPLE_GROUP)
+                .map(nla::get_u32)
+                .transpose()?
+                .ok_or(NlaError("sample without a psample group"))?;
+            let trunc = get(TCA_SAMPLE_TRUNC_SIZE).map(nla::get_u32).transpose()?;
+            let rate = get(TCA_SAMPLE_RATE).map(nla::get_u32).transpose()?;
+            if rate != Some(1) {
+                return Ok(other(kind, cookie, packets, bytes, pkt64, last_used));
+            }
+            TcAction::Sample { group, trunc }
         }
         "tunnel_key" => {
             let p = get(TCA_TUNNEL_KEY_PARMS).ok_or(NlaError("tunnel_key without parameters"))?;
@@ -1396,6 +1445,21 @@ mod tests {
             },
             TcAction::TunnelRelease,
             TcAction::SkbeditMark(0x42),
+            TcAction::PoliceJump {
+                rate: PoliceRate::Packets {
+                    rate: 1000,
+                    burst: 100,
+                },
+                to: 13,
+            },
+            TcAction::Sample {
+                group: 0xdead_beef,
+                trunc: Some(64),
+            },
+            TcAction::Sample {
+                group: 7,
+                trunc: None,
+            },
             TcAction::Mirred {
                 kind: MirredKind::EgressMirror,
                 ifindex: 3,

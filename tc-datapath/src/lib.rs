@@ -9,6 +9,8 @@
 //! - [`diff`] and [`plan`]: reconcile what a dump shows with what the flow table wants,
 //!   by cookie; [`plan`] also pairs changed filters that keep their key for replacement.
 //! - [`Tc`]: the netlink socket: probe, clsact, batched install/replace/remove, dump.
+//! - [`psample`]: the packets that output to CONTROLLER (act_sample) copies, as the
+//!   kernel's psample family delivers them.
 //! - [`filter`]: the typed filters and actions and their netlink encoding; [`nla`] is the
 //!   attribute writer and reader underneath (netlink-packet-route 0.34 lacks gact, vlan,
 //!   pedit, csum and police, so this crate writes and reads the messages itself).
@@ -20,6 +22,7 @@ pub mod netlink;
 pub mod nla;
 pub mod ports;
 pub mod prio;
+pub mod psample;
 pub mod reconcile;
 pub mod translate;
 mod uapi;

@@ -689,7 +689,7 @@ impl Tc {
                 let _ = self.link(RTM_DELLINK, &name).await;
             }
         }
-        let actions: [(&'static str, &str, TcAction); 8] = [
+        let actions: [(&'static str, &str, TcAction); 9] = [
             (
                 "act_gact",
                 "CONFIG_NET_ACT_GACT",
@@ -731,6 +731,14 @@ impl Tc {
                 "act_skbedit",
                 "CONFIG_NET_ACT_SKBEDIT",
                 TcAction::SkbeditMark(1),
+            ),
+            (
+                "act_sample",
+                "CONFIG_NET_ACT_SAMPLE",
+                TcAction::Sample {
+                    group: 1,
+                    trunc: Some(64),
+                },
             ),
         ];
         for (i, (module, cfg, a)) in actions.iter().enumerate() {

@@ -36,7 +36,8 @@ use ofproto::OfpErrorCode;
 
 use crate::cookie;
 use crate::filter::{
-    csum, Filter, FlowerKey, Mac, MirredKind, PeditHeader, PeditKey, TcAction, Verdict, MAX_ACTIONS,
+    csum, Filter, FlowerKey, Mac, MirredKind, PeditHeader, PeditKey, PoliceRate, TcAction, Verdict,
+    MAX_ACTIONS,
 };
 use crate::meter::MeterTable;
 use crate::ports::{PortMap, OFPP_LOCAL};
@@ -671,9 +672,17 @@ fn compile_instructions<'a>(
 #[derive(Debug, Clone, PartialEq)]
 enum Item {
     Tc(TcAction),
-    Out { ifindex: u32, ingress: bool },
+    Out {
+        ifindex: u32,
+        ingress: bool,
+    },
     Normal,
     Goto(u8),
+    /// Output to CONTROLLER: police, then sample (see [`controller_actions`]); the packet
+    /// goes on.
+    Controller {
+        trunc: Option<u32>,
+    },
 }
 
 #[derive(Default)]
@@ -974,12 +983,40 @@ fn action_name(a: &Action) -> &'static str {
     }
 }
 
-/// Lower the program for a filter on device `ingress` (OpenFlow port `in_port`).
+/// `OFPCML_NO_BUFFER`: send the whole packet to the controller.
+pub const OFPCML_NO_BUFFER: u16 = 0xffff;
+
+/// The bound on packets that one filter sends to the controller, in packets per second,
+/// and the burst it lets through at once: a packet storm must not starve the daemon or
+/// flood the controller. Packets over it take the rest of the filter's actions without
+/// the copy to the controller.
+pub const CONTROLLER_RATE: u64 = 1000;
+pub const CONTROLLER_BURST: u64 = 100;
+
+/// What output:CONTROLLER becomes at action index `at` of a filter: act_police (packets
+/// per second; over the rate, jump past the sample) and act_sample (every packet, cut to
+/// `trunc`, to psample group `group`, which names the flow).
+pub fn controller_actions(at: usize, group: u32, trunc: Option<u32>) -> [TcAction; 2] {
+    [
+        TcAction::PoliceJump {
+            rate: PoliceRate::Packets {
+                rate: CONTROLLER_RATE,
+                burst: CONTROLLER_BURST,
+            },
+            to: at as u32 + 2,
+        },
+        TcAction::Sample { group, trunc },
+    ]
+}
+
+/// Lower the program for a filter on device `ingress` (OpenFlow port `in_port`); `group`
+/// is the flow's psample group, for output to CONTROLLER.
 fn lower(
     steps: &[Step],
     ingress: u32,
     ports: &PortMap,
     ctx: &MatchCtx,
+    group: u32,
 ) -> Result<Vec<TcAction>, Refusal> {
     let mut l = Lowering {
         ctx,
@@ -998,7 +1035,7 @@ fn lower(
                 l.items.push(Item::Goto(*t));
             }
             Step::Act(a) => match a {
-                Action::Output { port: p, .. } => {
+                Action::Output { port: p, max_len } => {
                     l.flush()?;
                     match *p {
                         port::NORMAL => l.items.push(Item::Normal),
@@ -1016,12 +1053,12 @@ fn lower(
                                 }
                             }
                         }
-                        port::CONTROLLER => {
-                            return refuse(
-                                BAD_OUT_PORT,
-                                "output to CONTROLLER is not supported by the TC datapath yet (packet-in comes with a later issue)",
-                            )
-                        }
+                        port::CONTROLLER => l.items.push(Item::Controller {
+                            trunc: match *max_len {
+                                OFPCML_NO_BUFFER => None,
+                                n => Some(u32::from(n)),
+                            },
+                        }),
                         port::LOCAL => match ports.ifindex(port::LOCAL) {
                             Some(ifx) => l.items.push(Item::Out {
                                 ifindex: ifx,
@@ -1094,13 +1131,17 @@ fn lower(
         }
     }
     l.flush()?;
-    finish(l.items)
+    finish(l.items, group)
 }
 
 /// Turn the lowered items into the filter's action list: mirrors for every output but the
 /// last, the last one a redirect (or gact ok for NORMAL, goto chain for goto_table), and
 /// drop when the packet goes nowhere.
-fn finish(mut items: Vec<Item>) -> Result<Vec<TcAction>, Refusal> {
+///
+/// Output to CONTROLLER copies the packet and lets it go on: an output before it is a
+/// mirror, and when nothing follows it the filter ends with a drop, as an action list
+/// without output does.
+fn finish(mut items: Vec<Item>, group: u32) -> Result<Vec<TcAction>, Refusal> {
     // Changes after the last exit touch no copy of the packet.
     while matches!(items.last(), Some(Item::Tc(_))) {
         items.pop();
@@ -1129,8 +1170,13 @@ fn finish(mut items: Vec<Item>) -> Result<Vec<TcAction>, Refusal> {
     match last_exit {
         None => out.push(TcAction::Gact(Verdict::Shot)),
         Some(last) => {
+            let ends_with_controller = matches!(items[last], Item::Controller { .. });
             for (n, i) in items.into_iter().enumerate() {
                 let is_last = n == last;
+                if let Item::Controller { trunc } = i {
+                    out.extend(controller_actions(out.len(), group, trunc));
+                    continue;
+                }
                 out.push(match i {
                     Item::Tc(a) => a,
                     Item::Out { ifindex, ingress } => TcAction::Mirred {
@@ -1149,7 +1195,11 @@ fn finish(mut items: Vec<Item>) -> Result<Vec<TcAction>, Refusal> {
                     },
                     Item::Normal => TcAction::Gact(Verdict::Ok),
                     Item::Goto(t) => TcAction::Gact(Verdict::GotoChain(t as u32)),
+                    Item::Controller { .. } => unreachable!("expanded above"),
                 });
+            }
+            if ends_with_controller {
+                out.push(TcAction::Gact(Verdict::Shot));
             }
         }
     }
@@ -1183,13 +1233,14 @@ pub fn translate(
     let steps = compile_instructions(flow, meters)?;
     let (chain, prio) = prio::placement(flow.table_id, flow.priority);
     let flow_hash = cookie::flow_hash(flow);
+    let group = crate::psample::group_of(flow_hash);
     let devices: Vec<u32> = match ctx.in_port {
         Some(p) => ports.ifindex(p).into_iter().collect(),
         None => ports.bridge_ports().map(|(_, i, _)| i).collect(),
     };
     let mut filters = Vec::with_capacity(devices.len());
     for ifindex in devices {
-        let actions = lower(&steps, ifindex, ports, &ctx)?;
+        let actions = lower(&steps, ifindex, ports, &ctx, group)?;
         let mut f = Filter {
             ifindex,
             chain,

@@ -59,6 +59,8 @@ pub const TC_ACT_SHOT: i32 = 2;
 pub const TC_ACT_PIPE: i32 = 3;
 pub const TC_ACT_STOLEN: i32 = 4;
 pub const TC_ACT_GOTO_CHAIN: i32 = 2 << 28;
+/// `TC_ACT_JUMP`: skip to the action at the index in the low bits (counted from the first).
+pub const TC_ACT_JUMP: i32 = 1 << 28;
 pub const TC_ACT_EXT_OPCODE_MAX: i32 = 0xf << 28;
 pub const TCA_CLS_FLAGS_SKIP_HW: u32 = 1;
 
@@ -179,3 +181,9 @@ pub const TCA_FLOWER_KEY_IP_TOS: u16 = 73;
 pub const TCA_FLOWER_KEY_IP_TOS_MASK: u16 = 74;
 pub const TCA_FLOWER_KEY_IP_TTL: u16 = 75;
 pub const TCA_FLOWER_KEY_IP_TTL_MASK: u16 = 76;
+
+// tc_act/tc_sample.h
+pub const TCA_SAMPLE_PARMS: u16 = 2;
+pub const TCA_SAMPLE_RATE: u16 = 3;
+pub const TCA_SAMPLE_TRUNC_SIZE: u16 = 4;
+pub const TCA_SAMPLE_PSAMPLE_GROUP: u16 = 5;

@@ -433,8 +433,6 @@ fn reserved_ports() {
         one(vec![], apply(vec![out(port::NORMAL), out(3)])).actions,
         vec![mirror(13), TcAction::Gact(Verdict::Ok)]
     );
-    let r = refused(vec![], apply(vec![out(port::CONTROLLER)]));
-    assert_refusal(&r, codes::BAD_OUT_PORT, &["CONTROLLER", "not supported"]);
     let r = refused(vec![], apply(vec![out(port::LOCAL)]));
     assert_refusal(&r, codes::BAD_OUT_PORT, &["LOCAL"]);
     let r = refused(vec![], apply(vec![out(port::TABLE)]));
@@ -886,4 +884,108 @@ fn distinct_flows_in_one_place_can_get_the_same_derived_handle() {
     assert_eq!((a.ifindex, a.chain, a.prio), (b.ifindex, b.chain, b.prio));
     assert_eq!(a.handle, b.handle);
     assert_eq!(a.handle, 0xae7c_b0cc);
+}
+
+fn controller(max_len: u16) -> Action {
+    Action::Output {
+        port: port::CONTROLLER,
+        max_len,
+    }
+}
+
+/// The police and sample actions of output:CONTROLLER at action index `at`.
+fn to_controller(at: u32, group: u32, trunc: Option<u32>) -> [TcAction; 2] {
+    [
+        TcAction::PoliceJump {
+            rate: PoliceRate::Packets {
+                rate: tc_datapath::translate::CONTROLLER_RATE,
+                burst: tc_datapath::translate::CONTROLLER_BURST,
+            },
+            to: at + 2,
+        },
+        TcAction::Sample { group, trunc },
+    ]
+}
+
+#[test]
+fn output_to_controller_is_police_then_sample_and_the_packet_goes_on() {
+    let f = one(vec![], apply(vec![controller(64)]));
+    let group = match &f.actions[1] {
+        TcAction::Sample { group, .. } => *group,
+        a => panic!("not a sample: {a:?}"),
+    };
+    assert_ne!(group, 0);
+    // Alone: police (over the rate: jump to the drop), sample cut to 64 bytes, drop.
+    let mut want = to_controller(0, group, Some(64)).to_vec();
+    want.push(TcAction::Gact(Verdict::Shot));
+    assert_eq!(f.actions, want);
+    // The whole packet (OFPCML_NO_BUFFER) and then an output: that output is the redirect,
+    // and over the rate the police jumps to it.
+    let f = one(vec![], apply(vec![controller(0xffff), out(2)]));
+    let mut want = to_controller(0, group_of_filter(&f), None).to_vec();
+    want.push(redirect(12));
+    assert_eq!(f.actions, want);
+    // An output before it is a mirror; the jump counts from the filter's first action.
+    let f = one(vec![], apply(vec![out(2), controller(128)]));
+    let g = group_of_filter(&f);
+    let mut want = vec![mirror(12)];
+    want.extend(to_controller(1, g, Some(128)));
+    want.push(TcAction::Gact(Verdict::Shot));
+    assert_eq!(f.actions, want);
+    // NORMAL ends the filter after the copy to the controller.
+    let f = one(vec![], apply(vec![out(port::NORMAL), controller(0)]));
+    let mut want = to_controller(0, group_of_filter(&f), Some(0)).to_vec();
+    want.push(TcAction::Gact(Verdict::Ok));
+    assert_eq!(f.actions, want);
+}
+
+fn mirror(ifindex: u32) -> TcAction {
+    TcAction::Mirred {
+        kind: MirredKind::EgressMirror,
+        ifindex,
+    }
+}
+
+fn redirect(ifindex: u32) -> TcAction {
+    TcAction::Mirred {
+        kind: MirredKind::EgressRedirect,
+        ifindex,
+    }
+}
+
+fn group_of_filter(f: &Filter) -> u32 {
+    f.actions
+        .iter()
+        .find_map(|a| match a {
+            TcAction::Sample { group, .. } => Some(*group),
+            _ => None,
+        })
+        .expect("a sample action")
+}
+
+#[test]
+fn the_psample_group_names_the_flow_by_content() {
+    // Every filter of one flow (one per port without in_port) has the same group, the
+    // same flow translated again has it too (restart adoption compares filters by
+    // content), and another flow has another.
+    let miss = tr(vec![], apply(vec![controller(0xffff)])).unwrap();
+    assert_eq!(miss.len(), 3);
+    let g = group_of_filter(&miss[0]);
+    assert!(miss.iter().all(|f| group_of_filter(f) == g));
+    let again = tr(vec![], apply(vec![controller(0xffff)])).unwrap();
+    assert_eq!(again, miss);
+    let other = tr(vec![Oxm::EthType(0x0800)], apply(vec![controller(0xffff)])).unwrap();
+    assert_ne!(group_of_filter(&other[0]), g);
+    // The controller's cookie is not the flow's content.
+    let m = Match::from_fields([]);
+    let inst = apply(vec![controller(0xffff)]);
+    let flow = FlowSpec {
+        table_id: 0,
+        priority: 100,
+        cookie: 0x1234,
+        r#match: &m,
+        instructions: &inst,
+    };
+    let with_cookie = translate(&flow, &ports(), &MeterTable::new()).unwrap();
+    assert_eq!(group_of_filter(&with_cookie[0]), g);
 }

@@ -30,6 +30,9 @@ use crate::{log_debug, log_info, log_warn};
 pub const READ_CHUNK: usize = 64 * 1024;
 /// The most we queue for a controller that does not read.
 pub const WRITE_QUEUE_MAX: usize = 4 * 1024 * 1024;
+/// Packet-ins are dropped (and counted) while this much waits to be written: a controller
+/// that reads slowly gets fewer packets, not a connection closed for a full queue.
+pub const PACKET_IN_QUEUE_MAX: usize = 256 * 1024;
 /// Multipart replies are cut into messages of at most this many body bytes.
 const MULTIPART_BODY_MAX: usize = 60 * 1024;
 
@@ -144,6 +147,34 @@ impl Switch {
     }
 }
 
+/// What became of the packets that TC sampled for the controller.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PacketInCounters {
+    /// Sent as OFPT_PACKET_IN.
+    pub sent: u64,
+    /// Not wanted: the controller's role and async mask leave out the reason.
+    pub masked: u64,
+    /// Dropped: no controller connected.
+    pub unconnected: u64,
+    /// Dropped: the write queue to the controller was over [`PACKET_IN_QUEUE_MAX`], or
+    /// the switch's task fell behind the psample reader.
+    pub backlog: u64,
+    /// Dropped: no installed flow has the packet's psample group (a filter left over
+    /// from an earlier run, not adopted).
+    pub unknown: u64,
+}
+
+/// A packet that output:CONTROLLER copied (`tc_datapath::psample::Sample`).
+#[derive(Debug, Clone, Copy)]
+pub struct SampledPacket<'a> {
+    /// The ingress device's ifindex, its low 16 bits (all that psample carries).
+    pub ifindex16: u16,
+    pub group: u32,
+    pub total_len: u32,
+    /// From the MAC header, already cut to the action's max_len by the kernel.
+    pub data: &'a [u8],
+}
+
 /// What the agent asks of its owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AgentEvent {
@@ -183,6 +214,7 @@ pub struct Agent {
     /// [`Agent::fail_open`] put in place is there, with the entry it replaced (if any), to
     /// be put back when a controller connects.
     fail_open: Option<Option<v13::FlowMod>>,
+    pub packet_ins: PacketInCounters,
 }
 
 /// The asynchronous-message masks a switch starts with (spec 7.3.10; Open vSwitch's
@@ -218,6 +250,7 @@ impl Agent {
             events: VecDeque::new(),
             close: None,
             fail_open: None,
+            packet_ins: PacketInCounters::default(),
         };
         a.restart(now);
         a
@@ -314,6 +347,54 @@ impl Agent {
                 self.send(&M::EchoRequest(Bytes::new()));
             }
         }
+    }
+
+    /// A packet that a flow's output to CONTROLLER copied: an OFPT_PACKET_IN (7.4.1)
+    /// with buffer_id OFP_NO_BUFFER (the switch buffers nothing: FEATURES says
+    /// n_buffers 0), the flow's table, cookie and reason, a match with in_port, and the
+    /// data as the kernel cut it to the action's max_len. Sent only if this controller's
+    /// role and async mask want the reason (7.3.10; a slave by default gets none), and
+    /// dropped, counted, when the write queue is long: packet-ins are never queued
+    /// without bound.
+    pub fn packet_in(&mut self, p: SampledPacket<'_>) {
+        // Every local switch sees every sample: one that came in on another switch's
+        // port is not this one's business.
+        let Some(in_port) = self
+            .switch
+            .ports
+            .iter()
+            .find(|(_, sp)| sp.ifindex as u16 == p.ifindex16)
+            .map(|(no, _)| *no)
+        else {
+            return;
+        };
+        if !self.is_connected() {
+            self.packet_ins.unconnected += 1;
+            return;
+        }
+        let Some(flow) = self.switch.backend.packet_in_flow(p.group) else {
+            self.packet_ins.unknown += 1;
+            return;
+        };
+        let mask = self.async_cfg.packet_in_mask[usize::from(self.is_slave())];
+        if mask & (1 << flow.reason) == 0 {
+            self.packet_ins.masked += 1;
+            return;
+        }
+        if self.out.len() > PACKET_IN_QUEUE_MAX {
+            self.packet_ins.backlog += 1;
+            return;
+        }
+        self.packet_ins.sent += 1;
+        self.send(&M::PacketIn(v13::PacketIn {
+            buffer_id: v13::OFP_NO_BUFFER,
+            total_len: p.total_len.min(u16::MAX.into()) as u16,
+            reason: flow.reason,
+            table_id: flow.table_id,
+            cookie: flow.cookie,
+            match_: v13::Match::from_fields([v13::Oxm::InPort(in_port)]),
+            data: Bytes::copy_from_slice(p.data),
+        }));
     }
 
     /// Bytes from the controller.

@@ -80,6 +80,45 @@ pub struct PortBinding {
     pub ifindex: u32,
 }
 
+/// What a PACKET_IN says of the flow that sent the packet to the controller (7.4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketInFlow {
+    pub table_id: u8,
+    pub cookie: u64,
+    pub priority: u16,
+    /// OFPR_NO_MATCH (0) for a table-miss entry (priority 0, empty match), else
+    /// OFPR_ACTION (1).
+    pub reason: u8,
+}
+
+impl PacketInFlow {
+    /// The flow's PACKET_IN fields, if it outputs to CONTROLLER.
+    pub fn of(flow: &FlowSpec) -> Option<PacketInFlow> {
+        let to_controller = |l: &v13::ActionList| {
+            l.iter().any(|a| {
+                matches!(a, v13::Action::Output { port, .. }
+                    if *port == ofproto::v13::port::CONTROLLER)
+            })
+        };
+        let any = flow.instructions.iter().any(|i| match i {
+            v13::Instruction::ApplyActions(l) | v13::Instruction::WriteActions(l) => {
+                to_controller(l)
+            }
+            _ => false,
+        });
+        any.then(|| PacketInFlow {
+            table_id: flow.table_id,
+            cookie: flow.cookie,
+            priority: flow.priority,
+            reason: if flow.priority == 0 && flow.match_.fields.is_empty() {
+                0
+            } else {
+                1
+            },
+        })
+    }
+}
+
 /// OpenFlow port numbers of the bridge's ports.
 pub type PortMap = BTreeMap<u32, PortBinding>;
 
@@ -119,6 +158,12 @@ pub trait Backend {
     /// The configured flows are in: whatever an earlier run left in the kernel and no
     /// flow claimed is removed now (and, from now on, at once when a port appears).
     fn remove_leftovers(&mut self) {}
+
+    /// The flow whose output to CONTROLLER sampled a packet into psample group `group`
+    /// (see `tc_datapath::psample`), if this backend installed one. The default: none.
+    fn packet_in_flow(&self, _group: u32) -> Option<PacketInFlow> {
+        None
+    }
 
     /// The switch goes away: take away every flow and whatever else the backend put into
     /// the kernel for them (TC's table-miss filters).

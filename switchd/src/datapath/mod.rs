@@ -24,25 +24,30 @@ pub mod tc;
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use caps::{CapSet, Capability};
 use futures::StreamExt;
 use tokio::net::{TcpStream, UnixStream};
-use tokio::sync::oneshot;
+use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::child::{self, Input, Peers, Setup};
 use crate::msg::{self, Msg, Role, RuntimeConfig, SwitchConfig};
 use crate::{log, log_debug, log_info, log_warn};
-use agent::{Agent, AgentConfig, AgentEvent, LinkCounters, Switch, SwitchPort};
+use agent::{Agent, AgentConfig, AgentEvent, LinkCounters, SampledPacket, Switch, SwitchPort};
 use links::{BridgeChange, Link, LinkEvent, Links, PortNumbers};
+use tc_datapath::psample::{Psample, Sample};
 
 /// The only capability this process keeps (effective and permitted).
 pub const KEEP_CAPS: &[Capability] = &[Capability::CAP_NET_ADMIN];
 
 /// Flow tables per local switch (TC chains 0..N_TABLES).
 pub const N_TABLES: u8 = 8;
+/// Sampled packets that a local switch's task may fall behind the psample reader by;
+/// more are dropped and counted.
+const SAMPLE_BACKLOG: usize = 1024;
 /// How long a local switch waits before offering the ofp process a new connection.
 const RECONNECT: Duration = Duration::from_secs(1);
 
@@ -62,6 +67,10 @@ struct State {
     kernel: Option<Option<String>>,
     switches: BTreeMap<String, Running>,
     echo_interval: u32,
+    /// Packets that output:CONTROLLER copied, from the one psample reader to every local
+    /// switch's task (each keeps those that came in on its ports); `None` until the
+    /// first local switch starts, or when the kernel has no psample.
+    samples: Option<broadcast::Sender<Arc<Sample>>>,
 }
 
 /// The datapath process.
@@ -94,6 +103,7 @@ pub async fn datapath(setup: Setup) -> i32 {
         kernel: None,
         switches: BTreeMap::new(),
         echo_interval: setup.init.config.echo_interval,
+        samples: None,
     };
     log_info!("started");
     apply_config(&mut st, &peers, &setup.init.config).await;
@@ -191,6 +201,7 @@ async fn apply_config(st: &mut State, peers: &Peers, c: &RuntimeConfig) {
         }
         if st.kernel.is_none() {
             st.kernel = Some(probe().await);
+            st.samples = start_psample();
         }
         let kernel = st.kernel.clone().flatten();
         let (stop, stopped) = oneshot::channel::<bool>();
@@ -200,6 +211,7 @@ async fn apply_config(st: &mut State, peers: &Peers, c: &RuntimeConfig) {
             links.clone(),
             peers.clone(),
             kernel,
+            st.samples.as_ref().map(|s| s.subscribe()),
             stopped,
         ));
         st.switches.insert(
@@ -217,13 +229,6 @@ async fn apply_config(st: &mut State, peers: &Peers, c: &RuntimeConfig) {
 fn unavailable(cfg: &SwitchConfig, kernel: &Option<String>) -> Option<String> {
     if let Some(k) = kernel {
         return Some(k.clone());
-    }
-    if cfg.table_miss == "controller" {
-        return Some(
-            "table-miss controller is not supported yet (packets cannot reach the \
-             controller through TC yet)"
-                .into(),
-        );
     }
     if let Some(f) = &cfg.forward_to {
         return remote::controller_addr(f).err();
@@ -300,6 +305,7 @@ async fn local_switch(
     links: Links,
     peers: Peers,
     kernel: Option<String>,
+    mut samples: Option<broadcast::Receiver<Arc<Sample>>>,
     mut stop: oneshot::Receiver<bool>,
 ) {
     let name = cfg.name.clone();
@@ -496,8 +502,28 @@ async fn local_switch(
                 }
             }
             _ = sleep_until(deadline.map(Into::into)) => a.handle_timeout(Instant::now()),
+            r = sampled(samples.as_mut()) => match r {
+                Ok(s) => a.packet_in(SampledPacket {
+                    ifindex16: s.ifindex,
+                    group: s.group,
+                    total_len: s.orig_size,
+                    data: &s.data,
+                }),
+                Err(broadcast::error::RecvError::Lagged(n)) => a.packet_ins.backlog += n,
+                Err(broadcast::error::RecvError::Closed) => samples = None,
+            },
         }
     }
+    let p = a.packet_ins;
+    log_info!(
+        "local switch {name}: packet-ins sent {}, dropped: {} without controller, {} over \
+         the queue limit, {} of unknown flows; {} masked by the controller",
+        p.sent,
+        p.unconnected,
+        p.backlog,
+        p.unknown,
+        p.masked
+    );
     // Flows stay in the kernel while switchd stops or restarts the switch (the next run
     // adopts them), and go when the switch goes.
     if !keep_filters {
@@ -562,6 +588,17 @@ fn install_configured_flows(a: &mut Agent, cfg: &SwitchConfig, now: Instant) {
             [v13::Action::Output {
                 port: flowtable::port::NORMAL,
                 max_len: 0,
+            }]
+            .into_iter()
+            .collect(),
+        )]
+        .into_iter()
+        .collect(),
+        // The whole packet (OFPCML_NO_BUFFER): the switch buffers nothing.
+        "controller" => [v13::Instruction::ApplyActions(
+            [v13::Action::Output {
+                port: flowtable::port::CONTROLLER,
+                max_len: tc_datapath::translate::OFPCML_NO_BUFFER,
             }]
             .into_iter()
             .collect(),
@@ -702,6 +739,64 @@ async fn writable(s: Option<&remote::Channel>) -> std::io::Result<()> {
         Some(s) => s.writable().await,
         None => std::future::pending().await,
     }
+}
+
+async fn sampled(
+    rx: Option<&mut broadcast::Receiver<Arc<Sample>>>,
+) -> Result<Arc<Sample>, broadcast::error::RecvError> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The psample reader: every packet that output:CONTROLLER copied, to every local
+/// switch's task. One socket for the process, because the kernel copies each sample once
+/// per listening socket; the tasks keep the samples of their own ports.
+fn start_psample() -> Option<broadcast::Sender<Arc<Sample>>> {
+    let mut ps = match Psample::open() {
+        Ok(p) => p,
+        Err(e) => {
+            log_warn!("packet-in unavailable: cannot listen to psample: {e}");
+            return None;
+        }
+    };
+    let (tx, _) = broadcast::channel(SAMPLE_BACKLOG);
+    let out = tx.clone();
+    tokio::spawn(async move {
+        let (mut overruns, mut malformed) = (0, 0);
+        loop {
+            match ps.next().await {
+                Ok(v) => {
+                    for s in v {
+                        // No receiver (no local switch running) is fine.
+                        let _ = out.send(Arc::new(s));
+                    }
+                }
+                Err(e) => {
+                    log_warn!("psample: {e}; packet-in stops");
+                    return;
+                }
+            }
+            // Logged at 1, 2, 4, 8, ... so that a storm does not flood the log.
+            if ps.overruns != overruns {
+                overruns = ps.overruns;
+                if overruns.is_power_of_two() {
+                    log_warn!(
+                        "psample: the kernel dropped sampled packets, the receive buffer \
+                         was full ({overruns} times so far)"
+                    );
+                }
+            }
+            if ps.malformed != malformed {
+                malformed = ps.malformed;
+                if malformed.is_power_of_two() {
+                    log_warn!("psample: {malformed} malformed messages so far");
+                }
+            }
+        }
+    });
+    Some(tx)
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

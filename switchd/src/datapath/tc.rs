@@ -30,7 +30,9 @@ use tc_datapath::filter::FlowerKey;
 use tc_datapath::prio::{table_miss_filters, OVERFLOW_CHAIN_BASE};
 use tc_datapath::{Filter, FilterId, Installed, KernelError, TcAction, Verdict};
 
-use super::backend::{Backend, Counters, FlowId, FlowSpec, MeterTable, PortMap, Refusal};
+use super::backend::{
+    Backend, Counters, FlowId, FlowSpec, MeterTable, PacketInFlow, PortMap, Refusal,
+};
 use crate::{log_debug, log_info, log_warn};
 
 /// The owner of the table-miss filters (the flow table never hands out this id).
@@ -228,6 +230,45 @@ pub struct TcBackend {
     leftovers: HashMap<SlotKey, (u32, Cookie)>,
     /// Once set, leftovers of a port that appears are removed at once.
     settled: bool,
+    /// The flows that output to CONTROLLER, by psample group (the latest installed last:
+    /// equal content gives an equal group), and each one's group.
+    packet_in: PacketIns,
+}
+
+/// Which flow a sampled packet came from: psample group to flows, flow to group.
+#[derive(Default)]
+struct PacketIns {
+    by_group: HashMap<u32, Vec<(FlowId, PacketInFlow)>>,
+    group_of: HashMap<FlowId, u32>,
+}
+
+impl PacketIns {
+    fn note(&mut self, id: FlowId, spec: &FlowSpec) {
+        let Some(p) = PacketInFlow::of(spec) else {
+            return;
+        };
+        let flow = tc_datapath::FlowSpec {
+            table_id: spec.table_id,
+            priority: spec.priority,
+            cookie: spec.cookie,
+            r#match: &spec.match_,
+            instructions: &spec.instructions[..],
+        };
+        let g = tc_datapath::psample::group_of(tc_datapath::cookie::flow_hash(&flow));
+        self.by_group.entry(g).or_default().push((id, p));
+        self.group_of.insert(id, g);
+    }
+
+    fn forget(&mut self, id: FlowId) {
+        if let Some(g) = self.group_of.remove(&id) {
+            if let Some(v) = self.by_group.get_mut(&g) {
+                v.retain(|(i, _)| *i != id);
+                if v.is_empty() {
+                    self.by_group.remove(&g);
+                }
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for TcBackend {
@@ -304,6 +345,7 @@ impl TcBackend {
             tables: BTreeSet::new(),
             leftovers: HashMap::new(),
             settled: false,
+            packet_in: PacketIns::default(),
         })
     }
 
@@ -612,6 +654,7 @@ impl Backend for TcBackend {
         self.ensure_tables(tables);
         let keys = self.attach_all(id, &filters)?;
         self.flows.insert(id, (flow.clone(), keys));
+        self.packet_in.note(id, flow);
         Ok(())
     }
 
@@ -686,10 +729,21 @@ impl Backend for TcBackend {
                 .push((i, adopted, start..batch.filters.len(), keys));
         }
         self.commit(&mut batch, flows, &mut out);
+        for ((id, spec), r) in flows.iter().zip(&out) {
+            if r.is_ok() {
+                self.packet_in.note(*id, spec);
+            }
+        }
         out
     }
 
+    fn packet_in_flow(&self, group: u32) -> Option<PacketInFlow> {
+        let v = self.packet_in.by_group.get(&group)?;
+        v.last().map(|(_, p)| *p)
+    }
+
     fn remove(&mut self, id: FlowId) {
+        self.packet_in.forget(id);
         if let Some((_, keys)) = self.flows.remove(&id) {
             for k in keys.iter().rev() {
                 self.detach(id, k);

@@ -762,3 +762,154 @@ fn standalone_keeps_a_normal_table_miss_the_controller_installed() {
     reconnect(&mut a, t0);
     assert_eq!(table_miss(&a), Some(normal_instructions()));
 }
+
+/// The in-memory backend, plus the psample groups of its flows as a test sets them (the
+/// real mapping is tc.rs's, shown with packets by regress/tests/kernel_packet_in.rs).
+struct WithGroups {
+    inner: InMemory,
+    groups: std::collections::HashMap<u32, crate::datapath::backend::PacketInFlow>,
+}
+
+impl Backend for WithGroups {
+    fn install(
+        &mut self,
+        id: crate::datapath::backend::FlowId,
+        flow: &crate::datapath::backend::FlowSpec,
+        m: &crate::datapath::backend::MeterTable,
+    ) -> Result<(), Refusal> {
+        self.inner.install(id, flow, m)
+    }
+    fn remove(&mut self, id: crate::datapath::backend::FlowId) {
+        self.inner.remove(id)
+    }
+    fn counters(
+        &mut self,
+        now: Instant,
+    ) -> std::collections::HashMap<crate::datapath::backend::FlowId, Counters> {
+        self.inner.counters(now)
+    }
+    fn packet_in_flow(&self, group: u32) -> Option<crate::datapath::backend::PacketInFlow> {
+        self.groups.get(&group).copied()
+    }
+}
+
+fn agent_with_groups(now: Instant) -> Agent {
+    use crate::datapath::backend::PacketInFlow;
+    let mut a = agent(now);
+    let mut groups = std::collections::HashMap::new();
+    groups.insert(
+        7,
+        PacketInFlow {
+            table_id: 0,
+            cookie: 0,
+            priority: 0,
+            reason: 0,
+        },
+    );
+    groups.insert(
+        9,
+        PacketInFlow {
+            table_id: 2,
+            cookie: 0xc0ffee,
+            priority: 10,
+            reason: 1,
+        },
+    );
+    a.switch.backend = Box::new(WithGroups {
+        inner: InMemory::default(),
+        groups,
+    });
+    a
+}
+
+fn sampled(ifindex: u32, group: u32, data: &[u8]) -> SampledPacket<'_> {
+    SampledPacket {
+        ifindex16: ifindex as u16,
+        group,
+        total_len: 1000,
+        data,
+    }
+}
+
+#[test]
+fn a_sampled_packet_becomes_a_packet_in_with_port_reason_table_and_cookie() {
+    let now = Instant::now();
+    let mut a = agent_with_groups(now);
+    // Port 10 is ifindex 110.
+    a.packet_in(sampled(110, 9, &[1, 2, 3, 4]));
+    a.packet_in(sampled(101, 7, &[5; 64]));
+    let got = drain(&mut a);
+    assert_eq!(got.len(), 2, "{got:?}");
+    let M::PacketIn(p) = &got[0].1 else {
+        panic!("not a packet-in: {got:?}")
+    };
+    assert_eq!(p.buffer_id, v13::OFP_NO_BUFFER);
+    assert_eq!(
+        (p.total_len, p.reason, p.table_id, p.cookie),
+        (1000, 1, 2, 0xc0ffee)
+    );
+    assert_eq!(p.match_, v13::Match::from_fields([v13::Oxm::InPort(10)]));
+    assert_eq!(&p.data[..], &[1, 2, 3, 4]);
+    let M::PacketIn(p) = &got[1].1 else {
+        panic!("not a packet-in: {got:?}")
+    };
+    assert_eq!((p.reason, p.table_id), (0, 0));
+    assert_eq!(p.match_, v13::Match::from_fields([v13::Oxm::InPort(1)]));
+    // Another switch's port: not ours, not counted. An unknown group: counted.
+    a.packet_in(sampled(555, 9, &[]));
+    a.packet_in(sampled(110, 12345, &[]));
+    assert!(drain(&mut a).is_empty());
+    assert_eq!(a.packet_ins.sent, 2);
+    assert_eq!(a.packet_ins.unknown, 1);
+}
+
+#[test]
+fn a_slave_gets_no_packet_in_unless_its_async_mask_asks() {
+    let now = Instant::now();
+    let mut a = agent_with_groups(now);
+    let r = ask(
+        &mut a,
+        1,
+        M::RoleRequest(v13::Role {
+            role: role::SLAVE,
+            generation_id: 1,
+        }),
+        now,
+    );
+    assert!(matches!(&r[..], [(1, M::RoleReply(_))]), "{r:?}");
+    a.packet_in(sampled(110, 9, &[1]));
+    assert!(drain(&mut a).is_empty());
+    assert_eq!(a.packet_ins.masked, 1);
+    // SET_ASYNC: the slave wants OFPR_ACTION (bit 1) only.
+    let mut cfg = default_async();
+    cfg.packet_in_mask[1] = 1 << 1;
+    assert!(ask(&mut a, 2, M::SetAsync(cfg), now).is_empty());
+    a.packet_in(sampled(110, 9, &[1]));
+    a.packet_in(sampled(110, 7, &[1]));
+    let got = drain(&mut a);
+    assert!(
+        matches!(&got[..], [(_, M::PacketIn(p))] if p.reason == 1),
+        "{got:?}"
+    );
+    assert_eq!(a.packet_ins.masked, 2);
+}
+
+#[test]
+fn packet_ins_are_dropped_and_counted_while_the_controller_does_not_read() {
+    let now = Instant::now();
+    let mut a = agent_with_groups(now);
+    let data = vec![0u8; 1500];
+    let n = PACKET_IN_QUEUE_MAX / 1500 + 100;
+    for _ in 0..n {
+        a.packet_in(sampled(110, 9, &data));
+    }
+    assert!(a.packet_ins.backlog > 0);
+    assert_eq!(a.packet_ins.sent + a.packet_ins.backlog, n as u64);
+    assert!(a.close_reason().is_none(), "the connection stays");
+    assert!(a.output().len() < PACKET_IN_QUEUE_MAX + 2000);
+    // Nothing connected: dropped and counted.
+    a.close("test");
+    a.restart(now);
+    a.packet_in(sampled(110, 9, &data));
+    assert_eq!(a.packet_ins.unconnected, 1);
+}

@@ -186,3 +186,103 @@ fn without_a_controller_standalone_forwards_and_secure_does_not() {
         }
     }
 }
+
+/// `switchctl connect`/`disconnect` hand a running local switch to a remote controller and
+/// back, and the ofp process keeps seeing a forwarded switch (read-only).
+#[test]
+#[ignore = "kernel tier: needs cls_flower and os-ken, runs in the VM"]
+fn switchctl_connect_hands_the_switch_to_a_controller_and_back() {
+    let dir = TempDir::new("forward-connect");
+    let lan = Lan::new(2, LanSwitch::PortsOnly).expect("hosts");
+    let br = LinkGuard(unique_name());
+    let (h0, h1) = (&lan.hosts[0], &lan.hosts[1]);
+    let (p0, p1) = (&h0.port, &h1.port);
+    let port = free_tcp_port().expect("free port");
+    let osken = OsKen::start(
+        &dir.0,
+        "127.0.0.1",
+        port,
+        &test_app("static_flows_13.py"),
+        1,
+    );
+
+    // Driven by switchd itself first: table-miss NORMAL, ping goes through.
+    let d = Daemon::start(&format!(
+        "switch \"vm\" {{\n\tbridge \"{}\"\n\tport \"{p0}\" number 1\n\tport \"{p1}\" number 2\n\
+         \ttable-miss normal\n}}\n",
+        br.0
+    ));
+    d.wait_for("the local switch is not shown", || {
+        d.ctl_ok(&["show", "switches"]).contains("local:vm")
+    });
+    assert!(h0.ns.ping_eventually(h1.ip, 10), "no ping before");
+
+    // Handed to os-ken: its ICMP drop is installed, ping fails; ofp still shows the
+    // switch, as forwarded, with os-ken's flows, and will not change them.
+    let to = format!("tcp:127.0.0.1:{port}");
+    let said = d.ctl_ok(&["connect", "vm", "forward", "to", &to]);
+    assert_eq!(said.trim(), format!("local switch vm connecting to {to}"));
+    assert!(
+        wait_long(60, || osken.count("barrier") >= 1),
+        "os-ken's flows were not acknowledged; notes {:?}\nswitchd log:\n{}",
+        osken.notes(),
+        d.stderr()
+    );
+    for _ in 0..3 {
+        assert!(!h0.ns.ping(h1.ip, 1), "ping went through os-ken's drop");
+    }
+    d.wait_for("the forwarded switch is not shown", || {
+        d.ctl_ok(&["show", "switches"]).contains("forwarded:vm")
+    });
+    let switches = d.ctl_ok(&["show", "switches"]);
+    assert!(!switches.contains("local:vm"), "{switches}");
+    let flows = d.ctl_ok(&["show", "flows", "vm"]);
+    println!("show flows vm (forwarded):\n{flows}");
+    assert!(
+        flows
+            .lines()
+            .any(|l| l.contains("icmp") && l.contains("drop")),
+        "{flows}"
+    );
+    let out = d.ctl(&["add", "flow", "vm", "priority=300,icmp,actions=NORMAL"]);
+    assert!(
+        !out.status.success(),
+        "a forwarded switch took switchctl's flow"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("remote controller"), "{err}");
+
+    // Disconnected: no controller at all; the kernel keeps os-ken's flows.
+    d.ctl_ok(&["disconnect", "vm"]);
+    let closed = format!(
+        "local switch vm: connection to controller 127.0.0.1:{port} closed: switchctl disconnect"
+    );
+    assert!(
+        wait_long(20, || count_lines(&d, &closed) == 1),
+        "no close logged:\n{}",
+        d.stderr()
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        osken.count("connected"),
+        1,
+        "switchd connected again after disconnect"
+    );
+    assert!(!h0.ns.ping(h1.ip, 1), "the flows went with the controller");
+
+    // Back to switchd: shown as local again, and switchctl may change the flows.
+    d.ctl_ok(&["connect", "vm"]);
+    d.wait_for("the switch is not local again", || {
+        d.ctl_ok(&["show", "switches"]).contains("local:vm")
+    });
+    d.ctl_ok(&["add", "flow", "vm", "priority=300,icmp,actions=NORMAL"]);
+    assert!(
+        h0.ns.ping_eventually(h1.ip, 10),
+        "no ping after switchctl's flow"
+    );
+    drop(d);
+    drop(osken);
+    for p in [p0, p1] {
+        let _ = regress::run_ok(&["tc", "qdisc", "del", "dev", p, "clsact"]);
+    }
+}

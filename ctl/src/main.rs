@@ -20,6 +20,8 @@ commands:
   show switches|ports|macs|flows [switch]
   add flow switch flow
   del flow switch [match]
+  connect switch [forward to tcp:host:port]
+  disconnect switch
   reload
   load file
   log verbose|brief
@@ -169,6 +171,17 @@ fn parse_command(words: &[&str]) -> Option<Request> {
         ["del", "flow", switch, flow @ ..] => Request::DelFlow {
             switch: switch.to_string(),
             flow: Some(flow.join(" ")),
+        },
+        ["connect", switch] => Request::Connect {
+            switch: switch.to_string(),
+            forward_to: None,
+        },
+        ["connect", switch, "forward", "to", to] => Request::Connect {
+            switch: switch.to_string(),
+            forward_to: Some(to.to_string()),
+        },
+        ["disconnect", switch] => Request::Disconnect {
+            switch: switch.to_string(),
         },
         ["log", "verbose"] => Request::Log { verbose: true },
         ["log", "brief"] => Request::Log { verbose: false },
@@ -463,6 +476,31 @@ mod tests {
         assert_eq!(opts(&["-jh"]), Ok(Parsed::Help));
         assert!(opts(&["-s"]).is_err());
         assert!(opts(&["-jq"]).unwrap_err().starts_with("unknown option -q"));
+    }
+
+    #[test]
+    fn connect_and_disconnect_parse() {
+        assert_eq!(
+            parse_command(&["connect", "vm", "forward", "to", "tcp:10.0.0.1:6653"]),
+            Some(Request::Connect {
+                switch: "vm".into(),
+                forward_to: Some("tcp:10.0.0.1:6653".into())
+            })
+        );
+        assert_eq!(
+            parse_command(&["connect", "vm"]),
+            Some(Request::Connect {
+                switch: "vm".into(),
+                forward_to: None
+            })
+        );
+        assert_eq!(parse_command(&["connect", "vm", "tcp:10.0.0.1:6653"]), None);
+        assert_eq!(
+            parse_command(&["disconnect", "vm"]),
+            Some(Request::Disconnect {
+                switch: "vm".into()
+            })
+        );
     }
 
     #[test]

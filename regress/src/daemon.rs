@@ -113,7 +113,7 @@ pub enum DaemonError {
     },
     #[error("switchd exited ({status}) before it answered on its socket; its log:\n{log}")]
     Exited { status: ExitStatus, log: String },
-    #[error("switchd did not answer on {} within 10 s; its log:\n{log}", socket.display())]
+    #[error("switchd did not answer on {} within 20 s; its log:\n{log}", socket.display())]
     NotReady { socket: PathBuf, log: String },
 }
 
@@ -195,9 +195,18 @@ pub struct DaemonBuilder {
     verbose: bool,
     socket_group: Option<String>,
     extra: String,
+    netns: Option<String>,
 }
 
 impl DaemonBuilder {
+    /// Run switchd in this network namespace (`ip netns exec NAME switchd ...`): a second
+    /// host of its own, with its own links. The control socket is a file, so switchctl
+    /// reaches it from anywhere.
+    pub fn netns(mut self, name: &str) -> DaemonBuilder {
+        self.netns = Some(name.to_string());
+        self
+    }
+
     /// Listen on this port of 127.0.0.1 (default: a [`free_tcp_port`]).
     pub fn port(mut self, port: u16) -> DaemonBuilder {
         self.port = Some(port);
@@ -244,6 +253,7 @@ impl DaemonBuilder {
             ctl: Switchctl::new(&config.socket),
             log: dir.0.join("stderr"),
             verbose: self.verbose,
+            netns: self.netns.clone(),
             config,
             conf,
             dir,
@@ -265,6 +275,7 @@ pub struct Prepared {
     conf: PathBuf,
     log: PathBuf,
     verbose: bool,
+    netns: Option<String>,
     dir: TempDir,
 }
 
@@ -290,7 +301,15 @@ impl Prepared {
     /// Start `switchd -d [-v] -f CONF` and wait until it answers.
     pub fn start(self) -> Result<Daemon, DaemonError> {
         let err = std::fs::File::create(&self.log).map_err(io("create the log file"))?;
-        let mut cmd = std::process::Command::new(bin("switchd"));
+        let mut cmd = match &self.netns {
+            // `ip netns exec` execs switchd in place, so the death signal set below holds.
+            Some(ns) => {
+                let mut c = std::process::Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(bin("switchd"));
+                c
+            }
+            None => std::process::Command::new(bin("switchd")),
+        };
         cmd.arg("-d");
         if self.verbose {
             cmd.arg("-v");
@@ -325,7 +344,7 @@ impl Prepared {
             dir: self.dir,
         };
         let mut exited = None;
-        let ready = wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
+        let ready = wait_until(Duration::from_secs(20), Duration::from_millis(50), || {
             if !d.proc.is_running() {
                 exited = d.proc.stop();
                 return true;

@@ -63,6 +63,29 @@ fn a_local_switch_without_cls_flower_is_unavailable_and_external_switches_still_
         // Said once, not repeated.
         let n = d.stderr().matches("local switch vm unavailable").count();
         assert_eq!(n, 1, "{}", d.stderr());
+        // Nothing to connect: switchctl says why.
+        let out = d.ctl(&["connect", "vm", "forward", "to", "tcp:127.0.0.1:6653"]);
+        assert!(!out.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "switchctl: local switch vm is unavailable: kernel lacks cls_flower \
+             (CONFIG_NET_CLS_FLOWER)\n"
+        );
+    }
+    // switchctl connect and disconnect name local switches, and check the address.
+    for (args, err) in [
+        (
+            &["disconnect", "nosuch"][..],
+            "switchctl: there is no local switch \"nosuch\"\n",
+        ),
+        (
+            &["connect", "nosuch"][..],
+            "switchctl: there is no local switch \"nosuch\"\n",
+        ),
+    ] {
+        let out = d.ctl(args);
+        assert!(!out.status.success(), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), err, "{args:?}");
     }
 
     // An external switch still connects and is shown; the unavailable local one is not.

@@ -12,128 +12,17 @@
 
 #[path = "common/local_switch.rs"]
 mod common;
+#[path = "common/osken.rs"]
+mod osken;
 
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Daemon, LinkGuard};
+use osken::{test_app, wait_long, OsKen};
 use regress::net::LanSwitch;
 use regress::workspace::TempDir;
-use regress::{free_tcp_port, unique_name, Lan, Proc};
-
-/// Where `regress/setup --osken` puts os-ken's virtual environment.
-fn osken_manager() -> PathBuf {
-    let state = std::env::var("SWITCHD_REGRESS_DIR")
-        .unwrap_or_else(|_| "/var/cache/switchd-regress".to_string());
-    Path::new(&state).join("osken/bin/osken-manager")
-}
-
-/// `osken-manager ARGS`, in a mount namespace of its own where the host's /var/cache is
-/// visible: virtme-ng mounts an empty tmpfs over /var/cache in the VM, hiding the venv that
-/// `regress/setup --osken` made there; unmounting it in a private namespace shows the
-/// host's directory again (through the shared root) without touching anything else.
-fn osken_command() -> Command {
-    let script = r#"[ -x "$0" ] || umount /var/cache 2>/dev/null
-[ -x "$0" ] || { echo "$0 is missing: run regress/setup --osken" >&2; exit 127; }
-exec "$0" "$@""#;
-    let mut c = Command::new("unshare");
-    c.args(["--mount", "--propagation", "private", "sh", "-c", script])
-        .arg(osken_manager());
-    c
-}
-
-fn osken_app() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/osken/static_flows_13.py")
-}
-
-/// Poll `cond` every 200 ms for up to `secs` seconds (os-ken is slow under emulation).
-fn wait_long(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Whether something listens on `port` on 127.0.0.1 (read from /proc, so that the check
-/// does not itself open an OpenFlow connection to the controller).
-fn listening(port: u16) -> bool {
-    let want = format!("0100007F:{port:04X}");
-    std::fs::read_to_string("/proc/net/tcp").is_ok_and(|t| {
-        t.lines().skip(1).any(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            f.len() > 3 && f[1] == want && f[3] == "0A"
-        })
-    })
-}
-
-/// os-ken running the test app on 127.0.0.1:`port`; its log and the app's notes in `dir`.
-struct OsKen {
-    proc: Proc,
-    notes: PathBuf,
-    log: PathBuf,
-}
-
-impl OsKen {
-    fn start(dir: &Path, port: u16, n: u32) -> OsKen {
-        let notes = dir.join("osken-notes");
-        let log = dir.join(format!("osken-{n}.log"));
-        let out = std::fs::File::create(&log).expect("osken log");
-        let err = out.try_clone().expect("osken log");
-        let started = Instant::now();
-        let proc = Proc::spawn(
-            "osken-manager",
-            osken_command()
-                .args(["--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port"])
-                .arg(port.to_string())
-                .arg(osken_app())
-                .env("SWITCHD_REGRESS_OSKEN_LOG", &notes)
-                .stdin(Stdio::null())
-                .stdout(out)
-                .stderr(err),
-        )
-        .expect("start osken-manager");
-        let mut k = OsKen { proc, notes, log };
-        assert!(
-            wait_long(180, || listening(port) || !k.proc.is_running()),
-            "os-ken did not listen on {port} within 180 s:\n{}",
-            k.log_text()
-        );
-        assert!(k.proc.is_running(), "os-ken exited:\n{}", k.log_text());
-        println!(
-            "os-ken listening on 127.0.0.1:{port} after {:.1} s",
-            started.elapsed().as_secs_f64()
-        );
-        k
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// The app's notes: "connected DPID n_tables N", "barrier DPID", "error type T code C".
-    fn notes(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.notes)
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-
-    fn count(&self, prefix: &str) -> usize {
-        self.notes()
-            .iter()
-            .filter(|l| l.starts_with(prefix))
-            .count()
-    }
-}
+use regress::{free_tcp_port, unique_name, Lan};
 
 fn forward_conf(br: &str, p0: &str, p1: &str, port: u16, fail_mode: &str) -> String {
     format!(
@@ -160,7 +49,13 @@ fn osken_drives_the_local_bridge_and_the_flows_outlive_it() {
     let (h0, h1) = (&lan.hosts[0], &lan.hosts[1]);
     let (p0, p1) = (&h0.port, &h1.port);
     let port = free_tcp_port().expect("free port");
-    let osken = OsKen::start(&dir.0, port, 1);
+    let osken = OsKen::start(
+        &dir.0,
+        "127.0.0.1",
+        port,
+        &test_app("static_flows_13.py"),
+        1,
+    );
 
     // The configured table-miss is drop: TCP can only go through by os-ken's NORMAL.
     let d = Daemon::start(&forward_conf(&br.0, p0, p1, port, "secure"));
@@ -229,7 +124,13 @@ fn osken_drives_the_local_bridge_and_the_flows_outlive_it() {
     // os-ken comes back on the same port: switchd connects again and os-ken installs its
     // flows once more (the same flows: nothing changes in the kernel).
     drop(osken);
-    let osken = OsKen::start(&dir.0, port, 2);
+    let osken = OsKen::start(
+        &dir.0,
+        "127.0.0.1",
+        port,
+        &test_app("static_flows_13.py"),
+        2,
+    );
     assert!(
         wait_long(90, || osken.count("barrier") >= 2),
         "switchd did not reconnect to os-ken; notes {:?}\nos-ken:\n{}\nswitchd stderr:\n{}",
@@ -283,5 +184,105 @@ fn without_a_controller_standalone_forwards_and_secure_does_not() {
         for p in [p0, p1] {
             let _ = regress::run_ok(&["tc", "qdisc", "del", "dev", p, "clsact"]);
         }
+    }
+}
+
+/// `switchctl connect`/`disconnect` hand a running local switch to a remote controller and
+/// back, and the ofp process keeps seeing a forwarded switch (read-only).
+#[test]
+#[ignore = "kernel tier: needs cls_flower and os-ken, runs in the VM"]
+fn switchctl_connect_hands_the_switch_to_a_controller_and_back() {
+    let dir = TempDir::new("forward-connect");
+    let lan = Lan::new(2, LanSwitch::PortsOnly).expect("hosts");
+    let br = LinkGuard(unique_name());
+    let (h0, h1) = (&lan.hosts[0], &lan.hosts[1]);
+    let (p0, p1) = (&h0.port, &h1.port);
+    let port = free_tcp_port().expect("free port");
+    let osken = OsKen::start(
+        &dir.0,
+        "127.0.0.1",
+        port,
+        &test_app("static_flows_13.py"),
+        1,
+    );
+
+    // Driven by switchd itself first: table-miss NORMAL, ping goes through.
+    let d = Daemon::start(&format!(
+        "switch \"vm\" {{\n\tbridge \"{}\"\n\tport \"{p0}\" number 1\n\tport \"{p1}\" number 2\n\
+         \ttable-miss normal\n}}\n",
+        br.0
+    ));
+    d.wait_for("the local switch is not shown", || {
+        d.ctl_ok(&["show", "switches"]).contains("local:vm")
+    });
+    assert!(h0.ns.ping_eventually(h1.ip, 10), "no ping before");
+
+    // Handed to os-ken: its ICMP drop is installed, ping fails; ofp still shows the
+    // switch, as forwarded, with os-ken's flows, and will not change them.
+    let to = format!("tcp:127.0.0.1:{port}");
+    let said = d.ctl_ok(&["connect", "vm", "forward", "to", &to]);
+    assert_eq!(said.trim(), format!("local switch vm connecting to {to}"));
+    assert!(
+        wait_long(60, || osken.count("barrier") >= 1),
+        "os-ken's flows were not acknowledged; notes {:?}\nswitchd log:\n{}",
+        osken.notes(),
+        d.stderr()
+    );
+    for _ in 0..3 {
+        assert!(!h0.ns.ping(h1.ip, 1), "ping went through os-ken's drop");
+    }
+    d.wait_for("the forwarded switch is not shown", || {
+        d.ctl_ok(&["show", "switches"]).contains("forwarded:vm")
+    });
+    let switches = d.ctl_ok(&["show", "switches"]);
+    assert!(!switches.contains("local:vm"), "{switches}");
+    let flows = d.ctl_ok(&["show", "flows", "vm"]);
+    println!("show flows vm (forwarded):\n{flows}");
+    assert!(
+        flows
+            .lines()
+            .any(|l| l.contains("icmp") && l.contains("drop")),
+        "{flows}"
+    );
+    let out = d.ctl(&["add", "flow", "vm", "priority=300,icmp,actions=NORMAL"]);
+    assert!(
+        !out.status.success(),
+        "a forwarded switch took switchctl's flow"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("remote controller"), "{err}");
+
+    // Disconnected: no controller at all; the kernel keeps os-ken's flows.
+    d.ctl_ok(&["disconnect", "vm"]);
+    let closed = format!(
+        "local switch vm: connection to controller 127.0.0.1:{port} closed: switchctl disconnect"
+    );
+    assert!(
+        wait_long(20, || count_lines(&d, &closed) == 1),
+        "no close logged:\n{}",
+        d.stderr()
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        osken.count("connected"),
+        1,
+        "switchd connected again after disconnect"
+    );
+    assert!(!h0.ns.ping(h1.ip, 1), "the flows went with the controller");
+
+    // Back to switchd: shown as local again, and switchctl may change the flows.
+    d.ctl_ok(&["connect", "vm"]);
+    d.wait_for("the switch is not local again", || {
+        d.ctl_ok(&["show", "switches"]).contains("local:vm")
+    });
+    d.ctl_ok(&["add", "flow", "vm", "priority=300,icmp,actions=NORMAL"]);
+    assert!(
+        h0.ns.ping_eventually(h1.ip, 10),
+        "no ping after switchctl's flow"
+    );
+    drop(d);
+    drop(osken);
+    for p in [p0, p1] {
+        let _ = regress::run_ok(&["tc", "qdisc", "del", "dev", p, "clsact"]);
     }
 }

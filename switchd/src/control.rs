@@ -188,6 +188,11 @@ fn dispatch_datapath(ctx: &Ctx, m: Msg) {
                 let _ = tx.send(());
             }
         }
+        Msg::FlowResult { id, error } => {
+            if let Some(tx) = ctx.pending().flows.remove(&id) {
+                let _ = tx.send(error);
+            }
+        }
         other => msg::unexpected(Role::Datapath, &other),
     }
 }
@@ -261,6 +266,8 @@ async fn client(ctx: Ctx, stream: UnixStream) {
             )
             .await
         }
+        Request::Connect { switch, forward_to } => connect(&ctx, switch, true, forward_to).await,
+        Request::Disconnect { switch } => connect(&ctx, switch, false, None).await,
         Request::Log { verbose } => {
             ctx.peers
                 .send(Role::Parent, &Msg::LogRequest { verbose })
@@ -392,6 +399,40 @@ async fn reload(ctx: &Ctx, file: Option<String>) -> Response {
             notes,
         },
         Some((errors, _)) => Response::ReloadRejected { errors },
+    }
+}
+
+/// `connect` / `disconnect`: the datapath process owns local switches' channels.
+async fn connect(ctx: &Ctx, switch: String, connect: bool, forward_to: Option<String>) -> Response {
+    let what = match (&forward_to, connect) {
+        (_, false) => format!("local switch {switch} disconnected"),
+        (Some(to), true) => format!("local switch {switch} connecting to {to}"),
+        (None, true) => format!("local switch {switch} connecting to switchd"),
+    };
+    let answer = ask(
+        ctx,
+        Role::Datapath,
+        |p, id, tx| {
+            p.flows.insert(id, tx);
+        },
+        |id| Msg::Connect {
+            id,
+            switch,
+            connect,
+            forward_to,
+        },
+        Duration::from_secs(5),
+    )
+    .await;
+    match answer {
+        None => Response::Error {
+            message: "the datapath process did not answer".into(),
+        },
+        Some(Some(message)) => Response::Error { message },
+        Some(None) => Response::Ok {
+            message: what,
+            notes: Vec::new(),
+        },
     }
 }
 

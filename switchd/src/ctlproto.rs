@@ -42,6 +42,18 @@ pub enum Request {
         #[serde(default)]
         flow: Option<String>,
     },
+    /// `switchctl connect SWITCH [forward to tcp:HOST:PORT]`: (re)connect local switch
+    /// SWITCH's OpenFlow channel, to switchd's own controller or to a remote one.
+    Connect {
+        switch: String,
+        #[serde(default)]
+        forward_to: Option<String>,
+    },
+    /// `switchctl disconnect SWITCH`: close local switch SWITCH's OpenFlow channel and
+    /// leave it closed until `connect` or a reload that changes the switch.
+    Disconnect {
+        switch: String,
+    },
 }
 
 /// What `add flow` / `del flow` do to the switch's flow table.

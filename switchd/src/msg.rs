@@ -185,8 +185,17 @@ pub enum Msg {
         command: FlowCommand,
         flow: String,
     },
-    /// ofp -> control: `error` is a sentence (bad flow text, no such switch, the switch's
-    /// OFPT_ERROR).
+    /// control -> datapath: `switchctl connect` (`connect`, to `forward_to` or to ofp) or
+    /// `switchctl disconnect`. Answered by `FlowResult` with the same id.
+    Connect {
+        id: u64,
+        switch: String,
+        connect: bool,
+        #[serde(default)]
+        forward_to: Option<String>,
+    },
+    /// ofp or datapath -> control: `error` is a sentence (bad flow text, no such switch,
+    /// the switch's OFPT_ERROR, a controller address that cannot be used).
     FlowResult {
         id: u64,
         error: Option<String>,
@@ -204,6 +213,10 @@ pub enum Msg {
     /// socketpair (1 descriptor); ofp runs a switch connection on it.
     LocalSwitch {
         name: String,
+        /// The switch is forwarded to a remote controller: ofp only looks (ports, flows
+        /// and counters for switchctl), as a slave.
+        #[serde(default)]
+        observe: bool,
     },
     /// anyone -> datapath, answered by `Pong` with the same id.
     Ping {
@@ -235,6 +248,7 @@ impl Msg {
             Msg::ShowRequest { .. } => "show_request",
             Msg::ShowReply { .. } => "show_reply",
             Msg::FlowRequest { .. } => "flow_request",
+            Msg::Connect { .. } => "connect",
             Msg::FlowResult { .. } => "flow_result",
             Msg::Barrier { .. } => "barrier",
             Msg::BarrierAck { .. } => "barrier_ack",

@@ -219,8 +219,8 @@ async fn dispatch_control(state: &Shared, peers: &Peers, m: Msg) {
 fn dispatch_datapath(state: &Shared, peers: &Peers, m: Msg, mut fds: Vec<OwnedFd>) {
     match m {
         Msg::Pong { .. } => {}
-        Msg::LocalSwitch { name } => match (fds.pop(), fds.is_empty()) {
-            (Some(fd), true) => local_switch(state, peers, name, fd),
+        Msg::LocalSwitch { name, observe } => match (fds.pop(), fds.is_empty()) {
+            (Some(fd), true) => local_switch(state, peers, name, observe, fd),
             _ => log_warn!("BUG: local_switch from datapath without exactly one descriptor"),
         },
         other => msg::unexpected(Role::Datapath, &other),
@@ -229,10 +229,13 @@ fn dispatch_datapath(state: &Shared, peers: &Peers, m: Msg, mut fds: Vec<OwnedFd
 
 /// The listener name of the connections of local switches (socketpairs from datapath).
 const LOCAL: &str = "local";
+/// The peer prefix of local switches forwarded to a remote controller (`forward to`).
+const FORWARDED: &str = "forwarded";
 
 /// Run a switch connection on the socketpair the datapath process sent for local switch
-/// `name`: a switch like any other, shown with peer `local:NAME`.
-fn local_switch(state: &Shared, peers: &Peers, name: String, fd: OwnedFd) {
+/// `name`: a switch like any other, shown with peer `local:NAME`. `observe`: the switch is
+/// forwarded to a remote controller, and this connection only looks.
+fn local_switch(state: &Shared, peers: &Peers, name: String, observe: bool, fd: OwnedFd) {
     let std_stream = std::os::unix::net::UnixStream::from(fd);
     let stream = match std_stream
         .set_nonblocking(true)
@@ -249,7 +252,8 @@ fn local_switch(state: &Shared, peers: &Peers, name: String, fd: OwnedFd) {
         st.next_conn += 1;
         st.next_conn
     };
-    let peer = format!("{LOCAL}:{name}");
+    // A forwarded switch shows as such: its flows are its remote controller's.
+    let peer = format!("{}:{name}", if observe { FORWARDED } else { LOCAL });
     log_debug!("connection from {peer}");
     tokio::spawn(conn::run(
         state.clone(),
@@ -258,7 +262,11 @@ fn local_switch(state: &Shared, peers: &Peers, name: String, fd: OwnedFd) {
         peer,
         id,
         stream,
-        true,
+        if observe {
+            conn::Local::Observe
+        } else {
+            conn::Local::Yes
+        },
     ));
 }
 
@@ -386,7 +394,7 @@ async fn session(
     stream: tokio::net::TcpStream,
 ) {
     let _ = stream.set_nodelay(true);
-    conn::run(state, peers, listener, peer, id, stream, false).await
+    conn::run(state, peers, listener, peer, id, stream, conn::Local::No).await
 }
 
 /// How long `show flows` waits for a switch's flow-stats reply.
@@ -416,10 +424,11 @@ fn find_switches(st: &State, arg: &str) -> Vec<(u64, SwitchHandle)> {
     st.switches
         .iter()
         // A local switch's datapath id may be derived from its bridge, so it is also found
-        // by its name in its peer (`local:NAME`).
+        // by its name in its peer (`local:NAME`, `forwarded:NAME`).
         .filter(|(d, h)| {
             by_name == Some(**d)
                 || h.peer.strip_prefix("local:") == Some(arg)
+                || h.peer.strip_prefix("forwarded:") == Some(arg)
                 || switch_matches(arg, **d, &h.peer)
         })
         .map(|(d, h)| (*d, h.clone()))

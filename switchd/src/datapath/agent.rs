@@ -215,6 +215,8 @@ pub struct Agent {
     /// be put back when a controller connects.
     fail_open: Option<Option<v13::FlowMod>>,
     pub packet_ins: PacketInCounters,
+    /// ofp's view of a switch that a remote controller drives: a slave for good.
+    observer: bool,
 }
 
 /// The asynchronous-message masks a switch starts with (spec 7.3.10; Open vSwitch's
@@ -251,6 +253,7 @@ impl Agent {
             close: None,
             fail_open: None,
             packet_ins: PacketInCounters::default(),
+            observer: false,
         };
         a.restart(now);
         a
@@ -264,7 +267,11 @@ impl Agent {
         self.out.clear();
         self.last_rx = now;
         self.next_echo = now + self.cfg.echo_interval;
-        self.role = role::EQUAL;
+        self.role = if self.observer {
+            role::SLAVE
+        } else {
+            role::EQUAL
+        };
         self.generation = None;
         self.async_cfg = default_async();
         self.pending = None;
@@ -273,6 +280,14 @@ impl Agent {
         // 6.3.1: a version bitmap with only 1.3 in it.
         let xid = self.xid();
         v13::encode_hello(&[OFP13_VERSION], xid, &mut self.out);
+    }
+
+    /// Make this connection an observer: ofp's view of a switch that a remote controller
+    /// drives (`forward to`). It is a slave for good (6.3.5): it reads ports, flows and
+    /// counters, changes nothing (OFPBRC_IS_SLAVE) and gets no packet-in or flow-removed.
+    pub fn set_observer(&mut self) {
+        self.observer = true;
+        self.role = role::SLAVE;
     }
 
     pub fn config(&self) -> &AgentConfig {
@@ -668,13 +683,14 @@ impl Agent {
         }
     }
 
-    /// A port appeared or changed: PORT_STATUS (ADD or MODIFY) if it is news.
-    pub fn port_update(&mut self, p: SwitchPort) {
+    /// A port appeared or changed: PORT_STATUS (ADD or MODIFY) if it is news; the reason
+    /// and description, if it was.
+    pub fn port_update(&mut self, p: SwitchPort) -> Option<(u8, v13::Port)> {
         let no = p.desc.port_no;
         let reason = match self.switch.ports.get(&no) {
             None => 0,
             Some(old) if old.desc != p.desc || old.ifindex != p.ifindex => 2,
-            Some(_) => return,
+            Some(_) => return None,
         };
         let desc = p.desc.clone();
         let since = self
@@ -686,19 +702,21 @@ impl Agent {
         self.switch.ports.insert(no, SwitchPort { since, ..p });
         let map = self.switch.port_map();
         self.switch.backend.set_ports(&map);
-        self.port_status(reason, desc);
+        self.port_status(reason, desc.clone());
+        Some((reason, desc))
     }
 
-    /// A port went away: PORT_STATUS DELETE.
-    pub fn port_delete(&mut self, port_no: u32) {
-        if let Some(p) = self.switch.ports.remove(&port_no) {
-            let map = self.switch.port_map();
-            self.switch.backend.set_ports(&map);
-            self.port_status(1, p.desc);
-        }
+    /// A port went away: PORT_STATUS DELETE; the reason and description, if it was there.
+    pub fn port_delete(&mut self, port_no: u32) -> Option<(u8, v13::Port)> {
+        let p = self.switch.ports.remove(&port_no)?;
+        let map = self.switch.port_map();
+        self.switch.backend.set_ports(&map);
+        self.port_status(1, p.desc.clone());
+        Some((1, p.desc))
     }
 
-    fn port_status(&mut self, reason: u8, desc: v13::Port) {
+    /// PORT_STATUS, if this controller's async mask wants the reason.
+    pub fn port_status(&mut self, reason: u8, desc: v13::Port) {
         let mask = self.async_cfg.port_status_mask[usize::from(self.is_slave())];
         if self.is_connected() && mask & (1 << reason) != 0 {
             self.send(&M::PortStatus(v13::PortStatus { reason, desc }));

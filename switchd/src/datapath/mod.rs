@@ -19,6 +19,7 @@ pub mod agent;
 pub mod backend;
 pub mod flowtable;
 pub mod links;
+pub mod observer;
 pub mod remote;
 pub mod tc;
 
@@ -30,7 +31,7 @@ use std::time::{Duration, Instant};
 use caps::{CapSet, Capability};
 use futures::StreamExt;
 use tokio::net::{TcpStream, UnixStream};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::child::{self, Input, Peers, Setup};
@@ -39,6 +40,7 @@ use crate::{log, log_debug, log_info, log_warn};
 use agent::{Agent, AgentConfig, AgentEvent, LinkCounters, SampledPacket, Switch, SwitchPort};
 use links::{BridgeChange, Link, LinkEvent, Links, PortNumbers};
 use tc_datapath::psample::{Psample, Sample};
+use observer::Observer;
 
 /// The only capability this process keeps (effective and permitted).
 pub const KEEP_CAPS: &[Capability] = &[Capability::CAP_NET_ADMIN];
@@ -57,7 +59,18 @@ struct Running {
     cfg: SwitchConfig,
     /// Stop; `true`: leave its filters in the kernel for the next run to adopt.
     stop: oneshot::Sender<bool>,
+    /// `switchctl connect` and `disconnect`.
+    cmd: mpsc::UnboundedSender<SwitchCmd>,
     task: JoinHandle<()>,
+}
+
+/// What `switchctl` asks of a local switch's channel.
+#[derive(Debug)]
+enum SwitchCmd {
+    /// Connect to this remote controller, or (`None`) to the ofp process.
+    Connect(Option<std::net::SocketAddr>),
+    /// Close the channel and keep it closed.
+    Disconnect,
 }
 
 #[derive(Debug)]
@@ -117,7 +130,14 @@ pub async fn datapath(setup: Setup) -> i32 {
             input = rx.recv() => match input {
                 Some(Input::Msg(from, m, _fds)) => match from {
                     Role::Parent => dispatch_parent(&mut st, &peers, m).await,
-                    Role::Ofp | Role::Control => dispatch_peer(&peers, from, m).await,
+                    Role::Control => match m {
+                        Msg::Connect { id, switch, connect, forward_to } => {
+                            let error = switch_cmd(&st, &switch, connect, forward_to.as_deref());
+                            peers.send(Role::Control, &Msg::FlowResult { id, error }).await;
+                        }
+                        m => dispatch_peer(&peers, from, m).await,
+                    },
+                    Role::Ofp => dispatch_peer(&peers, from, m).await,
                     Role::Datapath => msg::unexpected(from, &m),
                 },
                 Some(Input::Closed(role)) => {
@@ -148,6 +168,34 @@ async fn dispatch_peer(peers: &Peers, from: Role, m: Msg) {
         Msg::Ping { id } => peers.send(from, &Msg::Pong { id }).await,
         other => msg::unexpected(from, &other),
     }
+}
+
+/// `switchctl connect SWITCH [forward to tcp:HOST:PORT]` or `disconnect SWITCH`: handed to
+/// the switch's task; the error for switchctl, if any.
+fn switch_cmd(st: &State, switch: &str, connect: bool, forward_to: Option<&str>) -> Option<String> {
+    let Some(r) = st.switches.get(switch) else {
+        return Some(format!("there is no local switch \"{switch}\""));
+    };
+    if let Some(why) = unavailable(&r.cfg, &st.kernel.clone().flatten()) {
+        return Some(format!("local switch {switch} is unavailable: {why}"));
+    }
+    let cmd = match (connect, forward_to) {
+        (false, _) => SwitchCmd::Disconnect,
+        (true, None) => SwitchCmd::Connect(None),
+        (true, Some(to)) => {
+            let Some(addr) = to.strip_prefix("tcp:") else {
+                return Some(format!("{to}: a controller is tcp:IP:PORT"));
+            };
+            match remote::controller_addr(addr) {
+                Ok(a) => SwitchCmd::Connect(Some(a)),
+                Err(e) => return Some(e),
+            }
+        }
+    };
+    r.cmd
+        .send(cmd)
+        .err()
+        .map(|_| format!("local switch {switch} is unavailable (see the log)"))
 }
 
 async fn stop_one(name: &str, r: Running, keep_filters: bool) {
@@ -205,6 +253,7 @@ async fn apply_config(st: &mut State, peers: &Peers, c: &RuntimeConfig) {
         }
         let kernel = st.kernel.clone().flatten();
         let (stop, stopped) = oneshot::channel::<bool>();
+        let (cmd, cmds) = mpsc::unbounded_channel();
         let task = tokio::spawn(local_switch(
             cfg.clone(),
             Duration::from_secs(c.echo_interval.into()),
@@ -213,12 +262,14 @@ async fn apply_config(st: &mut State, peers: &Peers, c: &RuntimeConfig) {
             kernel,
             st.samples.as_ref().map(|s| s.subscribe()),
             stopped,
+            cmds,
         ));
         st.switches.insert(
             name.to_string(),
             Running {
                 cfg: cfg.clone(),
                 stop,
+                cmd,
                 task,
             },
         );
@@ -307,6 +358,7 @@ async fn local_switch(
     kernel: Option<String>,
     mut samples: Option<broadcast::Receiver<Arc<Sample>>>,
     mut stop: oneshot::Receiver<bool>,
+    mut cmds: mpsc::UnboundedReceiver<SwitchCmd>,
 ) {
     let name = cfg.name.clone();
     let Some(br) = cfg.bridge.clone() else { return };
@@ -356,18 +408,24 @@ async fn local_switch(
     } else {
         Box::new(backend::NormalOnly)
     };
-    let mut a = Agent::new(acfg, Switch::new(N_TABLES, backend), now);
+    let mut a = Agent::new(acfg.clone(), Switch::new(N_TABLES, backend), now);
     // `forward to`: the controller is at this address, not behind the ofp process.
-    let controller = cfg
+    let mut controller = cfg
         .forward_to
         .as_deref()
         .and_then(|f| remote::controller_addr(f).ok());
-    let standalone = controller.is_some() && cfg.fail_mode == "standalone";
+    let mut standalone = controller.is_some() && cfg.fail_mode == "standalone";
+    // With a remote controller, ofp still sees the switch, through an observer.
+    let mut observer =
+        (available && controller.is_some()).then(|| Observer::new(acfg.clone(), now));
+    // `switchctl connect` / `disconnect` while a channel is open: what follows its close
+    // (`Some(true)`: connect at once; `Some(false)`: stay disconnected).
+    let mut after_close: Option<bool> = None;
     let mut backoff = remote::Backoff::default();
     let mut connecting: Option<Connecting> = None;
     for l in &members {
         if let Some((_, no)) = bridge.members.get(&l.index) {
-            a.port_update(switch_port(l, *no));
+            let _ = a.port_update(switch_port(l, *no));
         }
     }
     if available {
@@ -387,19 +445,7 @@ async fn local_switch(
     let mut buf = vec![0u8; agent::READ_CHUNK];
     let keep_filters;
     loop {
-        while let Some(ev) = a.poll_event() {
-            let AgentEvent::NeedPortStats { xid, ports } = ev;
-            let mut counters = Vec::new();
-            for (no, ifindex) in ports {
-                let c = match links.by_index(ifindex).await {
-                    Ok(Some(l)) => l.counters,
-                    _ => None,
-                };
-                // Counters the kernel does not give are unavailable: all ones (7.3.5.6).
-                counters.push((no, c.unwrap_or(unavailable_counters())));
-            }
-            a.port_stats(xid, counters, Instant::now());
-        }
+        answer_port_stats(&mut a, &links).await;
         if a.is_connected() {
             backoff.reset();
         }
@@ -413,20 +459,28 @@ async fn local_switch(
             let _ = s.shutdown().await;
             conn = None;
             a.restart(Instant::now());
-            let wait = if controller.is_some() {
-                if standalone {
-                    a.fail_open(Instant::now());
+            if controller.is_some() && standalone {
+                a.fail_open(Instant::now());
+            }
+            match after_close.take() {
+                Some(again) => {
+                    log_info!("local switch {name}: connection to {peer} closed: {reason}");
+                    reconnect_at = again.then(tokio::time::Instant::now);
                 }
-                backoff.failed(&reason).0
-            } else {
-                RECONNECT
-            };
-            log_info!(
-                "local switch {name}: connection to {peer} closed: {reason}; \
-                 reconnecting in {} s",
-                wait.as_secs()
-            );
-            reconnect_at = Some(tokio::time::Instant::now() + wait);
+                None => {
+                    let wait = if controller.is_some() {
+                        backoff.failed(&reason).0
+                    } else {
+                        RECONNECT
+                    };
+                    log_info!(
+                        "local switch {name}: connection to {peer} closed: {reason}; \
+                         reconnecting in {} s",
+                        wait.as_secs()
+                    );
+                    reconnect_at = Some(tokio::time::Instant::now() + wait);
+                }
+            }
         }
         let deadline = a.poll_timeout();
         tokio::select! {
@@ -435,8 +489,56 @@ async fn local_switch(
                 keep_filters = k.unwrap_or(false);
                 break;
             }
+            Some(c) = cmds.recv() => {
+                let again = match c {
+                    SwitchCmd::Connect(to) => {
+                        log_info!(
+                            "local switch {name}: switchctl connect: to {}",
+                            to.map_or("switchd".to_string(), |t| format!("controller {t}"))
+                        );
+                        controller = to;
+                        standalone = controller.is_some() && cfg.fail_mode == "standalone";
+                        backoff.reset();
+                        true
+                    }
+                    SwitchCmd::Disconnect => {
+                        log_info!("local switch {name}: switchctl disconnect");
+                        false
+                    }
+                };
+                if !available {
+                    continue;
+                }
+                // ofp sees a forwarded switch through the observer, and the others
+                // directly.
+                if controller.is_some() != observer.is_some() {
+                    observer = controller.is_some().then(|| Observer::new(acfg.clone(), Instant::now()));
+                }
+                connecting = None;
+                if conn.is_some() {
+                    a.close(if again { "switchctl connect" } else { "switchctl disconnect" });
+                    after_close = Some(again);
+                } else {
+                    reconnect_at = again.then(tokio::time::Instant::now);
+                    if !again && standalone {
+                        a.fail_open(Instant::now());
+                    }
+                }
+            }
+            w = wake(observer.as_ref().map(Observer::waiter)) => {
+                if let Some(o) = observer.as_mut() {
+                    o.step(w, &mut a.switch, &peers, &links, &name).await;
+                }
+            }
             ev = events.next() => match ev {
-                Some(ev) => link_event(&links, &mut bridge, &mut a, &name, ev).await,
+                Some(ev) => {
+                    let changes = link_event(&links, &mut bridge, &mut a, &name, ev).await;
+                    if let Some(o) = observer.as_mut() {
+                        for c in changes {
+                            o.port_status(Some(c));
+                        }
+                    }
+                }
                 None => {
                     log_warn!("local switch {name}: link events stopped; ports are no longer followed");
                     events = futures::channel::mpsc::unbounded().1;
@@ -449,7 +551,7 @@ async fn local_switch(
                     connecting = Some(Box::pin(remote::connect(addr)));
                     continue;
                 }
-                match offer(&peers, &name).await {
+                match offer(&peers, &name, false).await {
                     Ok(s) => {
                         log_debug!("local switch {name}: connection offered to ofp");
                         a.restart(Instant::now());
@@ -649,13 +751,15 @@ fn install_configured_flows(a: &mut Agent, cfg: &SwitchConfig, now: Instant) {
     );
 }
 
+/// Follow a link event; the PORT_STATUS changes it made (for the observer).
 async fn link_event(
     links: &Links,
     b: &mut links::Bridge,
     a: &mut Agent,
     name: &str,
     ev: LinkEvent,
-) {
+) -> Vec<(u8, ofproto::v13::Port)> {
+    let mut changes = Vec::new();
     match b.classify(&ev) {
         BridgeChange::Nothing => {}
         BridgeChange::Port(l) => {
@@ -668,7 +772,7 @@ async fn link_event(
                 }
             };
             b.members.insert(l.index, (l.name.clone(), no));
-            a.port_update(switch_port(&l, no));
+            changes.extend(a.port_update(switch_port(&l, no)));
         }
         BridgeChange::Enslave(l) => match links.enslave(l.index, b.index).await {
             Ok(()) => log_info!("local switch {name}: {} added to {}", l.name, b.name),
@@ -678,7 +782,7 @@ async fn link_event(
             if let Some((pname, no)) = b.members.remove(&l.index) {
                 log_info!("local switch {name}: port {no} ({pname}) went away");
                 b.numbers.release(&pname);
-                a.port_delete(no);
+                changes.extend(a.port_delete(no));
             }
             // A configured port that left the bridge is put back.
             if matches!(ev, LinkEvent::New(_)) && b.numbers.is_configured(&l.name) {
@@ -694,14 +798,32 @@ async fn link_event(
             );
             for (_, (pname, no)) in std::mem::take(&mut b.members) {
                 b.numbers.release(&pname);
-                a.port_delete(no);
+                changes.extend(a.port_delete(no));
             }
         }
+    }
+    changes
+}
+
+/// Answer the agent's requests for port counters, which live in the kernel.
+async fn answer_port_stats(a: &mut Agent, links: &Links) {
+    while let Some(ev) = a.poll_event() {
+        let AgentEvent::NeedPortStats { xid, ports } = ev;
+        let mut counters = Vec::new();
+        for (no, ifindex) in ports {
+            let c = match links.by_index(ifindex).await {
+                Ok(Some(l)) => l.counters,
+                _ => None,
+            };
+            // Counters the kernel does not give are unavailable: all ones (7.3.5.6).
+            counters.push((no, c.unwrap_or(unavailable_counters())));
+        }
+        a.port_stats(xid, counters, Instant::now());
     }
 }
 
 /// A socketpair for one OpenFlow connection: our end, and the other handed to ofp.
-async fn offer(peers: &Peers, name: &str) -> std::io::Result<UnixStream> {
+async fn offer(peers: &Peers, name: &str, observe: bool) -> std::io::Result<UnixStream> {
     let (ours, theirs) = UnixStream::pair()?;
     let theirs: OwnedFd = theirs.into_std()?.into();
     peers
@@ -709,6 +831,7 @@ async fn offer(peers: &Peers, name: &str) -> std::io::Result<UnixStream> {
             Role::Ofp,
             &Msg::LocalSwitch {
                 name: name.to_string(),
+                observe,
             },
             &[theirs.as_raw_fd()],
         )
@@ -746,6 +869,13 @@ async fn sampled(
 ) -> Result<Arc<Sample>, broadcast::error::RecvError> {
     match rx {
         Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn wake(w: Option<observer::Waiter<'_>>) -> observer::Wake {
+    match w {
+        Some(w) => w.wake().await,
         None => std::future::pending().await,
     }
 }

@@ -93,8 +93,19 @@ pub fn dpid_text(dpid: u64) -> String {
     format!("{dpid:016x}")
 }
 
-/// Run one switch connection to its end. `local`: the switch is a local bridge, whose
-/// table-miss flow the datapath process installs from the configuration.
+/// What kind of switch a connection is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Local {
+    /// A switch that connected to a listener.
+    No,
+    /// A local bridge, whose table-miss flow the datapath process installs from the
+    /// configuration.
+    Yes,
+    /// A local bridge forwarded to a remote controller: the connection only looks.
+    Observe,
+}
+
+/// Run one switch connection to its end.
 pub async fn run<S: SwitchStream>(
     state: Shared,
     peers: Peers,
@@ -102,13 +113,15 @@ pub async fn run<S: SwitchStream>(
     peer: String,
     id: u64,
     mut stream: S,
-    local: bool,
+    local: Local,
 ) {
     let cfg = lock(&state).session_config;
     let (cmd_tx, mut cmd_rx) = mpsc::channel::<Cmd>(16);
     let mut s = Session::new(cfg, Instant::now());
-    if local {
-        s.set_local();
+    match local {
+        Local::No => {}
+        Local::Yes => s.set_local(),
+        Local::Observe => s.set_observe(),
     }
     let mut buf = vec![0u8; READ_CHUNK];
     let mut stats: HashMap<u32, oneshot::Sender<Result<Vec<FlowRow>, String>>> = HashMap::new();

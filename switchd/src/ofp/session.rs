@@ -207,6 +207,9 @@ pub struct Session {
     close: Option<CloseReason>,
     /// A local switch: its table-miss flow is the configuration's, not ours.
     local: bool,
+    /// A local switch forwarded to a remote controller (`forward to`): this session only
+    /// looks (ports, flows, counters for switchctl); it changes nothing and learns nothing.
+    observe: bool,
     /// Counters for the log and `show`.
     pub packet_ins: u64,
 }
@@ -233,6 +236,7 @@ impl Session {
             ctl_barriers: BTreeSet::new(),
             close: None,
             local: false,
+            observe: false,
             packet_ins: 0,
         };
         // 6.3.1: HELLO with the highest version we speak and a bitmap of all of them.
@@ -245,6 +249,12 @@ impl Session {
     /// table-miss flow (normal or drop), so the learning switch must not add its own.
     pub fn set_local(&mut self) {
         self.local = true;
+    }
+
+    /// The switch is a local bridge driven by a remote controller: look, do not touch.
+    pub fn set_observe(&mut self) {
+        self.local = true;
+        self.observe = true;
     }
 
     pub fn reconfigure(&mut self, cfg: SessionConfig) {
@@ -519,6 +529,14 @@ impl Session {
     /// table starts empty), so delete them, then install table-miss (1.3; 1.0 sends misses
     /// to the controller by default).
     fn start_learning(&mut self) {
+        if self.observe {
+            // The remote controller's flows are not ours to delete.
+            self.send13(&v13::Message::MultipartRequest(v13::MultipartRequest {
+                flags: 0,
+                body: v13::MultipartRequestBody::PortDesc,
+            }));
+            return;
+        }
         match self.version {
             Some(Version::V13) => {
                 self.send13(&v13::Message::FlowMod(v13::FlowMod {
@@ -789,6 +807,13 @@ impl Session {
         if self.state != State::Ready || self.close.is_some() {
             return Err("the switch is not ready".into());
         }
+        if self.observe {
+            return Err(
+                "its flows belong to the remote controller it is forwarded to (`forward to`); \
+                 switchctl can show them but not change them"
+                    .into(),
+            );
+        }
         let m = self.parse_flow(flow, cmd)?;
         let everything = match &m {
             AnyFlowMod::V13(f) => cmd == FlowCommand::Delete && f.match_.fields.is_empty(),
@@ -970,6 +995,9 @@ impl Session {
     }
 
     fn packet_in13_raw(&mut self, buffer_id: u32, in_port: u32, data: &[u8], now: Instant) {
+        if self.observe {
+            return;
+        }
         let Some((dst, src)) = eth_addrs(data) else {
             return;
         };

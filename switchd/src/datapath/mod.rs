@@ -39,8 +39,8 @@ use crate::msg::{self, Msg, Role, RuntimeConfig, SwitchConfig};
 use crate::{log, log_debug, log_info, log_warn};
 use agent::{Agent, AgentConfig, AgentEvent, LinkCounters, SampledPacket, Switch, SwitchPort};
 use links::{BridgeChange, Link, LinkEvent, Links, PortNumbers};
-use tc_datapath::psample::{Psample, Sample};
 use observer::Observer;
+use tc_datapath::psample::{Psample, Sample};
 
 /// The only capability this process keeps (effective and permitted).
 pub const KEEP_CAPS: &[Capability] = &[Capability::CAP_NET_ADMIN];

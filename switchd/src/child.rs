@@ -25,6 +25,8 @@ pub struct Setup {
     pub peers: Vec<(Role, OwnedFd)>,
     pub control_socket: Option<(String, OwnedFd)>,
     pub listeners: Vec<(String, OwnedFd)>,
+    /// Datapath: the AF_PACKET socket packet-outs are sent on.
+    pub packet_socket: Option<OwnedFd>,
 }
 
 /// Whether descriptor 3 is a SEQPACKET socket, i.e. we were started by a switchd parent.
@@ -98,6 +100,7 @@ pub fn main(role: Role) -> ! {
         peers: Vec::new(),
         control_socket: None,
         listeners: Vec::new(),
+        packet_socket: None,
     };
     loop {
         let (m, mut fds) = match ipc::recv_blocking(setup.parent.as_fd()) {
@@ -119,6 +122,9 @@ pub fn main(role: Role) -> ! {
             Msg::ListenerAdd { listener } if role == Role::Ofp => setup
                 .listeners
                 .push((listener, one(&mut fds, "listener_add"))),
+            Msg::PacketSocket if role == Role::Datapath => {
+                setup.packet_socket = Some(one(&mut fds, "packet_socket"))
+            }
             Msg::SetupDone => break,
             other => msg::unexpected(Role::Parent, &other),
         }

@@ -124,6 +124,9 @@ pub enum Msg {
     ListenerRemove {
         listener: String,
     },
+    /// parent -> datapath: an AF_PACKET socket (SOCK_RAW, protocol 0, non-blocking) to
+    /// send packet-outs on, which the datapath may not open itself (1 descriptor).
+    PacketSocket,
     /// parent -> child: setup is complete; start serving.
     SetupDone,
     /// parent -> children: the configuration after a reload.
@@ -236,6 +239,7 @@ impl Msg {
             Msg::ControlSocket { .. } => "control_socket",
             Msg::ListenerAdd { .. } => "listener_add",
             Msg::ListenerRemove { .. } => "listener_remove",
+            Msg::PacketSocket => "packet_socket",
             Msg::SetupDone => "setup_done",
             Msg::Config(_) => "config",
             Msg::Verbose { .. } => "verbose",

@@ -60,7 +60,8 @@ fn parent(mut args: Args, config: Config) -> ! {
     // May do: everything root may (it is root), but it keeps to:
     // - reading the configuration (startup, SIGHUP, switchctl reload);
     // - opening privileged things and passing them down: OpenFlow listening sockets (ports
-    //   below 1024 need privilege), the control socket (owned by root, group-accessible);
+    //   below 1024 need privilege), the control socket (owned by root, group-accessible),
+    //   the AF_PACKET socket the datapath sends packet-outs on (CAP_NET_RAW);
     //   creating the chroot directory;
     // - starting, supervising and stopping the children.
     // It parses nothing from the network and nothing from switchctl: requests reach it
@@ -101,6 +102,14 @@ fn parent(mut args: Args, config: Config) -> ! {
     let control_socket = match open_control_socket(&config.socket, config.socket_group.as_deref()) {
         Ok(fd) => fd,
         Err(e) => fatalx!("control socket {}: {e}", config.socket.display()),
+    };
+    // Without it only packet-outs fail (they are refused); the rest works.
+    let packet_socket = match crate::datapath::packetout::open_socket() {
+        Ok(fd) => Some(fd),
+        Err(e) => {
+            log_warn!("cannot open an AF_PACKET socket for packet-outs: {e}");
+            None
+        }
     };
 
     if !args.debug {
@@ -148,7 +157,14 @@ fn parent(mut args: Args, config: Config) -> ! {
             }
         }
     }
-    let setup = send_setup(&children, &init, listeners, &config.socket, control_socket);
+    let setup = send_setup(
+        &children,
+        &init,
+        listeners,
+        &config.socket,
+        control_socket,
+        packet_socket,
+    );
     if let Err(e) = setup {
         log_warn!("setting up the children: {e}");
         kill_children(children.iter().map(|(r, p, _)| (*r, *p)).collect(), true);
@@ -345,6 +361,7 @@ fn send_setup(
     listeners: Vec<(String, OwnedFd)>,
     socket_path: &Path,
     control_socket: OwnedFd,
+    packet_socket: Option<OwnedFd>,
 ) -> Result<(), ipc::IpcError> {
     let chan = |role: Role| {
         children
@@ -381,6 +398,9 @@ fn send_setup(
             },
             &[fd.as_raw_fd()],
         )?;
+    }
+    if let Some(fd) = &packet_socket {
+        ipc::send_blocking(chan(Role::Datapath), &Msg::PacketSocket, &[fd.as_raw_fd()])?;
     }
     for role in Role::CHILDREN {
         ipc::send_blocking(chan(role), &Msg::SetupDone, &[])?;

@@ -24,6 +24,7 @@ use ofproto::{DecodeError, OfpErrorCode};
 
 use super::backend::{Backend, PortBinding, PortMap, Refusal};
 use super::flowtable::{self, port, FlowTable, RemovedFlow, Selector, METER_ALL, METER_MAX};
+use super::packetout::{self, FrameSink};
 use crate::{log_debug, log_info, log_warn};
 
 /// The read side keeps at most one partial message plus one read's worth of bytes.
@@ -111,6 +112,8 @@ pub struct Switch {
     pub table: FlowTable,
     pub backend: Box<dyn Backend + Send>,
     pub ports: BTreeMap<u32, SwitchPort>,
+    /// Where packet-outs are sent (`None`: refused, there is no packet socket).
+    pub frames: Option<Box<dyn FrameSink + Send>>,
 }
 
 impl std::fmt::Debug for Switch {
@@ -128,6 +131,7 @@ impl Switch {
             table: FlowTable::new(n_tables),
             backend,
             ports: BTreeMap::new(),
+            frames: None,
         }
     }
 
@@ -621,11 +625,14 @@ impl Agent {
             M::SetAsync(a) => self.async_cfg = a,
             M::MultipartRequest(r) => self.multipart(xid, r, raw, now),
             M::Experimenter(_) => self.error(err::BAD_EXPERIMENTER, raw),
-            // Not supported yet: packets go through the kernel only (packet-out and
-            // groups need TC work that is not done). Everything else is a message only a
-            // switch sends, which a controller must not send to one.
-            M::PacketOut(_)
-            | M::GroupMod(_)
+            M::PacketOut(po) => {
+                if let Err(r) = packetout::execute(&po, &mut self.switch) {
+                    self.refuse(&r, raw, "packet_out");
+                }
+            }
+            // Not supported yet: groups need TC work that is not done. Everything else is
+            // a message only a switch sends, which a controller must not send to one.
+            M::GroupMod(_)
             | M::FeaturesReply(_)
             | M::GetConfigReply(_)
             | M::PacketIn(_)

@@ -8,6 +8,7 @@
 //! - `links.rs`: bridges, ports and link events over rtnetlink;
 //! - `tc.rs`: the backend over tc-datapath (flows as flower filters), and the probe of
 //!   what the kernel has;
+//! - `packetout.rs`: PACKET_OUT, sent on the devices through the parent's packet socket;
 //! - `remote.rs`: the connection a local switch speaks over, and the reconnection schedule
 //!   for a remote controller;
 //! - here: one task per local switch, speaking OpenFlow over a socketpair whose other end
@@ -20,6 +21,7 @@ pub mod backend;
 pub mod flowtable;
 pub mod links;
 pub mod observer;
+pub mod packetout;
 pub mod remote;
 pub mod tc;
 
@@ -97,9 +99,15 @@ pub async fn datapath(setup: Setup) -> i32 {
     // - talks to parent (config, verbosity), ofp (one OpenFlow socketpair per local
     //   switch, handed over as a descriptor) and control (pings); it trusts none of them:
     //   every OpenFlow message is decoded and checked again, because ofp faces the network.
+    //   The one AF_PACKET socket it sends packet-outs on comes from the parent: opening
+    //   one needs CAP_NET_RAW, which this process does not have.
     let have = caps::has_cap(None, CapSet::Effective, Capability::CAP_NET_ADMIN).unwrap_or(false);
     if !have {
         log_warn!("CAP_NET_ADMIN is not effective; the kernel will refuse every change");
+    }
+    match setup.packet_socket {
+        Some(fd) => packetout::set_socket(fd),
+        None => log_warn!("no packet socket from the parent: packet-outs will be refused"),
     }
     let Some((peers, mut rx, mut term)) = child::start_channels(setup.parent, setup.peers) else {
         return 1;
@@ -409,6 +417,9 @@ async fn local_switch(
         Box::new(backend::NormalOnly)
     };
     let mut a = Agent::new(acfg.clone(), Switch::new(N_TABLES, backend), now);
+    if available {
+        a.switch.frames = packetout::sink(&name, bridge.index);
+    }
     // `forward to`: the controller is at this address, not behind the ofp process.
     let mut controller = cfg
         .forward_to

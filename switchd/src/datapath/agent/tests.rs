@@ -423,7 +423,8 @@ fn unsupported_requests_get_the_right_error_and_keep_the_connection() {
                 in_port: port::CONTROLLER,
                 ..Default::default()
             }),
-            OfpErrorCode::BAD_TYPE,
+            // No frame: OFPBRC_BAD_PACKET (packetout.rs).
+            OfpErrorCode::new(1, 12),
         ),
         (
             M::GroupMod(v13::GroupMod::default()),

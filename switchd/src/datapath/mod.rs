@@ -268,9 +268,11 @@ async fn apply_config(st: &mut State, peers: &Peers, c: &RuntimeConfig) {
             links.clone(),
             peers.clone(),
             kernel,
-            st.samples.as_ref().map(|s| s.subscribe()),
-            stopped,
-            cmds,
+            Inputs {
+                samples: st.samples.as_ref().map(|s| s.subscribe()),
+                stop: stopped,
+                cmds,
+            },
         ));
         st.switches.insert(
             name.to_string(),
@@ -357,6 +359,16 @@ fn switch_port(l: &Link, no: u32) -> SwitchPort {
     }
 }
 
+/// What reaches a local switch's task from the rest of the process.
+struct Inputs {
+    /// Packets that output:CONTROLLER copied (every switch's; the task keeps its own).
+    samples: Option<broadcast::Receiver<Arc<Sample>>>,
+    /// Stop; `true`: leave the filters in the kernel for the next run to adopt.
+    stop: oneshot::Receiver<bool>,
+    /// `switchctl connect` and `disconnect`.
+    cmds: mpsc::UnboundedReceiver<SwitchCmd>,
+}
+
 /// One local switch, until told to stop.
 async fn local_switch(
     cfg: SwitchConfig,
@@ -364,10 +376,13 @@ async fn local_switch(
     links: Links,
     peers: Peers,
     kernel: Option<String>,
-    mut samples: Option<broadcast::Receiver<Arc<Sample>>>,
-    mut stop: oneshot::Receiver<bool>,
-    mut cmds: mpsc::UnboundedReceiver<SwitchCmd>,
+    inputs: Inputs,
 ) {
+    let Inputs {
+        mut samples,
+        mut stop,
+        mut cmds,
+    } = inputs;
     let name = cfg.name.clone();
     let Some(br) = cfg.bridge.clone() else { return };
     // Events first, so that nothing between the listing and the watch is missed.

@@ -258,7 +258,7 @@ fn simple_switch_13_drives_two_hypervisors() {
     assert!(
         packet_ins(&osken)
             .iter()
-            .any(|p| p.starts_with(&dpid1) && p.ends_with(&broadcast)),
+            .any(|p| p.starts_with(&format!("{dpid1} ")) && p.ends_with(&broadcast)),
         "the new os-ken saw no broadcast from h1: {:#?}",
         packet_ins(&osken)
     );

@@ -9,58 +9,19 @@
 
 #[path = "common/local_switch.rs"]
 mod common;
+#[path = "common/osken.rs"]
+mod osken;
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Daemon, LinkGuard};
+use osken::{test_app, wait_long, OsKen};
 use regress::net::LanSwitch;
 use regress::workspace::TempDir;
-use regress::{free_tcp_port, unique_name, Lan, Netns, Proc};
+use regress::{free_tcp_port, unique_name, Lan, Netns};
 
 const COOKIE: i64 = 0x5157_c0de;
-
-fn osken_manager() -> PathBuf {
-    let state = std::env::var("SWITCHD_REGRESS_DIR")
-        .unwrap_or_else(|_| "/var/cache/switchd-regress".to_string());
-    Path::new(&state).join("osken/bin/osken-manager")
-}
-
-/// As in kernel_forward.rs: os-ken in a mount namespace where the host's /var/cache shows.
-fn osken_command() -> Command {
-    let script = r#"[ -x "$0" ] || umount /var/cache 2>/dev/null
-[ -x "$0" ] || { echo "$0 is missing: run regress/setup --osken" >&2; exit 127; }
-exec "$0" "$@""#;
-    let mut c = Command::new("unshare");
-    c.args(["--mount", "--propagation", "private", "sh", "-c", script])
-        .arg(osken_manager());
-    c
-}
-
-fn wait_long(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn listening(port: u16) -> bool {
-    let want = format!("0100007F:{port:04X}");
-    std::fs::read_to_string("/proc/net/tcp").is_ok_and(|t| {
-        t.lines().skip(1).any(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            f.len() > 3 && f[1] == want && f[3] == "0A"
-        })
-    })
-}
 
 /// The integer value of `"key": N` in one JSON line of the app's notes.
 fn field(line: &str, key: &str) -> Option<i64> {
@@ -74,59 +35,12 @@ fn is(line: &str, event: &str) -> bool {
     line.contains(&format!("\"event\": \"{event}\""))
 }
 
-struct OsKen {
-    proc: Proc,
-    notes: PathBuf,
-    log: PathBuf,
-}
-
-impl OsKen {
-    fn start(dir: &Path, port: u16) -> OsKen {
-        let notes = dir.join("osken-notes");
-        let log = dir.join("osken.log");
-        let out = std::fs::File::create(&log).expect("osken log");
-        let err = out.try_clone().expect("osken log");
-        let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/osken/packet_in_13.py");
-        let proc = Proc::spawn(
-            "osken-manager",
-            osken_command()
-                .args(["--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port"])
-                .arg(port.to_string())
-                .arg(app)
-                .env("SWITCHD_REGRESS_OSKEN_LOG", &notes)
-                .stdin(Stdio::null())
-                .stdout(out)
-                .stderr(err),
-        )
-        .expect("start osken-manager");
-        let mut k = OsKen { proc, notes, log };
-        assert!(
-            wait_long(180, || listening(port) || !k.proc.is_running()),
-            "os-ken did not listen on {port} within 180 s:\n{}",
-            k.log_text()
-        );
-        assert!(k.proc.is_running(), "os-ken exited:\n{}", k.log_text());
-        k
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn notes(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.notes)
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-
-    fn packet_ins(&self) -> Vec<String> {
-        self.notes()
-            .into_iter()
-            .filter(|l| is(l, "packet_in"))
-            .collect()
-    }
+/// The app's packet-in notes (JSON lines).
+fn packet_ins(k: &OsKen) -> Vec<String> {
+    k.notes()
+        .into_iter()
+        .filter(|l| is(l, "packet_in"))
+        .collect()
 }
 
 fn send_udp(from: &Netns, to: SocketAddr, n: usize, len: usize) {
@@ -149,7 +63,7 @@ fn osken_gets_packet_ins_with_port_reason_cookie_and_max_len_and_a_flood_is_boun
     let lan = Lan::new(3, LanSwitch::PortsOnly).expect("hosts");
     let br = LinkGuard(unique_name());
     let port = free_tcp_port().expect("free port");
-    let osken = OsKen::start(&dir.0, port);
+    let osken = OsKen::start(&dir.0, "127.0.0.1", port, &test_app("packet_in_13.py"), 1);
     let h = &lan.hosts;
     let conf = format!(
         "switch \"vm\" {{\n\tbridge \"{}\"\n\tport \"{}\" number 1\n\tport \"{}\" number 2\n\
@@ -200,15 +114,15 @@ fn osken_gets_packet_ins_with_port_reason_cookie_and_max_len_and_a_flood_is_boun
         |l: &String| field(l, "in_port") == Some(3) && field(l, "total_len") == Some(142);
     assert!(
         wait_long(60, || {
-            let p = osken.packet_ins();
+            let p = packet_ins(&osken);
             p.iter().filter(|l| ours(l)).count() >= 5
                 && p.iter().filter(|l| miss_udp(l)).count() >= 3
         }),
         "packet-ins missing: {:?}\nswitchd stderr:\n{}",
-        osken.packet_ins(),
+        packet_ins(&osken),
         d.stderr()
     );
-    let p = osken.packet_ins();
+    let p = packet_ins(&osken);
     println!("packet-ins: {p:?}");
     let flow: Vec<&String> = p.iter().filter(|l| ours(l)).collect();
     assert_eq!(flow.len(), 5, "{p:?}");
@@ -238,7 +152,7 @@ fn osken_gets_packet_ins_with_port_reason_cookie_and_max_len_and_a_flood_is_boun
     let mut last = usize::MAX;
     wait_long(60, || {
         std::thread::sleep(Duration::from_secs(2));
-        let n = osken.packet_ins().iter().filter(|l| ours(l)).count();
+        let n = packet_ins(&osken).iter().filter(|l| ours(l)).count();
         let done = n == last;
         last = n;
         done

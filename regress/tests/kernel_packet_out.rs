@@ -10,61 +10,18 @@
 
 #[path = "common/local_switch.rs"]
 mod common;
+#[path = "common/osken.rs"]
+mod osken;
 
 use std::collections::BTreeSet;
 use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Daemon, LinkGuard};
+use osken::{test_app, wait_long, OsKen};
 use regress::net::LanSwitch;
 use regress::workspace::TempDir;
-use regress::{free_tcp_port, unique_name, Lan, Proc};
-
-/// Where `regress/setup --osken` puts os-ken's virtual environment.
-fn osken_manager() -> PathBuf {
-    let state = std::env::var("SWITCHD_REGRESS_DIR")
-        .unwrap_or_else(|_| "/var/cache/switchd-regress".to_string());
-    Path::new(&state).join("osken/bin/osken-manager")
-}
-
-/// `osken-manager ARGS` in a private mount namespace where /var/cache is the host's (see
-/// kernel_forward.rs: virtme-ng hides it under a tmpfs).
-fn osken_command() -> Command {
-    let script = r#"[ -x "$0" ] || umount /var/cache 2>/dev/null
-[ -x "$0" ] || { echo "$0 is missing: run regress/setup --osken" >&2; exit 127; }
-exec "$0" "$@""#;
-    let mut c = Command::new("unshare");
-    c.args(["--mount", "--propagation", "private", "sh", "-c", script])
-        .arg(osken_manager());
-    c
-}
-
-/// Poll `cond` every 200 ms for up to `secs` seconds (os-ken is slow under emulation).
-fn wait_long(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Whether something listens on `port` on 127.0.0.1 (from /proc: no connection to it).
-fn listening(port: u16) -> bool {
-    let want = format!("0100007F:{port:04X}");
-    std::fs::read_to_string("/proc/net/tcp").is_ok_and(|t| {
-        t.lines().skip(1).any(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            f.len() > 3 && f[1] == want && f[3] == "0A"
-        })
-    })
-}
+use regress::{free_tcp_port, unique_name, Lan};
 
 /// Every datagram `s` receives until nothing more comes for `quiet`.
 fn received(s: &UdpSocket, quiet: Duration) -> Vec<String> {
@@ -109,32 +66,19 @@ fn osken_packet_outs_arrive_exactly_where_openflow_says() {
         .collect();
 
     let port = free_tcp_port().expect("free port");
-    let notes = dir.0.join("osken-notes");
-    let log = dir.0.join("osken.log");
-    let out = std::fs::File::create(&log).expect("osken log");
-    let err = out.try_clone().expect("osken log");
-    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/osken/packet_out_13.py");
-    let mut osken = Proc::spawn(
-        "osken-manager",
-        osken_command()
-            .args(["--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port"])
-            .arg(port.to_string())
-            .arg(app)
-            .env("SWITCHD_REGRESS_OSKEN_LOG", &notes)
-            .env("SWITCHD_REGRESS_PKTOUT_PORT", udp_port.to_string())
-            .env("SWITCHD_REGRESS_PKTOUT_MAC3", &lan.hosts[2].mac)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err),
-    )
-    .expect("start osken-manager");
-    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(
-        wait_long(180, || listening(port) || !osken.is_running()),
-        "os-ken did not listen on {port} within 180 s:\n{}",
-        log_text()
+    let udp = udp_port.to_string();
+    let osken = OsKen::start_with(
+        &dir.0,
+        "127.0.0.1",
+        port,
+        &test_app("packet_out_13.py"),
+        1,
+        &[
+            ("SWITCHD_REGRESS_PKTOUT_PORT", &udp),
+            ("SWITCHD_REGRESS_PKTOUT_MAC3", &lan.hosts[2].mac),
+        ],
     );
-    assert!(osken.is_running(), "os-ken exited:\n{}", log_text());
+    let log_text = || osken.log_text();
 
     let p: Vec<&str> = lan.hosts.iter().map(|h| h.port.as_str()).collect();
     let d = Daemon::start(&format!(
@@ -142,13 +86,7 @@ fn osken_packet_outs_arrive_exactly_where_openflow_says() {
          \tport \"{}\" number 3\n\ttable-miss drop\n\tforward to tcp:127.0.0.1:{port}\n}}\n",
         br.0, p[0], p[1], p[2]
     ));
-    let read_notes = || -> Vec<String> {
-        std::fs::read_to_string(&notes)
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect()
-    };
+    let read_notes = || osken.notes();
     assert!(
         wait_long(90, || read_notes().iter().any(|l| l.starts_with("barrier"))),
         "no barrier reply after the packet-outs; notes {:?}\nos-ken:\n{}\nswitchd stderr:\n{}",
@@ -215,7 +153,7 @@ fn osken_packet_outs_arrive_exactly_where_openflow_says() {
         !stderr.contains("local switch vm: connection to"),
         "{stderr}"
     );
-    osken.stop();
+    drop(osken);
     drop(d);
     drop(br);
     for p in p {

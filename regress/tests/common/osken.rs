@@ -78,6 +78,18 @@ pub struct OsKen {
 
 impl OsKen {
     pub fn start(dir: &Path, host: &str, port: u16, app: &Path, n: u32) -> OsKen {
+        OsKen::start_with(dir, host, port, app, n, &[])
+    }
+
+    /// [`OsKen::start`] with more environment for the app.
+    pub fn start_with(
+        dir: &Path,
+        host: &str,
+        port: u16,
+        app: &Path,
+        n: u32,
+        env: &[(&str, &str)],
+    ) -> OsKen {
         let notes = dir.join("osken-notes");
         let log = dir.join(format!("osken-{n}.log"));
         let out = std::fs::File::create(&log).expect("osken log");
@@ -90,6 +102,7 @@ impl OsKen {
                 .arg(port.to_string())
                 .arg(app)
                 .env("SWITCHD_REGRESS_OSKEN_LOG", &notes)
+                .envs(env.iter().copied())
                 .stdin(Stdio::null())
                 .stdout(out)
                 .stderr(err),

@@ -38,6 +38,12 @@ struct Rig {
 
 impl Rig {
     fn new(n: usize, extra: &[&str]) -> Rig {
+        Rig::with(n, extra, "")
+    }
+
+    /// With `more` (lines of the switch block) added; a switch with `forward to` is not
+    /// shown by `switchctl show switches`, and is taken to be up once the hosts ping.
+    fn with(n: usize, extra: &[&str], more: &str) -> Rig {
         let lan = Lan::new(n, LanSwitch::PortsOnly).expect("hosts");
         for (i, h) in lan.hosts.iter().enumerate() {
             h.ns.ip(&["link", "set", "eth0", "address", &host_mac(i)])
@@ -51,11 +57,13 @@ impl Rig {
         for (i, p) in extra.iter().enumerate() {
             conf += &format!("\tport \"{p}\" number {}\n", 9 + i);
         }
-        conf += "\ttable-miss normal\n}\n";
+        conf += &format!("\ttable-miss normal\n{more}}}\n");
         let d = Daemon::start(&conf);
-        d.wait_for("the local switch did not connect", || {
-            d.ctl_ok(&["show", "switches"]).contains("local:vm")
-        });
+        if more.is_empty() {
+            d.wait_for("the local switch did not connect", || {
+                d.ctl_ok(&["show", "switches"]).contains("local:vm")
+            });
+        }
         let rig = Rig { d, lan, _br: br };
         // The bridge forwards between every pair before any flow is added.
         for i in 1..n {
@@ -727,5 +735,280 @@ fn tunnel_id_on_a_vxlan_port() {
         "priority=100,in_port=1,actions=set_field:42->tun_id,output:9",
         "OFPBAC_BAD_SET_ARGUMENT",
         "setting tunnel_id needs tun_src and tun_dst set too",
+    );
+}
+
+/// The controller a local switch is handed to (`forward to`): the test's own, because the
+/// fields below have no `switchctl` syntax. It takes switchd's connection, says HELLO,
+/// answers echoes, and sends FLOW_MODs, each followed by a barrier.
+struct Controller {
+    s: TcpStream,
+    xid: u32,
+}
+
+impl Controller {
+    fn accept(l: &TcpListener) -> Controller {
+        l.set_nonblocking(true).expect("nonblocking");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let s = loop {
+            match l.accept() {
+                Ok((s, _)) => break s,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(Instant::now() < deadline, "switchd did not connect");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        s.set_nonblocking(false).expect("blocking");
+        s.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        let mut c = Controller { s, xid: 1 };
+        let mut b = bytes::BytesMut::new();
+        ofproto::v13::encode_hello(&[4], 1, &mut b);
+        c.s.write_all(&b).expect("hello");
+        c
+    }
+
+    /// The next message (echo requests answered on the way).
+    fn recv(&mut self) -> (u32, ofproto::v13::Message) {
+        loop {
+            let mut h = [0u8; 8];
+            self.s.read_exact(&mut h).expect("read from switchd");
+            let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+            assert!(len >= 8, "bad OpenFlow length {len}");
+            let mut m = h.to_vec();
+            m.resize(len, 0);
+            self.s.read_exact(&mut m[8..]).expect("read from switchd");
+            let (xid, msg) = ofproto::v13::decode(&bytes::Bytes::from(m)).expect("decode");
+            if let ofproto::v13::Message::EchoRequest(d) = msg {
+                let mut b = bytes::BytesMut::new();
+                ofproto::v13::Message::EchoReply(d).encode(xid, &mut b);
+                self.s.write_all(&b).expect("echo reply");
+                continue;
+            }
+            return (xid, msg);
+        }
+    }
+
+    fn send(&mut self, m: ofproto::v13::Message) -> u32 {
+        self.xid += 1;
+        let mut b = bytes::BytesMut::new();
+        m.encode(self.xid, &mut b);
+        self.s.write_all(&b).expect("write to switchd");
+        self.xid
+    }
+
+    /// FLOW_MOD ADD of `flow` (ovs-ofctl syntax) with `fields` added to its match and
+    /// `set` put before its actions; the switch's OFPT_ERROR (type, code) if it sent one.
+    fn add(
+        &mut self,
+        flow: &str,
+        fields: &[ofproto::v13::Oxm],
+        set: &[ofproto::v13::Oxm],
+    ) -> Result<(), (u16, u16)> {
+        self.flow_mod(ofproto::v13::FlowModCommand::Add, flow, fields, set)
+    }
+
+    /// FLOW_MOD DELETE_STRICT of what [`Controller::add`] added.
+    fn del(&mut self, flow: &str, fields: &[ofproto::v13::Oxm]) {
+        let cmd = ofproto::v13::FlowModCommand::DeleteStrict;
+        let r = self.flow_mod(cmd, flow, fields, &[]);
+        assert!(r.is_ok(), "delete {flow} {fields:?}: {r:?}");
+    }
+
+    fn flow_mod(
+        &mut self,
+        cmd: ofproto::v13::FlowModCommand,
+        flow: &str,
+        fields: &[ofproto::v13::Oxm],
+        set: &[ofproto::v13::Oxm],
+    ) -> Result<(), (u16, u16)> {
+        use ofproto::v13::{Action, ErrorMsg, Instruction, Message};
+        let mut fm = ofproto::text::parse_flow(flow, cmd).expect("flow syntax");
+        fm.match_.fields.extend(fields.iter().cloned());
+        if let Some(Instruction::ApplyActions(a)) = fm.instructions.first_mut() {
+            for (i, f) in set.iter().enumerate() {
+                a.insert(i, Action::SetField(f.clone()));
+            }
+        }
+        let fx = self.send(Message::FlowMod(fm));
+        let bx = self.send(Message::BarrierRequest);
+        let mut err = None;
+        loop {
+            match self.recv() {
+                (x, Message::Error(ErrorMsg::Standard { code, .. })) if x == fx => {
+                    err = Some((code.err_type, code.code))
+                }
+                (x, Message::BarrierReply) if x == bx => break,
+                _ => {}
+            }
+        }
+        println!("controller: {cmd:?} {flow} + {fields:?} + set {set:?}: error {err:?}");
+        err.map_or(Ok(()), Err)
+    }
+}
+
+/// An NXM_1 field (Open vSwitch's extension class) as an opaque OXM.
+fn nxm(field: u8, payload: &[u8], has_mask: bool) -> ofproto::v13::Oxm {
+    ofproto::v13::Oxm::Opaque(ofproto::v13::OxmOpaque {
+        class: ofproto::v13::oxm::OXM_CLASS_NXM_1,
+        field,
+        has_mask,
+        payload: bytes::Bytes::copy_from_slice(payload),
+    })
+}
+
+const NXM_IP_TTL: u8 = 29;
+const NXM_TUN_IPV4_SRC: u8 = 31;
+const NXM_TUN_IPV4_DST: u8 = 32;
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn nw_ttl_tunnel_addresses_and_a_tunnel_out_from_a_controller() {
+    let vxl = Vxlan::new();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = listener.local_addr().expect("address").port();
+    let r = Rig::with(
+        2,
+        &[&vxl.vx.0],
+        &format!("\tforward to tcp:127.0.0.1:{port}\n"),
+    );
+    let mut c = Controller::accept(&listener);
+    let ip1 = r.ip(1).to_string();
+
+    // nw_ttl 5: ping -t 5 drops, ping -t 64 (and the replies, TTL 64) do not.
+    c.add(
+        "priority=100,ip,actions=drop",
+        &[nxm(NXM_IP_TTL, &[5], false)],
+        &[],
+    )
+    .expect("nw_ttl refused");
+    assert!(never_pings(r.h(0), &ip1, &["-t", "5"]), "TTL 5 not dropped");
+    assert!(
+        pings(r.h(0), &ip1, &["-t", "6"]),
+        "TTL 6 dropped by nw_ttl=5"
+    );
+    // A TTL match with a mask is refused: flower has the mask, the NXM field has none.
+    let e = c
+        .add(
+            "priority=101,ip,actions=drop",
+            &[nxm(NXM_IP_TTL, &[5, 0xff], true)],
+            &[],
+        )
+        .expect_err("masked nw_ttl accepted");
+    assert_eq!(e.0, 4, "not OFPET_BAD_MATCH: {e:?}");
+
+    // From the tunnel out: host 0's frames (port 1) get VNI 42 from 192.168.77.1 to
+    // 192.168.77.2 and leave by the VXLAN port; the remote answers through the bridge.
+    vxl.remote
+        .ip(&["neigh", "flush", "dev", "vx1"])
+        .expect("flush");
+    let tun = |src: [u8; 4], dst: [u8; 4]| {
+        [
+            nxm(NXM_TUN_IPV4_SRC, &src, false),
+            nxm(NXM_TUN_IPV4_DST, &dst, false),
+        ]
+    };
+    c.add(
+        "priority=100,in_port=1,actions=set_field:42->tun_id,output:9",
+        &[],
+        &tun([192, 168, 77, 1], [192, 168, 77, 2]),
+    )
+    .expect("tunnel out refused");
+    let cap = Capture::start(None, &vxl.ul.a, "udp dst port 4789");
+    assert!(
+        pings(r.h(0), "10.77.0.9", &[]),
+        "no ping across the VXLAN; switchd stderr:\n{}",
+        r.d.stderr()
+    );
+    let seen = cap.finish();
+    println!("underlay, outbound: {seen}");
+    assert!(
+        seen.contains("192.168.77.1")
+            && seen.contains("> 192.168.77.2.4789")
+            && seen.contains("vni 42"),
+        "not VNI 42 from 192.168.77.1 to 192.168.77.2: {seen}"
+    );
+    // VNI 43 is not the remote's: nothing gets through.
+    c.add(
+        "priority=100,in_port=1,actions=set_field:43->tun_id,output:9",
+        &[],
+        &tun([192, 168, 77, 1], [192, 168, 77, 2]),
+    )
+    .expect("tunnel out refused");
+    vxl.remote
+        .ip(&["neigh", "flush", "dev", "vx1"])
+        .expect("flush");
+    assert!(
+        never_pings(r.h(0), "10.77.0.9", &[]),
+        "VNI 43 reached VNI 42"
+    );
+    c.add(
+        "priority=100,in_port=1,actions=set_field:42->tun_id,output:9",
+        &[],
+        &tun([192, 168, 77, 1], [192, 168, 77, 2]),
+    )
+    .expect("tunnel out refused");
+    assert!(pings(r.h(0), "10.77.0.9", &[]), "no ping with VNI 42 again");
+
+    // tun_src and tun_dst (masked) on the way in: the remote's packets come from
+    // 192.168.77.2 to 192.168.77.1.
+    c.add(
+        "priority=200,in_port=9,actions=drop",
+        &[nxm(NXM_TUN_IPV4_SRC, &[192, 168, 77, 2], false)],
+        &[],
+    )
+    .expect("tun_src refused");
+    assert!(
+        never_pings(r.h(0), "10.77.0.9", &[]),
+        "tun_src .2 not dropped"
+    );
+    c.del(
+        "priority=200,in_port=9",
+        &[nxm(NXM_TUN_IPV4_SRC, &[192, 168, 77, 2], false)],
+    );
+    c.add(
+        "priority=200,in_port=9,actions=drop",
+        &[nxm(NXM_TUN_IPV4_SRC, &[192, 168, 77, 3], false)],
+        &[],
+    )
+    .expect("tun_src refused");
+    assert!(pings(r.h(0), "10.77.0.9", &[]), "tun_src .3 dropped .2");
+    c.add(
+        "priority=201,in_port=9,actions=drop",
+        &[nxm(
+            NXM_TUN_IPV4_DST,
+            &[192, 168, 77, 0, 255, 255, 255, 0],
+            true,
+        )],
+        &[],
+    )
+    .expect("tun_dst refused");
+    assert!(
+        never_pings(r.h(0), "10.77.0.9", &[]),
+        "tun_dst /24 not dropped"
+    );
+    c.del(
+        "priority=201,in_port=9",
+        &[nxm(
+            NXM_TUN_IPV4_DST,
+            &[192, 168, 77, 0, 255, 255, 255, 0],
+            true,
+        )],
+    );
+    c.add(
+        "priority=201,in_port=9,actions=drop",
+        &[nxm(
+            NXM_TUN_IPV4_DST,
+            &[192, 168, 78, 0, 255, 255, 255, 0],
+            true,
+        )],
+        &[],
+    )
+    .expect("tun_dst refused");
+    assert!(
+        pings(r.h(0), "10.77.0.9", &[]),
+        "tun_dst 192.168.78.0/24 dropped"
     );
 }

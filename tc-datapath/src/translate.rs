@@ -193,6 +193,28 @@ fn opaque_v4(p: &[u8], has_mask: bool) -> Option<(Ipv4Addr, Ipv4Addr)> {
     Some((Ipv4Addr::from(u32::from(v) & u32::from(m)), m))
 }
 
+/// Whether [`translate`] takes this opaque OXM as a flower key: a masked TCP/UDP/SCTP port
+/// (the basic class, in a form OpenFlow 1.3 does not define but Open vSwitch sends), ONF or
+/// NXM `tcp_flags`, NXM `nw_ttl`, `tun_src`, `tun_dst`. A generic check of the match that
+/// refuses opaque fields must let exactly these through, or the translation never sees them.
+pub fn opaque_match_field_translates(o: &oxm::OxmOpaque) -> bool {
+    let (p, m) = (&o.payload[..], o.has_mask);
+    let nxm = o.class == oxm::OXM_CLASS_NXM_1;
+    (o.class == oxm::OXM_CLASS_OPENFLOW_BASIC
+        && (oxm::field::TCP_SRC..=oxm::field::SCTP_DST).contains(&o.field)
+        && m
+        && p.len() == 4)
+        || (o.class == oxm::OXM_CLASS_EXPERIMENTER
+            && o.field == ONFOXM_TCP_FLAGS
+            && p.len() == if m { 8 } else { 6 }
+            && p[..4] == ONF_EXPERIMENTER.to_be_bytes())
+        || (nxm && o.field == NXM_TCP_FLAGS && p.len() == if m { 4 } else { 2 })
+        || (nxm && o.field == NXM_IP_TTL && !m && p.len() == 1)
+        || (nxm
+            && (o.field == NXM_TUN_IPV4_SRC || o.field == NXM_TUN_IPV4_DST)
+            && p.len() == if m { 8 } else { 4 })
+}
+
 fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Refusal> {
     let mut k = FlowerKey::default();
     let mut ctx = MatchCtx::default();
@@ -334,6 +356,12 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
             },
             Oxm::Opaque(o) => {
                 let p = &o.payload[..];
+                if !opaque_match_field_translates(o) {
+                    return refuse(
+                        BAD_FIELD,
+                        format!("{} cannot be matched by TC flower", field_name(f)),
+                    );
+                }
                 if o.class == oxm::OXM_CLASS_OPENFLOW_BASIC
                     && (oxm::field::TCP_SRC..=oxm::field::SCTP_DST).contains(&o.field)
                     && o.has_mask

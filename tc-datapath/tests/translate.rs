@@ -264,6 +264,61 @@ fn transport_ports_flags_icmp() {
     assert_eq!(k.icmp_type, Some((135, 0xff)));
 }
 
+/// `opaque_match_field_translates` says yes exactly for the opaque fields the translation
+/// turns into flower keys: the flow table's check lets those through and no others.
+#[test]
+fn opaque_fields_the_translation_takes_are_the_ones_it_says_it_takes() {
+    use tc_datapath::translate::opaque_match_field_translates;
+    let op = |class: u16, field: u8, has_mask: bool, payload: &[u8]| OxmOpaque {
+        class,
+        field,
+        has_mask,
+        payload: bytes::Bytes::copy_from_slice(payload),
+    };
+    let onf = |m: bool| {
+        let mut p = vec![0x4f, 0x4e, 0x46, 0x00, 0x00, 0x02];
+        if m {
+            p.extend([0x00, 0x12]);
+        }
+        p
+    };
+    const N: u16 = OXM_CLASS_NXM_1;
+    let tcp = || vec![IP, Oxm::IpProto(6)];
+    // (field, its prerequisites, taken?)
+    let cases: Vec<(OxmOpaque, Vec<Oxm>, bool)> = vec![
+        (op(0x8000, 14, true, &[0x10, 0, 0xf0, 0]), tcp(), true),
+        (
+            op(0x8000, 16, true, &[0, 53, 0xff, 0]),
+            vec![IP, Oxm::IpProto(17)],
+            true,
+        ),
+        (
+            op(0x8000, 17, true, &[0, 1, 0, 1]),
+            vec![IP, Oxm::IpProto(132)],
+            true,
+        ),
+        (op(0xffff, 42, false, &onf(false)), tcp(), true),
+        (op(0xffff, 42, true, &onf(true)), tcp(), true),
+        (op(N, 34, true, &[0, 2, 0, 0x12]), tcp(), true),
+        (op(N, 29, false, &[64]), vec![IP], true),
+        (op(N, 31, false, &[10, 0, 0, 1]), vec![], true),
+        (op(N, 32, true, &[10, 0, 0, 0, 255, 0, 0, 0]), vec![], true),
+        // Not taken: a masked ttl, a wrong length, an ONF field of another experimenter,
+        // a masked basic field other than the L4 ports, an unknown NXM field.
+        (op(N, 29, true, &[64, 0xff]), vec![IP], false),
+        (op(N, 31, false, &[10, 0, 0]), vec![], false),
+        (op(0xffff, 42, false, &[0, 0, 0, 1, 0, 2]), tcp(), false),
+        (op(0x8000, 10, true, &[0x11, 0x22]), vec![IP], false),
+        (op(N, 99, false, &[1]), vec![], false),
+    ];
+    for (o, mut fields, taken) in cases {
+        assert_eq!(opaque_match_field_translates(&o), taken, "{o:?}");
+        fields.push(Oxm::Opaque(o.clone()));
+        let r = tr(fields, vec![]);
+        assert_eq!(r.is_ok(), taken, "{o:?}: {r:?}");
+    }
+}
+
 #[test]
 fn arp_fields() {
     let k = key(vec![

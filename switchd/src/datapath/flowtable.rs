@@ -988,6 +988,9 @@ pub fn check_match(m: &v13::Match) -> Result<(), Refusal> {
     use v13::oxm::field as f;
     for o in &m.fields {
         if let Oxm::Opaque(op) = o {
+            if tc_datapath::translate::opaque_match_field_translates(op) {
+                continue;
+            }
             let e = if op.class == v13::oxm::OXM_CLASS_OPENFLOW_BASIC {
                 err::BM_BAD_MASK
             } else {

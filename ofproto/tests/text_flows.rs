@@ -212,3 +212,109 @@ fn openflow10_flows() {
     assert!(e("table=3,actions=drop").contains("1.1"));
     assert!(e("actions=goto_table:1").contains("unknown action"));
 }
+
+/// nw_ttl, tun_src, tun_dst (ovs-fields(7): NXM_NX_IP_TTL, NXM_NX_TUN_IPV4_SRC/DST) go out
+/// as OXMs of the NXM_1 class with their NXM field numbers (29, 31, 32): the encodings
+/// tc-datapath's `opaque_match_field_translates` takes (nw_ttl one byte, never masked;
+/// a tunnel address four bytes, eight with a mask).
+#[test]
+fn nicira_fields_in_matches_and_set_field() {
+    use ofproto::v13::{Action, Instruction, Oxm, OxmOpaque};
+    let nxm = |field: u8, has_mask: bool, payload: &[u8]| {
+        Oxm::Opaque(OxmOpaque {
+            class: 0x0001,
+            field,
+            has_mask,
+            payload: payload.to_vec().into(),
+        })
+    };
+    let fm = parse_flow(
+        "ip,nw_ttl=64,tun_src=192.0.2.1,tun_dst=10.1.2.3/8,actions=drop",
+        FlowModCommand::Add,
+    )
+    .unwrap();
+    assert_eq!(
+        fm.match_.fields.to_vec(),
+        vec![
+            Oxm::EthType(0x0800),
+            nxm(29, false, &[64]),
+            nxm(31, false, &[192, 0, 2, 1]),
+            nxm(32, true, &[10, 0, 0, 0, 255, 0, 0, 0]),
+        ]
+    );
+    // Printed where ovs-ofctl puts them: tunnel fields after tun_id, nw_ttl after nw_ecn.
+    assert_eq!(
+        print_flow_mod(&fm),
+        "ip,tun_src=192.0.2.1,tun_dst=10.0.0.0/8,nw_ttl=64 actions=drop"
+    );
+    let fm = parse_flow(
+        "tcp,nw_ttl=3,tun_dst=1.2.3.4/255.0.255.0,tun_id=5,in_port=2,nw_ecn=1,tp_dst=80,actions=drop",
+        FlowModCommand::Add,
+    )
+    .unwrap();
+    assert_eq!(
+        print_flow_mod(&fm),
+        "tcp,tun_id=0x5,tun_dst=1.0.3.0/255.0.255.0,in_port=2,nw_ecn=1,nw_ttl=3,tp_dst=80 actions=drop"
+    );
+    // An all-ones mask is an exact match; an all-zero one matches nothing.
+    let exact = parse_flow("tun_src=1.2.3.4/32,actions=drop", FlowModCommand::Add).unwrap();
+    assert_eq!(
+        exact.match_.fields.to_vec(),
+        vec![nxm(31, false, &[1, 2, 3, 4])]
+    );
+    let any = parse_flow("tun_src=1.2.3.4/0,actions=drop", FlowModCommand::Add).unwrap();
+    assert!(any.match_.fields.is_empty());
+
+    let fm = parse_flow(
+        "actions=set_field:192.0.2.1->tun_src,set_field:192.0.2.2->tun_dst,set_tunnel:0x2a,output:1",
+        FlowModCommand::Add,
+    )
+    .unwrap();
+    let Some(Instruction::ApplyActions(acts)) = fm.instructions.first() else {
+        panic!("no apply_actions: {fm:?}");
+    };
+    assert_eq!(
+        acts.to_vec()[..3],
+        [
+            Action::SetField(nxm(31, false, &[192, 0, 2, 1])),
+            Action::SetField(nxm(32, false, &[192, 0, 2, 2])),
+            Action::SetField(Oxm::TunnelId(ofproto::v13::Masked::exact(0x2a))),
+        ]
+    );
+    assert_eq!(
+        print_flow_mod(&fm),
+        "actions=set_field:192.0.2.1->tun_src,set_field:192.0.2.2->tun_dst,set_field:0x2a->tun_id,output:1"
+    );
+
+    // Errors: the token's column, in the words used for the other fields.
+    assert_eq!(
+        err("ip,tun_src=1.2.3,actions=drop"),
+        "column 12: \"1.2.3\" is not an IPv4 address (for tun_src)"
+    );
+    assert!(err("tun_dst=10.0.0.1/33,actions=drop").starts_with("column 9:"));
+    assert_eq!(
+        err("nw_ttl=5,actions=drop"),
+        "column 1: nw_ttl requires ip or ipv6 (write ip or ipv6, or set dl_type=0x0800 or 0x86dd)"
+    );
+    assert_eq!(
+        err("ip,nw_ttl=3/2,actions=drop"),
+        "column 11: nw_ttl cannot be masked"
+    );
+    assert!(err("ip,nw_ttl=256,actions=drop").starts_with("column 11:"));
+    assert!(err("tun_src=1.1.1.1,tun_src=2.2.2.2,actions=drop")
+        .contains("tun_src conflicts with tun_src given earlier"));
+    assert!(err("actions=set_field:1.2.3.4/16->tun_src").contains("OpenFlow 1.5"));
+    assert!(err("actions=set_field:1.2.3.x->tun_dst").contains("not an IPv4 address (for tun_dst)"));
+    assert!(err("arp,actions=set_field:5->nw_ttl").contains("nw_ttl requires ip or ipv6"));
+    // OpenFlow 1.0 has no place for them.
+    let e = parse_flow10(
+        "tun_src=1.2.3.4,actions=drop",
+        ofproto::v10::FlowModCommand::Add,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("tun_src is not expressible in OpenFlow 1.0"),
+        "{e}"
+    );
+}

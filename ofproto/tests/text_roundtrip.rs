@@ -3,7 +3,9 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ofproto::text::{parse_flow, print_flow_mod};
-use ofproto::v13::{Action, FlowMod, FlowModCommand, Instruction, MacAddr, Masked, Match, Oxm};
+use ofproto::v13::{
+    Action, FlowMod, FlowModCommand, Instruction, MacAddr, Masked, Match, Oxm, OxmOpaque,
+};
 use proptest::prelude::*;
 
 fn mac() -> impl Strategy<Value = MacAddr> {
@@ -30,7 +32,26 @@ fn v6() -> impl Strategy<Value = Masked<Ipv6Addr>> {
     })
 }
 
-/// A match: L2 fields, then one protocol profile with its fields, in OXM field order.
+/// A Nicira field as Open vSwitch sends it in OpenFlow 1.3: an OXM of the NXM_1 class.
+fn nxm(field: u8, value: &[u8], mask: Option<&[u8]>) -> Oxm {
+    let mut p = value.to_vec();
+    p.extend_from_slice(mask.unwrap_or(&[]));
+    Oxm::Opaque(OxmOpaque {
+        class: 0x0001,
+        field,
+        has_mask: mask.is_some(),
+        payload: p.into(),
+    })
+}
+
+/// `tun_src` (NXM field 31) or `tun_dst` (32).
+fn tun(field: u8, a: Masked<Ipv4Addr>) -> Oxm {
+    let m = a.mask.map(|m| m.octets());
+    nxm(field, &a.value.octets(), m.as_ref().map(|m| &m[..]))
+}
+
+/// A match: L2 fields, tunnel addresses, then one protocol profile with its fields, in
+/// OXM field order, the Nicira fields after the basic ones.
 fn matches() -> impl Strategy<Value = Match> {
     let l2 = (
         prop::option::of(1u32..0xff00),
@@ -60,9 +81,14 @@ fn matches() -> impl Strategy<Value = Match> {
         v6(),
         0u8..64,
         any::<u8>(),
+        (
+            prop::option::of(v4()),
+            prop::option::of(v4()),
+            prop::option::of(any::<u8>()),
+        ),
     )
         .prop_map(
-            |((inp, md, src, dst, vlan), prof, a, b, p1, p2, six, dscp, x)| {
+            |((inp, md, src, dst, vlan), prof, a, b, p1, p2, six, dscp, x, (ts, td, ttl))| {
                 let mut f = Vec::new();
                 if let Some(p) = inp {
                     f.push(Oxm::InPort(p));
@@ -133,7 +159,19 @@ fn matches() -> impl Strategy<Value = Match> {
                     }
                     _ => {}
                 }
-                f.sort_by_key(|o| o.basic_field());
+                if let Some(a) = ts {
+                    f.push(tun(31, a));
+                }
+                if let Some(a) = td {
+                    f.push(tun(32, a));
+                }
+                if let (Some(t), 1..=4 | 6 | 7) = (ttl, prof) {
+                    f.push(nxm(29, &[t], None));
+                }
+                f.sort_by_key(|o| match o {
+                    Oxm::Opaque(op) => 0x100 + op.field as u16,
+                    _ => o.basic_field().map_or(0, u16::from),
+                });
                 Match::from_fields(f)
             },
         )
@@ -157,6 +195,8 @@ fn actions() -> impl Strategy<Value = Vec<Action>> {
         any::<u32>().prop_map(Action::Group),
         any::<u32>().prop_map(Action::SetQueue),
         mac().prop_map(|m| Action::SetField(Oxm::EthSrc(Masked::exact(m)))),
+        any::<u32>().prop_map(|a| Action::SetField(tun(31, Masked::exact(a.into())))),
+        any::<u32>().prop_map(|a| Action::SetField(tun(32, Masked::exact(a.into())))),
         Just(Action::PushVlan(0x8100)),
         Just(Action::PopVlan),
     ];

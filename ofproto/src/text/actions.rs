@@ -409,6 +409,24 @@ fn parse_action13(t: &Tok<'_>, ctx: &mut Ctx, out: &mut ActionList) -> Result<()
                 )));
             };
             let name = name.trim();
+            if let Some(fno) = nxm_field_by_name(name) {
+                // nw_ttl, tun_src, tun_dst: the NXM_1-class OXM, as Open vSwitch sends it.
+                if val.contains('/') {
+                    return Err(verr(format!(
+                        "set_field:{v}: OpenFlow 1.3 set_field sets whole fields (a mask needs OpenFlow 1.5)"
+                    )));
+                }
+                if ctx.l3_known {
+                    if let Some(e) = nxm_prereq_error(fno, name, ctx.et) {
+                        return Err(err(t, format!("set_field:...->{e}")));
+                    }
+                }
+                match parse_nxm(fno, name, val).map_err(verr)? {
+                    Some(o) => out.push(set_field(o)),
+                    None => return Err(verr(format!("set_field:{v}: nothing to set"))),
+                }
+                return Ok(());
+            }
             let Some(fno) = oxm_field_by_name(name) else {
                 return Err(verr(format!("set_field: unknown field \"{name}\"")));
             };
@@ -435,6 +453,11 @@ fn parse_action13(t: &Tok<'_>, ctx: &mut Ctx, out: &mut ActionList) -> Result<()
                 }
                 None => return Err(verr(format!("set_field:{v}: nothing to set"))),
             }
+        }
+        // As ovs-ofctl sends them in OpenFlow 1.3: a set_field of tun_id.
+        "set_tunnel" | "set_tunnel64" => {
+            let id = num(t, u64::MAX)?;
+            out.push(set_field(Oxm::TunnelId(crate::v13::Masked::exact(id))));
         }
         "load" | "move" => {
             return Err(err(

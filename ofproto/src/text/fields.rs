@@ -14,7 +14,9 @@ use bytes::{BufMut, BytesMut};
 use super::lex::Tok;
 use super::value::*;
 use super::FlowParseError;
-use crate::v13::oxm::{field as f, OXM_CLASS_EXPERIMENTER, OXM_CLASS_OPENFLOW_BASIC};
+use crate::v13::oxm::{
+    field as f, OXM_CLASS_EXPERIMENTER, OXM_CLASS_NXM_1, OXM_CLASS_OPENFLOW_BASIC,
+};
 use crate::v13::{MacAddr, Masked, Match, Oxm, OxmOpaque};
 
 pub(crate) const ETH_IP: u16 = 0x0800;
@@ -34,6 +36,25 @@ pub(crate) const IPPROTO_SCTP: u8 = 132;
 /// (ONFOXM_ET_TCP_FLAGS, field 42 of the experimenter class, as Open vSwitch sends it).
 pub(crate) const ONF_EXPERIMENTER: u32 = 0x4f4e_4600;
 pub(crate) const ONFOXM_TCP_FLAGS: u8 = 42;
+
+/// Nicira extension fields (ovs-fields(7): NXM_NX_IP_TTL, NXM_NX_TUN_IPV4_SRC,
+/// NXM_NX_TUN_IPV4_DST) that OpenFlow 1.3 has no OXM for. Open vSwitch sends them as OXMs of
+/// the NXM_1 class (0x0001) with their NXM field numbers, in matches and in set_field.
+pub(crate) const NXM_IP_TTL: u8 = 29;
+pub(crate) const NXM_TUN_IPV4_SRC: u8 = 31;
+pub(crate) const NXM_TUN_IPV4_DST: u8 = 32;
+
+/// The Nicira fields by the names ovs-ofctl reads and prints for them.
+const NXM_NAMES: [(&str, u8); 3] = [
+    ("nw_ttl", NXM_IP_TTL),
+    ("tun_src", NXM_TUN_IPV4_SRC),
+    ("tun_dst", NXM_TUN_IPV4_DST),
+];
+
+/// The Nicira field `name` stands for, in a match or in `set_field`.
+pub(crate) fn nxm_field_by_name(name: &str) -> Option<u8> {
+    NXM_NAMES.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+}
 
 /// Protocol shorthands: name, eth_type, ip_proto.
 pub(crate) const SHORTHANDS: [(&str, u16, Option<u8>); 14] = [
@@ -333,6 +354,68 @@ pub(crate) fn tcp_flags_oxm(v: u16, m: Option<u16>) -> Oxm {
     })
 }
 
+/// The NXM_1-class OXM of Nicira field `field` with `value` and, if any, `mask` (each as
+/// many bytes as the field is wide).
+fn nxm_oxm(field: u8, value: &[u8], mask: Option<&[u8]>) -> Oxm {
+    let mut p = BytesMut::with_capacity(2 * value.len());
+    p.put_slice(value);
+    if let Some(m) = mask {
+        p.put_slice(m);
+    }
+    Oxm::Opaque(OxmOpaque {
+        class: OXM_CLASS_NXM_1,
+        field,
+        has_mask: mask.is_some(),
+        payload: p.freeze(),
+    })
+}
+
+/// Parse `text` as the value of Nicira field `field` (named `name` in messages): `nw_ttl`
+/// takes a byte and no mask; `tun_src`/`tun_dst` an IPv4 address with an optional mask or
+/// prefix length, cut to the mask. `Ok(None)`: an all-zero mask (nothing to match).
+pub(crate) fn parse_nxm(field: u8, name: &str, text: &str) -> VResult<Option<Oxm>> {
+    if field == NXM_IP_TTL {
+        if text.contains('/') {
+            return Err(format!("{name} cannot be masked"));
+        }
+        let v = parse_uint(text, name, 255)? as u8;
+        return Ok(Some(nxm_oxm(field, &[v], None)));
+    }
+    let (a, m) = parse_ipv4_masked(text, name)?;
+    let m = m.map(u32::from).filter(|m| *m != u32::MAX);
+    if m == Some(0) {
+        return Ok(None);
+    }
+    let a = u32::from(a) & m.unwrap_or(u32::MAX);
+    let mask = m.map(u32::to_be_bytes);
+    Ok(Some(nxm_oxm(
+        field,
+        &a.to_be_bytes(),
+        mask.as_ref().map(|m| &m[..]),
+    )))
+}
+
+/// `(name, value)` of a Nicira field OXM built by [`parse_nxm`], as ovs-ofctl prints it;
+/// `None` for any other OXM, or one whose length does not fit its field.
+pub(crate) fn opaque_nxm(o: &OxmOpaque) -> Option<(&'static str, String)> {
+    if o.class != OXM_CLASS_NXM_1 {
+        return None;
+    }
+    let (name, _) = NXM_NAMES.iter().find(|(_, f)| *f == o.field)?;
+    let p = &o.payload[..];
+    let v = match (o.field, o.has_mask, p.len()) {
+        (NXM_IP_TTL, false, 1) => p[0].to_string(),
+        (NXM_IP_TTL, _, _) => return None,
+        (_, false, 4) => fmt_ipv4_masked(Ipv4Addr::new(p[0], p[1], p[2], p[3]), None),
+        (_, true, 8) => fmt_ipv4_masked(
+            Ipv4Addr::new(p[0], p[1], p[2], p[3]),
+            Some(Ipv4Addr::new(p[4], p[5], p[6], p[7])),
+        ),
+        _ => return None,
+    };
+    Some((name, v))
+}
+
 /// `(field, value, mask)` of a masked transport port kept opaque by [`port_oxm`].
 pub(crate) fn opaque_port(o: &OxmOpaque) -> Option<(u8, u16, u16)> {
     let p = &o.payload;
@@ -422,6 +505,9 @@ pub(crate) fn fmt_oxm(o: &Oxm) -> (String, String) {
             if let Some((v, m)) = opaque_tcp_flags(op) {
                 return ("tcp_flags".into(), fmt_tcp_flags(v, m));
             }
+            if let Some((n, v)) = opaque_nxm(op) {
+                return (n.into(), v);
+            }
             return ("oxm".into(), fmt_opaque(op));
         }
     };
@@ -471,6 +557,8 @@ enum Kind {
     /// `vlan_tci`: the 16-bit TCI with optional mask.
     VlanTci,
     TcpFlags,
+    /// `nw_ttl`, `tun_src`, `tun_dst`: a Nicira field, carried as an NXM_1-class OXM.
+    Nxm(u8),
 }
 
 fn match_kind(name: &str) -> Option<Kind> {
@@ -489,7 +577,10 @@ fn match_kind(name: &str) -> Option<Kind> {
         "tcp_flags" => Kind::TcpFlags,
         // The protocol fields are resolved before everything else.
         "dl_type" | "eth_type" | "nw_proto" | "ip_proto" => return None,
-        _ => Kind::Oxm(oxm_field_by_name(name)?),
+        _ => match nxm_field_by_name(name) {
+            Some(fno) => Kind::Nxm(fno),
+            None => Kind::Oxm(oxm_field_by_name(name)?),
+        },
     })
 }
 
@@ -551,6 +642,14 @@ fn prereq_error(field: u8, name: &str, et: Option<u16>, proto: Option<u8>) -> Op
     }
 }
 
+/// The prerequisite of a Nicira field as a sentence, or `None` if it is met: `nw_ttl` is
+/// an IP header field; the tunnel addresses are metadata every packet has.
+pub(crate) fn nxm_prereq_error(field: u8, name: &str, et: Option<u16>) -> Option<String> {
+    (field == NXM_IP_TTL && !is_ip(et)).then(|| {
+        format!("{name} requires ip or ipv6 (write ip or ipv6, or set dl_type=0x0800 or 0x86dd)")
+    })
+}
+
 /// The prerequisite a `set_field` of `field` has on the match, as a sentence.
 pub(crate) fn prereq_for_action(
     field: u8,
@@ -561,8 +660,9 @@ pub(crate) fn prereq_for_action(
     prereq_error(field, name, et, proto)
 }
 
-/// The fields of a match being built, in canonical order (OXM field number; the ONF
-/// tcp_flags OXM last), each with the column of the token that set it.
+/// The fields of a match being built, in canonical order (OXM field number; then the
+/// Nicira fields by NXM field number; the ONF tcp_flags OXM last), each with the column of
+/// the token that set it.
 #[derive(Default)]
 struct Fields {
     map: BTreeMap<u16, (Oxm, usize, String)>,
@@ -573,7 +673,8 @@ impl Fields {
         match o {
             Oxm::Opaque(op) => match opaque_port(op) {
                 Some((field, _, _)) => field as u16,
-                None => 0x100 + op.field as u16,
+                None if op.class == OXM_CLASS_NXM_1 => 0x100 + op.field as u16,
+                None => 0x200 + op.field as u16,
             },
             _ => o.basic_field().unwrap_or(0) as u16,
         }
@@ -868,6 +969,15 @@ pub(crate) fn parse_match13(toks: &[Tok<'_>]) -> Result<(Match, Proto), FlowPars
                 out.put(tcp_flags_oxm(fv & m.unwrap_or(TCP_FLAGS_MAX), m), t.col, t.key)?;
                 continue;
             }
+            Kind::Nxm(fno) => {
+                if let Some(e) = nxm_prereq_error(fno, t.key, et) {
+                    return Err(FlowParseError::new(t.col, e));
+                }
+                if let Some(o) = parse_nxm(fno, t.key, v).map_err(verr)? {
+                    out.put(o, t.col, t.key)?;
+                }
+                continue;
+            }
         };
         if let Some(e) = prereq_error(field, t.key, et, proto) {
             return Err(FlowParseError::new(t.col, e));
@@ -967,9 +1077,23 @@ pub(crate) fn fmt_match13(m: &Match, priority: Option<u16>) -> String {
         }
     }
     let push = |out: &mut Vec<String>, name: &str, v: String| out.push(format!("{name}={v}"));
+    // A Nicira field, printed by its own name where match_format puts it.
+    let take_nxm = |fno: u8, done: &mut Vec<bool>, out: &mut Vec<String>| {
+        for (i, o) in fields.iter().enumerate() {
+            if let Oxm::Opaque(op) = o {
+                if let Some((name, v)) = opaque_nxm(op).filter(|_| op.field == fno && !done[i]) {
+                    done[i] = true;
+                    out.push(format!("{name}={v}"));
+                    return;
+                }
+            }
+        }
+    };
     if let Some(Oxm::TunnelId(m)) = take(f::TUNNEL_ID, &mut done) {
         push(&mut out, "tun_id", hex_masked(m.value, m.mask));
     }
+    take_nxm(NXM_TUN_IPV4_SRC, &mut done, &mut out);
+    take_nxm(NXM_TUN_IPV4_DST, &mut done, &mut out);
     if let Some(Oxm::Metadata(m)) = take(f::METADATA, &mut done) {
         push(&mut out, "metadata", hex_masked(m.value, m.mask));
     }
@@ -1051,6 +1175,7 @@ pub(crate) fn fmt_match13(m: &Match, priority: Option<u16>) -> String {
         if let Some(Oxm::IpEcn(v)) = take(f::IP_ECN, &mut done) {
             push(&mut out, "nw_ecn", v.to_string());
         }
+        take_nxm(NXM_IP_TTL, &mut done, &mut out);
     }
     if matches!(et, Some(ETH_MPLS | ETH_MPLS_MC)) {
         if let Some(Oxm::MplsLabel(v)) = take(f::MPLS_LABEL, &mut done) {

@@ -13,7 +13,9 @@
 //! Field names, prerequisites, value syntax and printed field order follow ovs-fields(7),
 //! ovs-actions(7) and Open vSwitch's `match_format`; where Open vSwitch has no name for an
 //! OpenFlow 1.3 field (`in_phy_port`, `pbb_isid`, `ipv6_exthdr`, `pbb_uca`) the OXM name is
-//! used.
+//! used. `nw_ttl`, `tun_src` and `tun_dst`, Nicira fields with no OXM of their own, go out
+//! as Open vSwitch sends them in 1.3: OXMs of the NXM_1 class (0x0001) with their NXM
+//! field numbers, in matches and in `set_field`.
 
 mod actions;
 mod fields;

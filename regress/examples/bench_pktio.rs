@@ -125,7 +125,7 @@ fn run_switchd(phase: Duration) -> Figures {
     let br = unique_name();
     let conf = format!(
         "switch \"bench\" {{\n\tbridge \"{br}\"\n\tport \"{}\" number 1\n\tport \"{}\" number 2\n\
-         \ttable-miss drop\n\tpacket-in rate 1000000\n\tforward to tcp:127.0.0.1:{port}\n}}\n",
+         \ttable-miss drop\n\tforward to tcp:127.0.0.1:{port}\n}}\n",
         lan.hosts[0].port, lan.hosts[1].port
     );
     let d = Daemon::builder()

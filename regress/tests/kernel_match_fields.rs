@@ -6,9 +6,11 @@
 //! which arrive: masked Ethernet addresses, IPv6 prefixes and ICMPv6 types (neighbour
 //! discovery keeps working), ARP opcode and addresses, TCP flags and masked L4 ports,
 //! DSCP and ECN, VLAN id and PCP on tagged traffic, and a VXLAN port's tunnel id.
-//! Fields that `switchctl`'s flow syntax cannot write (Open vSwitch's NXM `nw_ttl`,
-//! `tun_src`, `tun_dst`, and setting them for a tunnel) come from a small controller of
-//! the test's own that the switch is handed to (`forward to`).
+//! Open vSwitch's NXM fields (`nw_ttl`, `tun_src`, `tun_dst`, and setting them for a
+//! tunnel) come from a small controller of the test's own that the switch is handed to
+//! (`forward to`), so that the path of a third party's NXM matches is proven too
+//! (switchctl's flow syntax writes them as well, byte for byte as ovs-ofctl: see
+//! ofproto's text tests).
 
 #[path = "common/local_switch.rs"]
 mod common;

@@ -15,11 +15,12 @@ mod osken;
 
 use std::collections::BTreeSet;
 use std::net::{SocketAddr, UdpSocket};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Daemon, LinkGuard};
+use common::{link_field, Daemon, LinkGuard};
 use osken::{test_app, wait_long, OsKen};
-use regress::net::LanSwitch;
+use regress::net::{LanSwitch, VethPair};
 use regress::workspace::TempDir;
 use regress::{free_tcp_port, unique_name, Lan};
 
@@ -154,6 +155,153 @@ fn osken_packet_outs_arrive_exactly_where_openflow_says() {
         "{stderr}"
     );
     drop(osken);
+    drop(d);
+    drop(br);
+    for p in p {
+        let _ = regress::run_ok(&["tc", "qdisc", "del", "dev", p, "clsact"]);
+    }
+}
+
+/// The flower filters on the clsact ingress of `dev`: (pref, handle, vlan id, action
+/// kinds), sorted.
+fn injection_filters(dev: &str) -> Vec<(u64, u64, Option<u64>, String)> {
+    let out = Command::new("tc")
+        .args(["-j", "filter", "show", "dev", dev, "ingress"])
+        .output()
+        .expect("tc");
+    assert!(out.status.success(), "tc filter show dev {dev}: {out:?}");
+    let py = r#"
+import json, sys
+for f in json.load(sys.stdin):
+    o = f.get('options')
+    if f.get('kind') != 'flower' or o is None:
+        continue
+    h = o['handle']
+    h = int(h, 0) if isinstance(h, str) else h
+    v = o.get('keys', {}).get('vlan_id', '-')
+    kinds = ','.join(a.get('kind', '?') for a in o.get('actions', []))
+    print(f['pref'], h, v, kinds)
+"#;
+    let mut p = Command::new("python3")
+        .args(["-c", py])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    std::io::Write::write_all(&mut p.stdin.take().expect("stdin"), &out.stdout).expect("write");
+    let o = p.wait_with_output().expect("python3");
+    let mut v: Vec<(u64, u64, Option<u64>, String)> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some((
+                f.first()?.parse().ok()?,
+                f.get(1)?.parse().ok()?,
+                f.get(2)?.parse().ok(),
+                f.get(3)?.to_string(),
+            ))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn the_injection_pair_follows_the_ports_survives_a_restart_and_goes_with_the_switch() {
+    let lan = Lan::new(2, LanSwitch::PortsOnly).expect("hosts");
+    let br = LinkGuard(unique_name());
+    let p: Vec<&str> = lan.hosts.iter().map(|h| h.port.as_str()).collect();
+    let switch = format!(
+        "switch \"vm\" {{\n\tbridge \"{}\"\n\tport \"{}\" number 1\n\tport \"{}\" number 2\n\
+         \ttable-miss drop\n}}\n",
+        br.0, p[0], p[1]
+    );
+    let mut d = Daemon::start(&switch);
+    d.wait_for("the bridge did not appear", || {
+        link_field(&br.0, "d['ifindex']").is_some()
+    });
+    let idx = link_field(&br.0, "d['ifindex']").expect("bridge ifindex");
+    let (near, far) = (format!("swdi{idx}"), format!("swdj{idx}"));
+    let _pair = LinkGuard(near.clone());
+    d.wait_log(&format!(
+        "datapath: local switch vm: created injection pair {near}/{far}"
+    ));
+    let want = |ports: &[u64]| -> Vec<(Option<u64>, String)> {
+        let mut v: Vec<(Option<u64>, String)> = ports
+            .iter()
+            .chain(&[4095])
+            .map(|p| (Some(*p), "vlan,mirred".to_string()))
+            .collect();
+        v.push((None, "gact".to_string()));
+        v.sort();
+        v
+    };
+    // What the filters do, in the order of the vlan ids.
+    let shape = |f: &[(u64, u64, Option<u64>, String)]| -> Vec<(Option<u64>, String)> {
+        let mut v: Vec<(Option<u64>, String)> =
+            f.iter().map(|(_, _, v, k)| (*v, k.clone())).collect();
+        v.sort();
+        v
+    };
+    d.wait_for(
+        &format!(
+            "the injection filters are not in: {:?}",
+            injection_filters(&far)
+        ),
+        || shape(&injection_filters(&far)) == want(&[1, 2]),
+    );
+    // Up, in no bridge, the far end with the bridge's address.
+    for end in [&near, &far] {
+        let flags = link_field(end, "d['flags']").unwrap_or_default();
+        assert!(flags.contains("'UP'"), "{end}: {flags}");
+        assert_eq!(link_field(end, "d['master']"), None, "{end} is in a bridge");
+    }
+    assert_eq!(
+        link_field(&far, "d['address']"),
+        link_field(&br.0, "d['address']")
+    );
+
+    // A port that comes gets its filter; one that goes takes it away.
+    let extra = VethPair::new(None, None).expect("veth");
+    regress::run_ok(&["ip", "link", "set", &extra.a, "master", &br.0]).expect("enslave");
+    d.wait_for("no filter for port 3", || {
+        shape(&injection_filters(&far)) == want(&[1, 2, 3])
+    });
+    drop(extra);
+    d.wait_for("the filter of port 3 stayed", || {
+        shape(&injection_filters(&far)) == want(&[1, 2])
+    });
+
+    // A restart adopts the pair and its filters as they are: same interfaces, same
+    // handles, nothing added.
+    let before = injection_filters(&far);
+    let near_index = link_field(&near, "d['ifindex']");
+    d.restart();
+    d.wait_log(&format!(
+        "datapath: local switch vm: adopted injection pair {near}/{far}"
+    ));
+    d.wait_for("the local switch did not connect again", || {
+        d.ctl_ok(&["show", "switches"]).contains("local:vm")
+    });
+    assert_eq!(link_field(&near, "d['ifindex']"), near_index);
+    assert_eq!(injection_filters(&far), before, "{}", d.stderr());
+
+    // Reloaded without the switch: the pair goes.
+    let conf = std::fs::read_to_string(&d.conf).expect("config");
+    let i = conf.find("switch \"vm\"").expect("switch block");
+    std::fs::write(&d.conf, &conf[..i]).expect("write config");
+    let out = d.ctl(&["reload"]);
+    assert!(out.status.success(), "reload: {out:?}");
+    d.wait_for("the injection pair stayed", || {
+        link_field(&near, "d['ifindex']").is_none() && link_field(&far, "d['ifindex']").is_none()
+    });
+    let stderr = d.stderr();
+    assert!(
+        stderr.contains(&format!("local switch vm: deleted injection pair {near}")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("injection filter"), "{stderr}");
     drop(d);
     drop(br);
     for p in p {

@@ -137,6 +137,7 @@ impl Injector {
     /// Find (or make) the pair of switch `name` on bridge `bridge`, bring it up, give the far
     /// end the bridge's address and a clsact qdisc.
     pub async fn open(name: &str, links: &Links, bridge: u32) -> Result<Injector, String> {
+        sweep_orphans(name, links).await;
         let (near_name, far_name) = names(bridge);
         let near = links.by_name(&near_name).await?;
         let far = links.by_name(&far_name).await?;
@@ -315,6 +316,44 @@ impl Injector {
     }
 }
 
+/// The bridge ifindex that `name` is the injection pair end of, if it is one.
+pub fn bridge_of(name: &str) -> Option<u32> {
+    let n = name
+        .strip_prefix("swdi")
+        .or_else(|| name.strip_prefix("swdj"))?;
+    if n.starts_with('0') || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    n.parse().ok()
+}
+
+/// Delete the pairs whose bridge is gone (deleted while switchd was not running): their
+/// name can never be found again, nothing else would ever remove them.
+async fn sweep_orphans(name: &str, links: &Links) {
+    let Ok(all) = links.all().await else { return };
+    let bridges: Vec<u32> = all
+        .iter()
+        .filter(|l| l.is_bridge)
+        .map(|l| l.index)
+        .collect();
+    for l in &all {
+        // One end of each pair is enough: the other goes with it.
+        if !l.name.starts_with("swdi") {
+            continue;
+        }
+        if let Some(b) = bridge_of(&l.name).filter(|b| !bridges.contains(b)) {
+            match links.delete(l.index).await {
+                Ok(()) => log_info!(
+                    "local switch {name}: deleted injection pair {} of a bridge (ifindex {b}) \
+                     that is gone",
+                    l.name
+                ),
+                Err(e) => log_warn!("local switch {name}: deleting {}: {e}", l.name),
+            }
+        }
+    }
+}
+
 async fn set(links: &Links, m: netlink_packet_route::link::LinkMessage) -> Result<(), String> {
     links
         .handle()
@@ -337,6 +376,22 @@ mod tests {
             ("swdi4294967295", "swdj4294967295")
         );
         assert!(n.len() <= 15 && f.len() <= 15);
+    }
+
+    #[test]
+    fn a_pair_names_its_bridge() {
+        assert_eq!(bridge_of("swdi17"), Some(17));
+        assert_eq!(bridge_of("swdj4294967295"), Some(u32::MAX));
+        for n in [
+            "swdi",
+            "swdi017",
+            "swdi1x",
+            "swdk17",
+            "eth0",
+            "swdi4294967296",
+        ] {
+            assert_eq!(bridge_of(n), None, "{n}");
+        }
     }
 
     #[test]

@@ -5,8 +5,12 @@
 //! `osken/packet_out_13.py`, sends packet-outs of UDP broadcasts to a local bridge of three
 //! ports; every namespaced host behind a port listens on that UDP port (on eth0, and on
 //! eth0.7 for a VLAN-tagged one). Each frame must arrive at exactly the hosts OpenFlow says
-//! and nowhere else, and the invalid packet-outs (a buffer_id, output:TABLE) must come back
-//! as the OFPT_ERROR the spec names, with nothing sent and the connection kept.
+//! and nowhere else, and the invalid packet-outs (a buffer_id, output:TABLE with in_port
+//! CONTROLLER) must come back as the OFPT_ERROR the spec names, with nothing sent and the
+//! connection kept. Output to TABLE goes through the flow table (a flow sends it to one
+//! port, a higher-priority flow drops it), output to LOCAL reaches the host on the bridge
+//! device. A second test follows the injection pair that makes TABLE and LOCAL possible
+//! through port changes, a restart and the switch's removal.
 
 #[path = "common/local_switch.rs"]
 mod common;
@@ -42,6 +46,21 @@ fn osken_packet_outs_arrive_exactly_where_openflow_says() {
     let lan = Lan::new(3, LanSwitch::PortsOnly).expect("hosts");
     let br = LinkGuard(unique_name());
     let udp_port = 5099;
+    // The bridge, made here so that it has a known address (switchd adopts it); the host
+    // listens on it for output:LOCAL.
+    let br_mac = "02:00:00:00:00:fe";
+    for args in [
+        vec![
+            "ip", "link", "add", &br.0, "address", br_mac, "type", "bridge",
+        ],
+        vec!["ip", "addr", "add", "10.77.0.254/24", "dev", &br.0],
+        vec!["ip", "link", "set", &br.0, "up"],
+    ] {
+        regress::run_ok(&args).expect("bridge");
+    }
+    let idx = link_field(&br.0, "d['ifindex']").expect("bridge ifindex");
+    let _pair = LinkGuard(format!("swdi{idx}"));
+    let local = UdpSocket::bind(SocketAddr::from(([10, 77, 0, 254], udp_port))).expect("bind");
     // Every host listens on eth0 and on a VLAN 7 interface, for the tagged frame.
     let socks: Vec<UdpSocket> = lan
         .hosts
@@ -77,6 +96,7 @@ fn osken_packet_outs_arrive_exactly_where_openflow_says() {
         &[
             ("SWITCHD_REGRESS_PKTOUT_PORT", &udp),
             ("SWITCHD_REGRESS_PKTOUT_MAC3", &lan.hosts[2].mac),
+            ("SWITCHD_REGRESS_PKTOUT_BRMAC", br_mac),
         ],
     );
     let log_text = || osken.log_text();
@@ -105,7 +125,7 @@ fn osken_packet_outs_arrive_exactly_where_openflow_says() {
     let set = |v: &[&str]| -> BTreeSet<String> { v.iter().map(|s| s.to_string()).collect() };
     let want = [
         set(&["po-in-port", "po-all-vlan"]),
-        set(&["po-output2", "po-flood", "po-all-vlan"]),
+        set(&["po-output2", "po-flood", "po-all-vlan", "po-table"]),
         set(&["po-flood", "po-set-dst"]),
     ];
     assert_eq!(
@@ -122,15 +142,24 @@ fn osken_packet_outs_arrive_exactly_where_openflow_says() {
             "host {i}: late frames"
         );
     }
+    // output:LOCAL: the host's own socket on the bridge's address, and only that frame.
+    let got_local = received(&local, Duration::from_secs(2));
+    println!("received by the host on the bridge: {got_local:?}");
+    assert_eq!(
+        got_local,
+        ["po-local"],
+        "output:LOCAL did not reach the host; switchd stderr:\n{}",
+        d.stderr()
+    );
 
-    // The invalid ones: OFPBRC_BUFFER_UNKNOWN, OFPBAC_BAD_OUT_PORT, and nothing else.
+    // The invalid ones: OFPBRC_BUFFER_UNKNOWN, OFPBRC_BAD_PORT, and nothing else.
     let errors: Vec<String> = read_notes()
         .into_iter()
         .filter(|l| l.starts_with("error"))
         .collect();
     assert_eq!(
         errors,
-        ["error type 1 code 8", "error type 2 code 4"],
+        ["error type 1 code 8", "error type 1 code 11"],
         "switchd stderr:\n{}",
         d.stderr()
     );
@@ -140,7 +169,10 @@ fn osken_packet_outs_arrive_exactly_where_openflow_says() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("switch vm: packet_out refused: output:TABLE is not supported"),
+        stderr.contains(
+            "switch vm: packet_out refused: output:TABLE with in_port 0xfffffffd: the flow \
+             table is on the switch's ports"
+        ),
         "{stderr}"
     );
     // The connection stayed: one connection, never closed.

@@ -114,6 +114,9 @@ pub struct Switch {
     pub ports: BTreeMap<u32, SwitchPort>,
     /// Where packet-outs are sent (`None`: refused, there is no packet socket).
     pub frames: Option<Box<dyn FrameSink + Send>>,
+    /// The near end of the injection pair that output:TABLE and LOCAL are sent on
+    /// (`None`: they are refused).
+    pub inject: Option<u32>,
 }
 
 impl std::fmt::Debug for Switch {
@@ -132,6 +135,7 @@ impl Switch {
             backend,
             ports: BTreeMap::new(),
             frames: None,
+            inject: None,
         }
     }
 

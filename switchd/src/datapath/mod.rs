@@ -9,6 +9,8 @@
 //! - `tc.rs`: the backend over tc-datapath (flows as flower filters), and the probe of
 //!   what the kernel has;
 //! - `packetout.rs`: PACKET_OUT, sent on the devices through the parent's packet socket;
+//! - `inject.rs`: the veth pair through which a packet-out reaches the flow table (TABLE)
+//!   or the host (LOCAL);
 //! - `remote.rs`: the connection a local switch speaks over, and the reconnection schedule
 //!   for a remote controller;
 //! - here: one task per local switch, speaking OpenFlow over a socketpair whose other end
@@ -19,6 +21,7 @@
 pub mod agent;
 pub mod backend;
 pub mod flowtable;
+pub mod inject;
 pub mod links;
 pub mod observer;
 pub mod packetout;
@@ -432,8 +435,18 @@ async fn local_switch(
         Box::new(backend::NormalOnly)
     };
     let mut a = Agent::new(acfg.clone(), Switch::new(N_TABLES, backend), now);
+    let mut injector = None;
     if available {
         a.switch.frames = packetout::sink(&name, bridge.index);
+        match inject::Injector::open(&name, &links, bridge.index).await {
+            Ok(i) => {
+                a.switch.inject = Some(i.near());
+                injector = Some(i);
+            }
+            Err(e) => {
+                log_warn!("local switch {name}: packet-out to TABLE and LOCAL unavailable: {e}")
+            }
+        }
     }
     // `forward to`: the controller is at this address, not behind the ofp process.
     let mut controller = cfg
@@ -454,6 +467,7 @@ async fn local_switch(
             let _ = a.port_update(switch_port(l, *no));
         }
     }
+    sync_injector(injector.as_mut(), port_ifindexes(&a)).await;
     if available {
         install_configured_flows(&mut a, &cfg, now);
         if standalone {
@@ -558,7 +572,13 @@ async fn local_switch(
             }
             ev = events.next() => match ev {
                 Some(ev) => {
+                    // The bridge's own events may change its address, which the
+                    // injection pair's far end follows.
+                    let on_bridge = matches!(&ev, LinkEvent::New(l) if l.index == bridge.index);
                     let changes = link_event(&links, &mut bridge, &mut a, &name, ev).await;
+                    if on_bridge || !changes.is_empty() {
+                        sync_injector(injector.as_mut(), port_ifindexes(&a)).await;
+                    }
                     if let Some(o) = observer.as_mut() {
                         for c in changes {
                             o.port_status(Some(c));
@@ -656,7 +676,26 @@ async fn local_switch(
     // adopts them), and go when the switch goes.
     if !keep_filters {
         a.switch.backend.release();
+        if let Some(i) = injector {
+            i.remove().await;
+        }
     }
+}
+
+/// Keep the injection filters in step with the switch's ports.
+async fn sync_injector(i: Option<&mut inject::Injector>, ports: BTreeMap<u32, u32>) {
+    if let Some(i) = i {
+        i.sync(&ports).await;
+    }
+}
+
+/// The switch's ports: number to ifindex.
+fn port_ifindexes(a: &Agent) -> BTreeMap<u32, u32> {
+    a.switch
+        .ports
+        .iter()
+        .map(|(no, p)| (*no, p.ifindex))
+        .collect()
 }
 
 /// The modules a local switch cannot do without.

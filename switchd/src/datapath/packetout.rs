@@ -17,13 +17,19 @@
 //! so a packet-out must carry its frame: any buffer_id but OFP_NO_BUFFER is
 //! OFPBRC_BUFFER_UNKNOWN.
 //!
-//! What is refused, with OFPBAC_BAD_OUT_PORT and the reason in the log: output to TABLE
-//! (the flow table lives in TC filters on the ports' ingress, which a frame transmitted
-//! from userspace does not pass), to CONTROLLER (the packet-in path is not in this
-//! process), and to LOCAL (a packet socket can only transmit on the bridge device, and
-//! the bridge forwards what its device transmits to its ports instead of giving it to the
-//! host). Output to NORMAL is a transmission on the bridge device, which forwards it as
-//! the bridge does.
+//! Output to TABLE and LOCAL goes through the switch's injection pair (see `inject.rs`):
+//! the frame, with an 802.1ad tag in front that names in_port (TABLE) or
+//! [`inject::LOCAL_VID`] (LOCAL), is sent on the pair's near end, and a filter on the far
+//! end takes the tag off and hands the frame to in_port's ingress, where the flow table
+//! sees it as if in_port had received it, or to the bridge device's ingress, i.e. to the
+//! host. For TABLE, in_port must be a port of the switch numbered at most
+//! [`inject::MAX_PORT`] (a tag has 12 bits); CONTROLLER, ANY and LOCAL as in_port are
+//! refused with OFPBRC_BAD_PORT, since the flow table is only on the ports.
+//!
+//! What is refused, with OFPBAC_BAD_OUT_PORT and the reason in the log: output to
+//! CONTROLLER (the packet-in path is not in this process), and to TABLE or LOCAL when the
+//! switch has no injection pair (its creation failed: see the log). Output to NORMAL is a
+//! transmission on the bridge device, which forwards it as the bridge does.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -37,6 +43,7 @@ use ofproto::v13::{self, port, Action, Oxm};
 
 use super::agent::SwitchPort;
 use super::backend::Refusal;
+use super::inject;
 use crate::{log_info, log_warn};
 
 /// Send errors of one switch are logged at most this often.
@@ -67,6 +74,9 @@ pub enum Dest {
     Ifindex(u32),
     /// The bridge device (output:NORMAL): the bridge forwards what it transmits.
     Bridge,
+    /// The near end of the switch's injection pair (output:TABLE and LOCAL; the frame
+    /// carries the tag already).
+    Inject,
 }
 
 /// What transmits the frames of one switch: the packet socket, or a recorder in tests.
@@ -182,23 +192,34 @@ fn output(
             }
         }
         port::NORMAL => out.push((Dest::Bridge, frame)),
+        // 7.3.7: TABLE is for packet-outs; the frame goes through the flow table as if
+        // in_port had received it.
         port::TABLE => {
-            return refuse(
-                "output:TABLE is not supported: the flow table is TC filters on the ports' \
-                 ingress, which a frame sent from userspace does not pass"
-                    .into(),
-            )
+            if !ports.contains_key(&in_port) {
+                return Err(Refusal::new(
+                    err::BAD_PORT,
+                    format!(
+                        "output:TABLE with in_port {in_port:#x}: the flow table is on the \
+                         switch's ports, so in_port must be one of them"
+                    ),
+                ));
+            }
+            if in_port > inject::MAX_PORT {
+                return Err(Refusal::new(
+                    err::BAD_PORT,
+                    format!(
+                        "output:TABLE with in_port {in_port}: ports above {} cannot be \
+                         carried in the injection tag",
+                        inject::MAX_PORT
+                    ),
+                ));
+            }
+            out.push((Dest::Inject, inject::tag(&frame, in_port as u16).into()));
         }
         port::CONTROLLER => {
             return refuse("output:CONTROLLER from a packet-out is not supported".into())
         }
-        port::LOCAL => {
-            return refuse(
-                "output:LOCAL is not supported: a frame sent on the bridge device is \
-                 forwarded to the bridge's ports, not given to the host"
-                    .into(),
-            )
-        }
+        port::LOCAL => out.push((Dest::Inject, inject::tag(&frame, inject::LOCAL_VID).into())),
         p if p <= port::MAX && p != 0 => match ports.get(&p) {
             Some(sp) => out.push((Dest::Ifindex(sp.ifindex), frame)),
             None => return refuse(format!("output:{p}: no such port")),
@@ -339,6 +360,11 @@ impl FrameSink for PacketSocket {
         let ifindex = match dest {
             Dest::Ifindex(i) => i,
             Dest::Bridge => self.bridge,
+            // Resolved by `execute`; never reaches a sink.
+            Dest::Inject => {
+                log_warn!("BUG: switch {}: an unresolved injection frame", self.name);
+                return;
+            }
         };
         match send(&self.fd, ifindex, frame) {
             Ok(()) => {
@@ -454,8 +480,20 @@ pub fn execute(po: &v13::PacketOut, switch: &mut super::agent::Switch) -> Result
             "packet-out is unavailable: no packet socket from the parent",
         ));
     };
+    let inject = switch.inject;
+    if inject.is_none() && frames.iter().any(|(d, _)| *d == Dest::Inject) {
+        return Err(Refusal::new(
+            err::BAD_OUT_PORT,
+            "output:TABLE and LOCAL are unavailable: the switch has no injection pair \
+             (see the log)",
+        ));
+    }
     let n = frames.len();
     for (dest, f) in frames {
+        let dest = match (dest, inject) {
+            (Dest::Inject, Some(i)) => Dest::Ifindex(i),
+            (d, _) => d,
+        };
         sink.transmit(dest, &f);
     }
     Ok(n)

@@ -226,7 +226,11 @@ fn refusals_send_nothing_and_keep_the_connection() {
             po(nb, port::CONTROLLER, vec![out(port::IN_PORT)], f.clone()),
             bad_out,
         ),
-        (po(nb, 1, vec![out(port::TABLE)], f.clone()), bad_out),
+        // This switch has no injection pair (`inject` is None).
+        (
+            po(nb, 1, vec![out(2), out(port::TABLE)], f.clone()),
+            bad_out,
+        ),
         (po(nb, 1, vec![out(port::CONTROLLER)], f.clone()), bad_out),
         (po(nb, 1, vec![out(port::LOCAL)], f.clone()), bad_out),
         (po(nb, 1, vec![out(port::ANY)], f.clone()), bad_out),
@@ -292,4 +296,59 @@ fn a_slave_may_not_send_packet_outs() {
     let r = ask(&mut a, po(v13::OFP_NO_BUFFER, 1, vec![out(2)], frame()));
     assert_eq!(error_of(&r), Some(OfpErrorCode::new(1, 10)));
     assert_eq!(take(&sent), []);
+}
+
+#[test]
+fn table_and_local_go_tagged_to_the_injection_pair() {
+    let (mut a, sent) = agent();
+    a.switch.inject = Some(50);
+    let nb = v13::OFP_NO_BUFFER;
+    let f = frame();
+    let tagged = |vid: u16| {
+        let mut t = f[..12].to_vec();
+        t.extend_from_slice(&[0x88, 0xa8]);
+        t.extend_from_slice(&vid.to_be_bytes());
+        t.extend_from_slice(&f[12..]);
+        t
+    };
+    let r = ask(
+        &mut a,
+        po(
+            nb,
+            2,
+            vec![out(port::TABLE), out(port::LOCAL), out(1)],
+            f.clone(),
+        ),
+    );
+    assert_eq!(r, []);
+    assert_eq!(
+        take(&sent),
+        [
+            (Dest::Ifindex(50), tagged(2)),
+            (Dest::Ifindex(50), tagged(4095)),
+            (Dest::Ifindex(101), f.to_vec()),
+        ]
+    );
+    // LOCAL needs no in_port.
+    let r = ask(
+        &mut a,
+        po(nb, port::CONTROLLER, vec![out(port::LOCAL)], f.clone()),
+    );
+    assert_eq!(r, []);
+    assert_eq!(take(&sent), [(Dest::Ifindex(50), tagged(4095))]);
+}
+
+#[test]
+fn table_needs_an_in_port_that_a_tag_can_carry() {
+    let (mut a, sent) = agent();
+    a.switch.inject = Some(50);
+    a.port_update(sw_port(5000, false));
+    a.consume(a.output().len());
+    let nb = v13::OFP_NO_BUFFER;
+    let bad_port = OfpErrorCode::new(1, 11);
+    for in_port in [port::CONTROLLER, port::ANY, port::LOCAL, 5000] {
+        let r = ask(&mut a, po(nb, in_port, vec![out(port::TABLE)], frame()));
+        assert_eq!(error_of(&r), Some(bad_port), "in_port {in_port:#x}: {r:?}");
+        assert_eq!(take(&sent), []);
+    }
 }

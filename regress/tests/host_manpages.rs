@@ -191,8 +191,28 @@ fn switchctl_commands(usage_text: &str) -> BTreeSet<String> {
         // Words after an optional part are arguments: `parse [--check] file ...` gives
         // `.It Cm parse Oo Fl -check Oc Ar file ...`.
         let mut in_args = false;
+        // An optional part of several words, `[forward to tcp:host:port]`: keywords and
+        // then an argument, `Op Cm forward to Ar tcp:host:port`.
+        let mut group: Option<Vec<&str>> = None;
         for word in line.split_whitespace() {
-            let suffixes: Vec<String> = if in_args && word == "..." {
+            if let Some(g) = group.as_mut() {
+                g.push(word);
+                if !word.ends_with(']') {
+                    continue;
+                }
+            } else if word.starts_with('[') && !word.ends_with(']') {
+                group = Some(vec![word]);
+                continue;
+            }
+            let suffixes: Vec<String> = if let Some(g) = group.take() {
+                in_args = true;
+                let words: Vec<&str> = g
+                    .iter()
+                    .map(|w| w.trim_start_matches('[').trim_end_matches(']'))
+                    .collect();
+                let (arg, keywords) = words.split_last().unwrap_or((&"", &[]));
+                vec![format!(" Op Cm {} Ar {arg}", keywords.join(" "))]
+            } else if in_args && word == "..." {
                 vec![" ...".to_string()]
             } else if (in_args || ARG_WORDS.contains(&word)) && !word.starts_with('[') {
                 in_args = true;

@@ -308,12 +308,13 @@ impl TcBackend {
     }
 
     fn translate(&self, spec: &FlowSpec) -> Result<Vec<Filter>, Refusal> {
+        let (m, instructions) = spec.decode()?;
         let flow = tc_datapath::FlowSpec {
             table_id: spec.table_id,
             priority: spec.priority,
             cookie: spec.cookie,
-            r#match: &spec.match_,
-            instructions: &spec.instructions[..],
+            r#match: &m,
+            instructions: &instructions[..],
         };
         tc_datapath::translate(&flow, &self.ports, &self.meters)
             .map_err(|r| Refusal::new(r.error, r.reason))

@@ -87,7 +87,7 @@ impl T {
             .t
             .entries()
             .map(|e| {
-                let p = actions(&e.spec.instructions)
+                let p = actions(&e.spec.instructions())
                     .find_map(|a| match a {
                         v13::Action::Output { port, .. } => Some(*port),
                         _ => None,
@@ -470,7 +470,7 @@ fn modify_refused_half_way_takes_back_what_it_installed() {
         .0
         .installed
         .values()
-        .all(|f| f.instructions[..] == [out(1)]));
+        .all(|f| f.instructions()[..] == [out(1)]));
 }
 
 #[test]

@@ -102,7 +102,7 @@ impl FlowSpec {
             .get(2..4)
             .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
             .unwrap_or(0);
-        let padded = (len + 7) / 8 * 8;
+        let padded = len.div_ceil(8) * 8;
         &self.wire[..padded.min(self.wire.len())]
     }
 

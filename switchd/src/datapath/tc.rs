@@ -837,8 +837,10 @@ impl Backend for TcBackend {
                 log_warn!("local switch {}: clsact on {pname}: {e}", self.name);
                 continue;
             }
+            let started = Instant::now();
             match self.kernel.dump(*ifindex) {
                 Ok(d) => {
+                    let dumped = started.elapsed();
                     let mut n = 0;
                     for i in d {
                         match i.cookie {
@@ -854,7 +856,12 @@ impl Backend for TcBackend {
                         }
                     }
                     if n > 0 {
-                        log_info!("local switch {}: {n} filters found on {pname}", self.name);
+                        log_info!(
+                            "local switch {}: {n} filters found on {pname} (dump {} ms, sorted {} ms)",
+                            self.name,
+                            dumped.as_millis(),
+                            (started.elapsed() - dumped).as_millis()
+                        );
                     }
                 }
                 Err(e) => log_warn!(

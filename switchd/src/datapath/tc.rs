@@ -214,14 +214,14 @@ fn slot_filter_id(k: &SlotKey, handle: u32) -> FilterId {
     }
 }
 
-/// One place in the kernel and the flows that want it: `owner`'s filter is the one
-/// installed (its cookie is `cookie`); an `earlier` one gets its filter back (translated
-/// again) when the later ones go. Filters are not kept: they are recomputed when needed.
+/// One place in the kernel and the flow whose filter is installed there (its cookie is
+/// `cookie`). Flows that wanted the place earlier wait in [`TcBackend::waiting`] and get
+/// their filter back (translated again) when the later ones go. Filters are not kept:
+/// they are recomputed when needed.
 struct Slot {
     handle: u32,
     cookie: Cookie,
     owner: FlowId,
-    earlier: Vec<FlowId>,
 }
 
 impl Slot {
@@ -230,7 +230,6 @@ impl Slot {
             handle,
             cookie,
             owner,
-            earlier: Vec::new(),
         }
     }
 }
@@ -257,6 +256,9 @@ pub struct TcBackend {
     /// The flows and the places their filters are in.
     flows: HashMap<FlowId, (FlowSpec, Box<[SlotKey]>)>,
     slots: HashMap<SlotKey, Slot>,
+    /// Per place held by a later flow, the flows that wanted it before, oldest first
+    /// (rare: a MODIFY while it runs, or overlapping flows of one priority).
+    waiting: HashMap<SlotKey, Vec<FlowId>>,
     /// Tables whose table-miss filters are on every port.
     tables: BTreeSet<u8>,
     /// Filters found in the kernel and not (yet) claimed, by place: handle and cookie.
@@ -336,6 +338,7 @@ impl TcBackend {
             meters: tc_datapath::MeterTable::new(),
             flows: HashMap::new(),
             slots: HashMap::new(),
+            waiting: HashMap::new(),
             tables: BTreeSet::new(),
             leftovers: HashMap::new(),
             settled: false,
@@ -397,7 +400,7 @@ impl TcBackend {
                     .map_err(|e| kernel_refusal("replace", &nf, &e))?;
             }
             if let Some(slot) = self.slots.get_mut(&key) {
-                slot.earlier.push(slot.owner);
+                self.waiting.entry(key).or_default().push(slot.owner);
                 slot.owner = id;
                 slot.cookie = f.cookie;
             }
@@ -438,20 +441,32 @@ impl TcBackend {
         let Some(slot) = self.slots.get_mut(key) else {
             return;
         };
+        let waiting = self.waiting.get_mut(key);
         if slot.owner != id {
             // Not the installed one.
-            if let Some(at) = slot.earlier.iter().rposition(|o| *o == id) {
-                slot.earlier.remove(at);
+            if let Some(w) = waiting {
+                if let Some(at) = w.iter().rposition(|o| *o == id) {
+                    w.remove(at);
+                }
+                if w.is_empty() {
+                    self.waiting.remove(key);
+                }
             }
             return;
         }
         let (handle, mine) = (slot.handle, slot.cookie);
-        let Some(prev) = slot.earlier.pop() else {
+        let prev = waiting.and_then(|w| w.pop());
+        if self.waiting.get(key).is_some_and(Vec::is_empty) {
+            self.waiting.remove(key);
+        }
+        let Some(prev) = prev else {
             self.slots.remove(key);
             self.remove_filters(vec![slot_filter_id(key, handle)]);
             return;
         };
-        slot.owner = prev;
+        if let Some(slot) = self.slots.get_mut(key) {
+            slot.owner = prev;
+        }
         let Some(mut pf) = self.filter_of(prev, key) else {
             log_warn!(
                 "local switch {}: flow {prev} no longer translates to the filter on ifindex {} \
@@ -573,11 +588,10 @@ impl TcBackend {
             }
         }
         for (k, f) in wanted {
-            if let Some((owner, cookie, handle, earlier)) = self
-                .slots
-                .get(&k)
-                .map(|s| (s.owner, s.cookie, s.handle, s.earlier.contains(&id)))
+            if let Some((owner, cookie, handle)) =
+                self.slots.get(&k).map(|s| (s.owner, s.cookie, s.handle))
             {
+                let earlier = self.waiting.get(&k).is_some_and(|w| w.contains(&id));
                 if owner == id {
                     if cookie != f.cookie {
                         // Same place, new content (a FLOOD with one more port): in place.

@@ -422,8 +422,8 @@ fn flows_sharing_a_filter_place_hand_it_back() {
         "no ping with the later NORMAL flow"
     );
     // Only the drop flow is left: its filter must be back on port 1.
-    let out = d.ctl_ok(&["del", "flow", &dpid, "cookie=2/-1"]);
-    println!("del flow cookie=2/-1: {out}");
+    let out = d.ctl_ok(&["del", "flow", &dpid, "cookie=2/0xffffffffffffffff"]);
+    println!("del flow cookie=2/0xffffffffffffffff: {out}");
     let shown = d.ctl_ok(&["show", "flows", &dpid]);
     assert_eq!(prio100(&shown), 1, "{shown}");
     assert!(

@@ -74,6 +74,10 @@ fn bytes_per_flow() {
         .map(|i| ofproto::text::parse_flow(&flow_text(i), v13::FlowModCommand::Add).unwrap())
         .collect();
     println!("size_of FlowSpec {}", std::mem::size_of::<FlowSpec>());
+    println!(
+        "size_of FlowEntry {}",
+        std::mem::size_of::<switchd::datapath::flowtable::FlowEntry>()
+    );
     println!("size_of Match {}", std::mem::size_of::<v13::Match>());
     println!(
         "size_of InstructionList {}",
@@ -93,7 +97,9 @@ fn bytes_per_flow() {
     let before = live();
     let mut t = FlowTable::new(1);
     let mut b = Keeping::default();
+    let t0 = Instant::now();
     let res = t.flow_mods(&fms, &mut b, now);
+    println!("flow_mods of {N} ADDs: {} ms", t0.elapsed().as_millis());
     assert!(res.iter().all(|r| r.is_ok()));
     let with_backend = live() - before;
     let backend_only: isize = {
@@ -115,6 +121,7 @@ fn bytes_per_flow() {
     ports.insert(2, 12, "p2");
     let meters = tc_datapath::MeterTable::new();
     let b0 = live();
+    let t0 = Instant::now();
     let filters: Vec<Vec<tc_datapath::Filter>> = fms
         .iter()
         .map(|fm| {
@@ -128,6 +135,7 @@ fn bytes_per_flow() {
             tc_datapath::translate(&spec, &ports, &meters).unwrap()
         })
         .collect();
+    println!("translate of {N} flows: {} ms", t0.elapsed().as_millis());
     let nf: usize = filters.iter().map(Vec::len).sum();
     println!(
         "translated: {} filters/flow, {} bytes/flow as Vec<Filter>",

@@ -383,8 +383,13 @@ impl FlowTable {
     }
 
     fn insert(&mut self, e: FlowEntry) {
-        self.index
-            .insert((index_hash(e.spec.table_id, e.spec.priority, &e.key()), e.id));
+        let h = index_hash(e.spec.table_id, e.spec.priority, &e.key());
+        self.insert_hashed(e, h);
+    }
+
+    /// [`FlowTable::insert`] with the entry's [`index_hash`] known.
+    fn insert_hashed(&mut self, e: FlowEntry, h: u64) {
+        self.index.insert((h, e.id));
         self.entries.insert(e.id, e);
     }
 
@@ -480,7 +485,7 @@ impl FlowTable {
         /// Flows per call of the backend: bounds what is translated at once.
         const BATCH: usize = 4096;
         let mut out: Vec<Result<Vec<RemovedFlow>, Refusal>> = Vec::with_capacity(fms.len());
-        let mut pending: Vec<(usize, FlowEntry)> = Vec::new();
+        let mut pending: Vec<(usize, FlowEntry, u64)> = Vec::new();
         let mut pending_keys: std::collections::HashSet<(u8, u16, MatchKey)> =
             std::collections::HashSet::new();
         for (i, fm) in fms.iter().enumerate() {
@@ -502,7 +507,8 @@ impl FlowTable {
                 out.push(Err(r));
                 continue;
             }
-            pending_keys.insert((fm.table_id, fm.priority, key.clone()));
+            let h = index_hash(fm.table_id, fm.priority, &key);
+            pending_keys.insert((fm.table_id, fm.priority, key));
             let entry = FlowEntry {
                 id: self.alloc_id(),
                 spec: Self::spec(fm),
@@ -515,7 +521,7 @@ impl FlowTable {
                 last_used: now,
             };
             out.push(Ok(Vec::new()));
-            pending.push((i, entry));
+            pending.push((i, entry, h));
             if pending.len() >= BATCH {
                 self.flush_adds(&mut pending, &mut out, backend);
                 pending_keys.clear();
@@ -528,7 +534,7 @@ impl FlowTable {
     /// Install the batched ADDs; a refused one gets its error in `out`, the rest go in.
     fn flush_adds(
         &mut self,
-        pending: &mut Vec<(usize, FlowEntry)>,
+        pending: &mut Vec<(usize, FlowEntry, u64)>,
         out: &mut [Result<Vec<RemovedFlow>, Refusal>],
         backend: &mut dyn Backend,
     ) {
@@ -536,11 +542,11 @@ impl FlowTable {
             return;
         }
         let flows: Vec<(FlowId, &FlowSpec)> =
-            pending.iter().map(|(_, e)| (e.id, &e.spec)).collect();
+            pending.iter().map(|(_, e, _)| (e.id, &e.spec)).collect();
         let res = backend.install_many(&flows, &self.meters);
-        for ((i, e), r) in pending.drain(..).zip(res) {
+        for ((i, e, h), r) in pending.drain(..).zip(res) {
             match r {
-                Ok(()) => self.insert(e),
+                Ok(()) => self.insert_hashed(e, h),
                 Err(r) => out[i] = Err(r),
             }
         }

@@ -384,3 +384,69 @@ fn table_miss_drop_drops_until_a_flow_allows() {
     );
     assert!(flow_packets(&d, &dpid, "1").is_some_and(|n| n > 0));
 }
+
+/// Two flows of one priority and the same flower match, one with in_port and one without,
+/// want the same filter place on port 1 (flower keeps one filter per key in a prio): the
+/// later one holds it, and when it goes the earlier one's filter is put back. An ADD of an
+/// identical match and priority replaces the flow in place. Checked with packets.
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn flows_sharing_a_filter_place_hand_it_back() {
+    let lan = Lan::new(2, LanSwitch::PortsOnly).expect("hosts");
+    let br = LinkGuard(unique_name());
+    let (h0, h1) = (&lan.hosts[0], &lan.hosts[1]);
+    let d = Daemon::start(&local_switch_conf(&br.0, &h0.port, &h1.port, &[]));
+    let dpid = connected_dpid(&d, &br.0);
+    assert!(
+        h0.ns.ping_eventually(h1.ip, 5),
+        "no ping with table-miss normal"
+    );
+    let add = |flow: &str| {
+        let out = d.ctl_ok(&["add", "flow", &dpid, flow]);
+        assert!(out.contains("flow added"), "{flow}: {out}");
+    };
+    let blocked = || !h0.ns.ping_eventually(h1.ip, 2);
+    let prio100 = |shown: &str| {
+        rows(shown)
+            .iter()
+            .filter(|r| r.get(2).map(String::as_str) == Some("100"))
+            .count()
+    };
+
+    add("cookie=1,priority=100,in_port=1,icmp,actions=drop");
+    assert!(blocked(), "ping passed the in_port drop flow");
+    // Same priority, same flower key on port 1: this one takes the place there.
+    add("cookie=2,priority=100,icmp,actions=NORMAL");
+    assert!(
+        h0.ns.ping_eventually(h1.ip, 5),
+        "no ping with the later NORMAL flow"
+    );
+    // Only the drop flow is left: its filter must be back on port 1.
+    let out = d.ctl_ok(&["del", "flow", &dpid, "cookie=2/0xffffffffffffffff"]);
+    println!("del flow cookie=2/0xffffffffffffffff: {out}");
+    let shown = d.ctl_ok(&["show", "flows", &dpid]);
+    assert_eq!(prio100(&shown), 1, "{shown}");
+    assert!(
+        blocked(),
+        "ping passed after the NORMAL flow went: the drop flow's filter was not put back\n{}\n{}",
+        shown,
+        regress::run_ok(&["tc", "filter", "show", "dev", &h0.port, "ingress"]).unwrap_or_default()
+    );
+    // An ADD of the same match and priority replaces the drop flow (6.4), in place.
+    add("cookie=3,priority=100,in_port=1,icmp,actions=NORMAL");
+    assert!(
+        h0.ns.ping_eventually(h1.ip, 5),
+        "no ping after the replacing ADD"
+    );
+    add("cookie=4,priority=100,in_port=1,icmp,actions=drop");
+    assert!(
+        blocked(),
+        "ping passed after the drop flow replaced the NORMAL one"
+    );
+    let shown = d.ctl_ok(&["show", "flows", &dpid]);
+    assert_eq!(
+        prio100(&shown),
+        1,
+        "one priority-100 flow after the replacing ADDs:\n{shown}"
+    );
+}

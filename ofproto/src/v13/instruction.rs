@@ -190,3 +190,25 @@ pub(crate) fn encode_instructions(list: &[Instruction], out: &mut BytesMut) {
         i.encode(out);
     }
 }
+
+/// A match and instructions as a FLOW_MOD carries them (the `ofp_match` with its padding,
+/// then the instructions): the compact form in which a switch can keep a flow entry.
+pub fn encode_match_instructions(m: &super::Match, list: &[Instruction], out: &mut BytesMut) {
+    m.encode(out);
+    encode_instructions(list, out);
+}
+
+/// The inverse of [`encode_match_instructions`]; also the length of the `ofp_match` part.
+pub fn decode_match_instructions(
+    buf: &Bytes,
+) -> Result<(super::Match, InstructionList, usize), DecodeError> {
+    let mut r = Reader::new(
+        buf,
+        0,
+        OfpErrorCode::BAD_MATCH_LEN,
+        "match and instructions truncated",
+    );
+    let m = super::Match::decode(&mut r)?;
+    let at = r.pos();
+    Ok((m, decode_instructions(&mut r)?, at))
+}

@@ -821,8 +821,8 @@ impl Agent {
                                 cookie: e.spec.cookie,
                                 packet_count: e.packets(),
                                 byte_count: e.bytes(),
-                                match_: e.spec.match_.clone(),
-                                instructions: e.spec.instructions.clone(),
+                                match_: e.spec.match_(),
+                                instructions: e.spec.instructions(),
                             }
                         })
                         .collect();
@@ -1003,7 +1003,7 @@ impl Agent {
             .switch
             .table
             .entries()
-            .find(|e| is_table_miss(&e.spec.match_, e.spec.table_id, e.spec.priority))
+            .find(|e| is_table_miss(&e.spec.match_(), e.spec.table_id, e.spec.priority))
             .map(|e| v13::FlowMod {
                 cookie: e.spec.cookie,
                 command: v13::FlowModCommand::Add,
@@ -1014,7 +1014,7 @@ impl Agent {
                 out_port: port::ANY,
                 out_group: flowtable::GROUP_ANY,
                 flags: e.flags,
-                instructions: e.spec.instructions.clone(),
+                instructions: e.spec.instructions(),
                 ..Default::default()
             });
         if prev.as_ref().is_some_and(|p| p.instructions == normal) {

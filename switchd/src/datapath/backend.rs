@@ -14,7 +14,10 @@
 //! implementation can use a blocking NETLINK_ROUTE socket (`netlink-sys`).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Instant;
+
+use bytes::BytesMut;
 
 use ofproto::v13;
 use ofproto::OfpErrorCode;
@@ -23,13 +26,90 @@ use ofproto::OfpErrorCode;
 pub type FlowId = u64;
 
 /// A flow as the kernel side needs it (the input of tc-datapath's `translate`).
+///
+/// The match and instructions are kept in their wire encoding, shared between the flow
+/// table and the backend: the decoded trees (`Match`, `InstructionList`, with their inline
+/// small vectors) take about 750 bytes, the encoding about 50 for a typical flow, and a
+/// local switch keeps up to [`super::flowtable::MAX_ENTRIES`] of them. They are decoded
+/// when needed: to translate, for flow stats and FLOW_REMOVED.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowSpec {
     pub table_id: u8,
     pub priority: u16,
     pub cookie: u64,
-    pub match_: v13::Match,
-    pub instructions: v13::InstructionList,
+    /// `ofp_match` (padded) then the instructions, as ofproto's
+    /// `encode_match_instructions` writes them.
+    wire: Arc<[u8]>,
+}
+
+impl FlowSpec {
+    pub fn new(
+        table_id: u8,
+        priority: u16,
+        cookie: u64,
+        match_: &v13::Match,
+        instructions: &[v13::Instruction],
+    ) -> FlowSpec {
+        let mut b = BytesMut::with_capacity(match_.wire_len() + 64);
+        v13::instruction::encode_match_instructions(match_, instructions, &mut b);
+        FlowSpec {
+            table_id,
+            priority,
+            cookie,
+            wire: Arc::from(&b[..]),
+        }
+    }
+
+    /// The same flow with other instructions (a MODIFY).
+    pub fn with_instructions(&self, instructions: &[v13::Instruction]) -> FlowSpec {
+        FlowSpec::new(
+            self.table_id,
+            self.priority,
+            self.cookie,
+            &self.match_(),
+            instructions,
+        )
+    }
+
+    /// The match and the instructions, decoded. They were encoded by [`FlowSpec::new`],
+    /// so an error here is a bug in ofproto's codec; callers that act on the flow (the
+    /// translation) refuse it then, rather than act on a wrong one.
+    pub fn decode(&self) -> Result<(v13::Match, v13::InstructionList), Refusal> {
+        v13::instruction::decode_match_instructions(&bytes::Bytes::copy_from_slice(&self.wire))
+            .map(|(m, i, _)| (m, i))
+            .map_err(|e| {
+                Refusal::new(
+                    OfpErrorCode::new(ofproto::error::err_type::FLOW_MOD_FAILED, 0),
+                    format!("the flow's own encoding does not decode: {e}"),
+                )
+            })
+    }
+
+    /// The match (empty if it does not decode, see [`FlowSpec::decode`]).
+    pub fn match_(&self) -> v13::Match {
+        self.decode().map(|(m, _)| m).unwrap_or_default()
+    }
+
+    /// The instructions (none if they do not decode, see [`FlowSpec::decode`]).
+    pub fn instructions(&self) -> v13::InstructionList {
+        self.decode().map(|(_, i)| i).unwrap_or_default()
+    }
+
+    /// The `ofp_match` in its wire encoding, padding included.
+    pub fn match_wire(&self) -> &[u8] {
+        let len = self
+            .wire
+            .get(2..4)
+            .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
+            .unwrap_or(0);
+        let padded = len.div_ceil(8) * 8;
+        &self.wire[..padded.min(self.wire.len())]
+    }
+
+    /// Heap bytes this spec holds (shared with its clones).
+    pub fn heap_bytes(&self) -> usize {
+        self.wire.len()
+    }
 }
 
 /// Why a flow (or a meter) cannot be installed: the OpenFlow error the FLOW_MOD is answered
@@ -100,7 +180,8 @@ impl PacketInFlow {
                     if *port == ofproto::v13::port::CONTROLLER)
             })
         };
-        let any = flow.instructions.iter().any(|i| match i {
+        let (m, instructions) = flow.decode().ok()?;
+        let any = instructions.iter().any(|i| match i {
             v13::Instruction::ApplyActions(l) | v13::Instruction::WriteActions(l) => {
                 to_controller(l)
             }
@@ -110,7 +191,7 @@ impl PacketInFlow {
             table_id: flow.table_id,
             cookie: flow.cookie,
             priority: flow.priority,
-            reason: if flow.priority == 0 && flow.match_.fields.is_empty() {
+            reason: if flow.priority == 0 && m.fields.is_empty() {
                 0
             } else {
                 1
@@ -181,11 +262,14 @@ pub struct NormalOnly;
 impl Backend for NormalOnly {
     fn install(&mut self, _id: FlowId, flow: &FlowSpec, _: &MeterTable) -> Result<(), Refusal> {
         let normal_only = matches!(
-            &flow.instructions[..],
+            &flow.instructions()[..],
             [v13::Instruction::ApplyActions(a)]
                 if matches!(&a[..], [v13::Action::Output { port, .. }] if *port == crate::datapath::flowtable::port::NORMAL)
         );
-        if flow.table_id == 0 && flow.priority == 0 && flow.match_.fields.is_empty() && normal_only
+        if flow.table_id == 0
+            && flow.priority == 0
+            && flow.match_().fields.is_empty()
+            && normal_only
         {
             Ok(())
         } else {

@@ -8,7 +8,8 @@
 //! normal form ([`MatchKey`]): per field, the value with the mask applied and the mask, an
 //! exact field having a mask of all ones.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -77,22 +78,40 @@ pub struct MatchKey(BTreeMap<(u16, u8), (Vec<u8>, Vec<u8>)>);
 
 impl MatchKey {
     pub fn of(m: &v13::Match) -> MatchKey {
+        let mut b = BytesMut::new();
+        m.encode(&mut b);
+        MatchKey::of_wire(&b)
+    }
+
+    /// The key of an `ofp_match` in its wire encoding (7.2.2: type, length, then OXM
+    /// TLVs of a 4-byte header `class:16 field:7 hasmask:1 length:8` and the payload,
+    /// value then mask). Entries keep their match encoded ([`FlowSpec`]); this reads it
+    /// without decoding it into `Oxm`s.
+    pub fn of_wire(b: &[u8]) -> MatchKey {
         let mut map = BTreeMap::new();
-        for f in &m.fields {
-            let mut b = BytesMut::new();
-            f.encode(&mut b);
-            let header = f.header();
+        let len = b
+            .get(2..4)
+            .map_or(0, |l| usize::from(u16::from_be_bytes([l[0], l[1]])))
+            .min(b.len());
+        let mut at = 4;
+        while at + 4 <= len {
+            let header = u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
             let class = (header >> 16) as u16;
             let field = ((header >> 9) & 0x7f) as u8;
-            let payload = &b[4..];
-            let (value, mask) = if f.has_mask() {
+            let has_mask = header & 0x100 != 0;
+            let n = (header & 0xff) as usize;
+            let Some(payload) = b.get(at + 4..at + 4 + n) else {
+                break;
+            };
+            let (value, mask) = if has_mask {
                 let half = payload.len() / 2;
-                (payload[..half].to_vec(), payload[half..].to_vec())
+                (&payload[..half], payload[half..].to_vec())
             } else {
-                (payload.to_vec(), vec![0xff; payload.len()])
+                (payload, vec![0xff; payload.len()])
             };
             let value = value.iter().zip(&mask).map(|(v, m)| v & m).collect();
             map.insert((class, field), (value, mask));
+            at += 4 + n;
         }
         MatchKey(map)
     }
@@ -123,13 +142,20 @@ impl MatchKey {
     }
 }
 
+/// The index's hash of (table, priority, match). `DefaultHasher::new()` has fixed keys,
+/// so equal inputs hash alike for the life of the process (nothing keeps it longer).
+fn index_hash(table: u8, priority: u16, key: &MatchKey) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (table, priority, key).hash(&mut h);
+    h.finish()
+}
+
 /// One entry of a flow table.
 #[derive(Debug, Clone)]
 pub struct FlowEntry {
     /// The backend's name for the installed version of this entry.
     pub id: FlowId,
     pub spec: FlowSpec,
-    key: MatchKey,
     pub idle_timeout: u16,
     pub hard_timeout: u16,
     pub flags: u16,
@@ -157,7 +183,7 @@ impl FlowEntry {
     /// (7.3.4.2: the out_port filter).
     pub fn outputs_to(&self, p: u32) -> bool {
         p == port::ANY
-            || actions(&self.spec.instructions)
+            || actions(&self.spec.instructions())
                 .any(|a| matches!(a, v13::Action::Output { port, .. } if *port == p))
     }
 
@@ -165,15 +191,20 @@ impl FlowEntry {
     /// entry ever does.
     pub fn outputs_to_group(&self, group: u32) -> bool {
         group == GROUP_ANY
-            || actions(&self.spec.instructions)
+            || actions(&self.spec.instructions())
                 .any(|a| matches!(a, v13::Action::Group(g) if *g == group))
     }
 
     fn meter(&self) -> Option<u32> {
-        self.spec.instructions.iter().find_map(|i| match i {
+        self.spec.instructions().iter().find_map(|i| match i {
             Instruction::Meter(m) => Some(*m),
             _ => None,
         })
+    }
+
+    /// The entry's match in normal form (computed: entries do not keep it).
+    pub fn key(&self) -> MatchKey {
+        MatchKey::of_wire(self.spec.match_wire())
     }
 
     fn idle_deadline(&self) -> Option<Instant> {
@@ -197,7 +228,7 @@ impl FlowEntry {
     }
 }
 
-fn actions(instructions: &[Instruction]) -> impl Iterator<Item = &v13::Action> {
+fn actions(instructions: &[Instruction]) -> impl Iterator<Item = &v13::Action> + '_ {
     instructions.iter().flat_map(|i| match i {
         Instruction::ApplyActions(a) | Instruction::WriteActions(a) => &a[..],
         _ => &[],
@@ -228,7 +259,7 @@ impl RemovedFlow {
             hard_timeout: e.hard_timeout,
             packet_count: e.packets(),
             byte_count: e.bytes(),
-            match_: e.spec.match_.clone(),
+            match_: e.spec.match_(),
         }
     }
 
@@ -255,9 +286,10 @@ impl Selector {
         (self.table_id == TABLE_ALL || self.table_id == e.spec.table_id)
             && (e.spec.cookie & self.cookie_mask) == (self.cookie & self.cookie_mask)
             && if self.strict {
-                e.spec.priority == self.priority && e.key == self.key
+                e.spec.priority == self.priority && e.key() == self.key
             } else {
-                e.key.within(&self.key)
+                // The empty match selects everything: no need to compute the key.
+                self.key.0.is_empty() || e.key().within(&self.key)
             }
             && e.outputs_to(self.out_port)
             && e.outputs_to_group(self.out_group)
@@ -294,8 +326,10 @@ impl Selector {
 pub struct FlowTable {
     n_tables: u8,
     entries: BTreeMap<FlowId, FlowEntry>,
-    /// (table, priority, match) of every entry: at most one entry each (6.4).
-    index: HashMap<(u8, u16, MatchKey), FlowId>,
+    /// (table, priority, match) of every entry, at most one entry each (6.4), by a hash of
+    /// it ([`index_hash`]) so that the index keeps no copy of the match; a hit is confirmed
+    /// against the entry itself.
+    index: BTreeSet<(u64, FlowId)>,
     next_id: FlowId,
     meters: MeterTable,
     /// Lookups per table are not known to TC; packets matched are the sum over entries.
@@ -307,7 +341,7 @@ impl FlowTable {
         FlowTable {
             n_tables,
             entries: BTreeMap::new(),
-            index: HashMap::new(),
+            index: BTreeSet::new(),
             next_id: 1,
             meters: MeterTable::new(),
             removed_packets: vec![0; n_tables.into()],
@@ -349,18 +383,34 @@ impl FlowTable {
     }
 
     fn insert(&mut self, e: FlowEntry) {
-        self.index
-            .insert((e.spec.table_id, e.spec.priority, e.key.clone()), e.id);
+        let h = index_hash(e.spec.table_id, e.spec.priority, &e.key());
+        self.insert_hashed(e, h);
+    }
+
+    /// [`FlowTable::insert`] with the entry's [`index_hash`] known.
+    fn insert_hashed(&mut self, e: FlowEntry, h: u64) {
+        self.index.insert((h, e.id));
         self.entries.insert(e.id, e);
     }
 
     fn take(&mut self, id: FlowId) -> Option<FlowEntry> {
         let e = self.entries.remove(&id)?;
-        let k = (e.spec.table_id, e.spec.priority, e.key.clone());
-        if self.index.get(&k) == Some(&id) {
-            self.index.remove(&k);
-        }
+        self.index
+            .remove(&(index_hash(e.spec.table_id, e.spec.priority, &e.key()), id));
         Some(e)
+    }
+
+    /// The entry of exactly this table, priority and match, if there is one.
+    fn find(&self, table: u8, priority: u16, key: &MatchKey) -> Option<FlowId> {
+        let h = index_hash(table, priority, key);
+        self.index
+            .range((h, 0)..=(h, FlowId::MAX))
+            .map(|(_, id)| *id)
+            .find(|id| {
+                self.entries.get(id).is_some_and(|e| {
+                    e.spec.table_id == table && e.spec.priority == priority && e.key() == *key
+                })
+            })
     }
 
     fn alloc_id(&mut self) -> FlowId {
@@ -435,7 +485,7 @@ impl FlowTable {
         /// Flows per call of the backend: bounds what is translated at once.
         const BATCH: usize = 4096;
         let mut out: Vec<Result<Vec<RemovedFlow>, Refusal>> = Vec::with_capacity(fms.len());
-        let mut pending: Vec<(usize, FlowEntry)> = Vec::new();
+        let mut pending: Vec<(usize, FlowEntry, u64)> = Vec::new();
         let mut pending_keys: std::collections::HashSet<(u8, u16, MatchKey)> =
             std::collections::HashSet::new();
         for (i, fm) in fms.iter().enumerate() {
@@ -443,7 +493,7 @@ impl FlowTable {
             let key = plain.then(|| MatchKey::of(&fm.match_));
             let ix = key.map(|k| (fm.table_id, fm.priority, k));
             let batchable = ix.as_ref().is_some_and(|ix| {
-                !self.index.contains_key(ix)
+                self.find(ix.0, ix.1, &ix.2).is_none()
                     && !pending_keys.contains(ix)
                     && self.entries.len() + pending.len() < MAX_ENTRIES
             });
@@ -457,11 +507,11 @@ impl FlowTable {
                 out.push(Err(r));
                 continue;
             }
-            pending_keys.insert((fm.table_id, fm.priority, key.clone()));
+            let h = index_hash(fm.table_id, fm.priority, &key);
+            pending_keys.insert((fm.table_id, fm.priority, key));
             let entry = FlowEntry {
                 id: self.alloc_id(),
                 spec: Self::spec(fm),
-                key,
                 idle_timeout: fm.idle_timeout,
                 hard_timeout: fm.hard_timeout,
                 flags: fm.flags,
@@ -471,7 +521,7 @@ impl FlowTable {
                 last_used: now,
             };
             out.push(Ok(Vec::new()));
-            pending.push((i, entry));
+            pending.push((i, entry, h));
             if pending.len() >= BATCH {
                 self.flush_adds(&mut pending, &mut out, backend);
                 pending_keys.clear();
@@ -484,7 +534,7 @@ impl FlowTable {
     /// Install the batched ADDs; a refused one gets its error in `out`, the rest go in.
     fn flush_adds(
         &mut self,
-        pending: &mut Vec<(usize, FlowEntry)>,
+        pending: &mut Vec<(usize, FlowEntry, u64)>,
         out: &mut [Result<Vec<RemovedFlow>, Refusal>],
         backend: &mut dyn Backend,
     ) {
@@ -492,11 +542,11 @@ impl FlowTable {
             return;
         }
         let flows: Vec<(FlowId, &FlowSpec)> =
-            pending.iter().map(|(_, e)| (e.id, &e.spec)).collect();
+            pending.iter().map(|(_, e, _)| (e.id, &e.spec)).collect();
         let res = backend.install_many(&flows, &self.meters);
-        for ((i, e), r) in pending.drain(..).zip(res) {
+        for ((i, e, h), r) in pending.drain(..).zip(res) {
             match r {
-                Ok(()) => self.insert(e),
+                Ok(()) => self.insert_hashed(e, h),
                 Err(r) => out[i] = Err(r),
             }
         }
@@ -544,13 +594,13 @@ impl FlowTable {
     }
 
     fn spec(fm: &v13::FlowMod) -> FlowSpec {
-        FlowSpec {
-            table_id: fm.table_id,
-            priority: fm.priority,
-            cookie: fm.cookie,
-            match_: fm.match_.clone(),
-            instructions: fm.instructions.clone(),
-        }
+        FlowSpec::new(
+            fm.table_id,
+            fm.priority,
+            fm.cookie,
+            &fm.match_,
+            &fm.instructions,
+        )
     }
 
     fn add(
@@ -560,17 +610,14 @@ impl FlowTable {
         now: Instant,
     ) -> Result<(), Refusal> {
         let key = MatchKey::of(&fm.match_);
-        let same = self
-            .index
-            .get(&(fm.table_id, fm.priority, key.clone()))
-            .copied();
+        let same = self.find(fm.table_id, fm.priority, &key);
         // 6.4: with CHECK_OVERLAP, an entry of the same priority that one packet could
         // match as well refuses the add (OFPFMFC_OVERLAP).
         if fm.flags & ff::CHECK_OVERLAP != 0 {
             let overlap = self.entries.values().any(|e| {
                 e.spec.table_id == fm.table_id
                     && e.spec.priority == fm.priority
-                    && e.key.overlaps(&key)
+                    && e.key().overlaps(&key)
             });
             if overlap {
                 return Err(Refusal::new(
@@ -591,7 +638,6 @@ impl FlowTable {
         let mut entry = FlowEntry {
             id,
             spec,
-            key,
             idle_timeout: fm.idle_timeout,
             hard_timeout: fm.hard_timeout,
             flags: fm.flags,
@@ -651,8 +697,7 @@ impl FlowTable {
             let Some(e) = self.entries.get(old) else {
                 continue;
             };
-            let mut spec = e.spec.clone();
-            spec.instructions = fm.instructions.clone();
+            let spec = e.spec.with_instructions(&fm.instructions);
             let new = self.alloc_id();
             if let Err(r) = backend.install(new, &spec, &self.meters) {
                 for (_, n) in made {
@@ -676,7 +721,7 @@ impl FlowTable {
                 }
                 e.seen = Counters::default();
                 e.id = new;
-                e.spec.instructions = fm.instructions.clone();
+                e.spec = e.spec.with_instructions(&fm.instructions);
                 self.insert(e);
             }
             backend.remove(old);

@@ -61,7 +61,8 @@ const RECONNECT: Duration = Duration::from_secs(1);
 /// A local switch's task.
 #[derive(Debug)]
 struct Running {
-    cfg: SwitchConfig,
+    /// Shared with the switch's task: one copy of its (possibly 100,000) flow lines.
+    cfg: Arc<SwitchConfig>,
     /// Stop; `true`: leave its filters in the kernel for the next run to adopt.
     stop: oneshot::Sender<bool>,
     /// `switchctl connect` and `disconnect`.
@@ -235,9 +236,9 @@ async fn apply_config(st: &mut State, peers: &Peers, c: &RuntimeConfig) {
     st.echo_interval = c.echo_interval;
     let names: Vec<String> = st.switches.keys().cloned().collect();
     for name in names {
-        let keep = wanted
-            .get(name.as_str())
-            .is_some_and(|w| !echo_changed && st.switches.get(&name).is_some_and(|r| r.cfg == **w));
+        let keep = wanted.get(name.as_str()).is_some_and(|w| {
+            !echo_changed && st.switches.get(&name).is_some_and(|r| *r.cfg == **w)
+        });
         if !keep {
             if let Some(r) = st.switches.remove(&name) {
                 // Restarted on the same bridge: the new task adopts the filters.
@@ -265,8 +266,9 @@ async fn apply_config(st: &mut State, peers: &Peers, c: &RuntimeConfig) {
         let kernel = st.kernel.clone().flatten();
         let (stop, stopped) = oneshot::channel::<bool>();
         let (cmd, cmds) = mpsc::unbounded_channel();
+        let cfg = Arc::new(cfg.clone());
         let task = tokio::spawn(local_switch(
-            cfg.clone(),
+            Arc::clone(&cfg),
             Duration::from_secs(c.echo_interval.into()),
             links.clone(),
             peers.clone(),
@@ -280,7 +282,7 @@ async fn apply_config(st: &mut State, peers: &Peers, c: &RuntimeConfig) {
         st.switches.insert(
             name.to_string(),
             Running {
-                cfg: cfg.clone(),
+                cfg,
                 stop,
                 cmd,
                 task,
@@ -374,7 +376,7 @@ struct Inputs {
 
 /// One local switch, until told to stop.
 async fn local_switch(
-    cfg: SwitchConfig,
+    cfg: Arc<SwitchConfig>,
     echo_interval: Duration,
     links: Links,
     peers: Peers,
@@ -474,6 +476,7 @@ async fn local_switch(
             a.fail_open(now);
         }
         a.switch.backend.remove_leftovers();
+        trim_heap(&name);
         log_info!(
             "local switch {name}: bridge {br}, datapath id {dpid:016x}, {} ports",
             a.switch.ports.len()
@@ -744,6 +747,25 @@ fn unavailable_counters() -> LinkCounters {
         rx_crc_errors: x,
         collisions: x,
     }
+}
+
+/// Give the heap's free pages back to the kernel once the configured flows are in:
+/// installing many flows leaves free holes (translated filters, batches, the decoded
+/// configuration) between the allocations that stay, and they would count as the process's
+/// memory until reused. Logs what stays in use.
+fn trim_heap(name: &str) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: both only read or adjust glibc's own allocator state.
+        let (info, _) = unsafe { (libc::mallinfo2(), libc::malloc_trim(0)) };
+        log_info!(
+            "local switch {name}: heap {} KiB in use, {} KiB free before trimming",
+            (info.uordblks + info.hblkhd) / 1024,
+            info.fordblks / 1024
+        );
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = name;
 }
 
 /// The configured table-miss, and the static flows, as ordinary entries of table 0.

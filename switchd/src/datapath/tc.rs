@@ -188,18 +188,52 @@ async fn serve(tc: &mut tc_datapath::Tc, req: Request) {
     }
 }
 
-/// Where a filter sits: flower keeps one filter per key in a (device, chain, prio).
-type SlotKey = (u32, u32, u16, FlowerKey);
+/// Where a filter sits: flower keeps one filter per key in a (device, chain, prio). The
+/// flower key is kept as a 64-bit hash ([`key_hash`]), not as the 232-byte `FlowerKey`:
+/// a local switch holds hundreds of thousands of places. Two different keys with the same
+/// hash in one (device, chain, prio) are caught when the second one would share the
+/// first's place ([`TcBackend::attach`] compares the real keys then) and refused.
+type SlotKey = (u32, u32, u16, u64);
 
-fn slot_key(f: &Filter) -> SlotKey {
-    (f.ifindex, f.chain, f.prio, f.key.clone())
+fn key_hash(k: &FlowerKey) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // Fixed keys: equal for equal keys for the life of the process.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    k.hash(&mut h);
+    h.finish()
 }
 
-/// One place in the kernel and the flows that want it: the last one's filter is the one
-/// installed; an earlier one gets its filter back when the later ones go.
+fn slot_key(f: &Filter) -> SlotKey {
+    (f.ifindex, f.chain, f.prio, key_hash(&f.key))
+}
+
+fn slot_filter_id(k: &SlotKey, handle: u32) -> FilterId {
+    FilterId {
+        ifindex: k.0,
+        chain: k.1,
+        prio: k.2,
+        handle,
+    }
+}
+
+/// One place in the kernel and the flow whose filter is installed there (its cookie is
+/// `cookie`). Flows that wanted the place earlier wait in [`TcBackend::waiting`] and get
+/// their filter back (translated again) when the later ones go. Filters are not kept:
+/// they are recomputed when needed.
 struct Slot {
     handle: u32,
-    owners: Vec<(FlowId, Filter)>,
+    cookie: Cookie,
+    owner: FlowId,
+}
+
+impl Slot {
+    fn new(handle: u32, cookie: Cookie, owner: FlowId) -> Slot {
+        Slot {
+            handle,
+            cookie,
+            owner,
+        }
+    }
 }
 
 /// The cookie of a leftover filter (a hash of what it does).
@@ -222,8 +256,11 @@ pub struct TcBackend {
     ports: tc_datapath::PortMap,
     meters: tc_datapath::MeterTable,
     /// The flows and the places their filters are in.
-    flows: HashMap<FlowId, (FlowSpec, Vec<SlotKey>)>,
+    flows: HashMap<FlowId, (FlowSpec, Box<[SlotKey]>)>,
     slots: HashMap<SlotKey, Slot>,
+    /// Per place held by a later flow, the flows that wanted it before, oldest first
+    /// (rare: a MODIFY while it runs, or overlapping flows of one priority).
+    waiting: HashMap<SlotKey, Vec<FlowId>>,
     /// Tables whose table-miss filters are on every port.
     tables: BTreeSet<u8>,
     /// Filters found in the kernel and not (yet) claimed, by place: handle and cookie.
@@ -247,12 +284,15 @@ impl PacketIns {
         let Some(p) = PacketInFlow::of(spec) else {
             return;
         };
+        let Ok((m, instructions)) = spec.decode() else {
+            return;
+        };
         let flow = tc_datapath::FlowSpec {
             table_id: spec.table_id,
             priority: spec.priority,
             cookie: spec.cookie,
-            r#match: &spec.match_,
-            instructions: &spec.instructions[..],
+            r#match: &m,
+            instructions: &instructions[..],
         };
         let g = tc_datapath::psample::group_of(tc_datapath::cookie::flow_hash(&flow));
         self.by_group.entry(g).or_default().push((id, p));
@@ -342,6 +382,7 @@ impl TcBackend {
             meters: tc_datapath::MeterTable::new(),
             flows: HashMap::new(),
             slots: HashMap::new(),
+            waiting: HashMap::new(),
             tables: BTreeSet::new(),
             leftovers: HashMap::new(),
             settled: false,
@@ -350,33 +391,64 @@ impl TcBackend {
     }
 
     fn translate(&self, spec: &FlowSpec) -> Result<Vec<Filter>, Refusal> {
+        let (m, instructions) = spec.decode()?;
         let flow = tc_datapath::FlowSpec {
             table_id: spec.table_id,
             priority: spec.priority,
             cookie: spec.cookie,
-            r#match: &spec.match_,
-            instructions: &spec.instructions[..],
+            r#match: &m,
+            instructions: &instructions[..],
         };
         tc_datapath::translate(&flow, &self.ports, &self.meters)
             .map_err(|r| Refusal::new(r.error, r.reason))
     }
 
+    /// The filter that flow `id` (or [`INFRA`]) wants at `key` now, translated again.
+    fn filter_of(&self, id: FlowId, key: &SlotKey) -> Option<Filter> {
+        let filters: Vec<Filter> = if id == INFRA {
+            self.tables
+                .iter()
+                .flat_map(|t| table_miss_filters(key.0, *t))
+                .collect()
+        } else {
+            self.translate(&self.flows.get(&id)?.0).ok()?
+        };
+        filters.into_iter().find(|f| slot_key(f) == *key)
+    }
+
     /// Make `f` the filter of its place for flow `id`.
     fn attach(&mut self, id: FlowId, f: &Filter) -> Result<Step, Refusal> {
         let key = slot_key(f);
-        if let Some(slot) = self.slots.get_mut(&key) {
-            let same = slot
-                .owners
-                .last()
-                .is_some_and(|(_, o)| o.cookie == f.cookie);
-            let mut f = f.clone();
-            f.handle = slot.handle;
-            if !same {
-                self.kernel
-                    .replace(&f)
-                    .map_err(|e| kernel_refusal("replace", &f, &e))?;
+        if let Some((owner, cookie, handle)) =
+            self.slots.get(&key).map(|s| (s.owner, s.cookie, s.handle))
+        {
+            if self
+                .filter_of(owner, &key)
+                .is_some_and(|held| held.key != f.key)
+            {
+                return Err(Refusal::new(
+                    FLOW_MOD_UNKNOWN,
+                    format!(
+                        "the filter on ifindex {} chain {} prio {} has a flower key whose \
+                         64-bit hash equals that of flow {owner}'s filter there; \
+                         this switchd cannot keep both",
+                        f.ifindex, f.chain, f.prio
+                    ),
+                ));
             }
-            slot.owners.push((id, f));
+            let same = cookie == f.cookie;
+            if !same {
+                let mut nf = f.clone();
+                nf.handle = handle;
+                self.kernel
+                    .replace(&nf)
+                    .map_err(|e| kernel_refusal("replace", &nf, &e))?;
+            }
+            if let Some(slot) = self.slots.get_mut(&key) {
+                self.waiting.entry(key).or_default().push(slot.owner);
+                slot.owner = id;
+                slot.cookie = f.cookie;
+            }
             return Ok(if same {
                 Step::Shared(key)
             } else {
@@ -404,15 +476,7 @@ impl TcBackend {
                 None,
             ),
         };
-        let mut f = f.clone();
-        f.handle = handle;
-        self.slots.insert(
-            key.clone(),
-            Slot {
-                handle,
-                owners: vec![(id, f)],
-            },
-        );
+        self.slots.insert(key, Slot::new(handle, f.cookie, id));
         Ok(Step::Created(key, adopted))
     }
 
@@ -422,31 +486,58 @@ impl TcBackend {
         let Some(slot) = self.slots.get_mut(key) else {
             return;
         };
-        let Some(at) = slot.owners.iter().rposition(|(o, _)| *o == id) else {
-            return;
-        };
-        let (_, mine) = slot.owners.remove(at);
-        if at < slot.owners.len() {
-            return; // not the installed one
-        }
-        match slot.owners.last() {
-            Some((_, prev)) => {
-                if prev.cookie != mine.cookie {
-                    if let Err(e) = self.kernel.replace(prev) {
-                        log_warn!(
-                            "local switch {}: restoring the filter on ifindex {} chain {} prio {}: {e}",
-                            self.name,
-                            prev.ifindex,
-                            prev.chain,
-                            prev.prio
-                        );
-                    }
+        let waiting = self.waiting.get_mut(key);
+        if slot.owner != id {
+            // Not the installed one.
+            if let Some(w) = waiting {
+                if let Some(at) = w.iter().rposition(|o| *o == id) {
+                    w.remove(at);
+                }
+                if w.is_empty() {
+                    self.waiting.remove(key);
                 }
             }
-            None => {
-                self.slots.remove(key);
-                self.remove_filters(vec![mine.id()]);
+            return;
+        }
+        let (handle, mine) = (slot.handle, slot.cookie);
+        let prev = waiting.and_then(|w| w.pop());
+        if self.waiting.get(key).is_some_and(Vec::is_empty) {
+            self.waiting.remove(key);
+        }
+        let Some(prev) = prev else {
+            self.slots.remove(key);
+            self.remove_filters(vec![slot_filter_id(key, handle)]);
+            return;
+        };
+        if let Some(slot) = self.slots.get_mut(key) {
+            slot.owner = prev;
+        }
+        let Some(mut pf) = self.filter_of(prev, key) else {
+            log_warn!(
+                "local switch {}: flow {prev} no longer translates to the filter on ifindex {} \
+                 chain {} prio {}; flow {id}'s stays there",
+                self.name,
+                key.0,
+                key.1,
+                key.2
+            );
+            return;
+        };
+        pf.handle = handle;
+        if pf.cookie != mine {
+            if let Err(e) = self.kernel.replace(&pf) {
+                log_warn!(
+                    "local switch {}: restoring the filter on ifindex {} chain {} prio {}: {e}",
+                    self.name,
+                    pf.ifindex,
+                    pf.chain,
+                    pf.prio
+                );
+                return;
             }
+        }
+        if let Some(slot) = self.slots.get_mut(key) {
+            slot.cookie = pf.cookie;
         }
     }
 
@@ -542,22 +633,33 @@ impl TcBackend {
             }
         }
         for (k, f) in wanted {
-            if let Some(slot) = self.slots.get_mut(&k) {
-                if let Some(at) = slot.owners.iter().rposition(|(o, _)| *o == id) {
-                    if slot.owners[at].1.cookie != f.cookie {
+            if let Some((owner, cookie, handle)) =
+                self.slots.get(&k).map(|s| (s.owner, s.cookie, s.handle))
+            {
+                let earlier = self.waiting.get(&k).is_some_and(|w| w.contains(&id));
+                if owner == id {
+                    if cookie != f.cookie {
                         // Same place, new content (a FLOOD with one more port): in place.
                         let mut nf = f.clone();
-                        nf.handle = slot.handle;
-                        let installed = at + 1 == slot.owners.len();
-                        match installed.then(|| self.kernel.replace(&nf)) {
-                            Some(Err(e)) => log_warn!(
+                        nf.handle = handle;
+                        match self.kernel.replace(&nf) {
+                            Err(e) => log_warn!(
                                 "local switch {}: flow {id}: {}",
                                 self.name,
                                 kernel_refusal("replace", &nf, &e)
                             ),
-                            _ => slot.owners[at].1 = nf,
+                            Ok(()) => {
+                                if let Some(s) = self.slots.get_mut(&k) {
+                                    s.cookie = nf.cookie;
+                                }
+                            }
                         }
                     }
+                    now.push(k);
+                    continue;
+                }
+                if earlier {
+                    // Not installed now; translated again when its turn comes.
                     now.push(k);
                     continue;
                 }
@@ -572,7 +674,7 @@ impl TcBackend {
             }
         }
         if let Some(e) = self.flows.get_mut(&id) {
-            e.1 = now;
+            e.1 = now.into_boxed_slice();
         }
     }
 }
@@ -616,15 +718,11 @@ impl TcBackend {
             match refused {
                 None => {
                     for f in &filters[range] {
-                        self.slots.insert(
-                            slot_key(f),
-                            Slot {
-                                handle: f.handle,
-                                owners: vec![(id, f.clone())],
-                            },
-                        );
+                        self.slots
+                            .insert(slot_key(f), Slot::new(f.handle, f.cookie, id));
                     }
-                    self.flows.insert(id, (spec.clone(), keys));
+                    self.flows
+                        .insert(id, (spec.clone(), keys.into_boxed_slice()));
                 }
                 Some(r) => {
                     let ids: Vec<FilterId> = range
@@ -653,7 +751,8 @@ impl Backend for TcBackend {
             .collect();
         self.ensure_tables(tables);
         let keys = self.attach_all(id, &filters)?;
-        self.flows.insert(id, (flow.clone(), keys));
+        self.flows
+            .insert(id, (flow.clone(), keys.into_boxed_slice()));
         self.packet_in.note(id, flow);
         Ok(())
     }
@@ -698,28 +797,24 @@ impl Backend for TcBackend {
                 });
             if !fresh {
                 self.commit(&mut batch, flows, &mut out);
-                out[i] = self
-                    .attach_all(id, &filters)
-                    .map(|keys| drop(self.flows.insert(id, (spec.clone(), keys))));
+                out[i] = self.attach_all(id, &filters).map(|keys| {
+                    drop(
+                        self.flows
+                            .insert(id, (spec.clone(), keys.into_boxed_slice())),
+                    )
+                });
                 continue;
             }
             let start = batch.filters.len();
             let mut adopted = Vec::new();
-            for (mut f, k) in filters.into_iter().zip(&keys) {
+            for (f, k) in filters.into_iter().zip(&keys) {
                 match self.leftovers.remove(k) {
                     Some((h, cookie)) => {
-                        f.handle = h;
-                        self.slots.insert(
-                            k.clone(),
-                            Slot {
-                                handle: h,
-                                owners: vec![(id, f)],
-                            },
-                        );
-                        adopted.push(Step::Created(k.clone(), Some(cookie)));
+                        self.slots.insert(*k, Slot::new(h, cookie, id));
+                        adopted.push(Step::Created(*k, Some(cookie)));
                     }
                     None => {
-                        batch.keys.insert(k.clone());
+                        batch.keys.insert(*k);
                         batch.filters.push(f);
                     }
                 }
@@ -755,18 +850,7 @@ impl Backend for TcBackend {
         let by_handle: HashMap<FilterId, FlowId> = self
             .slots
             .iter()
-            .filter_map(|(k, s)| {
-                let (owner, _) = s.owners.last()?;
-                Some((
-                    FilterId {
-                        ifindex: k.0,
-                        chain: k.1,
-                        prio: k.2,
-                        handle: s.handle,
-                    },
-                    *owner,
-                ))
-            })
+            .map(|(k, s)| (slot_filter_id(k, s.handle), s.owner))
             .collect();
         let mut out: HashMap<FlowId, Counters> = HashMap::new();
         let ports: Vec<(u32, String)> = self
@@ -824,14 +908,16 @@ impl Backend for TcBackend {
                 log_warn!("local switch {}: clsact on {pname}: {e}", self.name);
                 continue;
             }
+            let started = Instant::now();
             match self.kernel.dump(*ifindex) {
                 Ok(d) => {
+                    let dumped = started.elapsed();
                     let mut n = 0;
                     for i in d {
                         match i.cookie {
                             Some(c) => {
                                 self.leftovers.insert(
-                                    (i.id.ifindex, i.id.chain, i.id.prio, i.key),
+                                    (i.id.ifindex, i.id.chain, i.id.prio, key_hash(&i.key)),
                                     (i.id.handle, c),
                                 );
                                 n += 1;
@@ -841,7 +927,12 @@ impl Backend for TcBackend {
                         }
                     }
                     if n > 0 {
-                        log_info!("local switch {}: {n} filters found on {pname}", self.name);
+                        log_info!(
+                            "local switch {}: {n} filters found on {pname} (dump {} ms, sorted {} ms)",
+                            self.name,
+                            dumped.as_millis(),
+                            (started.elapsed() - dumped).as_millis()
+                        );
                     }
                 }
                 Err(e) => log_warn!(
@@ -870,9 +961,6 @@ impl Backend for TcBackend {
         for id in ids {
             self.retranslate(id);
         }
-        // A vanished port's slots that no flow holds any more.
-        self.slots
-            .retain(|k, s| !(vanished.contains(&k.0) && s.owners.is_empty()));
         if self.settled {
             self.remove_leftovers();
         }
@@ -886,12 +974,7 @@ impl Backend for TcBackend {
         let ids: Vec<FilterId> = self
             .leftovers
             .drain()
-            .map(|((ifindex, chain, prio, _), (handle, _))| FilterId {
-                ifindex,
-                chain,
-                prio,
-                handle,
-            })
+            .map(|(k, (handle, _))| slot_filter_id(&k, handle))
             .collect();
         log_info!(
             "local switch {}: removing {} filters that no flow wants",

@@ -695,8 +695,8 @@ fn table_miss(a: &Agent) -> Option<v13::InstructionList> {
     a.switch
         .table
         .entries()
-        .find(|e| e.spec.table_id == 0 && e.spec.priority == 0 && e.spec.match_.fields.is_empty())
-        .map(|e| e.spec.instructions.clone())
+        .find(|e| e.spec.table_id == 0 && e.spec.priority == 0 && e.spec.match_().fields.is_empty())
+        .map(|e| e.spec.instructions())
 }
 
 /// A new connection: our HELLO out, the controller's in.

@@ -87,7 +87,7 @@ impl T {
             .t
             .entries()
             .map(|e| {
-                let p = actions(&e.spec.instructions)
+                let p = actions(&e.spec.instructions())
                     .find_map(|a| match a {
                         v13::Action::Output { port, .. } => Some(*port),
                         _ => None,
@@ -470,7 +470,7 @@ fn modify_refused_half_way_takes_back_what_it_installed() {
         .0
         .installed
         .values()
-        .all(|f| f.instructions[..] == [out(1)]));
+        .all(|f| f.instructions()[..] == [out(1)]));
 }
 
 #[test]
@@ -765,4 +765,28 @@ fn a_run_of_flow_mods_in_batches_ends_as_one_by_one() {
     assert_eq!(entries(&many).len(), 2);
     let installed = |t: &T| -> Vec<FlowSpec> { t.b.installed.values().cloned().collect() };
     assert_eq!(installed(&one), installed(&many));
+}
+
+/// Entries keep match and instructions encoded: what comes back is what went in, and the
+/// normal form read from the encoding is the one of the decoded match.
+#[test]
+fn flow_spec_keeps_match_and_instructions_exactly() {
+    let mut fields = ip_dst([10, 1, 2, 0], 24);
+    fields.push(Oxm::IpProto(6));
+    fields.push(Oxm::TcpDst(80));
+    let m = v13::Match::from_fields(fields);
+    let instr = vec![out(2), Instruction::GotoTable(3)];
+    let spec = FlowSpec::new(1, 100, 7, &m, &instr);
+    assert_eq!(spec.match_(), m);
+    assert_eq!(&spec.instructions()[..], &instr[..]);
+    assert_eq!(spec.match_wire().len(), m.wire_len());
+    assert_eq!(MatchKey::of_wire(spec.match_wire()), MatchKey::of(&m));
+    let other = spec.with_instructions(&[out(1)]);
+    assert_eq!(other.match_(), m);
+    assert_eq!(&other.instructions()[..], &[out(1)][..]);
+    assert_eq!((other.table_id, other.priority, other.cookie), (1, 100, 7));
+    // The empty match and no instructions.
+    let empty = FlowSpec::new(0, 0, 0, &v13::Match::new(), &[]);
+    assert_eq!(empty.match_(), v13::Match::new());
+    assert!(empty.instructions().is_empty());
 }

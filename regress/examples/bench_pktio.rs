@@ -39,7 +39,9 @@ fn main() {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     println!("bench-pktio: {secs} s per phase, kernel {}", kernel.trim());
 
+    eprintln!("bench-pktio: switchd");
     let sw = run_switchd(phase);
+    eprintln!("bench-pktio: Open vSwitch");
     let ovs = run_ovs(phase);
     print_table(&sw, &ovs);
 }
@@ -330,8 +332,24 @@ struct Controller {
 
 impl Controller {
     fn accept(l: &TcpListener) -> Controller {
-        l.set_nonblocking(false).expect("blocking");
-        let (s, _) = l.accept().expect("accept the switch");
+        // The switch has a minute to connect.
+        l.set_nonblocking(true).expect("nonblocking");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let s = loop {
+            match l.accept() {
+                Ok((s, _)) => break s,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "the switch did not connect in 60 s"
+                    );
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => panic!("accept the switch: {e}"),
+            }
+        };
+        s.set_nonblocking(false).expect("blocking");
+        eprintln!("bench-pktio: the switch connected");
         s.set_nodelay(true).expect("nodelay");
         let mut out = BytesMut::new();
         v13::encode_hello(&[OFP13_VERSION], 1, &mut out);

@@ -20,6 +20,16 @@ pub mod flags {
 pub const OFPM_MAX: u32 = 0xffff_0000;
 /// `OFPM_ALL`: every meter (only in delete).
 pub const OFPM_ALL: u32 = 0xffff_ffff;
+/// `OFPM_CONTROLLER`: the virtual meter of the packets sent to the controller (1.3
+/// section 7.3.4.4), the bound on packet-ins; without it, [`CONTROLLER_DEFAULT`].
+pub const OFPM_CONTROLLER: u32 = 0xffff_fffd;
+/// The bound on packets that one filter sends to the controller until a controller sets
+/// OFPM_CONTROLLER: 1000 packets per second, bursts of 100. A packet storm must not starve
+/// the daemon or flood the controller.
+pub const CONTROLLER_DEFAULT: PoliceRate = PoliceRate::Packets {
+    rate: 1000,
+    burst: 100,
+};
 
 const METER_MOD_FAILED: u16 = ofproto::error::err_type::METER_MOD_FAILED;
 const METER_EXISTS: OfpErrorCode = OfpErrorCode::new(METER_MOD_FAILED, 1);
@@ -76,10 +86,10 @@ impl MeterTable {
             }
             return Ok(());
         }
-        if id == 0 || id > OFPM_MAX {
+        if (id == 0 || id > OFPM_MAX) && id != OFPM_CONTROLLER {
             return Err(refuse(
                 INVALID_METER,
-                format!("meter {id} is not a valid meter id (1..=0xffff0000)"),
+                format!("meter {id} is not a valid meter id (1..=0xffff0000, or CONTROLLER)"),
             ));
         }
         let unit = m.flags & (flags::KBPS | flags::PKTPS);
@@ -129,6 +139,16 @@ impl MeterTable {
             },
         );
         Ok(())
+    }
+
+    /// The bound on the packets a filter copies to the controller: OFPM_CONTROLLER's rate
+    /// if a controller set that meter (`None`: it has no band, no bound), otherwise
+    /// [`CONTROLLER_DEFAULT`].
+    pub fn controller_rate(&self) -> Option<PoliceRate> {
+        match self.police(OFPM_CONTROLLER) {
+            Ok(r) => r,
+            Err(_) => Some(CONTROLLER_DEFAULT),
+        }
     }
 
     /// The police rate that implements meter `id`; `Ok(None)` for a meter without bands

@@ -1014,37 +1014,40 @@ fn action_name(a: &Action) -> &'static str {
 /// `OFPCML_NO_BUFFER`: send the whole packet to the controller.
 pub const OFPCML_NO_BUFFER: u16 = 0xffff;
 
-/// The bound on packets that one filter sends to the controller, in packets per second,
-/// and the burst it lets through at once: a packet storm must not starve the daemon or
-/// flood the controller. Packets over it take the rest of the filter's actions without
-/// the copy to the controller.
-pub const CONTROLLER_RATE: u64 = 1000;
-pub const CONTROLLER_BURST: u64 = 100;
-
-/// What output:CONTROLLER becomes at action index `at` of a filter: act_police (packets
-/// per second; over the rate, jump past the sample) and act_sample (every packet, cut to
-/// `trunc`, to psample group `group`, which names the flow).
-pub fn controller_actions(at: usize, group: u32, trunc: Option<u32>) -> [TcAction; 2] {
-    [
-        TcAction::PoliceJump {
-            rate: PoliceRate::Packets {
-                rate: CONTROLLER_RATE,
-                burst: CONTROLLER_BURST,
+/// What output:CONTROLLER becomes at action index `at` of a filter: act_police at `rate`
+/// (the OFPM_CONTROLLER meter, [`MeterTable::controller_rate`]; over the rate, jump past
+/// the sample, so the packet takes the rest of the filter's actions without the copy to
+/// the controller) and act_sample (every packet, cut to `trunc`, to psample group
+/// `group`, which names the flow). Without a rate, the sample alone.
+pub fn controller_actions(
+    at: usize,
+    group: u32,
+    trunc: Option<u32>,
+    rate: Option<PoliceRate>,
+) -> Vec<TcAction> {
+    let sample = TcAction::Sample { group, trunc };
+    match rate {
+        Some(rate) => vec![
+            TcAction::PoliceJump {
+                rate,
+                to: at as u32 + 2,
             },
-            to: at as u32 + 2,
-        },
-        TcAction::Sample { group, trunc },
-    ]
+            sample,
+        ],
+        None => vec![sample],
+    }
 }
 
 /// Lower the program for a filter on device `ingress` (OpenFlow port `in_port`); `group`
-/// is the flow's psample group, for output to CONTROLLER.
+/// is the flow's psample group and `ctl_rate` the OFPM_CONTROLLER bound, for output to
+/// CONTROLLER.
 fn lower(
     steps: &[Step],
     ingress: u32,
     ports: &PortMap,
     ctx: &MatchCtx,
     group: u32,
+    ctl_rate: Option<PoliceRate>,
 ) -> Result<Vec<TcAction>, Refusal> {
     let mut l = Lowering {
         ctx,
@@ -1159,7 +1162,7 @@ fn lower(
         }
     }
     l.flush()?;
-    finish(l.items, group)
+    finish(l.items, group, ctl_rate)
 }
 
 /// Turn the lowered items into the filter's action list: mirrors for every output but the
@@ -1169,7 +1172,11 @@ fn lower(
 /// Output to CONTROLLER copies the packet and lets it go on: an output before it is a
 /// mirror, and when nothing follows it the filter ends with a drop, as an action list
 /// without output does.
-fn finish(mut items: Vec<Item>, group: u32) -> Result<Vec<TcAction>, Refusal> {
+fn finish(
+    mut items: Vec<Item>,
+    group: u32,
+    ctl_rate: Option<PoliceRate>,
+) -> Result<Vec<TcAction>, Refusal> {
     // Changes after the last exit touch no copy of the packet.
     while matches!(items.last(), Some(Item::Tc(_))) {
         items.pop();
@@ -1202,7 +1209,7 @@ fn finish(mut items: Vec<Item>, group: u32) -> Result<Vec<TcAction>, Refusal> {
             for (n, i) in items.into_iter().enumerate() {
                 let is_last = n == last;
                 if let Item::Controller { trunc } = i {
-                    out.extend(controller_actions(out.len(), group, trunc));
+                    out.extend(controller_actions(out.len(), group, trunc, ctl_rate));
                     continue;
                 }
                 out.push(match i {
@@ -1268,7 +1275,14 @@ pub fn translate(
     };
     let mut filters = Vec::with_capacity(devices.len());
     for ifindex in devices {
-        let actions = lower(&steps, ifindex, ports, &ctx, group)?;
+        let actions = lower(
+            &steps,
+            ifindex,
+            ports,
+            &ctx,
+            group,
+            meters.controller_rate(),
+        )?;
         let mut f = Filter {
             ifindex,
             chain,

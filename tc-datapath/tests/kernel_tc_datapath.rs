@@ -1065,10 +1065,9 @@ fn a_flood_to_the_controller_is_bounded_by_the_police_and_still_forwarded() {
     let ours = got.iter().filter(|s| s.group == group).count();
     eprintln!(
         "controller police: sent {SENT} packets in {:.3} s, {ours} reached psample \
-         ({} pkt/s allowed, burst {})",
+         ({:?} allowed)",
         elapsed.as_secs_f64(),
-        tc_datapath::translate::CONTROLLER_RATE,
-        tc_datapath::translate::CONTROLLER_BURST
+        tc_datapath::meter::CONTROLLER_DEFAULT
     );
     assert!(ours > 0, "nothing reached the controller path");
     assert!(

@@ -952,10 +952,7 @@ fn controller(max_len: u16) -> Action {
 fn to_controller(at: u32, group: u32, trunc: Option<u32>) -> [TcAction; 2] {
     [
         TcAction::PoliceJump {
-            rate: PoliceRate::Packets {
-                rate: tc_datapath::translate::CONTROLLER_RATE,
-                burst: tc_datapath::translate::CONTROLLER_BURST,
-            },
+            rate: tc_datapath::meter::CONTROLLER_DEFAULT,
             to: at + 2,
         },
         TcAction::Sample { group, trunc },
@@ -1043,4 +1040,47 @@ fn the_psample_group_names_the_flow_by_content() {
     };
     let with_cookie = translate(&flow, &ports(), &MeterTable::new()).unwrap();
     assert_eq!(group_of_filter(&with_cookie[0]), g);
+}
+
+#[test]
+fn the_controller_meter_sets_the_bound_on_packet_ins() {
+    let mut meters = MeterTable::new();
+    meters
+        .apply(&MeterMod {
+            command: MeterModCommand::Add,
+            flags: 2,
+            meter_id: tc_datapath::meter::OFPM_CONTROLLER,
+            bands: vec![MeterBand::Drop {
+                rate: 50_000,
+                burst_size: 0,
+            }],
+        })
+        .unwrap();
+    let f = tr_with(0, 10, vec![], apply(vec![controller(64)]), &meters).unwrap();
+    assert_eq!(
+        f[0].actions[0],
+        TcAction::PoliceJump {
+            rate: PoliceRate::Packets {
+                rate: 50_000,
+                burst: 5_000
+            },
+            to: 2
+        }
+    );
+    // Without it, the default bound.
+    let f = tr_with(
+        0,
+        10,
+        vec![],
+        apply(vec![controller(64)]),
+        &MeterTable::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        f[0].actions[0],
+        TcAction::PoliceJump {
+            rate: tc_datapath::meter::CONTROLLER_DEFAULT,
+            to: 2
+        }
+    );
 }

@@ -29,6 +29,8 @@ pub const GROUP_ANY: u32 = 0xffff_ffff;
 /// `OFPM_MAX`, `OFPM_ALL`
 pub const METER_MAX: u32 = 0xffff_0000;
 pub const METER_ALL: u32 = 0xffff_ffff;
+/// `OFPM_CONTROLLER`: the virtual meter of packet-ins (7.3.4.4).
+pub const METER_CONTROLLER: u32 = 0xffff_fffd;
 /// The most entries one switch holds, over all its tables (OFPFMFC_TABLE_FULL beyond).
 pub const MAX_ENTRIES: usize = 262_144;
 
@@ -193,6 +195,16 @@ impl FlowEntry {
         group == GROUP_ANY
             || actions(&self.spec.instructions())
                 .any(|a| matches!(a, v13::Action::Group(g) if *g == group))
+    }
+
+    /// Whether meter `id` bounds this entry: its meter instruction, or OFPM_CONTROLLER for
+    /// an entry that outputs to CONTROLLER.
+    fn uses_meter(&self, id: u32) -> bool {
+        if id == METER_CONTROLLER {
+            super::backend::PacketInFlow::of(&self.spec).is_some()
+        } else {
+            self.meter() == Some(id)
+        }
     }
 
     fn meter(&self) -> Option<u32> {
@@ -859,6 +871,8 @@ impl FlowTable {
     }
 
     /// Carry out a METER_MOD (7.3.4.4). `Ok` lists the flows removed with a deleted meter.
+    /// OFPM_CONTROLLER is the bound on packet-ins: setting it installs the flows that
+    /// output to CONTROLLER again with its rate; deleting it puts the default back.
     pub fn meter_mod(
         &mut self,
         mm: &v13::MeterMod,
@@ -876,20 +890,26 @@ impl FlowTable {
             let mut out = Vec::new();
             for m in ids {
                 // A meter that does not exist is deleted without an error.
-                if self.meters.remove(&m).is_some() {
-                    // As Open vSwitch does: the flows that use a deleted meter go with it.
-                    let users: Vec<FlowId> = self
-                        .entries
-                        .values()
-                        .filter(|e| e.meter() == Some(m))
-                        .map(|e| e.id)
-                        .collect();
-                    out.extend(self.remove_ids(&users, removed::DELETE, backend, now));
+                let Some(old) = self.meters.remove(&m) else {
+                    continue;
+                };
+                if m == METER_CONTROLLER {
+                    // The packet-in bound goes back to its default; the flows stay.
+                    self.reinstall_users(m, Some(old), backend, now)?;
+                    continue;
                 }
+                // As Open vSwitch does: the flows that use a deleted meter go with it.
+                let users: Vec<FlowId> = self
+                    .entries
+                    .values()
+                    .filter(|e| e.uses_meter(m))
+                    .map(|e| e.id)
+                    .collect();
+                out.extend(self.remove_ids(&users, removed::DELETE, backend, now));
             }
             return Ok(out);
         }
-        if id == 0 || id > METER_MAX {
+        if (id == 0 || id > METER_MAX) && id != METER_CONTROLLER {
             return Err(Refusal::new(
                 err::MM_INVALID_METER,
                 format!("meter id {id} is not configurable"),
@@ -912,12 +932,24 @@ impl FlowTable {
             _ => {}
         }
         let old = self.meters.insert(id, mm.clone());
-        // The flows that use a modified meter are installed again with its new bands;
-        // if the backend refuses one, the meter and every flow stay as they were.
+        self.reinstall_users(id, old, backend, now)?;
+        Ok(Vec::new())
+    }
+
+    /// Meter `id` changed (it was `old`): the flows that use it are installed again with
+    /// its new bands. If the backend refuses one, the meter goes back to `old` and every
+    /// flow stays as it was.
+    fn reinstall_users(
+        &mut self,
+        id: u32,
+        old: Option<v13::MeterMod>,
+        backend: &mut dyn Backend,
+        now: Instant,
+    ) -> Result<(), Refusal> {
         let users: Vec<FlowId> = self
             .entries
             .values()
-            .filter(|e| e.meter() == Some(id))
+            .filter(|e| e.uses_meter(id))
             .map(|e| e.id)
             .collect();
         let mut made: Vec<(FlowId, FlowId)> = Vec::new();
@@ -949,7 +981,7 @@ impl FlowTable {
             }
             backend.remove(o);
         }
-        Ok(Vec::new())
+        Ok(())
     }
 }
 

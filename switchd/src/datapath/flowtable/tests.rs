@@ -790,3 +790,29 @@ fn flow_spec_keeps_match_and_instructions_exactly() {
     assert_eq!(empty.match_(), v13::Match::new());
     assert!(empty.instructions().is_empty());
 }
+
+#[test]
+fn the_controller_meter_reinstalls_the_flows_to_the_controller_and_deletes_none() {
+    use v13::MeterModCommand as M;
+    let mut t = T::new();
+    let now = t.now;
+    t.ok(add(1, vec![], port::CONTROLLER));
+    t.ok(add(2, vec![Oxm::InPort(1)], 2));
+    let (to_ctl, other) = (t.id_of(1), t.id_of(2));
+    // Setting OFPM_CONTROLLER installs the flow to the controller again (with the new
+    // bound), and only that one.
+    t.t.meter_mod(&meter(M::Add, METER_CONTROLLER, 50_000), &mut t.b, now)
+        .expect("set the controller meter");
+    assert_ne!(t.id_of(1), to_ctl);
+    assert_eq!(t.id_of(2), other);
+    t.consistent();
+    // Deleting it puts the default back: the flows stay, reinstalled.
+    let again = t.id_of(1);
+    let gone =
+        t.t.meter_mod(&meter(M::Delete, METER_CONTROLLER, 0), &mut t.b, now)
+            .expect("delete the controller meter");
+    assert!(gone.is_empty());
+    assert_ne!(t.id_of(1), again);
+    assert_eq!(t.shape().len(), 2);
+    t.consistent();
+}

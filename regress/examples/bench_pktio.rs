@@ -423,6 +423,17 @@ impl Controller {
     }
 
     fn table_miss_to_controller(&self) {
+        // No bound on packet-ins but the switch's own speed: the OFPM_CONTROLLER meter
+        // (switchd's default is 1000 packets per second per filter).
+        self.send(&M::MeterMod(v13::MeterMod {
+            command: v13::MeterModCommand::Add,
+            flags: 2,
+            meter_id: 0xffff_fffd,
+            bands: vec![v13::MeterBand::Drop {
+                rate: 100_000_000,
+                burst_size: 0,
+            }],
+        }));
         self.send(&M::FlowMod(v13::FlowMod {
             command: v13::FlowModCommand::Add,
             priority: 0,

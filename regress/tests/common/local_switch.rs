@@ -118,7 +118,8 @@ impl Daemon {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
-    /// Wait (up to 60 s: the VM is slow, and slower still when the machine is busy) until `cond` holds.
+    /// Wait (up to 60 s: the VM is slow, and slower still on a busy machine) until `cond`
+    /// holds.
     pub fn wait_for(&self, what: &str, mut cond: impl FnMut() -> bool) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while !cond() {

@@ -80,6 +80,27 @@ pub struct RuntimeConfig {
     pub switches: Vec<SwitchConfig>,
 }
 
+impl RuntimeConfig {
+    /// What `role` reads of the configuration: the flow lines only where they are
+    /// installed (ofp: external switches'; datapath: local switches'; control: none), so
+    /// that a local switch's 100,000 flow lines are not kept by processes that never
+    /// read them.
+    pub fn for_role(&self, role: Role) -> RuntimeConfig {
+        let mut c = self.clone();
+        for s in &mut c.switches {
+            let keep = match role {
+                Role::Ofp => s.bridge.is_none(),
+                Role::Datapath => s.bridge.is_some(),
+                Role::Control | Role::Parent => false,
+            };
+            if !keep {
+                s.flows = Vec::new();
+            }
+        }
+        c
+    }
+}
+
 /// One configured `switch` block, as the children need it (see switchd.conf(5)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SwitchConfig {

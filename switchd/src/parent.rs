@@ -171,6 +171,10 @@ fn parent(mut args: Args, config: Config) -> ! {
         std::process::exit(1);
     }
 
+    drop(init);
+    let mut config = config;
+    forget_flows(&mut config);
+
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -207,6 +211,19 @@ fn parent(mut args: Args, config: Config) -> ! {
     });
     let _ = std::fs::remove_file(&socket_path);
     std::process::exit(status)
+}
+
+/// The parent has handed the flow lines to the children, and nothing of it reads them
+/// again (a reload parses the file anew): free them, and give the memory back.
+fn forget_flows(c: &mut Config) {
+    for s in &mut c.switches {
+        s.flows = Vec::new();
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only adjusts glibc's own allocator state.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 fn runtime_config(c: &Config) -> RuntimeConfig {
@@ -371,7 +388,11 @@ fn send_setup(
             .expect("every child was started")
     };
     for role in Role::CHILDREN {
-        ipc::send_blocking(chan(role), &Msg::Init(init.clone()), &[])?;
+        let init = Init {
+            config: init.config.for_role(role),
+            ..init.clone()
+        };
+        ipc::send_blocking(chan(role), &Msg::Init(init), &[])?;
     }
     // One channel for every pair of children, as OpenBSD's proc_connect does.
     for (a, b) in [
@@ -660,8 +681,10 @@ impl Parent {
         self.config = applied;
         let rc = runtime_config(&self.config);
         for role in Role::CHILDREN {
-            self.send(role, &Msg::Config(rc.clone())).await;
+            self.send(role, &Msg::Config(rc.for_role(role))).await;
         }
+        drop(rc);
+        forget_flows(&mut self.config);
         log_info!("configuration reloaded from {file}");
         self.event(EventKind::Reloaded { config_file: file }).await;
         Ok(notes)

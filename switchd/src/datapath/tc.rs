@@ -1012,7 +1012,7 @@ impl Backend for TcBackend {
                     }
                     if n > 0 {
                         log_info!(
-                            "local switch {}: {n} filters found on {pname} (dump {} ms, sorted {} ms)",
+                            "local switch {}: {n} filters found on {pname} (terse dump {} ms, listed {} ms)",
                             self.name,
                             dumped.as_millis(),
                             (started.elapsed() - dumped).as_millis()

@@ -63,6 +63,8 @@ enum Request {
         Vec<FilterId>,
         mpsc::SyncSender<Vec<Result<(), KernelError>>>,
     ),
+    /// Every filter of a device in full.
+    Dump(u32, mpsc::SyncSender<Result<Vec<Installed>, KernelError>>),
     /// The filters of one (device, chain, prio) in full.
     DumpPlace(Place, mpsc::SyncSender<Result<Vec<Installed>, KernelError>>),
     /// Every filter of a device, tersely.
@@ -161,6 +163,11 @@ impl Kernel {
             .unwrap_or_else(|| vec![Err(gone()); n])
     }
 
+    fn dump(&self, ifindex: u32) -> Result<Vec<Installed>, KernelError> {
+        self.call(|r| Request::Dump(ifindex, r))
+            .unwrap_or_else(|| Err(gone()))
+    }
+
     fn dump_place(&self, place: Place) -> Result<Vec<Installed>, KernelError> {
         self.call(|r| Request::DumpPlace(place, r))
             .unwrap_or_else(|| Err(gone()))
@@ -193,6 +200,9 @@ async fn serve(tc: &mut tc_datapath::Tc, req: Request) {
         }
         Request::Remove(ids, r) => {
             let _ = r.send(tc.remove(&ids).await);
+        }
+        Request::Dump(i, r) => {
+            let _ = r.send(tc.dump(i).await);
         }
         Request::DumpPlace((i, chain, prio), r) => {
             let _ = r.send(tc.dump_place(i, chain, prio).await);
@@ -820,6 +830,66 @@ impl TcBackend {
     }
 }
 
+impl TcBackend {
+    /// Every flow's counters, from a terse or a full dump of each port.
+    fn read_counters(&mut self, now: Instant, terse: bool) -> HashMap<FlowId, Counters> {
+        let by_handle: HashMap<FilterId, FlowId> = self
+            .slots
+            .iter()
+            .map(|(k, s)| (slot_filter_id(k, s.handle), s.owner))
+            .collect();
+        let mut out: HashMap<FlowId, Counters> = HashMap::new();
+        let ports: Vec<(u32, String)> = self
+            .ports
+            .bridge_ports()
+            .map(|(_, i, n)| (i, n.to_string()))
+            .collect();
+        for (ifindex, pname) in ports {
+            let dump = if terse {
+                self.kernel.dump_terse(ifindex)
+            } else {
+                self.kernel.dump(ifindex).map(|d| {
+                    d.into_iter()
+                        .map(|i| Listed {
+                            id: i.id,
+                            cookie: i.cookie,
+                            packets: i.packets,
+                            bytes: i.bytes,
+                            last_used: i.last_used,
+                        })
+                        .collect()
+                })
+            };
+            let dump = match dump {
+                Ok(d) => d,
+                Err(e) => {
+                    log_warn!(
+                        "local switch {}: reading the filters of {pname}: {e}",
+                        self.name
+                    );
+                    continue;
+                }
+            };
+            for i in dump {
+                let Some(&id) = by_handle.get(&i.id) else {
+                    continue;
+                };
+                if id == INFRA {
+                    continue;
+                }
+                let c = out.entry(id).or_default();
+                c.packets += i.packets;
+                c.bytes += i.bytes;
+                if let Some(ago) = i.last_used.filter(|_| i.packets > 0) {
+                    let at = now.checked_sub(ago);
+                    c.last_used = c.last_used.max(at);
+                }
+            }
+        }
+        out
+    }
+}
+
 impl Backend for TcBackend {
     fn install(&mut self, id: FlowId, flow: &FlowSpec, meters: &MeterTable) -> Result<(), Refusal> {
         self.meters = tc_meters(meters)?;
@@ -930,46 +1000,16 @@ impl Backend for TcBackend {
         }
     }
 
+    /// From terse dumps: no time of last use (the flow table takes a count that grew for
+    /// use now).
     fn counters(&mut self, now: Instant) -> HashMap<FlowId, Counters> {
-        let by_handle: HashMap<FilterId, FlowId> = self
-            .slots
-            .iter()
-            .map(|(k, s)| (slot_filter_id(k, s.handle), s.owner))
-            .collect();
-        let mut out: HashMap<FlowId, Counters> = HashMap::new();
-        let ports: Vec<(u32, String)> = self
-            .ports
-            .bridge_ports()
-            .map(|(_, i, n)| (i, n.to_string()))
-            .collect();
-        for (ifindex, pname) in ports {
-            let dump = match self.kernel.dump_terse(ifindex) {
-                Ok(d) => d,
-                Err(e) => {
-                    log_warn!(
-                        "local switch {}: reading the filters of {pname}: {e}",
-                        self.name
-                    );
-                    continue;
-                }
-            };
-            for i in dump {
-                let Some(&id) = by_handle.get(&i.id) else {
-                    continue;
-                };
-                if id == INFRA {
-                    continue;
-                }
-                let c = out.entry(id).or_default();
-                c.packets += i.packets;
-                c.bytes += i.bytes;
-                if let Some(ago) = i.last_used.filter(|_| i.packets > 0) {
-                    let at = now.checked_sub(ago);
-                    c.last_used = c.last_used.max(at);
-                }
-            }
-        }
-        out
+        self.read_counters(now, true)
+    }
+
+    /// From full dumps, which carry the actions' time of last use: an idle timeout runs
+    /// from the last packet, not from the read that saw the count grow.
+    fn counters_with_last_use(&mut self, now: Instant) -> HashMap<FlowId, Counters> {
+        self.read_counters(now, false)
     }
 
     fn set_ports(&mut self, ports: &PortMap) {

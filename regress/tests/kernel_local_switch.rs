@@ -362,6 +362,70 @@ fn a_restart_keeps_the_filters_and_the_traffic() {
 
 #[test]
 #[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn a_restart_on_changed_flows_replaces_in_place_and_removes_what_went() {
+    // Adoption after a restart goes by place and cookie from a terse dump (no keys); a
+    // flow whose actions changed under the same match finds no cookie of its own there,
+    // and must still find the old filter with its key and replace it, not fail beside it.
+    let lan = Lan::new(2, LanSwitch::PortsOnly).expect("hosts");
+    let br = LinkGuard(unique_name());
+    let (h0, h1) = (&lan.hosts[0], &lan.hosts[1]);
+    let (p0, p1) = (&h0.port, &h1.port);
+    let icmp = "priority=300,icmp,nw_src=10.77.0.0/24,actions=";
+    let tcp_drop = "priority=250,tcp,actions=drop";
+    let mut d = Daemon::start(&local_switch_conf(
+        &br.0,
+        p0,
+        p1,
+        &[&format!("{icmp}drop"), tcp_drop],
+    ));
+    connected_dpid(&d, &br.0);
+    assert!(!h0.ns.ping(h1.ip, 2), "ping passes the drop flow");
+    let at = |prio: u64| -> Vec<_> {
+        [p0, p1]
+            .iter()
+            .flat_map(|p| filters(p))
+            .filter(|f| f.0 == 0 && f.1 == 65536 - prio)
+            .collect()
+    };
+    let (icmp_before, tcp_before) = (at(300), at(250));
+    assert_eq!(
+        (icmp_before.len(), tcp_before.len()),
+        (2, 2),
+        "{icmp_before:?} {tcp_before:?}"
+    );
+
+    let conf = std::fs::read_to_string(&d.conf).expect("read config");
+    let conf = conf
+        .replace(&format!("{icmp}drop"), &format!("{icmp}NORMAL"))
+        .replace(&format!("\tflow \"{tcp_drop}\"\n"), "");
+    std::fs::write(&d.conf, conf).expect("write config");
+    d.restart();
+    d.wait_for("the local switch did not connect again", || {
+        d.ctl_ok(&["show", "switches"]).contains("local:vm")
+    });
+    d.wait_for("the leftover filters were not removed", || {
+        d.stderr().contains("removing 2 filters that no flow wants")
+    });
+    let log = d.stderr();
+    assert!(
+        h0.ns.ping_eventually(h1.ip, 5),
+        "no ping after the change:\n{log}"
+    );
+    let icmp_after = at(300);
+    // Same places and handles: replaced, not removed and added.
+    let place =
+        |v: &[(u64, u64, u64, u64, u64)]| -> Vec<_> { v.iter().map(|f| (f.0, f.1, f.2)).collect() };
+    assert_eq!(place(&icmp_after), place(&icmp_before), "{log}");
+    assert!(
+        at(250).is_empty(),
+        "the dropped flow's filters stay: {:?}",
+        at(250)
+    );
+    assert!(!log.contains("kernel refused"), "{log}");
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
 fn table_miss_drop_drops_until_a_flow_allows() {
     let lan = Lan::new(2, LanSwitch::PortsOnly).expect("hosts");
     let br = LinkGuard(unique_name());

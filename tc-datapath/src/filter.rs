@@ -320,6 +320,22 @@ pub fn flow_id(cookie: &[u8; 16]) -> [u8; 8] {
     id
 }
 
+/// What a terse dump (TCA_DUMP_FLAGS_TERSE) says about one installed flower filter: its
+/// place, the first action's cookie and counters, and nothing of its key or actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listed {
+    pub id: FilterId,
+    /// The first action's TCA_ACT_COOKIE, if it has one of 16 bytes.
+    pub cookie: Option<[u8; 16]>,
+    /// Counters of the first action: every packet the filter matched.
+    pub packets: u64,
+    pub bytes: u64,
+    /// How long ago the first action last saw a packet. A terse dump leaves the actions'
+    /// options out and with them the time of last use: `None` then (a kernel older than
+    /// 5.7 ignores the flag and sends the full filter, which has it).
+    pub last_used: Option<Duration>,
+}
+
 /// What a dump says about one installed flower filter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Installed {
@@ -910,6 +926,123 @@ struct ParsedAction {
     last_used: Option<Duration>,
 }
 
+/// Cookie, counters and last use of one action entry, terse or full; the last use comes
+/// from the options (absent in a terse entry).
+fn action_counters(entry: &[u8]) -> Result<Listed, NlaError> {
+    let mut l = Listed {
+        id: FilterId {
+            ifindex: 0,
+            chain: 0,
+            prio: 0,
+            handle: 0,
+        },
+        cookie: None,
+        packets: 0,
+        bytes: 0,
+        last_used: None,
+    };
+    let (mut kind, mut options, mut pkt64): (&[u8], &[u8], _) = (&[], &[], None);
+    for r in attrs(entry) {
+        let (t, p) = r?;
+        match t {
+            TCA_ACT_KIND => kind = p.split(|b| *b == 0).next().unwrap_or(p),
+            TCA_ACT_OPTIONS => options = p,
+            TCA_ACT_COOKIE => l.cookie = p.try_into().ok(),
+            TCA_ACT_STATS => {
+                for r in attrs(p) {
+                    let (t, s) = r?;
+                    match t {
+                        TCA_STATS_BASIC => {
+                            l.bytes = nla::get_u64(s)?;
+                            l.packets = nla::get_u32(s.get(8..).unwrap_or(&[]))? as u64;
+                        }
+                        TCA_STATS_PKT64 => pkt64 = Some(nla::get_u64(s)?),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    l.packets = pkt64.unwrap_or(l.packets);
+    let tm_attr = match kind {
+        b"police" => TCA_POLICE_TM,
+        b"csum" => TCA_CSUM_TM,
+        _ => TCA_GACT_TM,
+    };
+    for r in attrs(options) {
+        let (t, p) = r?;
+        if t == tm_attr {
+            l.last_used = p
+                .get(8..16)
+                .and_then(|p| nla::get_u64(p).ok())
+                .map(|t| Duration::from_millis(t.saturating_mul(10)));
+        }
+    }
+    Ok(l)
+}
+
+/// Parse one RTM_NEWTFILTER of a terse dump: `None` for what is not a flower filter (the
+/// chain's template, another classifier). A full answer (a kernel that ignored the flag)
+/// parses the same way; only more of it is skipped.
+pub fn parse_listed(payload: &[u8]) -> Result<Option<Listed>, NlaError> {
+    let t = payload
+        .get(..TCMSG_LEN)
+        .ok_or(NlaError("tcmsg truncated"))?;
+    let ifindex = nla::get_u32(&t[4..8])?;
+    let handle = nla::get_u32(&t[8..12])?;
+    let prio = (nla::get_u32(&t[16..20])? >> 16) as u16;
+    let (mut kind, mut chain, mut options) = (None, 0u32, None);
+    for r in attrs(&payload[TCMSG_LEN..]) {
+        let (ty, p) = r?;
+        match ty {
+            TCA_KIND => kind = Some(p),
+            TCA_CHAIN => chain = nla::get_u32(p)?,
+            TCA_OPTIONS => options = Some(p),
+            _ => {}
+        }
+    }
+    // A filter without actions has TCA_OPTIONS in a terse dump only if it has flags.
+    if kind != Some(b"flower\0") || handle == 0 {
+        return Ok(None);
+    }
+    let mut first: Option<(u16, &[u8])> = None;
+    for r in attrs(options.unwrap_or(&[])) {
+        let (ty, p) = r?;
+        if ty != TCA_FLOWER_ACT {
+            continue;
+        }
+        for e in attrs(p) {
+            let (n, e) = e?;
+            if first.is_none_or(|(m, _)| n < m) {
+                first = Some((n, e));
+            }
+        }
+    }
+    let mut l = match first {
+        Some((_, e)) => action_counters(e)?,
+        None => Listed {
+            id: FilterId {
+                ifindex,
+                chain,
+                prio,
+                handle,
+            },
+            cookie: None,
+            packets: 0,
+            bytes: 0,
+            last_used: None,
+        },
+    };
+    l.id = FilterId {
+        ifindex,
+        chain,
+        prio,
+        handle,
+    };
+    Ok(Some(l))
+}
+
 fn parse_action(entry: &[u8]) -> Result<ParsedAction, NlaError> {
     let mut kind = String::new();
     let mut options: &[u8] = &[];
@@ -1324,6 +1457,89 @@ mod tests {
         parse_filter(&buf[NLMSG_HDRLEN..])
             .expect("parses")
             .expect("a flower filter")
+    }
+
+    /// An RTM_NEWTFILTER as the kernel's terse dump lays it out (tcf_fill_node,
+    /// fl_terse_dump, tcf_action_dump_terse): tcmsg, kind, chain, then in the options
+    /// only the flags and per action its kind, stats and cookie.
+    fn terse_msg(kind: &str, handle: u32, packets32: u32, pkt64: Option<u64>) -> Vec<u8> {
+        let mut w = NlaWriter::with_buf(
+            tcmsg(7, handle, TC_H_INGRESS_PARENT, (1234 << 16) | 0x0300).to_vec(),
+        );
+        w.str(TCA_KIND, kind);
+        w.u32(TCA_CHAIN, 3);
+        let o = w.begin(TCA_OPTIONS);
+        w.u32(TCA_FLOWER_FLAGS, 0);
+        let acts = w.begin(TCA_FLOWER_ACT);
+        for (n, cookie) in [(2u16, *b"second action..."), (1, *b"0123456789abcdef")] {
+            let e = w.begin(n);
+            w.str(TCA_ACT_KIND, "gact");
+            let st = w.begin(TCA_ACT_STATS);
+            // struct gnet_stats_basic: bytes (u64), packets (u32), padding.
+            let mut basic = vec![0u8; 16];
+            basic[..8].copy_from_slice(&(u64::from(n) * 1000).to_ne_bytes());
+            basic[8..12].copy_from_slice(&(packets32 * u32::from(n)).to_ne_bytes());
+            w.put(TCA_STATS_BASIC, &basic);
+            if let Some(p) = pkt64 {
+                w.u64(TCA_STATS_PKT64, p * u64::from(n));
+            }
+            w.end(st);
+            w.put(TCA_ACT_COOKIE, &cookie);
+            w.end(e);
+        }
+        w.end(acts);
+        w.end(o);
+        w.buf
+    }
+
+    #[test]
+    fn terse_filter_gives_place_and_the_first_actions_cookie_and_counters() {
+        let l = parse_listed(&terse_msg("flower", 0xbeef, 5, None))
+            .expect("parses")
+            .expect("a flower filter");
+        assert_eq!(
+            l,
+            Listed {
+                id: FilterId {
+                    ifindex: 7,
+                    chain: 3,
+                    prio: 1234,
+                    handle: 0xbeef
+                },
+                cookie: Some(*b"0123456789abcdef"),
+                packets: 5,
+                bytes: 1000,
+                last_used: None,
+            }
+        );
+        // Past 2^32 packets the kernel adds TCA_STATS_PKT64.
+        let l = parse_listed(&terse_msg("flower", 1, 5, Some(1 << 33)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(l.packets, 1 << 33);
+        // Another classifier, or the chain's empty first message (handle 0): skipped.
+        assert_eq!(parse_listed(&terse_msg("u32", 1, 5, None)), Ok(None));
+        assert_eq!(parse_listed(&terse_msg("flower", 0, 5, None)), Ok(None));
+        assert!(parse_listed(&[0u8; 10]).is_err());
+    }
+
+    #[test]
+    fn a_full_answer_parses_as_terse_too() {
+        // What a kernel older than 5.7, which ignores the terse flag, sends.
+        let f = sample_filter(
+            vec![TcAction::Gact(Verdict::Shot)],
+            FlowerKey {
+                eth_type: Some(0x0800),
+                ..FlowerKey::default()
+            },
+        );
+        let mut buf = Vec::new();
+        f.encode_new(1, &mut buf);
+        let full = parse_filter(&buf[NLMSG_HDRLEN..]).unwrap().unwrap();
+        let l = parse_listed(&buf[NLMSG_HDRLEN..]).unwrap().unwrap();
+        assert_eq!(l.id, full.id);
+        assert_eq!(l.cookie, Some(f.cookie));
+        assert_eq!((l.packets, l.bytes), (full.packets, full.bytes));
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //!   filters every table needs.
 //! - [`diff`] and [`plan`]: reconcile what a dump shows with what the flow table wants,
 //!   by cookie; [`plan`] also pairs changed filters that keep their key for replacement.
-//! - [`Tc`]: the netlink socket: probe, clsact, batched install/replace/remove, dump.
+//! - [`Tc`]: the netlink socket: probe, clsact, batched install/replace/remove, dump
+//!   (full, of one place, or terse: place, cookie and counters only).
 //! - [`psample`]: the packets that output to CONTROLLER (act_sample) copies, as the
 //!   kernel's psample family delivers them.
 //! - [`filter`]: the typed filters and actions and their netlink encoding; [`nla`] is the
@@ -28,7 +29,7 @@ pub mod translate;
 mod uapi;
 
 pub use filter::{
-    Filter, FilterId, FlowerKey, Installed, MirredKind, PeditHeader, PeditKey, PoliceRate,
+    Filter, FilterId, FlowerKey, Installed, Listed, MirredKind, PeditHeader, PeditKey, PoliceRate,
     TcAction, Verdict,
 };
 pub use meter::{Meter, MeterTable};

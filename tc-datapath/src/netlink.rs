@@ -8,8 +8,8 @@ use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
 use tokio::io::unix::AsyncFd;
 
 use crate::filter::{
-    self, begin_msg, finish_msg, tcmsg, Filter, FilterId, FlowerKey, Installed, PeditHeader,
-    PeditKey, PoliceRate, TcAction, Verdict,
+    self, begin_msg, finish_msg, tcmsg, Filter, FilterId, FlowerKey, Installed, Listed,
+    PeditHeader, PeditKey, PoliceRate, TcAction, Verdict,
 };
 use crate::nla::{self, attrs, NlaWriter};
 use crate::uapi::*;
@@ -525,22 +525,69 @@ impl Tc {
         .collect()
     }
 
-    /// Every flower filter on the clsact ingress of `ifindex`, all chains, with cookie,
-    /// counters and last use.
+    /// Every flower filter on the clsact ingress of `ifindex`, all chains, with key,
+    /// actions, cookie, counters and last use.
     pub async fn dump(&mut self, ifindex: u32) -> Result<Vec<Installed>, KernelError> {
+        self.dump_with(ifindex, None, false, filter::parse_filter)
+            .await
+    }
+
+    /// The flower filters of one place, (`chain`, `prio`) on the clsact ingress of
+    /// `ifindex`, in full: what [`Tc::dump`] gives for that place alone.
+    pub async fn dump_place(
+        &mut self,
+        ifindex: u32,
+        chain: u32,
+        prio: u16,
+    ) -> Result<Vec<Installed>, KernelError> {
+        self.dump_with(ifindex, Some((chain, prio)), false, filter::parse_filter)
+            .await
+    }
+
+    /// Every flower filter on the clsact ingress of `ifindex`, all chains, tersely
+    /// (TCA_DUMP_FLAGS_TERSE): place, cookie and counters, without the flower key and the
+    /// actions' options, which are most of a full dump's bytes and of the kernel's work
+    /// (`fl_terse_dump`). No time of last use then. A kernel older than 5.7 ignores the
+    /// flag and answers in full; that parses the same, with the last use.
+    pub async fn dump_terse(&mut self, ifindex: u32) -> Result<Vec<Listed>, KernelError> {
+        self.dump_with(ifindex, None, true, filter::parse_listed)
+            .await
+    }
+
+    /// Dump the filters of `ifindex` (of one (chain, prio) with `place`), each message
+    /// parsed by `parse`.
+    async fn dump_with<T>(
+        &mut self,
+        ifindex: u32,
+        place: Option<(u32, u16)>,
+        terse: bool,
+        parse: impl Fn(&[u8]) -> Result<Option<T>, nla::NlaError>,
+    ) -> Result<Vec<T>, KernelError> {
         let seq = self.seq;
         self.seq = self.seq.wrapping_add(1);
         let mut buf = Vec::new();
         let at = begin_msg(&mut buf, RTM_GETTFILTER, NLM_F_REQUEST | NLM_F_DUMP, seq);
-        buf.extend_from_slice(&tcmsg(ifindex, 0, TC_H_INGRESS_PARENT, 0));
+        // tcm_info selects a prio (its upper half), TCA_CHAIN a chain.
+        let info = place.map_or(0, |(_, prio)| (prio as u32) << 16);
+        buf.extend_from_slice(&tcmsg(ifindex, 0, TC_H_INGRESS_PARENT, info));
+        let mut w = NlaWriter::with_buf(buf);
+        if let Some((chain, _)) = place {
+            w.u32(TCA_CHAIN, chain);
+        }
+        if terse {
+            // struct nla_bitfield32: value, selector.
+            let mut b = [0u8; 8];
+            b[..4].copy_from_slice(&TCA_DUMP_FLAGS_TERSE.to_ne_bytes());
+            b[4..].copy_from_slice(&TCA_DUMP_FLAGS_TERSE.to_ne_bytes());
+            w.put(TCA_DUMP_FLAGS, &b);
+        }
+        let mut buf = w.buf;
         finish_msg(&mut buf, at);
         self.send(&buf).await.map_err(|e| KernelError::io(&e))?;
         let mut out = Vec::new();
         loop {
             let len = self.recv().await.map_err(|e| KernelError::io(&e))?;
-            // Copy out: parsing borrows the buffer that the next recv reuses.
-            let data = self.rbuf[..len].to_vec();
-            for m in split_msgs(&data) {
+            for m in split_msgs(&self.rbuf[..len]) {
                 if m.seq != seq {
                     continue;
                 }
@@ -560,7 +607,7 @@ impl Tc {
                         )?;
                         return Ok(out);
                     }
-                    RTM_NEWTFILTER => match filter::parse_filter(m.payload) {
+                    RTM_NEWTFILTER => match parse(m.payload) {
                         Ok(Some(f)) => out.push(f),
                         Ok(None) => {}
                         Err(e) => {

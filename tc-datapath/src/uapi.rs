@@ -35,6 +35,9 @@ pub const TCMSG_LEN: usize = 20;
 pub const TCA_KIND: u16 = 1;
 pub const TCA_OPTIONS: u16 = 2;
 pub const TCA_CHAIN: u16 = 11;
+/// struct nla_bitfield32 (value, selector); kernel 5.7+.
+pub const TCA_DUMP_FLAGS: u16 = 15;
+pub const TCA_DUMP_FLAGS_TERSE: u32 = 1;
 pub const TCA_ACT_TAB: u16 = 1;
 pub const IFLA_IFNAME: u16 = 3;
 pub const IFLA_LINKINFO: u16 = 18;

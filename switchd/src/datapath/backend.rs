@@ -231,6 +231,14 @@ pub trait Backend {
     /// zero. Called for stats requests and when an idle timeout may have passed.
     fn counters(&mut self, now: Instant) -> HashMap<FlowId, Counters>;
 
+    /// [`Backend::counters`] with each flow's time of last use as exact as the backend
+    /// can have it, for judging idle timeouts (`counters` may leave `last_used` out when
+    /// that is much cheaper; a count that grew then stands for use "now"). The default
+    /// is `counters`.
+    fn counters_with_last_use(&mut self, now: Instant) -> HashMap<FlowId, Counters> {
+        self.counters(now)
+    }
+
     /// The bridge's ports changed; the implementation applies its installed flows to a
     /// port that appeared (TC filters live on each port's ingress). The default does
     /// nothing.

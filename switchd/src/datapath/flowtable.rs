@@ -805,7 +805,10 @@ impl FlowTable {
             .values()
             .any(|e| e.idle_deadline().is_some_and(|d| d <= now));
         if idle_due {
-            self.refresh(backend, now);
+            let c = backend.counters_with_last_use(now);
+            for e in self.entries.values_mut() {
+                e.observe(c.get(&e.id).copied().unwrap_or(e.seen), now);
+            }
         }
         let mut hard = Vec::new();
         let mut idle = Vec::new();

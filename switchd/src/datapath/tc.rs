@@ -15,11 +15,15 @@
 //! gets it back if the newer one goes first. Counters are read from dumps and credited to
 //! the flow that holds each filter.
 //!
-//! Hitless restart: a port seen for the first time is dumped, and its filters are
-//! leftovers. A filter that the switch wants and finds among the leftovers (same place,
-//! same cookie: the same flow compiled to the same content) is adopted as it is, without
-//! touching the kernel; [`Backend::remove_leftovers`], once the configured flows are in,
-//! removes the rest.
+//! Hitless restart: a port seen for the first time is dumped tersely (place, cookie and
+//! counters; no flower keys, which are most of the kernel's work and of the bytes), and its
+//! filters are leftovers. A filter that the switch wants and finds among the leftovers (same
+//! device, chain, prio and cookie: the same flow compiled to the same content, key
+//! included) is adopted as it is, without touching the kernel. Only where a wanted filter
+//! does not find its cookie in a (device, chain, prio) that still has unclaimed leftovers is
+//! that place dumped in full, to learn their keys: a leftover with the wanted key is then
+//! replaced in place as before. [`Backend::remove_leftovers`], once the configured flows
+//! are in, removes the rest. Counters come from terse dumps too.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::mpsc;
@@ -28,7 +32,7 @@ use std::time::Instant;
 use ofproto::OfpErrorCode;
 use tc_datapath::filter::FlowerKey;
 use tc_datapath::prio::{table_miss_filters, OVERFLOW_CHAIN_BASE};
-use tc_datapath::{Filter, FilterId, Installed, KernelError, TcAction, Verdict};
+use tc_datapath::{Filter, FilterId, Installed, KernelError, Listed, TcAction, Verdict};
 
 use super::backend::{
     Backend, Counters, FlowId, FlowSpec, MeterTable, PacketInFlow, PortMap, Refusal,
@@ -59,7 +63,12 @@ enum Request {
         Vec<FilterId>,
         mpsc::SyncSender<Vec<Result<(), KernelError>>>,
     ),
+    /// Every filter of a device in full.
     Dump(u32, mpsc::SyncSender<Result<Vec<Installed>, KernelError>>),
+    /// The filters of one (device, chain, prio) in full.
+    DumpPlace(Place, mpsc::SyncSender<Result<Vec<Installed>, KernelError>>),
+    /// Every filter of a device, tersely.
+    DumpTerse(u32, mpsc::SyncSender<Result<Vec<Listed>, KernelError>>),
 }
 
 type InstalledMany = (Vec<Filter>, Vec<Result<(), KernelError>>);
@@ -158,6 +167,16 @@ impl Kernel {
         self.call(|r| Request::Dump(ifindex, r))
             .unwrap_or_else(|| Err(gone()))
     }
+
+    fn dump_place(&self, place: Place) -> Result<Vec<Installed>, KernelError> {
+        self.call(|r| Request::DumpPlace(place, r))
+            .unwrap_or_else(|| Err(gone()))
+    }
+
+    fn dump_terse(&self, ifindex: u32) -> Result<Vec<Listed>, KernelError> {
+        self.call(|r| Request::DumpTerse(ifindex, r))
+            .unwrap_or_else(|| Err(gone()))
+    }
 }
 
 /// Execute one request on the TC thread. A reply channel whose caller went away is
@@ -185,6 +204,12 @@ async fn serve(tc: &mut tc_datapath::Tc, req: Request) {
         Request::Dump(i, r) => {
             let _ = r.send(tc.dump(i).await);
         }
+        Request::DumpPlace((i, chain, prio), r) => {
+            let _ = r.send(tc.dump_place(i, chain, prio).await);
+        }
+        Request::DumpTerse(i, r) => {
+            let _ = r.send(tc.dump_terse(i).await);
+        }
     }
 }
 
@@ -194,6 +219,13 @@ async fn serve(tc: &mut tc_datapath::Tc, req: Request) {
 /// hash in one (device, chain, prio) are caught when the second one would share the
 /// first's place ([`TcBackend::attach`] compares the real keys then) and refused.
 type SlotKey = (u32, u32, u16, u64);
+
+/// A (device, chain, prio): a slot without its key.
+type Place = (u32, u32, u16);
+
+fn place_of(k: &SlotKey) -> Place {
+    (k.0, k.1, k.2)
+}
 
 fn key_hash(k: &FlowerKey) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -265,6 +297,11 @@ pub struct TcBackend {
     tables: BTreeSet<u8>,
     /// Filters found in the kernel and not (yet) claimed, by place: handle and cookie.
     leftovers: HashMap<SlotKey, (u32, Cookie)>,
+    /// Filters found by a terse dump and not (yet) claimed, whose keys are not known:
+    /// handle by (device, chain, prio) and cookie.
+    listed: HashMap<(Place, Cookie), u32>,
+    /// How many of `listed` each (device, chain, prio) has.
+    listed_places: HashMap<Place, usize>,
     /// Once set, leftovers of a port that appears are removed at once.
     settled: bool,
     /// The flows that output to CONTROLLER, by psample group (the latest installed last:
@@ -385,6 +422,8 @@ impl TcBackend {
             waiting: HashMap::new(),
             tables: BTreeSet::new(),
             leftovers: HashMap::new(),
+            listed: HashMap::new(),
+            listed_places: HashMap::new(),
             settled: false,
             packet_in: PacketIns::default(),
         })
@@ -458,7 +497,7 @@ impl TcBackend {
         // A leftover in the same place is adopted as it is when it has our cookie (the same
         // flow compiled to the same content), else (the flow changed while switchd was
         // away) replaced in place.
-        let (handle, adopted) = match self.leftovers.remove(&key) {
+        let (handle, adopted) = match self.take_leftover(&key, &f.cookie) {
             Some((h, cookie)) if cookie == f.cookie => (h, Some(cookie)),
             Some((h, cookie)) => {
                 let mut nf = f.clone();
@@ -573,6 +612,57 @@ impl TcBackend {
                     self.detach(id, &key)
                 }
             }
+        }
+    }
+
+    /// Take the leftover at `key` for a filter whose cookie is `cookie`: the listed one of
+    /// its (device, chain, prio) with that cookie (same cookie, same key), else the one
+    /// with its key, which may have another cookie (learnt by a dump of the place).
+    fn take_leftover(&mut self, key: &SlotKey, cookie: &Cookie) -> Option<(u32, Cookie)> {
+        let place = place_of(key);
+        if let Some(h) = self.listed.remove(&(place, *cookie)) {
+            if let Some(n) = self.listed_places.get_mut(&place) {
+                *n -= 1;
+                if *n == 0 {
+                    self.listed_places.remove(&place);
+                }
+            }
+            return Some((h, *cookie));
+        }
+        self.resolve_unless_listed(key, cookie);
+        self.leftovers.remove(key)
+    }
+
+    /// Unless a listed leftover of `key`'s place has `cookie`, learn the keys of the
+    /// listed leftovers of that place (one full dump of it), so that one with `key` and
+    /// another cookie is found and replaced in place, not installed beside (which flower
+    /// refuses).
+    fn resolve_unless_listed(&mut self, key: &SlotKey, cookie: &Cookie) {
+        let place = place_of(key);
+        if self.listed.contains_key(&(place, *cookie)) || !self.listed_places.contains_key(&place) {
+            return;
+        }
+        self.listed_places.remove(&place);
+        match self.kernel.dump_place(place) {
+            Ok(d) => {
+                for i in d {
+                    let Some(c) = i.cookie else { continue };
+                    if self.listed.get(&(place, c)) == Some(&i.id.handle) {
+                        self.listed.remove(&(place, c));
+                        self.leftovers.insert(
+                            (place.0, place.1, place.2, key_hash(&i.key)),
+                            (i.id.handle, c),
+                        );
+                    }
+                }
+            }
+            Err(e) => log_warn!(
+                "local switch {}: reading the filters of ifindex {} chain {} prio {}: {e}",
+                self.name,
+                place.0,
+                place.1,
+                place.2
+            ),
         }
     }
 
@@ -740,6 +830,66 @@ impl TcBackend {
     }
 }
 
+impl TcBackend {
+    /// Every flow's counters, from a terse or a full dump of each port.
+    fn read_counters(&mut self, now: Instant, terse: bool) -> HashMap<FlowId, Counters> {
+        let by_handle: HashMap<FilterId, FlowId> = self
+            .slots
+            .iter()
+            .map(|(k, s)| (slot_filter_id(k, s.handle), s.owner))
+            .collect();
+        let mut out: HashMap<FlowId, Counters> = HashMap::new();
+        let ports: Vec<(u32, String)> = self
+            .ports
+            .bridge_ports()
+            .map(|(_, i, n)| (i, n.to_string()))
+            .collect();
+        for (ifindex, pname) in ports {
+            let dump = if terse {
+                self.kernel.dump_terse(ifindex)
+            } else {
+                self.kernel.dump(ifindex).map(|d| {
+                    d.into_iter()
+                        .map(|i| Listed {
+                            id: i.id,
+                            cookie: i.cookie,
+                            packets: i.packets,
+                            bytes: i.bytes,
+                            last_used: i.last_used,
+                        })
+                        .collect()
+                })
+            };
+            let dump = match dump {
+                Ok(d) => d,
+                Err(e) => {
+                    log_warn!(
+                        "local switch {}: reading the filters of {pname}: {e}",
+                        self.name
+                    );
+                    continue;
+                }
+            };
+            for i in dump {
+                let Some(&id) = by_handle.get(&i.id) else {
+                    continue;
+                };
+                if id == INFRA {
+                    continue;
+                }
+                let c = out.entry(id).or_default();
+                c.packets += i.packets;
+                c.bytes += i.bytes;
+                if let Some(ago) = i.last_used.filter(|_| i.packets > 0) {
+                    let at = now.checked_sub(ago);
+                    c.last_used = c.last_used.max(at);
+                }
+            }
+        }
+        out
+    }
+}
+
 impl Backend for TcBackend {
     fn install(&mut self, id: FlowId, flow: &FlowSpec, meters: &MeterTable) -> Result<(), Refusal> {
         self.meters = tc_meters(meters)?;
@@ -788,12 +938,16 @@ impl Backend for TcBackend {
         for (i, filters) in translated {
             let (id, spec) = flows[i];
             let keys: Vec<SlotKey> = filters.iter().map(slot_key).collect();
+            for (f, k) in filters.iter().zip(&keys) {
+                self.resolve_unless_listed(k, &f.cookie);
+            }
             let distinct: std::collections::HashSet<&SlotKey> = keys.iter().collect();
             let fresh = distinct.len() == keys.len()
                 && filters.iter().zip(&keys).all(|(f, k)| {
                     !self.slots.contains_key(k)
                         && !batch.keys.contains(k)
-                        && self.leftovers.get(k).is_none_or(|(_, c)| *c == f.cookie)
+                        && (self.listed.contains_key(&(place_of(k), f.cookie))
+                            || self.leftovers.get(k).is_none_or(|(_, c)| *c == f.cookie))
                 });
             if !fresh {
                 self.commit(&mut batch, flows, &mut out);
@@ -808,7 +962,7 @@ impl Backend for TcBackend {
             let start = batch.filters.len();
             let mut adopted = Vec::new();
             for (f, k) in filters.into_iter().zip(&keys) {
-                match self.leftovers.remove(k) {
+                match self.take_leftover(k, &f.cookie) {
                     Some((h, cookie)) => {
                         self.slots.insert(*k, Slot::new(h, cookie, id));
                         adopted.push(Step::Created(*k, Some(cookie)));
@@ -846,46 +1000,16 @@ impl Backend for TcBackend {
         }
     }
 
+    /// From terse dumps: no time of last use (the flow table takes a count that grew for
+    /// use now).
     fn counters(&mut self, now: Instant) -> HashMap<FlowId, Counters> {
-        let by_handle: HashMap<FilterId, FlowId> = self
-            .slots
-            .iter()
-            .map(|(k, s)| (slot_filter_id(k, s.handle), s.owner))
-            .collect();
-        let mut out: HashMap<FlowId, Counters> = HashMap::new();
-        let ports: Vec<(u32, String)> = self
-            .ports
-            .bridge_ports()
-            .map(|(_, i, n)| (i, n.to_string()))
-            .collect();
-        for (ifindex, pname) in ports {
-            let dump = match self.kernel.dump(ifindex) {
-                Ok(d) => d,
-                Err(e) => {
-                    log_warn!(
-                        "local switch {}: reading the filters of {pname}: {e}",
-                        self.name
-                    );
-                    continue;
-                }
-            };
-            for i in dump {
-                let Some(&id) = by_handle.get(&i.id) else {
-                    continue;
-                };
-                if id == INFRA {
-                    continue;
-                }
-                let c = out.entry(id).or_default();
-                c.packets += i.packets;
-                c.bytes += i.bytes;
-                if let Some(ago) = i.last_used.filter(|_| i.packets > 0) {
-                    let at = now.checked_sub(ago);
-                    c.last_used = c.last_used.max(at);
-                }
-            }
-        }
-        out
+        self.read_counters(now, true)
+    }
+
+    /// From full dumps, which carry the actions' time of last use: an idle timeout runs
+    /// from the last packet, not from the read that saw the count grow.
+    fn counters_with_last_use(&mut self, now: Instant) -> HashMap<FlowId, Counters> {
+        self.read_counters(now, false)
     }
 
     fn set_ports(&mut self, ports: &PortMap) {
@@ -909,17 +1033,17 @@ impl Backend for TcBackend {
                 continue;
             }
             let started = Instant::now();
-            match self.kernel.dump(*ifindex) {
+            match self.kernel.dump_terse(*ifindex) {
                 Ok(d) => {
                     let dumped = started.elapsed();
                     let mut n = 0;
                     for i in d {
                         match i.cookie {
                             Some(c) => {
-                                self.leftovers.insert(
-                                    (i.id.ifindex, i.id.chain, i.id.prio, key_hash(&i.key)),
-                                    (i.id.handle, c),
-                                );
+                                let place = (i.id.ifindex, i.id.chain, i.id.prio);
+                                if self.listed.insert((place, c), i.id.handle).is_none() {
+                                    *self.listed_places.entry(place).or_default() += 1;
+                                }
                                 n += 1;
                             }
                             // Not ours (no cookie): it would disturb our flows.
@@ -928,7 +1052,7 @@ impl Backend for TcBackend {
                     }
                     if n > 0 {
                         log_info!(
-                            "local switch {}: {n} filters found on {pname} (dump {} ms, sorted {} ms)",
+                            "local switch {}: {n} filters found on {pname} (terse dump {} ms, listed {} ms)",
                             self.name,
                             dumped.as_millis(),
                             (started.elapsed() - dumped).as_millis()
@@ -968,14 +1092,20 @@ impl Backend for TcBackend {
 
     fn remove_leftovers(&mut self) {
         self.settled = true;
-        if self.leftovers.is_empty() {
+        if self.leftovers.is_empty() && self.listed.is_empty() {
             return;
         }
-        let ids: Vec<FilterId> = self
+        self.listed_places.clear();
+        let mut ids: Vec<FilterId> = self
             .leftovers
             .drain()
             .map(|(k, (handle, _))| slot_filter_id(&k, handle))
             .collect();
+        ids.extend(
+            self.listed
+                .drain()
+                .map(|((p, _), handle)| slot_filter_id(&(p.0, p.1, p.2, 0), handle)),
+        );
         log_info!(
             "local switch {}: removing {} filters that no flow wants",
             self.name,

@@ -146,6 +146,34 @@ fn patch_flags(msg: &mut [u8], f: impl FnOnce(u16) -> u16) {
     }
 }
 
+/// Receive one datagram from a non-blocking netlink socket into `buf`, waiting until one
+/// is there; its length. Any error but "nothing yet" is the caller's (psample counts
+/// ENOBUFS as an overrun).
+pub(crate) async fn recv_datagram(fd: &AsyncFd<Socket>, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        let mut g = fd.readable().await?;
+        let raw = g.get_inner().as_raw_fd();
+        // SAFETY: buf is valid for its length.
+        let r = unsafe {
+            libc::recv(
+                raw,
+                buf.as_mut_ptr() as *mut libc::c_void,
+                buf.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if r >= 0 {
+            return Ok(r as usize);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EAGAIN) => g.clear_ready(),
+            Some(libc::EINTR) => {}
+            _ => return Err(e),
+        }
+    }
+}
+
 fn sockopt(fd: std::os::fd::RawFd, opt: libc::c_int) -> usize {
     let mut v: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
@@ -273,28 +301,7 @@ impl Tc {
 
     /// Receive one datagram into `self.rbuf`; returns its length.
     async fn recv(&mut self) -> io::Result<usize> {
-        loop {
-            let mut g = self.fd.readable().await?;
-            let fd = g.get_inner().as_raw_fd();
-            // SAFETY: rbuf is valid for its length.
-            let r = unsafe {
-                libc::recv(
-                    fd,
-                    self.rbuf.as_mut_ptr() as *mut libc::c_void,
-                    self.rbuf.len(),
-                    libc::MSG_DONTWAIT,
-                )
-            };
-            if r >= 0 {
-                return Ok(r as usize);
-            }
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::WouldBlock {
-                g.clear_ready();
-                continue;
-            }
-            return Err(e);
-        }
+        recv_datagram(&self.fd, &mut self.rbuf).await
     }
 
     /// Send `n` requests built by `build(i, seq, buf)` and return each one's answer in

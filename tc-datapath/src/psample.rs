@@ -267,31 +267,13 @@ impl Psample {
     /// The samples of the next datagram (possibly none: an overrun, counted in
     /// [`Psample::overruns`], or a message of another kind).
     pub async fn next(&mut self) -> io::Result<Vec<Sample>> {
-        let n = loop {
-            let mut g = self.fd.readable().await?;
-            let fd = g.get_inner().as_raw_fd();
-            // SAFETY: buf is valid for its length.
-            let r = unsafe {
-                libc::recv(
-                    fd,
-                    self.buf.as_mut_ptr() as *mut libc::c_void,
-                    self.buf.len(),
-                    libc::MSG_DONTWAIT,
-                )
-            };
-            if r >= 0 {
-                break r as usize;
+        let n = match crate::netlink::recv_datagram(&self.fd, &mut self.buf).await {
+            Ok(n) => n,
+            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                self.overruns += 1;
+                return Ok(Vec::new());
             }
-            let e = io::Error::last_os_error();
-            match e.raw_os_error() {
-                Some(libc::EAGAIN) => g.clear_ready(),
-                Some(libc::ENOBUFS) => {
-                    self.overruns += 1;
-                    return Ok(Vec::new());
-                }
-                Some(libc::EINTR) => {}
-                _ => return Err(e),
-            }
+            Err(e) => return Err(e),
         };
         let mut out = Vec::new();
         let mut data = &self.buf[..n];

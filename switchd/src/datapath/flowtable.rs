@@ -173,6 +173,21 @@ pub struct FlowEntry {
 }
 
 impl FlowEntry {
+    /// A new entry `id` for the ADD `fm` (its compact form `spec`), added `now`.
+    fn new(id: FlowId, spec: FlowSpec, fm: &v13::FlowMod, now: Instant) -> FlowEntry {
+        FlowEntry {
+            id,
+            spec,
+            idle_timeout: fm.idle_timeout,
+            hard_timeout: fm.hard_timeout,
+            flags: fm.flags,
+            added: now,
+            base: (0, 0),
+            seen: Counters::default(),
+            last_used: now,
+        }
+    }
+
     pub fn packets(&self) -> u64 {
         self.base.0 + self.seen.packets
     }
@@ -521,17 +536,7 @@ impl FlowTable {
             }
             let h = index_hash(fm.table_id, fm.priority, &key);
             pending_keys.insert((fm.table_id, fm.priority, key));
-            let entry = FlowEntry {
-                id: self.alloc_id(),
-                spec: Self::spec(fm),
-                idle_timeout: fm.idle_timeout,
-                hard_timeout: fm.hard_timeout,
-                flags: fm.flags,
-                added: now,
-                base: (0, 0),
-                seen: Counters::default(),
-                last_used: now,
-            };
+            let entry = FlowEntry::new(self.alloc_id(), Self::spec(fm), fm, now);
             out.push(Ok(Vec::new()));
             pending.push((i, entry, h));
             if pending.len() >= BATCH {
@@ -647,17 +652,7 @@ impl FlowTable {
         let id = self.alloc_id();
         let spec = Self::spec(fm);
         backend.install(id, &spec, &self.meters)?;
-        let mut entry = FlowEntry {
-            id,
-            spec,
-            idle_timeout: fm.idle_timeout,
-            hard_timeout: fm.hard_timeout,
-            flags: fm.flags,
-            added: now,
-            base: (0, 0),
-            seen: Counters::default(),
-            last_used: now,
-        };
+        let mut entry = FlowEntry::new(id, spec, fm, now);
         if let Some(old_id) = same {
             // 6.4: the identical entry is replaced, duration and all; its counters are
             // copied unless RESET_COUNTS. No FLOW_REMOVED for it.

@@ -426,6 +426,60 @@ fn a_restart_on_changed_flows_replaces_in_place_and_removes_what_went() {
 
 #[test]
 #[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn a_reload_leaves_an_unchanged_switch_alone_and_applies_changed_flows() {
+    // The datapath keeps no copy of the flow lines once they are in, only a digest of
+    // them: a reload must still tell an unchanged switch (left running) from one whose
+    // flows changed (started again, adopting its filters).
+    let lan = Lan::new(2, LanSwitch::PortsOnly).expect("hosts");
+    let br = LinkGuard(unique_name());
+    let (h0, h1) = (&lan.hosts[0], &lan.hosts[1]);
+    let (p0, p1) = (&h0.port, &h1.port);
+    let icmp = "priority=300,icmp,actions=";
+    let d = Daemon::start(&local_switch_conf(
+        &br.0,
+        p0,
+        p1,
+        &[&format!("{icmp}drop"), ALLOW],
+    ));
+    connected_dpid(&d, &br.0);
+    assert!(!h0.ns.ping(h1.ip, 2), "ping passes the drop flow");
+    let stopped = |d: &Daemon| d.stderr().matches("local switch vm stopped").count();
+
+    let out = d.ctl(&["reload"]);
+    assert!(out.status.success(), "reload: {out:?}");
+    d.wait_for("the reload was not logged", || {
+        d.stderr().contains("reload requested by switchctl")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        stopped(&d),
+        0,
+        "an unchanged switch was restarted:\n{}",
+        d.stderr()
+    );
+    assert!(
+        !h0.ns.ping(h1.ip, 2),
+        "ping passes the drop flow after a reload"
+    );
+
+    let conf = std::fs::read_to_string(&d.conf).expect("read config");
+    std::fs::write(
+        &d.conf,
+        conf.replace(&format!("{icmp}drop"), &format!("{icmp}NORMAL")),
+    )
+    .expect("write config");
+    let out = d.ctl(&["reload"]);
+    assert!(out.status.success(), "reload: {out:?}");
+    d.wait_for("the changed flow did not take effect", || {
+        h0.ns.ping(h1.ip, 1)
+    });
+    let log = d.stderr();
+    assert_eq!(stopped(&d), 1, "{log}");
+    assert!(!log.contains("kernel refused"), "{log}");
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
 fn table_miss_drop_drops_until_a_flow_allows() {
     let lan = Lan::new(2, LanSwitch::PortsOnly).expect("hosts");
     let br = LinkGuard(unique_name());

@@ -122,6 +122,29 @@ pub struct SwitchConfig {
     pub fail_mode: String,
 }
 
+impl SwitchConfig {
+    /// Equal but for the flow lines.
+    pub fn same_but_flows(&self, other: &SwitchConfig) -> bool {
+        let SwitchConfig {
+            name,
+            bridge,
+            datapath_id,
+            ports,
+            table_miss,
+            flows: _,
+            forward_to,
+            fail_mode,
+        } = self;
+        *name == other.name
+            && *bridge == other.bridge
+            && *datapath_id == other.datapath_id
+            && *ports == other.ports
+            && *table_miss == other.table_miss
+            && *forward_to == other.forward_to
+            && *fail_mode == other.fail_mode
+    }
+}
+
 /// Every message between switchd's processes. The comment on each variant says who sends it
 /// to whom, and which descriptors ride along.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -290,4 +313,61 @@ pub fn unexpected(peer: Role, msg: &Msg) {
         "BUG: unexpected message {} from {peer}: {msg:?}",
         msg.kind()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SwitchConfig;
+
+    #[test]
+    fn same_but_flows_looks_at_everything_but_the_flows() {
+        let a = SwitchConfig {
+            name: "vm".into(),
+            bridge: Some("br-vm".into()),
+            datapath_id: None,
+            ports: vec![("tap0".into(), 1)],
+            table_miss: "normal".into(),
+            flows: vec!["priority=1,actions=drop".into()],
+            forward_to: None,
+            fail_mode: "secure".into(),
+        };
+        let other_flows = SwitchConfig {
+            flows: Vec::new(),
+            ..a.clone()
+        };
+        assert!(a.same_but_flows(&other_flows));
+        let changed: Vec<SwitchConfig> = vec![
+            SwitchConfig {
+                name: "vm2".into(),
+                ..a.clone()
+            },
+            SwitchConfig {
+                bridge: Some("br2".into()),
+                ..a.clone()
+            },
+            SwitchConfig {
+                datapath_id: Some(1),
+                ..a.clone()
+            },
+            SwitchConfig {
+                ports: vec![("tap0".into(), 2)],
+                ..a.clone()
+            },
+            SwitchConfig {
+                table_miss: "drop".into(),
+                ..a.clone()
+            },
+            SwitchConfig {
+                forward_to: Some("127.0.0.1:6653".into()),
+                ..a.clone()
+            },
+            SwitchConfig {
+                fail_mode: "standalone".into(),
+                ..a.clone()
+            },
+        ];
+        for c in changed {
+            assert!(!a.same_but_flows(&c), "{c:?}");
+        }
+    }
 }

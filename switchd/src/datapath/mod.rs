@@ -61,8 +61,11 @@ const RECONNECT: Duration = Duration::from_secs(1);
 /// A local switch's task.
 #[derive(Debug)]
 struct Running {
-    /// Shared with the switch's task: one copy of its (possibly 100,000) flow lines.
-    cfg: Arc<SwitchConfig>,
+    /// Its configuration without the flow lines (possibly 100,000 of them: the task has
+    /// them until they are installed, then frees them).
+    cfg: SwitchConfig,
+    /// What the flow lines were, to tell on a reload whether they changed.
+    flows: FlowsDigest,
     /// Stop; `true`: leave its filters in the kernel for the next run to adopt.
     stop: oneshot::Sender<bool>,
     /// `switchctl connect` and `disconnect`.
@@ -123,15 +126,16 @@ pub async fn datapath(setup: Setup) -> i32 {
             None
         }
     };
+    let config = setup.init.config;
     let mut st = State {
         links,
         kernel: None,
         switches: BTreeMap::new(),
-        echo_interval: setup.init.config.echo_interval,
+        echo_interval: config.echo_interval,
         samples: None,
     };
     log_info!("started");
-    apply_config(&mut st, &peers, &setup.init.config).await;
+    apply_config(&mut st, &peers, config).await;
     loop {
         tokio::select! {
             biased;
@@ -168,7 +172,7 @@ async fn dispatch_parent(st: &mut State, peers: &Peers, m: Msg) {
         Msg::Verbose { verbose } => log::set_verbose(verbose),
         Msg::Config(c) => {
             log_debug!("new configuration: {c:?}");
-            apply_config(st, peers, &c).await;
+            apply_config(st, peers, c).await;
         }
         other => msg::unexpected(Role::Parent, &other),
     }
@@ -225,26 +229,37 @@ async fn stop_all(st: &mut State) {
 
 /// Start the local switches that are new, stop those that are gone, restart those that
 /// changed (and all of them when the echo interval changed).
-async fn apply_config(st: &mut State, peers: &Peers, c: &RuntimeConfig) {
-    let wanted: BTreeMap<&str, &SwitchConfig> = c
+///
+/// The configuration is taken, not borrowed: each new task gets its switch's flow lines
+/// and frees them once they are in, and nothing else keeps a copy.
+async fn apply_config(st: &mut State, peers: &Peers, c: RuntimeConfig) {
+    let echo_interval = c.echo_interval;
+    let wanted: BTreeMap<String, (SwitchConfig, FlowsDigest)> = c
         .switches
-        .iter()
+        .into_iter()
         .filter(|s| s.bridge.is_some())
-        .map(|s| (s.name.as_str(), s))
+        .map(|s| {
+            let d = FlowsDigest::of(&s.flows);
+            (s.name.clone(), (s, d))
+        })
         .collect();
-    let echo_changed = c.echo_interval != st.echo_interval;
-    st.echo_interval = c.echo_interval;
+    let echo_changed = echo_interval != st.echo_interval;
+    st.echo_interval = echo_interval;
     let names: Vec<String> = st.switches.keys().cloned().collect();
     for name in names {
-        let keep = wanted.get(name.as_str()).is_some_and(|w| {
-            !echo_changed && st.switches.get(&name).is_some_and(|r| *r.cfg == **w)
+        let keep = wanted.get(&name).is_some_and(|(w, d)| {
+            !echo_changed
+                && st
+                    .switches
+                    .get(&name)
+                    .is_some_and(|r| r.flows == *d && r.cfg.same_but_flows(w))
         });
         if !keep {
             if let Some(r) = st.switches.remove(&name) {
                 // Restarted on the same bridge: the new task adopts the filters.
                 let same_bridge = wanted
-                    .get(name.as_str())
-                    .is_some_and(|w| w.bridge == r.cfg.bridge);
+                    .get(&name)
+                    .is_some_and(|(w, _)| w.bridge == r.cfg.bridge);
                 stop_one(&name, r, same_bridge).await;
             }
         }
@@ -255,8 +270,8 @@ async fn apply_config(st: &mut State, peers: &Peers, c: &RuntimeConfig) {
         }
         return;
     };
-    for (name, cfg) in wanted {
-        if st.switches.contains_key(name) {
+    for (name, (mut cfg, flows)) in wanted {
+        if st.switches.contains_key(&name) {
             continue;
         }
         if st.kernel.is_none() {
@@ -266,10 +281,12 @@ async fn apply_config(st: &mut State, peers: &Peers, c: &RuntimeConfig) {
         let kernel = st.kernel.clone().flatten();
         let (stop, stopped) = oneshot::channel::<bool>();
         let (cmd, cmds) = mpsc::unbounded_channel();
-        let cfg = Arc::new(cfg.clone());
+        let lines = std::mem::take(&mut cfg.flows);
+        let kept = cfg.clone();
+        cfg.flows = lines;
         let task = tokio::spawn(local_switch(
-            Arc::clone(&cfg),
-            Duration::from_secs(c.echo_interval.into()),
+            cfg,
+            Duration::from_secs(echo_interval.into()),
             links.clone(),
             peers.clone(),
             kernel,
@@ -280,14 +297,33 @@ async fn apply_config(st: &mut State, peers: &Peers, c: &RuntimeConfig) {
             },
         ));
         st.switches.insert(
-            name.to_string(),
+            name,
             Running {
-                cfg,
+                cfg: kept,
+                flows,
                 stop,
                 cmd,
                 task,
             },
         );
+    }
+}
+
+/// A digest of a switch's flow lines (two 64-bit SipHashes of them, in order), kept
+/// instead of the lines themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FlowsDigest([u64; 2]);
+
+impl FlowsDigest {
+    fn of(flows: &[String]) -> FlowsDigest {
+        use std::hash::{Hash, Hasher};
+        let half = |salt: u8| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            salt.hash(&mut h);
+            flows.hash(&mut h);
+            h.finish()
+        };
+        FlowsDigest([half(0), half(1)])
     }
 }
 
@@ -376,7 +412,7 @@ struct Inputs {
 
 /// One local switch, until told to stop.
 async fn local_switch(
-    cfg: Arc<SwitchConfig>,
+    mut cfg: SwitchConfig,
     echo_interval: Duration,
     links: Links,
     peers: Peers,
@@ -472,6 +508,8 @@ async fn local_switch(
     sync_injector(injector.as_mut(), port_ifindexes(&a)).await;
     if available {
         install_configured_flows(&mut a, &cfg, now);
+        // Read once: a reload that changes them starts the switch's task again.
+        cfg.flows = Vec::new();
         if standalone {
             a.fail_open(now);
         }
@@ -1020,5 +1058,24 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod digest_tests {
+    use super::FlowsDigest;
+
+    #[test]
+    fn flow_lines_changed_or_reordered_change_the_digest() {
+        let lines = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let a = lines(&["priority=1,actions=drop", "priority=2,actions=normal"]);
+        assert_eq!(FlowsDigest::of(&a), FlowsDigest::of(&a.clone()));
+        let b = lines(&["priority=2,actions=normal", "priority=1,actions=drop"]);
+        assert_ne!(FlowsDigest::of(&a), FlowsDigest::of(&b));
+        let c = lines(&["priority=1,actions=drop", "priority=2,actions=normal", ""]);
+        assert_ne!(FlowsDigest::of(&a), FlowsDigest::of(&c));
+        // Where one line ends counts.
+        let d = lines(&["priority=1,actions=droppriority=2,actions=normal"]);
+        assert_ne!(FlowsDigest::of(&a), FlowsDigest::of(&d));
     }
 }

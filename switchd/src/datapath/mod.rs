@@ -25,6 +25,7 @@ pub mod inject;
 pub mod links;
 pub mod observer;
 pub mod packetout;
+pub mod par;
 pub mod remote;
 pub mod tc;
 
@@ -851,8 +852,11 @@ fn install_configured_flows(a: &mut Agent, cfg: &SwitchConfig, now: Instant) {
     let started = Instant::now();
     let mut texts = Vec::new();
     let mut fms = Vec::new();
-    for text in &cfg.flows {
-        match ofproto::text::parse_flow(text, v13::FlowModCommand::Add) {
+    let parsed = par::map(&cfg.flows, |text| {
+        ofproto::text::parse_flow(text, v13::FlowModCommand::Add)
+    });
+    for (text, p) in cfg.flows.iter().zip(parsed) {
+        match p {
             Ok(fm) => {
                 texts.push(text);
                 fms.push(fm);

@@ -391,6 +391,23 @@ fn tables_of(f: &Filter) -> impl Iterator<Item = u8> + '_ {
         }))
 }
 
+/// The filters of `spec` with these ports and meters.
+fn translate(
+    spec: &FlowSpec,
+    ports: &tc_datapath::PortMap,
+    meters: &tc_datapath::MeterTable,
+) -> Result<Vec<Filter>, Refusal> {
+    let (m, instructions) = spec.decode()?;
+    let flow = tc_datapath::FlowSpec {
+        table_id: spec.table_id,
+        priority: spec.priority,
+        cookie: spec.cookie,
+        r#match: &m,
+        instructions: &instructions[..],
+    };
+    tc_datapath::translate(&flow, ports, meters).map_err(|r| Refusal::new(r.error, r.reason))
+}
+
 fn tc_ports(ports: &PortMap) -> tc_datapath::PortMap {
     let mut m = tc_datapath::PortMap::new();
     for (no, b) in ports {
@@ -430,16 +447,7 @@ impl TcBackend {
     }
 
     fn translate(&self, spec: &FlowSpec) -> Result<Vec<Filter>, Refusal> {
-        let (m, instructions) = spec.decode()?;
-        let flow = tc_datapath::FlowSpec {
-            table_id: spec.table_id,
-            priority: spec.priority,
-            cookie: spec.cookie,
-            r#match: &m,
-            instructions: &instructions[..],
-        };
-        tc_datapath::translate(&flow, &self.ports, &self.meters)
-            .map_err(|r| Refusal::new(r.error, r.reason))
+        translate(spec, &self.ports, &self.meters)
     }
 
     /// The filter that flow `id` (or [`INFRA`]) wants at `key` now, translated again.
@@ -922,8 +930,10 @@ impl Backend for TcBackend {
         }
         let mut out: Vec<Result<(), Refusal>> = vec![Ok(()); flows.len()];
         let mut translated: Vec<(usize, Vec<Filter>)> = Vec::with_capacity(flows.len());
-        for (i, (_, spec)) in flows.iter().enumerate() {
-            match self.translate(spec) {
+        let (ports, meters) = (&self.ports, &self.meters);
+        let all = super::par::map(flows, |(_, spec)| translate(spec, ports, meters));
+        for (i, r) in all.into_iter().enumerate() {
+            match r {
                 Ok(f) => translated.push((i, f)),
                 Err(r) => out[i] = Err(r),
             }

@@ -147,8 +147,7 @@ fn patch_flags(msg: &mut [u8], f: impl FnOnce(u16) -> u16) {
 }
 
 /// Receive one datagram from a non-blocking netlink socket into `buf`, waiting until one
-/// is there; its length. Any error but "nothing yet" is the caller's (psample counts
-/// ENOBUFS as an overrun).
+/// is there; its length. Any error but "nothing yet" is the caller's.
 pub(crate) async fn recv_datagram(fd: &AsyncFd<Socket>, buf: &mut [u8]) -> io::Result<usize> {
     loop {
         let mut g = fd.readable().await?;

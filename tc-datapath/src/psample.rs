@@ -27,7 +27,7 @@
 //! per listening socket.
 
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket};
 use tokio::io::unix::AsyncFd;
@@ -59,6 +59,10 @@ pub const GROUP_PACKETS: &str = "packets";
 const SOCK_BUF: libc::c_int = 16 << 20;
 /// One datagram: psample caps a message at 64 KiB.
 const RECV_BUF: usize = 68 << 10;
+/// Datagrams read with one recvmmsg: under a stream of samples each wake-up takes what
+/// has queued with one system call instead of one per sample. The buffers are touched
+/// only as far as datagrams fill them.
+const BATCH: usize = 16;
 
 /// The psample group of a flow whose cookie hash ([`crate::cookie::flow_hash`]) is
 /// `flow_hash`: the same flow content gives the same group in every run, so a restart
@@ -214,10 +218,52 @@ fn resolve() -> io::Result<(u16, u32)> {
     }
 }
 
+/// Receive up to [`BATCH`] datagrams from a non-blocking socket into `buf` (cut into
+/// [`RECV_BUF`] slots), their lengths into `lens`; how many. The first datagram's error
+/// (EAGAIN, ENOBUFS) is the caller's; an error after some datagrams is kept by the kernel
+/// for the next call (`do_recvmmsg`), so an overrun is still counted.
+fn recv_batch(fd: RawFd, buf: &mut [u8], lens: &mut [usize; BATCH]) -> io::Result<usize> {
+    // SAFETY: all-zero iovec and mmsghdr are valid values (null pointers, zero lengths).
+    let mut iov: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
+    let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+    let mut n = 0;
+    for ((slot, v), m) in buf
+        .chunks_exact_mut(RECV_BUF)
+        .zip(iov.iter_mut())
+        .zip(msgs.iter_mut())
+    {
+        v.iov_base = slot.as_mut_ptr().cast();
+        v.iov_len = slot.len();
+        m.msg_hdr.msg_iov = v;
+        m.msg_hdr.msg_iovlen = 1;
+        n += 1;
+    }
+    // SAFETY: the first n headers point at n iovecs, each valid for writing its length,
+    // all of which outlive the call.
+    let r = unsafe {
+        libc::recvmmsg(
+            fd,
+            msgs.as_mut_ptr(),
+            n as libc::c_uint,
+            libc::MSG_DONTWAIT as _,
+            std::ptr::null_mut(),
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let got = (r as usize).min(n);
+    for (l, m) in lens.iter_mut().zip(&msgs[..got]) {
+        *l = m.msg_len as usize;
+    }
+    Ok(got)
+}
+
 /// The socket that receives sampled packets.
 pub struct Psample {
     fd: AsyncFd<Socket>,
     family: u16,
+    /// [`BATCH`] receive slots of [`RECV_BUF`] bytes.
     buf: Vec<u8>,
     /// Times the kernel dropped samples because the receive buffer was full (ENOBUFS).
     pub overruns: u64,
@@ -258,42 +304,66 @@ impl Psample {
         Ok(Psample {
             fd,
             family,
-            buf: vec![0u8; RECV_BUF],
+            buf: vec![0u8; BATCH * RECV_BUF],
             overruns: 0,
             malformed: 0,
         })
     }
 
-    /// The samples of the next datagram (possibly none: an overrun, counted in
-    /// [`Psample::overruns`], or a message of another kind).
+    /// The samples of the datagrams that are there, waiting for one if none is (possibly
+    /// no sample: an overrun, counted in [`Psample::overruns`], or messages of another
+    /// kind).
     pub async fn next(&mut self) -> io::Result<Vec<Sample>> {
-        let n = match crate::netlink::recv_datagram(&self.fd, &mut self.buf).await {
-            Ok(n) => n,
-            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                self.overruns += 1;
-                return Ok(Vec::new());
+        let mut lens = [0usize; BATCH];
+        let got = loop {
+            let mut g = self.fd.readable().await?;
+            match recv_batch(g.get_inner().as_raw_fd(), &mut self.buf, &mut lens) {
+                // Fewer than asked for does not prove the queue empty: the batch also
+                // stops at an overrun (ENOBUFS, returned by the next call), and a full
+                // queue gives no new readiness event. Readiness is cleared on EAGAIN only.
+                Ok(k) => break k,
+                Err(e) => match e.raw_os_error() {
+                    Some(libc::EAGAIN) => g.clear_ready(),
+                    Some(libc::EINTR) => {}
+                    Some(libc::ENOBUFS) => {
+                        self.overruns += 1;
+                        return Ok(Vec::new());
+                    }
+                    _ => return Err(e),
+                },
             }
-            Err(e) => return Err(e),
         };
-        let mut out = Vec::new();
-        let mut data = &self.buf[..n];
-        while data.len() >= NLMSG_HDRLEN {
-            let len = u32::from_ne_bytes([data[0], data[1], data[2], data[3]]) as usize;
-            let ty = u16::from_ne_bytes([data[4], data[5]]);
-            if len < NLMSG_HDRLEN || len > data.len() {
-                self.malformed += 1;
-                break;
-            }
-            if ty == self.family {
-                match parse_sample(&data[NLMSG_HDRLEN..len]) {
-                    Ok(Some(s)) => out.push(s),
-                    Ok(None) => {}
-                    Err(_) => self.malformed += 1,
-                }
-            }
-            data = &data[((len + 3) & !3).min(data.len())..];
+        let mut out = Vec::with_capacity(got);
+        for (slot, n) in self.buf.chunks_exact(RECV_BUF).zip(&lens[..got]) {
+            parse_datagram(
+                self.family,
+                &slot[..(*n).min(RECV_BUF)],
+                &mut out,
+                &mut self.malformed,
+            );
         }
         Ok(out)
+    }
+}
+
+/// The samples of one datagram (messages of `family`), into `out`; what does not parse is
+/// counted in `malformed`.
+fn parse_datagram(family: u16, mut data: &[u8], out: &mut Vec<Sample>, malformed: &mut u64) {
+    while data.len() >= NLMSG_HDRLEN {
+        let len = u32::from_ne_bytes([data[0], data[1], data[2], data[3]]) as usize;
+        let ty = u16::from_ne_bytes([data[4], data[5]]);
+        if len < NLMSG_HDRLEN || len > data.len() {
+            *malformed += 1;
+            break;
+        }
+        if ty == family {
+            match parse_sample(&data[NLMSG_HDRLEN..len]) {
+                Ok(Some(s)) => out.push(s),
+                Ok(None) => {}
+                Err(_) => *malformed += 1,
+            }
+        }
+        data = &data[((len + 3) & !3).min(data.len())..];
     }
 }
 

@@ -409,15 +409,21 @@ impl Agent {
             return;
         }
         self.packet_ins.sent += 1;
-        self.send(&M::PacketIn(v13::PacketIn {
-            buffer_id: v13::OFP_NO_BUFFER,
-            total_len: p.total_len.min(u16::MAX.into()) as u16,
-            reason: flow.reason,
-            table_id: flow.table_id,
-            cookie: flow.cookie,
-            match_: v13::Match::from_fields([v13::Oxm::InPort(in_port)]),
-            data: Bytes::copy_from_slice(p.data),
-        }));
+        let xid = self.xid();
+        let start = self.out.len();
+        encode_packet_in(
+            &mut self.out,
+            xid,
+            PacketInHead {
+                total_len: p.total_len.min(u16::MAX.into()) as u16,
+                reason: flow.reason,
+                table_id: flow.table_id,
+                cookie: flow.cookie,
+                in_port,
+            },
+            p.data,
+        );
+        self.queue_check(start);
     }
 
     /// Bytes from the controller.
@@ -1085,6 +1091,48 @@ impl Agent {
         self.flows_removed(gone, now);
         Ok(())
     }
+}
+
+/// The fields of a PACKET_IN besides its data.
+#[derive(Debug, Clone, Copy)]
+struct PacketInHead {
+    total_len: u16,
+    reason: u8,
+    table_id: u8,
+    cookie: u64,
+    in_port: u32,
+}
+
+/// OFPT_PACKET_IN (7.4.1) with buffer_id OFP_NO_BUFFER and a match of in_port alone,
+/// written straight into `out`: the same bytes as `Message::PacketIn(..).encode`, without
+/// copying the frame into a `Bytes` of its own first (one allocation and copy per
+/// packet-in fewer). The tests compare the two.
+fn encode_packet_in(out: &mut BytesMut, xid: u32, h: PacketInHead, data: &[u8]) {
+    use bytes::BufMut;
+    // ofp_header 8, ofp_packet_in's fixed part 16, ofp_match with one OXM_OF_IN_PORT
+    // (4 + 8, padded to 16), 2 bytes of padding before the frame.
+    const HEAD: usize = 8 + 16 + 16 + 2;
+    out.reserve(HEAD + data.len());
+    out.put_u8(OFP13_VERSION);
+    out.put_u8(v13::msg_type::PACKET_IN);
+    // As the generic encoder's length patch: the low 16 bits.
+    out.put_u16((HEAD + data.len()) as u16);
+    out.put_u32(xid);
+    out.put_u32(v13::OFP_NO_BUFFER);
+    out.put_u16(h.total_len);
+    out.put_u8(h.reason);
+    out.put_u8(h.table_id);
+    out.put_u64(h.cookie);
+    // ofp_match: OFPMT_OXM, length 12 (without padding), OXM_OF_IN_PORT (class
+    // OFPXMC_OPENFLOW_BASIC, field 0, no mask, 4 bytes), 4 bytes of padding to 8.
+    out.put_u16(1);
+    out.put_u16(12);
+    out.put_u32(0x8000_0004);
+    out.put_u32(h.in_port);
+    out.put_bytes(0, 4);
+    // 7.4.1: two bytes align the frame's payload (IP header) to 32 bits.
+    out.put_bytes(0, 2);
+    out.put_slice(data);
 }
 
 /// Apply-actions output:NORMAL, the instructions of a table-miss that lets the bridge forward.

@@ -56,6 +56,10 @@ pub const N_TABLES: u8 = 8;
 /// Sampled packets that a local switch's task may fall behind the psample reader by;
 /// more are dropped and counted.
 const SAMPLE_BACKLOG: usize = 1024;
+/// Samples a local switch's task takes in one go, and the output it lets queue meanwhile
+/// (the writer runs between two goes).
+const SAMPLE_DRAIN: usize = 256;
+const SAMPLE_DRAIN_BYTES: usize = 64 * 1024;
 /// How long a local switch waits before offering the ofp process a new connection.
 const RECONNECT: Duration = Duration::from_secs(1);
 
@@ -692,16 +696,7 @@ async fn local_switch(
                 }
             }
             _ = sleep_until(deadline.map(Into::into)) => a.handle_timeout(Instant::now()),
-            r = sampled(samples.as_mut()) => match r {
-                Ok(s) => a.packet_in(SampledPacket {
-                    ifindex16: s.ifindex,
-                    group: s.group,
-                    total_len: s.orig_size,
-                    data: &s.data,
-                }),
-                Err(broadcast::error::RecvError::Lagged(n)) => a.packet_ins.backlog += n,
-                Err(broadcast::error::RecvError::Closed) => samples = None,
-            },
+            r = sampled(samples.as_mut()) => take_samples(&mut a, &mut samples, r),
         }
     }
     let p = a.packet_ins;
@@ -1002,6 +997,43 @@ async fn sampled(
     }
 }
 
+/// Sampled packets to packet-ins: `first`, then what else the reader has queued (at
+/// most [`SAMPLE_DRAIN`], and while the output is short), so that the packet-ins of a
+/// burst leave in one write, not one write each.
+fn take_samples(
+    a: &mut Agent,
+    samples: &mut Option<broadcast::Receiver<Arc<Sample>>>,
+    first: Result<Arc<Sample>, broadcast::error::RecvError>,
+) {
+    use broadcast::error::{RecvError, TryRecvError};
+    let mut r = first;
+    for _ in 0..SAMPLE_DRAIN {
+        match r {
+            Ok(s) => a.packet_in(SampledPacket {
+                ifindex16: s.ifindex,
+                group: s.group,
+                total_len: s.orig_size,
+                data: &s.data,
+            }),
+            Err(RecvError::Lagged(n)) => a.packet_ins.backlog += n,
+            Err(RecvError::Closed) => {
+                *samples = None;
+                return;
+            }
+        }
+        let Some(rx) = samples.as_mut() else { return };
+        if a.output().len() >= SAMPLE_DRAIN_BYTES {
+            return;
+        }
+        r = match rx.try_recv() {
+            Ok(s) => Ok(s),
+            Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+            Err(TryRecvError::Closed) => Err(RecvError::Closed),
+            Err(TryRecvError::Empty) => return,
+        };
+    }
+}
+
 async fn wake(w: Option<observer::Waiter<'_>>) -> observer::Wake {
     match w {
         Some(w) => w.wake().await,
@@ -1024,9 +1056,11 @@ fn start_psample() -> Option<broadcast::Sender<Arc<Sample>>> {
     let out = tx.clone();
     tokio::spawn(async move {
         let (mut overruns, mut malformed) = (0, 0);
+        let mut unyielded = 0;
         loop {
             match ps.next().await {
                 Ok(v) => {
+                    unyielded += v.len();
                     for s in v {
                         // No receiver (no local switch running) is fine.
                         let _ = out.send(Arc::new(s));
@@ -1052,6 +1086,12 @@ fn start_psample() -> Option<broadcast::Sender<Arc<Sample>>> {
                 if malformed.is_power_of_two() {
                     log_warn!("psample: {malformed} malformed messages so far");
                 }
+            }
+            // While the kernel keeps the socket readable this task would run on; the
+            // switches' tasks take their share before the channel overflows.
+            if unyielded >= SAMPLE_DRAIN {
+                unyielded = 0;
+                tokio::task::yield_now().await;
             }
         }
     });

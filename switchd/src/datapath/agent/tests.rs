@@ -914,3 +914,31 @@ fn packet_ins_are_dropped_and_counted_while_the_controller_does_not_read() {
     a.packet_in(sampled(110, 9, &data));
     assert_eq!(a.packet_ins.unconnected, 1);
 }
+
+#[test]
+fn the_direct_packet_in_encoding_is_the_generic_one() {
+    for data in [&[][..], &[1, 2, 3][..], &[0xab; 1500][..]] {
+        let head = PacketInHead {
+            total_len: 1514,
+            reason: 1,
+            table_id: 3,
+            cookie: 0x0123_4567_89ab_cdef,
+            in_port: 0xfffe_0001,
+        };
+        let mut direct = BytesMut::new();
+        encode_packet_in(&mut direct, 77, head, data);
+        let generic = enc(
+            77,
+            M::PacketIn(v13::PacketIn {
+                buffer_id: v13::OFP_NO_BUFFER,
+                total_len: 1514,
+                reason: 1,
+                table_id: 3,
+                cookie: 0x0123_4567_89ab_cdef,
+                match_: v13::Match::from_fields([v13::Oxm::InPort(0xfffe_0001)]),
+                data: Bytes::copy_from_slice(data),
+            }),
+        );
+        assert_eq!(direct, generic, "{} bytes of data", data.len());
+    }
+}

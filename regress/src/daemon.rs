@@ -63,6 +63,7 @@
 //! |---|---|
 //! | `Daemon::start(port)` writing `listen`/`socket`/`user`/`chroot` | `Daemon::builder().port(port).start()` (or `Daemon::start()` and [`Daemon::port`]) |
 //! | `-d -v` | [`DaemonBuilder::verbose`] |
+//! | a low soft descriptor limit set before exec | [`DaemonBuilder::soft_fd_limit`] |
 //! | a longer wait for it to come up (a slow VM) | [`DaemonBuilder::ready_within`] |
 //! | stop, then start again on the same configuration | [`Daemon::restart`] |
 //! | extra configuration text | [`DaemonBuilder::config`]; later [`Config::with_extra`] and [`Daemon::write_config`] |
@@ -208,6 +209,7 @@ pub struct DaemonBuilder {
     extra: String,
     netns: Option<String>,
     ready_within: Option<Duration>,
+    soft_fd_limit: Option<libc::rlim_t>,
 }
 
 impl DaemonBuilder {
@@ -240,6 +242,13 @@ impl DaemonBuilder {
     /// Configuration text after the common settings (switches, flows, echo-interval, ...).
     pub fn config(mut self, extra: &str) -> DaemonBuilder {
         self.extra = extra.to_string();
+        self
+    }
+
+    /// Start switchd with this soft RLIMIT_NOFILE (the hard limit stays as it is), to see
+    /// that it raises the soft limit itself.
+    pub fn soft_fd_limit(mut self, limit: libc::rlim_t) -> DaemonBuilder {
+        self.soft_fd_limit = Some(limit);
         self
     }
 
@@ -277,6 +286,7 @@ impl DaemonBuilder {
                 verbose: self.verbose,
                 netns: self.netns.clone(),
                 ready_within: self.ready_within.unwrap_or(READY_WITHIN),
+                soft_fd_limit: self.soft_fd_limit,
             },
             config,
             dir,
@@ -343,6 +353,7 @@ struct Launch {
     verbose: bool,
     netns: Option<String>,
     ready_within: Duration,
+    soft_fd_limit: Option<libc::rlim_t>,
 }
 
 impl Launch {
@@ -367,9 +378,32 @@ impl Launch {
             .stdout(Stdio::null())
             .stderr(log);
         let us = std::process::id();
-        // SAFETY: prctl and getppid are async-signal-safe, and nothing is allocated.
+        let fd_limit = match self.soft_fd_limit {
+            Some(soft) => {
+                let mut l = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                // SAFETY: getrlimit fills the struct we own.
+                if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) } != 0 {
+                    return Err(io("getrlimit RLIMIT_NOFILE")(
+                        std::io::Error::last_os_error(),
+                    ));
+                }
+                l.rlim_cur = soft;
+                Some(l)
+            }
+            None => None,
+        };
+        // SAFETY: prctl, getppid and setrlimit are async-signal-safe, and nothing is
+        // allocated.
         unsafe {
             cmd.pre_exec(move || {
+                if let Some(l) = &fd_limit {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, l) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
                 // Die with the test even if it is SIGKILLed and runs no destructor.
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                     return Err(std::io::Error::last_os_error());
@@ -452,6 +486,11 @@ impl Daemon {
     /// What switchd logged so far (its stderr).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Whether the parent process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.proc.is_running()
     }
 
     /// The pid of the parent process.

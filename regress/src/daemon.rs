@@ -42,6 +42,8 @@
 //!   what it printed so far, [`Monitor::wait_lines`] waits for lines.
 //! - [`Daemon::write_config`] with [`Daemon::config`] (a [`Config`] to change) rewrites the
 //!   configuration for a reload: `d.config().clone().with_port(p).text()`.
+//! - [`Daemon::restart`] stops it and starts it again on its configuration file, as it is
+//!   then, with the log going on in the same file.
 //! - [`Daemon::signal`], [`Daemon::wait_exit`], [`Daemon::stop`]; [`Daemon::children`] and
 //!   [`Daemon::child`] find the children by title (`switchd: ofp`), and
 //!   [`crate::procfs`] looks at any process.
@@ -61,6 +63,9 @@
 //! |---|---|
 //! | `Daemon::start(port)` writing `listen`/`socket`/`user`/`chroot` | `Daemon::builder().port(port).start()` (or `Daemon::start()` and [`Daemon::port`]) |
 //! | `-d -v` | [`DaemonBuilder::verbose`] |
+//! | a low soft descriptor limit set before exec | [`DaemonBuilder::soft_fd_limit`] |
+//! | a longer wait for it to come up (a slow VM) | [`DaemonBuilder::ready_within`] |
+//! | stop, then start again on the same configuration | [`Daemon::restart`] |
 //! | extra configuration text | [`DaemonBuilder::config`]; later [`Config::with_extra`] and [`Daemon::write_config`] |
 //! | `d.sock`, `d.conf`, `d.dir`, `d.stderr()` | [`Daemon::socket`], [`Daemon::conf`], [`Daemon::dir`], [`Daemon::log`] |
 //! | `switchctl monitor` into a file, then `read_to_string` | [`Daemon::monitor`], [`Monitor::events`] |
@@ -113,8 +118,12 @@ pub enum DaemonError {
     },
     #[error("switchd exited ({status}) before it answered on its socket; its log:\n{log}")]
     Exited { status: ExitStatus, log: String },
-    #[error("switchd did not answer on {} within 20 s; its log:\n{log}", socket.display())]
-    NotReady { socket: PathBuf, log: String },
+    #[error("switchd did not answer on {} within {} s; its log:\n{log}", socket.display(), within.as_secs())]
+    NotReady {
+        socket: PathBuf,
+        within: Duration,
+        log: String,
+    },
 }
 
 // `expect` prints the Debug form: make that the sentence, with the log's line breaks.
@@ -188,6 +197,9 @@ impl Config {
     }
 }
 
+/// How long [`DaemonBuilder::start`] waits for switchd to answer, unless told otherwise.
+const READY_WITHIN: Duration = Duration::from_secs(20);
+
 /// How to start a [`Daemon`]; see the [module documentation](self).
 #[derive(Debug, Clone, Default)]
 pub struct DaemonBuilder {
@@ -196,6 +208,8 @@ pub struct DaemonBuilder {
     socket_group: Option<String>,
     extra: String,
     netns: Option<String>,
+    ready_within: Option<Duration>,
+    soft_fd_limit: Option<libc::rlim_t>,
 }
 
 impl DaemonBuilder {
@@ -231,6 +245,21 @@ impl DaemonBuilder {
         self
     }
 
+    /// Start switchd with this soft RLIMIT_NOFILE (the hard limit stays as it is), to see
+    /// that it raises the soft limit itself.
+    pub fn soft_fd_limit(mut self, limit: libc::rlim_t) -> DaemonBuilder {
+        self.soft_fd_limit = Some(limit);
+        self
+    }
+
+    /// Wait up to `timeout` (default 20 s) for switchd to answer, at the start and at each
+    /// [`Daemon::restart`]: local switches probe the kernel first, which a freshly booted,
+    /// emulated VM on a busy machine can take longer than that to do.
+    pub fn ready_within(mut self, timeout: Duration) -> DaemonBuilder {
+        self.ready_within = Some(timeout);
+        self
+    }
+
     /// Make the directory, the chroot, the user and the configuration file, without
     /// starting switchd.
     pub fn prepare(&self) -> Result<Prepared, DaemonError> {
@@ -252,10 +281,14 @@ impl DaemonBuilder {
         Ok(Prepared {
             ctl: Switchctl::new(&config.socket),
             log: dir.0.join("stderr"),
-            verbose: self.verbose,
-            netns: self.netns.clone(),
+            launch: Launch {
+                conf,
+                verbose: self.verbose,
+                netns: self.netns.clone(),
+                ready_within: self.ready_within.unwrap_or(READY_WITHIN),
+                soft_fd_limit: self.soft_fd_limit,
+            },
             config,
-            conf,
             dir,
         })
     }
@@ -272,10 +305,8 @@ impl DaemonBuilder {
 pub struct Prepared {
     ctl: Switchctl,
     config: Config,
-    conf: PathBuf,
     log: PathBuf,
-    verbose: bool,
-    netns: Option<String>,
+    launch: Launch,
     dir: TempDir,
 }
 
@@ -286,7 +317,7 @@ impl Prepared {
 
     /// The configuration file.
     pub fn conf(&self) -> &Path {
-        &self.conf
+        &self.launch.conf
     }
 
     pub fn dir(&self) -> &Path {
@@ -301,6 +332,33 @@ impl Prepared {
     /// Start `switchd -d [-v] -f CONF` and wait until it answers.
     pub fn start(self) -> Result<Daemon, DaemonError> {
         let err = std::fs::File::create(&self.log).map_err(io("create the log file"))?;
+        let proc = self.launch.spawn(err)?;
+        let mut d = Daemon {
+            proc,
+            ctl: self.ctl,
+            config: self.config,
+            log: self.log,
+            launch: self.launch,
+            dir: self.dir,
+        };
+        d.wait_ready()?;
+        Ok(d)
+    }
+}
+
+/// How switchd is run, the first time and at a [`Daemon::restart`].
+#[derive(Debug)]
+struct Launch {
+    conf: PathBuf,
+    verbose: bool,
+    netns: Option<String>,
+    ready_within: Duration,
+    soft_fd_limit: Option<libc::rlim_t>,
+}
+
+impl Launch {
+    /// Spawn `switchd -d [-v] -f CONF` (in the namespace, if any), logging into `log`.
+    fn spawn(&self, log: std::fs::File) -> Result<Proc, DaemonError> {
         let mut cmd = match &self.netns {
             // `ip netns exec` execs switchd in place, so the death signal set below holds.
             Some(ns) => {
@@ -318,11 +376,34 @@ impl Prepared {
             .arg(&self.conf)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(err);
+            .stderr(log);
         let us = std::process::id();
-        // SAFETY: prctl and getppid are async-signal-safe, and nothing is allocated.
+        let fd_limit = match self.soft_fd_limit {
+            Some(soft) => {
+                let mut l = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                // SAFETY: getrlimit fills the struct we own.
+                if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) } != 0 {
+                    return Err(io("getrlimit RLIMIT_NOFILE")(
+                        std::io::Error::last_os_error(),
+                    ));
+                }
+                l.rlim_cur = soft;
+                Some(l)
+            }
+            None => None,
+        };
+        // SAFETY: prctl, getppid and setrlimit are async-signal-safe, and nothing is
+        // allocated.
         unsafe {
             cmd.pre_exec(move || {
+                if let Some(l) = &fd_limit {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, l) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
                 // Die with the test even if it is SIGKILLed and runs no destructor.
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                     return Err(std::io::Error::last_os_error());
@@ -334,34 +415,7 @@ impl Prepared {
                 Ok(())
             });
         }
-        let proc = Proc::spawn("switchd", &mut cmd).map_err(io("start switchd"))?;
-        let mut d = Daemon {
-            proc,
-            ctl: self.ctl,
-            config: self.config,
-            conf: self.conf,
-            log: self.log,
-            dir: self.dir,
-        };
-        let mut exited = None;
-        let ready = wait_until(Duration::from_secs(20), Duration::from_millis(50), || {
-            if !d.proc.is_running() {
-                exited = d.proc.stop();
-                return true;
-            }
-            d.config.socket.exists() && d.ctl.run(&["show", "summary"]).status.success()
-        });
-        match (ready, exited) {
-            (true, None) => Ok(d),
-            (_, Some(status)) => Err(DaemonError::Exited {
-                status,
-                log: d.log(),
-            }),
-            (false, None) => Err(DaemonError::NotReady {
-                socket: d.config.socket.clone(),
-                log: d.log(),
-            }),
-        }
+        Proc::spawn("switchd", &mut cmd).map_err(io("start switchd"))
     }
 }
 
@@ -372,8 +426,8 @@ pub struct Daemon {
     proc: Proc,
     ctl: Switchctl,
     config: Config,
-    conf: PathBuf,
     log: PathBuf,
+    launch: Launch,
     dir: TempDir,
 }
 
@@ -406,7 +460,7 @@ impl Daemon {
 
     /// The configuration file.
     pub fn conf(&self) -> &Path {
-        &self.conf
+        &self.launch.conf
     }
 
     /// The configuration the daemon was started with (not what [`Daemon::write_config`]
@@ -425,13 +479,18 @@ impl Daemon {
     /// # Panics
     /// If the file cannot be written.
     pub fn write_config(&self, text: &str) {
-        std::fs::write(&self.conf, text)
-            .unwrap_or_else(|e| panic!("write {}: {e}", self.conf.display()));
+        std::fs::write(self.conf(), text)
+            .unwrap_or_else(|e| panic!("write {}: {e}", self.conf().display()));
     }
 
     /// What switchd logged so far (its stderr).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Whether the parent process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.proc.is_running()
     }
 
     /// The pid of the parent process.
@@ -452,6 +511,42 @@ impl Daemon {
     /// the `Daemon` is dropped.
     pub fn stop(&mut self) -> Option<ExitStatus> {
         self.proc.stop()
+    }
+
+    /// Stop the daemon (SIGTERM) and start it again on its configuration file as it is now;
+    /// its log goes on in the same file. Returns once it answers, as the first start did.
+    pub fn restart(&mut self) -> Result<(), DaemonError> {
+        self.proc.stop();
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.log)
+            .map_err(io("open the log file"))?;
+        self.proc = self.launch.spawn(log)?;
+        self.wait_ready()
+    }
+
+    /// Wait until switchd answers `switchctl show summary`, or has exited.
+    fn wait_ready(&mut self) -> Result<(), DaemonError> {
+        let mut exited = None;
+        let ready = wait_until(self.launch.ready_within, Duration::from_millis(50), || {
+            if !self.proc.is_running() {
+                exited = self.proc.stop();
+                return true;
+            }
+            self.config.socket.exists() && self.ctl.run(&["show", "summary"]).status.success()
+        });
+        match (ready, exited) {
+            (true, None) => Ok(()),
+            (_, Some(status)) => Err(DaemonError::Exited {
+                status,
+                log: self.log(),
+            }),
+            (false, None) => Err(DaemonError::NotReady {
+                socket: self.config.socket.clone(),
+                within: self.launch.ready_within,
+                log: self.log(),
+            }),
+        }
     }
 
     /// switchctl against this daemon's socket.

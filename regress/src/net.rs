@@ -134,6 +134,19 @@ impl Netns {
         })?
     }
 
+    /// Send `count` UDP datagrams of `len` bytes (0x5a each) from one socket in this
+    /// namespace to `to`: traffic of a known size for counters, meters and packet-ins.
+    pub fn udp_send_many(&self, to: SocketAddr, count: usize, len: usize) -> std::io::Result<()> {
+        self.enter(move || -> std::io::Result<()> {
+            let s = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
+            let payload = vec![0x5a; len];
+            for _ in 0..count {
+                s.send_to(&payload, to)?;
+            }
+            Ok(())
+        })?
+    }
+
     /// Bind a UDP socket inside this namespace (usable from any thread afterwards).
     pub fn udp_bind(&self, addr: SocketAddr) -> std::io::Result<UdpSocket> {
         self.enter(move || UdpSocket::bind(addr))?

@@ -89,7 +89,7 @@ fn a_local_switch_without_cls_flower_is_unavailable_and_external_switches_still_
     }
 
     // An external switch still connects and is shown; the unavailable local one is not.
-    let _sw = TinySwitch::connect(d.port, 0xab);
+    let _sw = TinySwitch::connect(d.port(), 0xab);
     d.wait_for("the external switch is not shown", || {
         rows(&d.ctl_ok(&["show", "switches"]))
             .iter()
@@ -139,9 +139,9 @@ fn reload_starts_and_stops_local_switches() {
     let lan = Lan::new(1, LanSwitch::PortsOnly).expect("hosts");
     let br = LinkGuard(unique_name());
     let d = Daemon::start("");
-    let base = std::fs::read_to_string(&d.conf).expect("config");
+    let base = std::fs::read_to_string(d.conf()).expect("config");
     std::fs::write(
-        &d.conf,
+        d.conf(),
         format!(
             "{base}switch \"vm\" {{\n\tbridge \"{}\"\n\tport \"{}\"\n}}\n",
             br.0, lan.hosts[0].port
@@ -152,7 +152,7 @@ fn reload_starts_and_stops_local_switches() {
     d.wait_for("reload did not create the bridge with its port", || {
         link_field(&lan.hosts[0].port, "d['master']").as_deref() == Some(br.0.as_str())
     });
-    std::fs::write(&d.conf, &base).expect("write config");
+    std::fs::write(d.conf(), &base).expect("write config");
     d.ctl_ok(&["reload"]);
     d.wait_log("datapath: local switch vm stopped");
 }

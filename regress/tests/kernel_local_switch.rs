@@ -394,11 +394,11 @@ fn a_restart_on_changed_flows_replaces_in_place_and_removes_what_went() {
         "{icmp_before:?} {tcp_before:?}"
     );
 
-    let conf = std::fs::read_to_string(&d.conf).expect("read config");
+    let conf = std::fs::read_to_string(d.conf()).expect("read config");
     let conf = conf
         .replace(&format!("{icmp}drop"), &format!("{icmp}NORMAL"))
         .replace(&format!("\tflow \"{tcp_drop}\"\n"), "");
-    std::fs::write(&d.conf, conf).expect("write config");
+    std::fs::write(d.conf(), conf).expect("write config");
     d.restart();
     d.wait_for("the local switch did not connect again", || {
         d.ctl_ok(&["show", "switches"]).contains("local:vm")
@@ -462,9 +462,9 @@ fn a_reload_leaves_an_unchanged_switch_alone_and_applies_changed_flows() {
         "ping passes the drop flow after a reload"
     );
 
-    let conf = std::fs::read_to_string(&d.conf).expect("read config");
+    let conf = std::fs::read_to_string(d.conf()).expect("read config");
     std::fs::write(
-        &d.conf,
+        d.conf(),
         conf.replace(&format!("{icmp}drop"), &format!("{icmp}NORMAL")),
     )
     .expect("write config");

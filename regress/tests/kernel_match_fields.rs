@@ -125,6 +125,29 @@ impl Rig {
         self.d.ctl_ok(&["del", "flow", "vm", m]);
     }
 
+    /// A ping from host `from` to `dst` (with `ping` options `opts`) is answered within
+    /// five tries (the first may wait for ARP or neighbour discovery); else fail with `why`.
+    #[track_caller]
+    fn assert_pings(&self, from: usize, dst: &str, opts: &[&str], why: &str) {
+        assert!(
+            (0..5).any(|_| ping(self.h(from), dst, opts)),
+            "{why}; switchd stderr:\n{}",
+            self.d.stderr()
+        );
+    }
+
+    /// One ping from host `from` to `dst` goes unanswered; else fail with `why`. Flows are in
+    /// the kernel when `add flow` returns, so one lost ping is the flow's doing; every such
+    /// check comes with one that passes on another path.
+    #[track_caller]
+    fn assert_never_pings(&self, from: usize, dst: &str, opts: &[&str], why: &str) {
+        assert!(
+            !ping(self.h(from), dst, opts),
+            "{why}; switchd stderr:\n{}",
+            self.d.stderr()
+        );
+    }
+
     /// Forget every neighbour (ARP and ND) in every host, so the next packet resolves again.
     fn flush_neighbours(&self) {
         for h in &self.lan.hosts {
@@ -143,14 +166,20 @@ fn ping(ns: &Netns, dst: &str, opts: &[&str]) -> bool {
     ns.exec(&args).is_ok()
 }
 
-fn pings(ns: &Netns, dst: &str, opts: &[&str]) -> bool {
-    (0..5).any(|_| ping(ns, dst, opts))
-}
-
-/// No reply to one ping. Flows are in the kernel when `add flow` returns, so one lost ping
-/// is the flow's doing; every such check comes with one that passes on another path.
-fn never_pings(ns: &Netns, dst: &str, opts: &[&str]) -> bool {
-    !ping(ns, dst, opts)
+/// A permanent neighbour entry in `ns`: `ip` is at `mac` on `dev`, so no ARP is needed.
+fn static_neighbour(ns: &Netns, dev: &str, ip: &str, mac: &str) {
+    ns.ip(&[
+        "neigh",
+        "replace",
+        ip,
+        "lladdr",
+        mac,
+        "dev",
+        dev,
+        "nud",
+        "permanent",
+    ])
+    .expect("static neighbour");
 }
 
 /// Send one UDP datagram from `ns`, bound to source port `sport`, to `to`; whether `rx`
@@ -179,51 +208,24 @@ fn eth_src_and_eth_dst_with_masks() {
     // dl_src masked to the first five bytes: host 1's frames (02:00:00:00:02:01) drop,
     // hosts 0 and 2 (…:01:01, …:03:01) go on talking.
     r.add("priority=100,dl_src=02:00:00:00:02:00/ff:ff:ff:ff:ff:00,actions=drop");
-    assert!(
-        never_pings(r.h(0), &ip1, &[]),
-        "host 1's frames not dropped"
-    );
-    assert!(
-        never_pings(r.h(1), &ip2, &[]),
-        "host 1's frames not dropped"
-    );
-    assert!(pings(r.h(0), &ip2, &[]), "host 2 caught by host 1's mask");
+    r.assert_never_pings(0, &ip1, &[], "host 1's frames not dropped");
+    r.assert_never_pings(1, &ip2, &[], "host 1's frames not dropped");
+    r.assert_pings(0, &ip2, &[], "host 2 caught by host 1's mask");
     r.del("dl_src=02:00:00:00:02:00/ff:ff:ff:ff:ff:00");
-    assert!(pings(r.h(0), &ip1, &[]), "host 1 still cut off");
+    r.assert_pings(0, &ip1, &[], "host 1 still cut off");
 
     // dl_dst with only the group bit: broadcast and multicast drop, unicast does not.
     // The ARP request is broadcast, so a host whose neighbours are forgotten reaches no one;
     // a permanent neighbour entry on both ends needs no ARP, and unicast ping goes through.
     r.add("priority=100,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00,actions=drop");
     r.flush_neighbours();
-    assert!(
-        never_pings(r.h(0), &ip2, &[]),
-        "broadcast ARP request not dropped"
-    );
+    r.assert_never_pings(0, &ip2, &[], "broadcast ARP request not dropped");
     for (a, b) in [(0, 1), (1, 0)] {
-        r.h(a)
-            .ip(&[
-                "neigh",
-                "replace",
-                &r.ip(b).to_string(),
-                "lladdr",
-                &host_mac(b),
-                "dev",
-                "eth0",
-                "nud",
-                "permanent",
-            ])
-            .expect("static neighbour");
+        static_neighbour(r.h(a), "eth0", &r.ip(b).to_string(), &host_mac(b));
     }
-    assert!(
-        pings(r.h(0), &ip1, &[]),
-        "unicast caught by the group-bit mask"
-    );
+    r.assert_pings(0, &ip1, &[], "unicast caught by the group-bit mask");
     r.del("dl_dst=01:00:00:00:00:00/01:00:00:00:00:00");
-    assert!(
-        pings(r.h(0), &ip2, &[]),
-        "broadcast still dropped after the delete"
-    );
+    r.assert_pings(0, &ip2, &[], "broadcast still dropped after the delete");
 }
 
 /// Give host i the addresses fd00:a::(i+1)/64 and fd00:b::(i+1)/64 (no duplicate detection,
@@ -250,56 +252,29 @@ fn add_v6(r: &Rig) {
 fn ipv6_prefixes_and_icmpv6_type() {
     let r = Rig::new(3, &[]);
     add_v6(&r);
-    assert!(
-        pings(r.h(0), "fd00:a::2", &[]),
-        "no IPv6 ping without flows"
-    );
-    assert!(
-        pings(r.h(0), "fd00:b::2", &[]),
-        "no IPv6 ping without flows"
-    );
+    r.assert_pings(0, "fd00:a::2", &[], "no IPv6 ping without flows");
+    r.assert_pings(0, "fd00:b::2", &[], "no IPv6 ping without flows");
 
     // ipv6_dst by a /64: fd00:b:: is cut off, fd00:a:: is not.
     r.add("priority=100,ipv6,ipv6_dst=fd00:b::/64,actions=drop");
-    assert!(
-        never_pings(r.h(0), "fd00:b::2", &[]),
-        "fd00:b::/64 not dropped"
-    );
-    assert!(
-        pings(r.h(0), "fd00:a::2", &[]),
-        "fd00:a:: caught by fd00:b::/64"
-    );
+    r.assert_never_pings(0, "fd00:b::2", &[], "fd00:b::/64 not dropped");
+    r.assert_pings(0, "fd00:a::2", &[], "fd00:a:: caught by fd00:b::/64");
     r.del("ipv6,ipv6_dst=fd00:b::/64");
 
     // ipv6_src by a /127 (fd00:a::2 and ::3): hosts 1 and 2 cannot speak from fd00:a::,
     // host 0 (fd00:a::1) can, and so can everyone from fd00:b::.
     r.add("priority=100,ipv6,ipv6_src=fd00:a::2/127,actions=drop");
-    assert!(
-        never_pings(r.h(1), "fd00:a::1", &[]),
-        "fd00:a::2 not dropped"
-    );
-    assert!(
-        never_pings(r.h(0), "fd00:a::3", &[]),
-        "reply from fd00:a::3 not dropped"
-    );
-    assert!(
-        pings(r.h(1), "fd00:b::1", &[]),
-        "fd00:b::2 caught by fd00:a::2/127"
-    );
+    r.assert_never_pings(1, "fd00:a::1", &[], "fd00:a::2 not dropped");
+    r.assert_never_pings(0, "fd00:a::3", &[], "reply from fd00:a::3 not dropped");
+    r.assert_pings(1, "fd00:b::1", &[], "fd00:b::2 caught by fd00:a::2/127");
     r.del("ipv6,ipv6_src=fd00:a::2/127");
-    assert!(
-        pings(r.h(0), "fd00:a::3", &[]),
-        "still dropped after the delete"
-    );
+    r.assert_pings(0, "fd00:a::3", &[], "still dropped after the delete");
 
     // icmpv6_type 128 (echo request): ping fails, but neighbour discovery (types 135, 136)
     // goes on: with the neighbour caches flushed, TCP over IPv6 still connects.
     r.add("priority=100,icmp6,icmpv6_type=128,actions=drop");
     r.flush_neighbours();
-    assert!(
-        never_pings(r.h(0), "fd00:a::2", &[]),
-        "echo request not dropped"
-    );
+    r.assert_never_pings(0, "fd00:a::2", &[], "echo request not dropped");
     let to: SocketAddr = "[fd00:a::2]:5001".parse().expect("address");
     r.h(1).tcp_listen(to).expect("listen");
     assert!(
@@ -312,10 +287,7 @@ fn ipv6_prefixes_and_icmpv6_type() {
         .expect("neigh");
     assert!(neigh.contains("lladdr"), "fd00:a::2 unresolved: {neigh}");
     r.del("icmp6,icmpv6_type=128");
-    assert!(
-        pings(r.h(0), "fd00:a::2", &[]),
-        "ping6 still dropped after the delete"
-    );
+    r.assert_pings(0, "fd00:a::2", &[], "ping6 still dropped after the delete");
 }
 
 #[test]
@@ -331,50 +303,26 @@ fn arp_op_spa_tpa() {
     // ARP requests for 10.77.0.2 drop: host 1 cannot be resolved, host 2 can.
     r.add("priority=100,arp,arp_op=1,arp_tpa=10.77.0.2,actions=drop");
     r.flush_neighbours();
-    assert!(
-        never_pings(r.h(0), &ip1, &[]),
-        "ARP request for .2 not dropped"
-    );
-    assert!(pings(r.h(0), &ip2, &[]), "ARP request for .3 dropped");
+    r.assert_never_pings(0, &ip1, &[], "ARP request for .2 not dropped");
+    r.assert_pings(0, &ip2, &[], "ARP request for .3 dropped");
     // Only requests: given host 1's MAC, host 0 pings it, and host 1's own request for
     // 10.77.0.1 and host 0's reply (arp_op 2, arp_spa .1) go through.
-    r.h(0)
-        .ip(&[
-            "neigh",
-            "replace",
-            &ip1,
-            "lladdr",
-            &host_mac(1),
-            "dev",
-            "eth0",
-            "nud",
-            "permanent",
-        ])
-        .expect("static neighbour");
-    assert!(
-        pings(r.h(0), &ip1, &[]),
-        "more than the request for .2 dropped"
-    );
+    static_neighbour(r.h(0), "eth0", &ip1, &host_mac(1));
+    r.assert_pings(0, &ip1, &[], "more than the request for .2 dropped");
     r.del("arp,arp_op=1,arp_tpa=10.77.0.2");
     r.flush_neighbours();
     let _ = r.h(0).ip(&["neigh", "del", &ip1, "dev", "eth0"]);
-    assert!(
-        pings(r.h(0), &ip1, &[]),
-        "ARP still dropped after the delete"
-    );
+    r.assert_pings(0, &ip1, &[], "ARP still dropped after the delete");
 
     // arp_spa 10.77.0.3 (masked /32 written as a prefix of its own): host 2 cannot be
     // resolved by or resolve anyone; hosts 0 and 1 still can.
     r.add("priority=100,arp,arp_spa=10.77.0.3/32,actions=drop");
     r.flush_neighbours();
-    assert!(never_pings(r.h(0), &ip2, &[]), "ARP from .3 not dropped");
-    assert!(never_pings(r.h(2), &ip0, &[]), "ARP from .3 not dropped");
-    assert!(pings(r.h(1), &ip0, &[]), "ARP from .2 dropped");
+    r.assert_never_pings(0, &ip2, &[], "ARP from .3 not dropped");
+    r.assert_never_pings(2, &ip0, &[], "ARP from .3 not dropped");
+    r.assert_pings(1, &ip0, &[], "ARP from .2 dropped");
     r.del("arp,arp_spa=10.77.0.3/32");
-    assert!(
-        pings(r.h(2), &ip0, &[]),
-        "ARP still dropped after the delete"
-    );
+    r.assert_pings(2, &ip0, &[], "ARP still dropped after the delete");
 }
 
 #[test]
@@ -385,10 +333,8 @@ fn tcp_flags_and_masked_l4_ports() {
     let (a, b) = (SocketAddr::from((ip1, 5001)), SocketAddr::from((ip1, 6001)));
     r.h(1).tcp_listen(a).expect("listen");
     r.h(1).tcp_listen(b).expect("listen");
-    assert!(
-        r.h(0).tcp_reaches(a, Duration::from_secs(2)),
-        "no TCP to 5001"
-    );
+    let tcp_from_0 = |to| r.h(0).tcp_reaches(to, Duration::from_secs(2));
+    assert!(tcp_from_0(a), "no TCP to 5001");
 
     // A connection opened before the flow, that the flow must leave alone: it carries no SYN.
     let mut open = r
@@ -402,14 +348,8 @@ fn tcp_flags_and_masked_l4_ports() {
     // tcp_flags +syn-ack to port 5001: new connections fail, the open one goes on, and
     // port 6001 is untouched.
     r.add("priority=100,tcp,tp_dst=5001,tcp_flags=+syn-ack,actions=drop");
-    assert!(
-        !r.h(0).tcp_reaches(a, Duration::from_secs(2)),
-        "SYN to 5001 not dropped"
-    );
-    assert!(
-        r.h(0).tcp_reaches(b, Duration::from_secs(2)),
-        "SYN to 6001 dropped"
-    );
+    assert!(!tcp_from_0(a), "SYN to 5001 not dropped");
+    assert!(tcp_from_0(b), "SYN to 6001 dropped");
     open.write_all(b"switchd-regress").expect("write");
     let mut buf = [0u8; 15];
     open.read_exact(&mut buf)
@@ -421,30 +361,25 @@ fn tcp_flags_and_masked_l4_ports() {
     // tp_dst 0x1380/0xfff0 (4992-5007): 5001 is caught, 6001 is not.
     r.add("priority=100,tcp,tp_dst=0x1380/0xfff0,actions=drop");
     assert!(
-        !r.h(0).tcp_reaches(a, Duration::from_secs(2)),
+        !tcp_from_0(a),
         "TCP to 5001 not dropped by tp_dst=0x1380/0xfff0"
     );
-    assert!(
-        r.h(0).tcp_reaches(b, Duration::from_secs(2)),
-        "TCP to 6001 dropped by tp_dst=0x1380/0xfff0"
-    );
+    assert!(tcp_from_0(b), "TCP to 6001 dropped by tp_dst=0x1380/0xfff0");
     r.del("tcp,tp_dst=0x1380/0xfff0");
-    assert!(
-        r.h(0).tcp_reaches(a, Duration::from_secs(2)),
-        "still dropped"
-    );
+    assert!(tcp_from_0(a), "still dropped");
 
     // udp tp_src 0x2000/0xff00 (8192-8447): from 8200 dropped, from 9000 not.
     let to = SocketAddr::from((ip1, 7001));
     let rx = r.h(1).udp_bind(to).expect("bind");
-    assert!(udp_arrives(r.h(0), 8200, to, &rx), "no UDP without flows");
+    let udp_from_0 = |sport: u16| udp_arrives(r.h(0), sport, to, &rx);
+    assert!(udp_from_0(8200), "no UDP without flows");
     r.add("priority=100,udp,tp_src=0x2000/0xff00,actions=drop");
     assert!(
-        !udp_arrives(r.h(0), 8201, to, &rx),
+        !udp_from_0(8201),
         "UDP from 8201 not dropped by tp_src=0x2000/0xff00"
     );
     assert!(
-        udp_arrives(r.h(0), 9000, to, &rx),
+        udp_from_0(9000),
         "UDP from 9000 dropped by tp_src=0x2000/0xff00"
     );
 }
@@ -456,40 +391,25 @@ fn ip_dscp_and_ecn() {
     let ip1 = r.ip(1).to_string();
     // DSCP 46 (EF): ToS 0xb8, and 0xb9 with ECN 1, both drop; DSCP 10 (ToS 0x28) does not.
     r.add("priority=100,ip,ip_dscp=46,actions=drop");
-    assert!(
-        never_pings(r.h(0), &ip1, &["-Q", "0xb8"]),
-        "DSCP 46 not dropped"
-    );
-    assert!(
-        never_pings(r.h(0), &ip1, &["-Q", "0xb9"]),
-        "DSCP 46 with ECN 1 not dropped"
-    );
-    assert!(pings(r.h(0), &ip1, &["-Q", "0x28"]), "DSCP 10 dropped");
-    assert!(pings(r.h(0), &ip1, &[]), "DSCP 0 dropped");
+    r.assert_never_pings(0, &ip1, &["-Q", "0xb8"], "DSCP 46 not dropped");
+    r.assert_never_pings(0, &ip1, &["-Q", "0xb9"], "DSCP 46 with ECN 1 not dropped");
+    r.assert_pings(0, &ip1, &["-Q", "0x28"], "DSCP 10 dropped");
+    r.assert_pings(0, &ip1, &[], "DSCP 0 dropped");
     r.del("ip,ip_dscp=46");
 
     // ECN 3 (CE) alone: ToS 0x03 and 0x2b drop, ToS 0x01 and 0x28 do not.
     r.add("priority=100,ip,nw_ecn=3,actions=drop");
-    assert!(
-        never_pings(r.h(0), &ip1, &["-Q", "0x03"]),
-        "ECN 3 not dropped"
-    );
-    assert!(
-        never_pings(r.h(0), &ip1, &["-Q", "0x2b"]),
-        "ECN 3 with DSCP 10 not dropped"
-    );
-    assert!(pings(r.h(0), &ip1, &["-Q", "0x01"]), "ECN 1 dropped");
-    assert!(pings(r.h(0), &ip1, &["-Q", "0x28"]), "ECN 0 dropped");
+    r.assert_never_pings(0, &ip1, &["-Q", "0x03"], "ECN 3 not dropped");
+    r.assert_never_pings(0, &ip1, &["-Q", "0x2b"], "ECN 3 with DSCP 10 not dropped");
+    r.assert_pings(0, &ip1, &["-Q", "0x01"], "ECN 1 dropped");
+    r.assert_pings(0, &ip1, &["-Q", "0x28"], "ECN 0 dropped");
     r.del("ip,nw_ecn=3");
 
     // Both together: DSCP 10 and ECN 1 (ToS 0x29) only.
     r.add("priority=100,ip,ip_dscp=10,nw_ecn=1,actions=drop");
-    assert!(
-        never_pings(r.h(0), &ip1, &["-Q", "0x29"]),
-        "ToS 0x29 not dropped"
-    );
-    assert!(pings(r.h(0), &ip1, &["-Q", "0x2a"]), "ToS 0x2a dropped");
-    assert!(pings(r.h(0), &ip1, &["-Q", "0x09"]), "ToS 0x09 dropped");
+    r.assert_never_pings(0, &ip1, &["-Q", "0x29"], "ToS 0x29 not dropped");
+    r.assert_pings(0, &ip1, &["-Q", "0x2a"], "ToS 0x2a dropped");
+    r.assert_pings(0, &ip1, &["-Q", "0x09"], "ToS 0x09 dropped");
 }
 
 /// Give hosts 0 and 1 a VLAN device eth0.VID with 10.(100+VID).0.(i+1)/24 whose frames
@@ -535,46 +455,39 @@ fn vlan_vid_and_pcp_on_tagged_traffic() {
     let v20 = add_vlan(&r, 20, 5);
     let v21 = add_vlan(&r, 21, 3);
     for v in [&v10, &v20, &v21] {
-        assert!(
-            pings(r.h(0), v, &[]),
-            "no ping over the tag to {v} without flows"
+        r.assert_pings(
+            0,
+            v,
+            &[],
+            &format!("no ping over the tag to {v} without flows"),
         );
     }
 
     // VID 10 drops; VID 20, 21 and untagged do not.
     r.add("priority=100,dl_vlan=10,actions=drop");
-    assert!(never_pings(r.h(0), &v10, &[]), "VID 10 not dropped");
-    assert!(pings(r.h(0), &v20, &[]), "VID 20 dropped by dl_vlan=10");
-    assert!(pings(r.h(0), &ip1, &[]), "untagged dropped by dl_vlan=10");
+    r.assert_never_pings(0, &v10, &[], "VID 10 not dropped");
+    r.assert_pings(0, &v20, &[], "VID 20 dropped by dl_vlan=10");
+    r.assert_pings(0, &ip1, &[], "untagged dropped by dl_vlan=10");
     r.del("dl_vlan=10");
 
     // PCP 5 on any VID: VID 20 (PCP 5) drops, VID 21 (PCP 3) and VID 10 (PCP 0) do not.
     r.add("priority=100,vlan_tci=0x1000/0x1000,dl_vlan_pcp=5,actions=drop");
-    assert!(never_pings(r.h(0), &v20, &[]), "PCP 5 not dropped");
-    assert!(pings(r.h(0), &v21, &[]), "PCP 3 dropped by dl_vlan_pcp=5");
-    assert!(pings(r.h(0), &v10, &[]), "PCP 0 dropped by dl_vlan_pcp=5");
-    assert!(
-        pings(r.h(0), &ip1, &[]),
-        "untagged dropped by dl_vlan_pcp=5"
-    );
+    r.assert_never_pings(0, &v20, &[], "PCP 5 not dropped");
+    r.assert_pings(0, &v21, &[], "PCP 3 dropped by dl_vlan_pcp=5");
+    r.assert_pings(0, &v10, &[], "PCP 0 dropped by dl_vlan_pcp=5");
+    r.assert_pings(0, &ip1, &[], "untagged dropped by dl_vlan_pcp=5");
     r.del("vlan_tci=0x1000/0x1000");
 
     // VID and PCP together: VID 21 with PCP 3 drops, VID 20 (PCP 5) does not.
     r.add("priority=100,dl_vlan=21,dl_vlan_pcp=3,actions=drop");
-    assert!(never_pings(r.h(0), &v21, &[]), "VID 21 PCP 3 not dropped");
-    assert!(pings(r.h(0), &v20, &[]), "VID 20 dropped by dl_vlan=21");
+    r.assert_never_pings(0, &v21, &[], "VID 21 PCP 3 not dropped");
+    r.assert_pings(0, &v20, &[], "VID 20 dropped by dl_vlan=21");
 
     // An IP match without VLAN fields sees the header after the tag.
     r.del("dl_vlan=21");
     r.add("priority=100,icmp,nw_dst=10.120.0.2,actions=drop");
-    assert!(
-        never_pings(r.h(0), &v20, &[]),
-        "tagged ICMP not dropped by its inner header"
-    );
-    assert!(
-        pings(r.h(0), &v21, &[]),
-        "VID 21 dropped by nw_dst=10.120.0.2"
-    );
+    r.assert_never_pings(0, &v20, &[], "tagged ICMP not dropped by its inner header");
+    r.assert_pings(0, &v21, &[], "VID 21 dropped by nw_dst=10.120.0.2");
 }
 
 /// A VXLAN underlay: `ul` (192.168.77.1/24, root namespace) to a remote namespace
@@ -684,19 +597,7 @@ fn tunnel_id_on_a_vxlan_port() {
     let r = Rig::new(2, &[&vxl.vx.0]);
     // The remote sends to host 0 without ARP (host 0 answers nothing over the tunnel: the
     // external device needs a tunnel_key set to send, which only a controller can give).
-    vxl.remote
-        .ip(&[
-            "neigh",
-            "replace",
-            "10.77.0.1",
-            "lladdr",
-            &host_mac(0),
-            "dev",
-            "vx1",
-            "nud",
-            "permanent",
-        ])
-        .expect("static neighbour");
+    static_neighbour(&vxl.remote, "vx1", "10.77.0.1", &host_mac(0));
     let to = SocketAddr::from((r.ip(0), 7001));
     let rx = r.h(0).udp_bind(to).expect("bind");
     let from_remote = |sport: u16| udp_arrives(&vxl.remote, sport, to, &rx);
@@ -884,11 +785,8 @@ fn nw_ttl_tunnel_addresses_and_a_tunnel_out_from_a_controller() {
         &[],
     )
     .expect("nw_ttl refused");
-    assert!(never_pings(r.h(0), &ip1, &["-t", "5"]), "TTL 5 not dropped");
-    assert!(
-        pings(r.h(0), &ip1, &["-t", "6"]),
-        "TTL 6 dropped by nw_ttl=5"
-    );
+    r.assert_never_pings(0, &ip1, &["-t", "5"], "TTL 5 not dropped");
+    r.assert_pings(0, &ip1, &["-t", "6"], "TTL 6 dropped by nw_ttl=5");
     // A TTL match with a mask is refused: flower has the mask, the NXM field has none.
     let e = c
         .add(
@@ -904,24 +802,20 @@ fn nw_ttl_tunnel_addresses_and_a_tunnel_out_from_a_controller() {
     vxl.remote
         .ip(&["neigh", "flush", "dev", "vx1"])
         .expect("flush");
-    let tun = |src: [u8; 4], dst: [u8; 4]| {
-        [
-            nxm(NXM_TUN_IPV4_SRC, &src, false),
-            nxm(NXM_TUN_IPV4_DST, &dst, false),
-        ]
+    let tunnel_out = |c: &mut Controller, vni: u32| {
+        c.add(
+            &format!("priority=100,in_port=1,actions=set_field:{vni}->tun_id,output:9"),
+            &[],
+            &[
+                nxm(NXM_TUN_IPV4_SRC, &[192, 168, 77, 1], false),
+                nxm(NXM_TUN_IPV4_DST, &[192, 168, 77, 2], false),
+            ],
+        )
+        .expect("tunnel out refused")
     };
-    c.add(
-        "priority=100,in_port=1,actions=set_field:42->tun_id,output:9",
-        &[],
-        &tun([192, 168, 77, 1], [192, 168, 77, 2]),
-    )
-    .expect("tunnel out refused");
+    tunnel_out(&mut c, 42);
     let cap = Capture::start(None, &vxl.ul.a, "udp dst port 4789");
-    assert!(
-        pings(r.h(0), "10.77.0.9", &[]),
-        "no ping across the VXLAN; switchd stderr:\n{}",
-        r.d.stderr()
-    );
+    r.assert_pings(0, "10.77.0.9", &[], "no ping across the VXLAN");
     let seen = cap.finish();
     println!("underlay, outbound: {seen}");
     assert!(
@@ -931,84 +825,47 @@ fn nw_ttl_tunnel_addresses_and_a_tunnel_out_from_a_controller() {
         "not VNI 42 from 192.168.77.1 to 192.168.77.2: {seen}"
     );
     // VNI 43 is not the remote's: nothing gets through.
-    c.add(
-        "priority=100,in_port=1,actions=set_field:43->tun_id,output:9",
-        &[],
-        &tun([192, 168, 77, 1], [192, 168, 77, 2]),
-    )
-    .expect("tunnel out refused");
+    tunnel_out(&mut c, 43);
     vxl.remote
         .ip(&["neigh", "flush", "dev", "vx1"])
         .expect("flush");
-    assert!(
-        never_pings(r.h(0), "10.77.0.9", &[]),
-        "VNI 43 reached VNI 42"
-    );
-    c.add(
-        "priority=100,in_port=1,actions=set_field:42->tun_id,output:9",
-        &[],
-        &tun([192, 168, 77, 1], [192, 168, 77, 2]),
-    )
-    .expect("tunnel out refused");
-    assert!(pings(r.h(0), "10.77.0.9", &[]), "no ping with VNI 42 again");
+    r.assert_never_pings(0, "10.77.0.9", &[], "VNI 43 reached VNI 42");
+    tunnel_out(&mut c, 42);
+    r.assert_pings(0, "10.77.0.9", &[], "no ping with VNI 42 again");
 
     // tun_src and tun_dst (masked) on the way in: the remote's packets come from
     // 192.168.77.2 to 192.168.77.1.
+    let tun_src = |a: [u8; 4]| [nxm(NXM_TUN_IPV4_SRC, &a, false)];
+    let tun_dst_24 =
+        |[a, b, c]: [u8; 3]| [nxm(NXM_TUN_IPV4_DST, &[a, b, c, 0, 255, 255, 255, 0], true)];
     c.add(
         "priority=200,in_port=9,actions=drop",
-        &[nxm(NXM_TUN_IPV4_SRC, &[192, 168, 77, 2], false)],
+        &tun_src([192, 168, 77, 2]),
         &[],
     )
     .expect("tun_src refused");
-    assert!(
-        never_pings(r.h(0), "10.77.0.9", &[]),
-        "tun_src .2 not dropped"
-    );
-    c.del(
-        "priority=200,in_port=9",
-        &[nxm(NXM_TUN_IPV4_SRC, &[192, 168, 77, 2], false)],
-    );
+    r.assert_never_pings(0, "10.77.0.9", &[], "tun_src .2 not dropped");
+    c.del("priority=200,in_port=9", &tun_src([192, 168, 77, 2]));
     c.add(
         "priority=200,in_port=9,actions=drop",
-        &[nxm(NXM_TUN_IPV4_SRC, &[192, 168, 77, 3], false)],
+        &tun_src([192, 168, 77, 3]),
         &[],
     )
     .expect("tun_src refused");
-    assert!(pings(r.h(0), "10.77.0.9", &[]), "tun_src .3 dropped .2");
+    r.assert_pings(0, "10.77.0.9", &[], "tun_src .3 dropped .2");
     c.add(
         "priority=201,in_port=9,actions=drop",
-        &[nxm(
-            NXM_TUN_IPV4_DST,
-            &[192, 168, 77, 0, 255, 255, 255, 0],
-            true,
-        )],
+        &tun_dst_24([192, 168, 77]),
         &[],
     )
     .expect("tun_dst refused");
-    assert!(
-        never_pings(r.h(0), "10.77.0.9", &[]),
-        "tun_dst /24 not dropped"
-    );
-    c.del(
-        "priority=201,in_port=9",
-        &[nxm(
-            NXM_TUN_IPV4_DST,
-            &[192, 168, 77, 0, 255, 255, 255, 0],
-            true,
-        )],
-    );
+    r.assert_never_pings(0, "10.77.0.9", &[], "tun_dst /24 not dropped");
+    c.del("priority=201,in_port=9", &tun_dst_24([192, 168, 77]));
     c.add(
         "priority=201,in_port=9,actions=drop",
-        &[nxm(
-            NXM_TUN_IPV4_DST,
-            &[192, 168, 78, 0, 255, 255, 255, 0],
-            true,
-        )],
+        &tun_dst_24([192, 168, 78]),
         &[],
     )
     .expect("tun_dst refused");
-    assert!(
-        pings(r.h(0), "10.77.0.9", &[]),
-        "tun_dst 192.168.78.0/24 dropped"
-    );
+    r.assert_pings(0, "10.77.0.9", &[], "tun_dst 192.168.78.0/24 dropped");
 }

@@ -12,14 +12,14 @@ mod common;
 #[path = "common/osken.rs"]
 mod osken;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use common::{Daemon, LinkGuard};
 use osken::{test_app, wait_long, OsKen};
 use regress::net::LanSwitch;
 use regress::workspace::TempDir;
-use regress::{free_tcp_port, unique_name, Lan, Netns};
+use regress::{free_tcp_port, unique_name, Lan};
 
 const COOKIE: i64 = 0x5157_c0de;
 
@@ -41,19 +41,6 @@ fn packet_ins(k: &OsKen) -> Vec<String> {
         .into_iter()
         .filter(|l| is(l, "packet_in"))
         .collect()
-}
-
-fn send_udp(from: &Netns, to: SocketAddr, n: usize, len: usize) {
-    from.enter(move || -> std::io::Result<()> {
-        let s = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
-        let payload = vec![0x5a; len];
-        for _ in 0..n {
-            s.send_to(&payload, to)?;
-        }
-        Ok(())
-    })
-    .expect("enter")
-    .expect("send");
 }
 
 #[test]
@@ -107,8 +94,12 @@ fn osken_gets_packet_ins_with_port_reason_cookie_and_max_len_and_a_flood_is_boun
 
     // Port 1 to udp 9999: the cookie flow, 64 bytes of each. Port 3 to udp 7777: the
     // table-miss, whole packets.
-    send_udp(&h[0].ns, SocketAddr::from((h[1].ip, 9999)), 5, 200);
-    send_udp(&h[2].ns, SocketAddr::from((h[1].ip, 7777)), 3, 100);
+    h[0].ns
+        .udp_send_many(SocketAddr::from((h[1].ip, 9999)), 5, 200)
+        .expect("send udp");
+    h[2].ns
+        .udp_send_many(SocketAddr::from((h[1].ip, 7777)), 3, 100)
+        .expect("send udp");
     let ours = |l: &String| field(l, "cookie") == Some(COOKIE);
     let miss_udp =
         |l: &String| field(l, "in_port") == Some(3) && field(l, "total_len") == Some(142);
@@ -147,7 +138,9 @@ fn osken_gets_packet_ins_with_port_reason_cookie_and_max_len_and_a_flood_is_boun
     // through. Counted once the count stops growing; no timing is asserted.
     const FLOOD: usize = 20_000;
     let start = Instant::now();
-    send_udp(&h[0].ns, SocketAddr::from((h[1].ip, 9999)), FLOOD, 100);
+    h[0].ns
+        .udp_send_many(SocketAddr::from((h[1].ip, 9999)), FLOOD, 100)
+        .expect("send udp");
     let sent_in = start.elapsed();
     let mut last = usize::MAX;
     wait_long(60, || {

@@ -320,9 +320,9 @@ fn the_injection_pair_follows_the_ports_survives_a_restart_and_goes_with_the_swi
     assert_eq!(injection_filters(&far), before, "{}", d.stderr());
 
     // Reloaded without the switch: the pair goes.
-    let conf = std::fs::read_to_string(&d.conf).expect("config");
+    let conf = std::fs::read_to_string(d.conf()).expect("config");
     let i = conf.find("switch \"vm\"").expect("switch block");
-    std::fs::write(&d.conf, &conf[..i]).expect("write config");
+    std::fs::write(d.conf(), &conf[..i]).expect("write config");
     let out = d.ctl(&["reload"]);
     assert!(out.status.success(), "reload: {out:?}");
     d.wait_for("the injection pair stayed", || {

@@ -572,7 +572,7 @@ async fn show(state: Shared, peers: Peers, id: u64, table: TableKind, switch: Op
                             let up = p.is_up();
                             rows.push(vec![
                                 sw.clone(),
-                                flowtext::port_name(p.port_no),
+                                ofproto::text::print_port(p.port_no),
                                 p.name,
                                 p.hw_addr.to_string(),
                                 if up { "up" } else { "down" }.into(),

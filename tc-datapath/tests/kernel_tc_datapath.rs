@@ -722,20 +722,11 @@ fn meter_limits_the_rate() {
     let sock = b.ns.udp_bind(SocketAddr::from((b.ip, 7777))).expect("bind");
     sock.set_read_timeout(Some(Duration::from_millis(1500)))
         .expect("timeout");
-    const PAYLOAD: &[u8; 1000] = &[0x5a; 1000];
+    const LEN: usize = 1000;
     const SENT: usize = 500;
     let to = SocketAddr::from((b.ip, 7777));
     let start = Instant::now();
-    let sender =
-        a.ns.enter(move || -> std::io::Result<()> {
-            let s = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
-            for _ in 0..SENT {
-                s.send_to(PAYLOAD, to)?;
-            }
-            Ok(())
-        })
-        .expect("enter");
-    sender.expect("send");
+    a.ns.udp_send_many(to, SENT, LEN).expect("send udp");
     let elapsed = start.elapsed();
     let mut got = 0usize;
     let mut buf = [0u8; 2048];
@@ -745,12 +736,12 @@ fn meter_limits_the_rate() {
     let allowed = 10_000.0 * (elapsed.as_secs_f64() + 1.5) + 10_000.0 + 2.0 * 1042.0;
     eprintln!(
         "meter: sent {} bytes in {:.3} s, received {got} bytes ({:.0} B/s over the send time); bound {allowed:.0}",
-        SENT * 1000,
+        SENT * LEN,
         elapsed.as_secs_f64(),
         got as f64 / elapsed.as_secs_f64().max(0.001)
     );
     assert!(got > 0, "the meter dropped everything");
-    assert!(got < SENT * 1000, "nothing was dropped");
+    assert!(got < SENT * LEN, "nothing was dropped");
     assert!(
         (got as f64) <= allowed,
         "received {got} bytes, the meter allows {allowed:.0}"
@@ -1056,19 +1047,6 @@ fn controller(max_len: u16) -> Action {
     }
 }
 
-fn send_udp(from: &regress::Netns, to: SocketAddr, n: usize, len: usize) {
-    from.enter(move || -> std::io::Result<()> {
-        let s = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
-        let payload = vec![0x5a; len];
-        for _ in 0..n {
-            s.send_to(&payload, to)?;
-        }
-        Ok(())
-    })
-    .expect("enter")
-    .expect("send");
-}
-
 #[test]
 #[ignore = "kernel tier: needs cls_flower, runs in the VM"]
 fn output_to_controller_delivers_each_packet_to_psample_cut_to_max_len() {
@@ -1097,9 +1075,11 @@ fn output_to_controller_delivers_each_packet_to_psample_cut_to_max_len() {
         .expect("timeout");
     const SENT: usize = 20;
     let got = sampled_while(&sw, group, SENT, || {
-        send_udp(&a.ns, SocketAddr::from((b.ip, 9999)), SENT, 200);
+        a.ns.udp_send_many(SocketAddr::from((b.ip, 9999)), SENT, 200)
+            .expect("send udp");
         // Another port: not for the controller.
-        send_udp(&a.ns, SocketAddr::from((b.ip, 8888)), 5, 200);
+        a.ns.udp_send_many(SocketAddr::from((b.ip, 8888)), 5, 200)
+            .expect("send udp");
     });
     let ours: Vec<_> = got.iter().filter(|s| s.group == group).collect();
     assert_eq!(ours.len(), SENT, "samples: {got:?}");
@@ -1148,7 +1128,8 @@ fn a_flood_to_the_controller_is_bounded_by_the_police_and_still_forwarded() {
     let start = Instant::now();
     let mut elapsed = Duration::ZERO;
     let got = sampled_while(&sw, group, SENT, || {
-        send_udp(&a.ns, SocketAddr::from((b.ip, 9998)), SENT, 100);
+        a.ns.udp_send_many(SocketAddr::from((b.ip, 9998)), SENT, 100)
+            .expect("send udp");
         elapsed = start.elapsed();
     });
     let ours = got.iter().filter(|s| s.group == group).count();

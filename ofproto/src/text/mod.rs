@@ -30,6 +30,8 @@ use std::fmt;
 pub use flow10::{parse_flow10, print_flow_mod10, print_flow_stats10, print_match10};
 pub use flow13::{parse_flow, print_flow_mod, print_flow_stats, print_match};
 pub use message::{print_message, print_message10, print_raw};
+/// A 1.3 port number as ovs-ofctl writes it: reserved ports by name, others by number.
+pub use value::fmt_port13 as print_port;
 
 /// The instructions of a 1.3 flow as ovs-ofctl writes what follows `actions=`.
 pub fn print_instructions(list: &[crate::v13::Instruction]) -> String {

@@ -206,7 +206,7 @@ pub(crate) fn parse_port13(s: &str, name: &str) -> VResult<u32> {
 }
 
 /// Ports as OVS prints them: reserved ports by name, others by number.
-pub(crate) fn fmt_port13(p: u32) -> String {
+pub fn fmt_port13(p: u32) -> String {
     match p {
         port13::IN_PORT => "IN_PORT".into(),
         port13::TABLE => "TABLE".into(),

@@ -5,131 +5,68 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use regress::workspace::{bin, ensure_user, TempDir};
-use regress::{free_tcp_port, Proc};
+use regress::wait::wait_until;
 
-pub const USER: &str = "_switchd";
+/// How long the local-switch tests wait for switchd: the VM is slow, and slower still on
+/// a busy machine (a first test in a freshly booted VM has missed 20 s before the kernel
+/// probe was done).
+const WAIT: Duration = Duration::from_secs(60);
 
-/// A running `switchd -d -v` listening on 127.0.0.1:`port`.
-pub struct Daemon {
-    _proc: Proc,
-    pub sock: PathBuf,
-    pub conf: PathBuf,
-    pub stderr: PathBuf,
-    pub port: u16,
-    _dir: TempDir,
-}
+/// A running `switchd -d -v` ([`regress::Daemon`]) whose checks are assertions that show
+/// its log.
+pub struct Daemon(regress::Daemon);
 
 impl Daemon {
     /// Start with `switches` (switch blocks in switchd.conf syntax) after the usual lines.
     pub fn start(switches: &str) -> Daemon {
-        ensure_user(USER);
-        let dir = TempDir::new("switchd-local-test");
-        let chroot = dir.0.join("empty");
-        std::fs::create_dir(&chroot).expect("mkdir chroot");
-        std::fs::set_permissions(&chroot, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .expect("chmod chroot");
-        let sock = dir.0.join("switchd.sock");
-        let conf = dir.0.join("switchd.conf");
-        let stderr = dir.0.join("stderr");
-        let port = free_tcp_port().expect("free port");
-        std::fs::write(
-            &conf,
-            format!(
-                "listen on 127.0.0.1 port {port}\nsocket \"{}\"\nuser \"{USER}\"\nchroot \"{}\"\n{switches}",
-                sock.display(),
-                chroot.display()
-            ),
-        )
-        .expect("write config");
-        let err = std::fs::File::create(&stderr).expect("stderr file");
-        let proc = Proc::spawn(
-            "switchd",
-            Command::new(bin("switchd"))
-                .args(["-d", "-v", "-f"])
-                .arg(&conf)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(err),
-        )
-        .expect("start switchd");
-        let d = Daemon {
-            _proc: proc,
-            sock,
-            conf,
-            stderr,
-            port,
-            _dir: dir,
-        };
-        d.wait_for("switchd did not come up", || {
-            d.sock.exists() && d.ctl(&["show", "summary"]).status.success()
-        });
-        d
+        let d = regress::Daemon::builder()
+            .verbose()
+            .config(switches)
+            .ready_within(WAIT)
+            .start()
+            .expect("start switchd");
+        Daemon(d)
     }
 
-    /// Stop switchd (SIGTERM) and start it again on the same configuration; its stderr
-    /// goes on in the same file.
+    /// Stop switchd (SIGTERM) and start it again on the same configuration file; its
+    /// stderr goes on in the same file.
     pub fn restart(&mut self) {
-        self._proc.stop();
-        let err = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&self.stderr)
-            .expect("stderr file");
-        self._proc = Proc::spawn(
-            "switchd",
-            Command::new(bin("switchd"))
-                .args(["-d", "-v", "-f"])
-                .arg(&self.conf)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(err),
-        )
-        .expect("start switchd again");
-        self.wait_for("switchd did not come up again", || {
-            self.ctl(&["show", "summary"]).status.success()
-        });
+        self.0.restart().expect("start switchd again");
+    }
+
+    /// The port switchd listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.0.port()
+    }
+
+    /// The configuration file (to rewrite before a reload or a restart).
+    pub fn conf(&self) -> &Path {
+        self.0.conf()
     }
 
     pub fn ctl(&self, args: &[&str]) -> Output {
-        Command::new(bin("switchctl"))
-            .arg("-s")
-            .arg(&self.sock)
-            .args(args)
-            .output()
-            .expect("run switchctl")
+        self.0.ctl(args)
     }
 
     pub fn ctl_ok(&self, args: &[&str]) -> String {
-        let out = self.ctl(args);
-        assert!(
-            out.status.success(),
-            "switchctl {args:?}: {}\nswitchd stderr:\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            self.stderr()
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        self.0.ctl_ok(args)
     }
 
     pub fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+        self.0.log()
     }
 
-    /// Wait (up to 60 s: the VM is slow, and slower still on a busy machine) until `cond`
-    /// holds.
-    pub fn wait_for(&self, what: &str, mut cond: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !cond() {
-            assert!(
-                Instant::now() < deadline,
-                "{what}; switchd stderr:\n{}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+    /// Wait (up to 60 s) until `cond` holds.
+    pub fn wait_for(&self, what: &str, cond: impl FnMut() -> bool) {
+        assert!(
+            wait_until(WAIT, Duration::from_millis(50), cond),
+            "{what}; switchd stderr:\n{}",
+            self.stderr()
+        );
     }
 
     pub fn wait_log(&self, line: &str) {

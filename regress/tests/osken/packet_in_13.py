@@ -4,22 +4,15 @@
 # for a barrier. Every PACKET_IN is written as a JSON line to the file named by
 # $SWITCHD_REGRESS_OSKEN_LOG (in_port, reason, table_id, cookie, total_len, len(data),
 # buffer_id), and so are connections, barrier replies and errors.
-import json
-import os
 
 from os_ken.base import app_manager
 from os_ken.controller import ofp_event
 from os_ken.controller.handler import CONFIG_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
 from os_ken.ofproto import ofproto_v1_3
 
+from regress_notes import note_json
+
 COOKIE = 0x5157C0DE
-
-
-def note(obj):
-    path = os.environ.get("SWITCHD_REGRESS_OSKEN_LOG")
-    if path:
-        with open(path, "a") as f:
-            f.write(json.dumps(obj) + "\n")
 
 
 class PacketIn13(app_manager.OSKenApp):
@@ -30,7 +23,9 @@ class PacketIn13(app_manager.OSKenApp):
         dp = ev.msg.datapath
         ofp = dp.ofproto
         p = dp.ofproto_parser
-        note({"event": "connected", "dpid": dp.id, "n_buffers": ev.msg.n_buffers})
+        note_json(
+            {"event": "connected", "dpid": dp.id, "n_buffers": ev.msg.n_buffers}
+        )
         miss = p.OFPFlowMod(
             datapath=dp,
             priority=0,
@@ -59,12 +54,12 @@ class PacketIn13(app_manager.OSKenApp):
 
     @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
     def barrier(self, ev):
-        note({"event": "barrier", "dpid": ev.msg.datapath.id})
+        note_json({"event": "barrier", "dpid": ev.msg.datapath.id})
 
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
     def packet_in(self, ev):
         m = ev.msg
-        note(
+        note_json(
             {
                 "event": "packet_in",
                 "in_port": m.match.get("in_port"),
@@ -80,4 +75,4 @@ class PacketIn13(app_manager.OSKenApp):
     @set_ev_cls(ofp_event.EventOFPErrorMsg, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
     def error(self, ev):
         m = ev.msg
-        note({"event": "error", "type": m.type, "code": m.code})
+        note_json({"event": "error", "type": m.type, "code": m.code})

@@ -40,12 +40,7 @@ from os_ken.controller.handler import CONFIG_DISPATCHER, MAIN_DISPATCHER, set_ev
 from os_ken.lib.packet import ethernet, ipv4, packet, udp
 from os_ken.ofproto import ofproto_v1_3
 
-
-def note(line):
-    path = os.environ.get("SWITCHD_REGRESS_OSKEN_LOG")
-    if path:
-        with open(path, "a") as f:
-            f.write(line + "\n")
+from regress_notes import note
 
 
 def udp_port():

@@ -3,19 +3,13 @@
 # (priority 0), then asks for a barrier; each connection and each barrier reply is
 # written as a line to the file named by $SWITCHD_REGRESS_OSKEN_LOG, so the test can see
 # that the switch (re)connected and that the flows were accepted.
-import os
 
 from os_ken.base import app_manager
 from os_ken.controller import ofp_event
 from os_ken.controller.handler import CONFIG_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
 from os_ken.ofproto import ofproto_v1_3
 
-
-def note(line):
-    path = os.environ.get("SWITCHD_REGRESS_OSKEN_LOG")
-    if path:
-        with open(path, "a") as f:
-            f.write(line + "\n")
+from regress_notes import note
 
 
 class StaticFlows13(app_manager.OSKenApp):

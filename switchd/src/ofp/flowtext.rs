@@ -4,8 +4,6 @@
 use ofproto::v10;
 use ofproto::v13;
 
-use super::session::port13;
-
 /// One flow entry, version-neutral and already formatted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowRow {
@@ -18,21 +16,6 @@ pub struct FlowRow {
     pub bytes: u64,
     pub idle_timeout: u16,
     pub duration_sec: u32,
-}
-
-/// A port number as ovs-ofctl writes it.
-pub fn port_name(p: u32) -> String {
-    match p {
-        port13::IN_PORT => "IN_PORT".into(),
-        port13::TABLE => "TABLE".into(),
-        port13::NORMAL => "NORMAL".into(),
-        port13::FLOOD => "FLOOD".into(),
-        port13::ALL => "ALL".into(),
-        port13::CONTROLLER => "CONTROLLER".into(),
-        port13::LOCAL => "LOCAL".into(),
-        port13::ANY => "ANY".into(),
-        p => p.to_string(),
-    }
 }
 
 pub fn row13(s: &v13::multipart::FlowStats) -> FlowRow {
@@ -68,6 +51,7 @@ pub fn row10(s: &v10::FlowStats) -> FlowRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ofp::session::port13;
     use ofproto::v13::{Action, Instruction, MacAddr, Masked, Match, Oxm};
 
     #[test]
@@ -111,6 +95,5 @@ mod tests {
             (r.match_text.as_str(), r.actions_text.as_str()),
             ("any", "CONTROLLER:65535")
         );
-        assert_eq!(port_name(port13::FLOOD), "FLOOD");
     }
 }

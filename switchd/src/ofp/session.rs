@@ -100,6 +100,16 @@ pub enum PortChange {
 }
 
 impl PortChange {
+    /// An OFPT_PORT_STATUS reason: OFPPR_ADD (0), OFPPR_DELETE (1), OFPPR_MODIFY (2), the
+    /// same in OpenFlow 1.0 and 1.3; an unknown reason is taken for a modification.
+    fn from_reason(reason: u8) -> PortChange {
+        match reason {
+            0 => PortChange::Added,
+            1 => PortChange::Deleted,
+            _ => PortChange::Modified,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             PortChange::Added => "added",
@@ -922,6 +932,16 @@ impl Session {
         }
     }
 
+    /// An OFPT_ERROR from the switch (`text`, in words; `e`, as decoded): the answer to a
+    /// FLOW_MOD or a flow-stats request of ours if its xid is one, else only logged.
+    fn switch_error(&mut self, xid: u32, text: String, e: &dyn std::fmt::Debug) {
+        if !self.flow_mod_error(xid, text)
+            && !self.flow_stats_error(xid, format!("the switch answered {e:?}"))
+        {
+            crate::log_debug!("error from switch (xid {xid}): {e:?}");
+        }
+    }
+
     fn flow_stats_part(&mut self, xid: u32, rows: Vec<FlowRow>, more: bool) {
         let Some(acc) = self.flow_stats.get_mut(&xid) else {
             crate::log_debug!("flow stats reply with unknown xid {xid}");
@@ -947,12 +967,7 @@ impl Session {
             M::FeaturesReply(f) => self.connected(f.datapath_id),
             M::PacketIn(p) if self.state == State::Ready => self.packet_in13(p, now),
             M::PortStatus(ps) => {
-                let change = match ps.reason {
-                    0 => PortChange::Added,
-                    1 => PortChange::Deleted,
-                    _ => PortChange::Modified,
-                };
-                self.port_status(change, port_info13(&ps.desc));
+                self.port_status(PortChange::from_reason(ps.reason), port_info13(&ps.desc))
             }
             M::MultipartReply(r) => {
                 let more = r.flags & v13::multipart::OFPMPF_MORE != 0;
@@ -969,13 +984,7 @@ impl Session {
                     other => crate::log_debug!("ignoring multipart reply type {}", other.mp_type()),
                 }
             }
-            M::Error(e) => {
-                if !self.flow_mod_error(xid, errtext::error13(&e))
-                    && !self.flow_stats_error(xid, format!("the switch answered {e:?}"))
-                {
-                    crate::log_debug!("error from switch (xid {xid}): {e:?}");
-                }
-            }
+            M::Error(e) => self.switch_error(xid, errtext::error13(&e), &e),
             M::BarrierReply => self.barrier_reply(xid),
             // 6.3.1: a second HELLO is harmless.
             other => crate::log_debug!("ignoring OpenFlow 1.3 message type {}", other.msg_type()),
@@ -1056,12 +1065,7 @@ impl Session {
             }
             M::PacketIn(p) if self.state == State::Ready => self.packet_in10(p, now),
             M::PortStatus(ps) => {
-                let change = match ps.reason {
-                    0 => PortChange::Added,
-                    1 => PortChange::Deleted,
-                    _ => PortChange::Modified,
-                };
-                self.port_status(change, port_info10(&ps.desc));
+                self.port_status(PortChange::from_reason(ps.reason), port_info10(&ps.desc))
             }
             M::StatsReply(r) => {
                 let more = r.flags & v10::STATS_REPLY_MORE != 0;
@@ -1073,13 +1077,7 @@ impl Session {
                     other => crate::log_debug!("ignoring stats reply {other:?}"),
                 }
             }
-            M::Error(e) => {
-                if !self.flow_mod_error(xid, errtext::error10(&e))
-                    && !self.flow_stats_error(xid, format!("the switch answered {e:?}"))
-                {
-                    crate::log_debug!("error from switch (xid {xid}): {e:?}");
-                }
-            }
+            M::Error(e) => self.switch_error(xid, errtext::error10(&e), &e),
             M::BarrierReply => self.barrier_reply(xid),
             other => crate::log_debug!("ignoring OpenFlow 1.0 message type {}", other.msg_type()),
         }

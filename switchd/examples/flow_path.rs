@@ -25,15 +25,8 @@ struct TranslateOnly {
 
 impl Backend for TranslateOnly {
     fn install(&mut self, _: FlowId, flow: &FlowSpec, _: &MeterTable) -> Result<(), Refusal> {
-        let (m, instructions) = flow.decode()?;
-        let spec = tc_datapath::FlowSpec {
-            table_id: flow.table_id,
-            priority: flow.priority,
-            cookie: flow.cookie,
-            r#match: &m,
-            instructions: &instructions[..],
-        };
-        let filters = tc_datapath::translate(&spec, &self.ports, &self.meters)
+        let filters = flow
+            .with_decoded(|f| tc_datapath::translate(f, &self.ports, &self.meters))?
             .map_err(|r| Refusal::new(r.error, r.reason))?;
         self.filters += filters.len();
         Ok(())

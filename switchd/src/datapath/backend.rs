@@ -85,6 +85,21 @@ impl FlowSpec {
             })
     }
 
+    /// `f` of this flow decoded, as tc-datapath takes it (to translate, or hash).
+    pub fn with_decoded<R>(
+        &self,
+        f: impl FnOnce(&tc_datapath::FlowSpec<'_>) -> R,
+    ) -> Result<R, Refusal> {
+        let (m, instructions) = self.decode()?;
+        Ok(f(&tc_datapath::FlowSpec {
+            table_id: self.table_id,
+            priority: self.priority,
+            cookie: self.cookie,
+            r#match: &m,
+            instructions: &instructions[..],
+        }))
+    }
+
     /// The match (empty if it does not decode, see [`FlowSpec::decode`]).
     pub fn match_(&self) -> v13::Match {
         self.decode().map(|(m, _)| m).unwrap_or_default()

@@ -321,17 +321,10 @@ impl PacketIns {
         let Some(p) = PacketInFlow::of(spec) else {
             return;
         };
-        let Ok((m, instructions)) = spec.decode() else {
+        let Ok(hash) = spec.with_decoded(tc_datapath::cookie::flow_hash) else {
             return;
         };
-        let flow = tc_datapath::FlowSpec {
-            table_id: spec.table_id,
-            priority: spec.priority,
-            cookie: spec.cookie,
-            r#match: &m,
-            instructions: &instructions[..],
-        };
-        let g = tc_datapath::psample::group_of(tc_datapath::cookie::flow_hash(&flow));
+        let g = tc_datapath::psample::group_of(hash);
         self.by_group.entry(g).or_default().push((id, p));
         self.group_of.insert(id, g);
     }
@@ -397,15 +390,8 @@ fn translate(
     ports: &tc_datapath::PortMap,
     meters: &tc_datapath::MeterTable,
 ) -> Result<Vec<Filter>, Refusal> {
-    let (m, instructions) = spec.decode()?;
-    let flow = tc_datapath::FlowSpec {
-        table_id: spec.table_id,
-        priority: spec.priority,
-        cookie: spec.cookie,
-        r#match: &m,
-        instructions: &instructions[..],
-    };
-    tc_datapath::translate(&flow, ports, meters).map_err(|r| Refusal::new(r.error, r.reason))
+    spec.with_decoded(|flow| tc_datapath::translate(flow, ports, meters))?
+        .map_err(|r| Refusal::new(r.error, r.reason))
 }
 
 fn tc_ports(ports: &PortMap) -> tc_datapath::PortMap {

@@ -920,41 +920,43 @@ impl TcAction {
 /// One parsed action entry of a dump.
 struct ParsedAction {
     action: TcAction,
+    stats: ActionStats,
+}
+
+/// What an action entry of a dump, terse or full, says besides its parameters.
+#[derive(Debug, Default, Clone, Copy)]
+struct ActionStats {
     cookie: Option<[u8; 16]>,
     packets: u64,
     bytes: u64,
     last_used: Option<Duration>,
 }
 
-/// Cookie, counters and last use of one action entry, terse or full; the last use comes
-/// from the options (absent in a terse entry).
-fn action_counters(entry: &[u8]) -> Result<Listed, NlaError> {
-    let mut l = Listed {
-        id: FilterId {
-            ifindex: 0,
-            chain: 0,
-            prio: 0,
-            handle: 0,
-        },
-        cookie: None,
-        packets: 0,
-        bytes: 0,
-        last_used: None,
-    };
+/// An action entry's kind (without its NUL), options, and [`ActionStats`].
+struct ActionEntry<'a> {
+    kind: &'a [u8],
+    options: &'a [u8],
+    stats: ActionStats,
+}
+
+/// Kind, options, cookie, counters and last use of one action entry, terse or full; the
+/// last use comes from the options (absent in a terse entry).
+fn action_entry(entry: &[u8]) -> Result<ActionEntry<'_>, NlaError> {
+    let mut st = ActionStats::default();
     let (mut kind, mut options, mut pkt64): (&[u8], &[u8], _) = (&[], &[], None);
     for r in attrs(entry) {
         let (t, p) = r?;
         match t {
             TCA_ACT_KIND => kind = p.split(|b| *b == 0).next().unwrap_or(p),
             TCA_ACT_OPTIONS => options = p,
-            TCA_ACT_COOKIE => l.cookie = p.try_into().ok(),
+            TCA_ACT_COOKIE => st.cookie = p.try_into().ok(),
             TCA_ACT_STATS => {
                 for r in attrs(p) {
                     let (t, s) = r?;
                     match t {
                         TCA_STATS_BASIC => {
-                            l.bytes = nla::get_u64(s)?;
-                            l.packets = nla::get_u32(s.get(8..).unwrap_or(&[]))? as u64;
+                            st.bytes = nla::get_u64(s)?;
+                            st.packets = nla::get_u32(s.get(8..).unwrap_or(&[]))? as u64;
                         }
                         TCA_STATS_PKT64 => pkt64 = Some(nla::get_u64(s)?),
                         _ => {}
@@ -964,28 +966,38 @@ fn action_counters(entry: &[u8]) -> Result<Listed, NlaError> {
             _ => {}
         }
     }
-    l.packets = pkt64.unwrap_or(l.packets);
+    st.packets = pkt64.unwrap_or(st.packets);
+    // Every action's tcf_t is attribute 1 (TCA_*_TM) except police's and csum's.
     let tm_attr = match kind {
         b"police" => TCA_POLICE_TM,
         b"csum" => TCA_CSUM_TM,
         _ => TCA_GACT_TM,
     };
+    // struct tcf_t: install, lastuse, expires, firstuse, in clock_t (USER_HZ = 100) ago.
     for r in attrs(options) {
         let (t, p) = r?;
         if t == tm_attr {
-            l.last_used = p
+            st.last_used = p
                 .get(8..16)
                 .and_then(|p| nla::get_u64(p).ok())
                 .map(|t| Duration::from_millis(t.saturating_mul(10)));
         }
     }
-    Ok(l)
+    Ok(ActionEntry {
+        kind,
+        options,
+        stats: st,
+    })
 }
 
-/// Parse one RTM_NEWTFILTER of a terse dump: `None` for what is not a flower filter (the
-/// chain's template, another classifier). A full answer (a kernel that ignored the flag)
-/// parses the same way; only more of it is skipped.
-pub fn parse_listed(payload: &[u8]) -> Result<Option<Listed>, NlaError> {
+/// A filter message's tcmsg and top-level attributes.
+struct FilterHead<'a> {
+    id: FilterId,
+    kind: Option<&'a [u8]>,
+    options: Option<&'a [u8]>,
+}
+
+fn filter_head(payload: &[u8]) -> Result<FilterHead<'_>, NlaError> {
     let t = payload
         .get(..TCMSG_LEN)
         .ok_or(NlaError("tcmsg truncated"))?;
@@ -1002,12 +1014,29 @@ pub fn parse_listed(payload: &[u8]) -> Result<Option<Listed>, NlaError> {
             _ => {}
         }
     }
+    Ok(FilterHead {
+        id: FilterId {
+            ifindex,
+            chain,
+            prio,
+            handle,
+        },
+        kind,
+        options,
+    })
+}
+
+/// Parse one RTM_NEWTFILTER of a terse dump: `None` for what is not a flower filter (the
+/// chain's template, another classifier). A full answer (a kernel that ignored the flag)
+/// parses the same way; only more of it is skipped.
+pub fn parse_listed(payload: &[u8]) -> Result<Option<Listed>, NlaError> {
+    let h = filter_head(payload)?;
     // A filter without actions has TCA_OPTIONS in a terse dump only if it has flags.
-    if kind != Some(b"flower\0") || handle == 0 {
+    if h.kind != Some(b"flower\0") || h.id.handle == 0 {
         return Ok(None);
     }
     let mut first: Option<(u16, &[u8])> = None;
-    for r in attrs(options.unwrap_or(&[])) {
+    for r in attrs(h.options.unwrap_or(&[])) {
         let (ty, p) = r?;
         if ty != TCA_FLOWER_ACT {
             continue;
@@ -1019,76 +1048,32 @@ pub fn parse_listed(payload: &[u8]) -> Result<Option<Listed>, NlaError> {
             }
         }
     }
-    let mut l = match first {
-        Some((_, e)) => action_counters(e)?,
-        None => Listed {
-            id: FilterId {
-                ifindex,
-                chain,
-                prio,
-                handle,
-            },
-            cookie: None,
-            packets: 0,
-            bytes: 0,
-            last_used: None,
-        },
+    let st = match first {
+        Some((_, e)) => action_entry(e)?.stats,
+        None => ActionStats::default(),
     };
-    l.id = FilterId {
-        ifindex,
-        chain,
-        prio,
-        handle,
-    };
-    Ok(Some(l))
+    Ok(Some(Listed {
+        id: h.id,
+        cookie: st.cookie,
+        packets: st.packets,
+        bytes: st.bytes,
+        last_used: st.last_used,
+    }))
 }
 
 fn parse_action(entry: &[u8]) -> Result<ParsedAction, NlaError> {
-    let mut kind = String::new();
-    let mut options: &[u8] = &[];
-    let mut cookie = None;
-    let (mut packets, mut bytes, mut pkt64) = (0u64, 0u64, None);
-    for r in attrs(entry) {
-        let (t, p) = r?;
-        match t {
-            TCA_ACT_KIND => {
-                kind = String::from_utf8_lossy(p.split(|b| *b == 0).next().unwrap_or(p)).into()
-            }
-            TCA_ACT_OPTIONS => options = p,
-            TCA_ACT_COOKIE => cookie = p.try_into().ok(),
-            TCA_ACT_STATS => {
-                for r in attrs(p) {
-                    let (t, s) = r?;
-                    match t {
-                        TCA_STATS_BASIC => {
-                            bytes = nla::get_u64(s)?;
-                            packets = nla::get_u32(s.get(8..).unwrap_or(&[]))? as u64;
-                        }
-                        TCA_STATS_PKT64 => pkt64 = Some(nla::get_u64(s)?),
-                        _ => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
+    let ActionEntry {
+        kind,
+        options,
+        stats,
+    } = action_entry(entry)?;
+    let kind: String = String::from_utf8_lossy(kind).into();
     let mut o = std::collections::HashMap::new();
     for r in attrs(options) {
         let (t, p) = r?;
         o.insert(t, p);
     }
     let get = |t: u16| o.get(&t).copied();
-    // Every action's tcf_t is attribute 1 (TCA_*_TM) except police's and csum's.
-    let tm_attr = match kind.as_str() {
-        "police" => TCA_POLICE_TM,
-        "csum" => TCA_CSUM_TM,
-        _ => TCA_GACT_TM,
-    };
-    // struct tcf_t: install, lastuse, expires, firstuse, in clock_t (USER_HZ = 100) ago.
-    let last_used = get(tm_attr)
-        .and_then(|p| p.get(8..16))
-        .and_then(|p| nla::get_u64(p).ok())
-        .map(|t| Duration::from_millis(t.saturating_mul(10)));
     let parms_action = |p: &[u8]| nla::get_i32(p.get(8..).unwrap_or(&[]));
     let action = match kind.as_str() {
         "gact" => {
@@ -1106,7 +1091,7 @@ fn parse_action(entry: &[u8]) -> Result<ParsedAction, NlaError> {
                 TCA_EGRESS_REDIR => MirredKind::EgressRedirect,
                 TCA_EGRESS_MIRROR => MirredKind::EgressMirror,
                 TCA_INGRESS_REDIR => MirredKind::IngressRedirect,
-                _ => return Ok(other(kind, cookie, packets, bytes, pkt64, last_used)),
+                _ => return Ok(other(kind, stats)),
             };
             TcAction::Mirred { kind, ifindex }
         }
@@ -1163,7 +1148,7 @@ fn parse_action(entry: &[u8]) -> Result<ParsedAction, NlaError> {
                     .ok_or(NlaError("pedit keys truncated"))?;
                 let (h, c) = ex.get(i).copied().unwrap_or((0, 0));
                 let Some(header) = PeditHeader::from_raw(h) else {
-                    return Ok(other(kind, cookie, packets, bytes, pkt64, last_used));
+                    return Ok(other(kind, stats));
                 };
                 keys.push(PeditKey {
                     header,
@@ -1218,7 +1203,7 @@ fn parse_action(entry: &[u8]) -> Result<ParsedAction, NlaError> {
             let trunc = get(TCA_SAMPLE_TRUNC_SIZE).map(nla::get_u32).transpose()?;
             let rate = get(TCA_SAMPLE_RATE).map(nla::get_u32).transpose()?;
             if rate != Some(1) {
-                return Ok(other(kind, cookie, packets, bytes, pkt64, last_used));
+                return Ok(other(kind, stats));
             }
             TcAction::Sample { group, trunc }
         }
@@ -1253,29 +1238,13 @@ fn parse_action(entry: &[u8]) -> Result<ParsedAction, NlaError> {
         },
         _ => TcAction::Other { kind },
     };
-    Ok(ParsedAction {
-        action,
-        cookie,
-        packets: pkt64.unwrap_or(packets),
-        bytes,
-        last_used,
-    })
+    Ok(ParsedAction { action, stats })
 }
 
-fn other(
-    kind: String,
-    cookie: Option<[u8; 16]>,
-    packets: u64,
-    bytes: u64,
-    pkt64: Option<u64>,
-    last_used: Option<Duration>,
-) -> ParsedAction {
+fn other(kind: String, stats: ActionStats) -> ParsedAction {
     ParsedAction {
         action: TcAction::Other { kind },
-        cookie,
-        packets: pkt64.unwrap_or(packets),
-        bytes,
-        last_used,
+        stats,
     }
 }
 
@@ -1371,37 +1340,16 @@ impl FilterId {
 /// `Ok(None)` for what is not a flower filter with a handle (the per-prio header entries
 /// a dump also sends, other classifiers).
 pub fn parse_filter(payload: &[u8]) -> Result<Option<Installed>, NlaError> {
-    let t = payload
-        .get(..TCMSG_LEN)
-        .ok_or(NlaError("tcmsg truncated"))?;
-    let ifindex = nla::get_u32(&t[4..8])?;
-    let handle = nla::get_u32(&t[8..12])?;
-    let info = nla::get_u32(&t[16..20])?;
-    let prio = (info >> 16) as u16;
-    let (mut kind, mut chain, mut options) = (None, 0u32, None);
-    for r in attrs(&payload[TCMSG_LEN..]) {
-        let (ty, p) = r?;
-        match ty {
-            TCA_KIND => kind = Some(p),
-            TCA_CHAIN => chain = nla::get_u32(p)?,
-            TCA_OPTIONS => options = Some(p),
-            _ => {}
-        }
-    }
-    let (Some(b"flower\0"), Some(options)) = (kind, options) else {
+    let h = filter_head(payload)?;
+    let (Some(b"flower\0"), Some(options)) = (h.kind, h.options) else {
         return Ok(None);
     };
-    if handle == 0 {
+    if h.id.handle == 0 {
         return Ok(None);
     }
     let key = FlowerKey::parse(options)?;
     let mut inst = Installed {
-        id: FilterId {
-            ifindex,
-            chain,
-            prio,
-            handle,
-        },
+        id: h.id,
         key,
         actions: Vec::new(),
         cookie: None,
@@ -1419,10 +1367,10 @@ pub fn parse_filter(payload: &[u8]) -> Result<Option<Installed>, NlaError> {
         for (i, (_, e)) in entries.into_iter().enumerate() {
             let a = parse_action(e)?;
             if i == 0 {
-                inst.cookie = a.cookie;
-                inst.packets = a.packets;
-                inst.bytes = a.bytes;
-                inst.last_used = a.last_used;
+                inst.cookie = a.stats.cookie;
+                inst.packets = a.stats.packets;
+                inst.bytes = a.stats.bytes;
+                inst.last_used = a.stats.last_used;
             }
             inst.actions.push(a.action);
         }

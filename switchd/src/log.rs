@@ -10,7 +10,7 @@
 //! only when verbose (`-v`, or `switchctl log verbose`, which reaches every process), `trace`
 //! from `-vv` on. An event's fields other than its message follow it as ` name=value`.
 //!
-//! The subscriber is a `tracing-subscriber` registry with one layer of ours ([`Lines`]): the
+//! The subscriber is a `tracing-subscriber` registry with one layer of ours (`Lines`): the
 //! registry keeps the span bookkeeping a subscriber owes the libraries that open spans, and
 //! the layer only writes events.
 
@@ -90,7 +90,7 @@ fn max_level() -> LevelFilter {
 /// The layer that writes each event as one line, `ROLE: message name=value...`, to stderr or
 /// syslog.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Lines;
+struct Lines;
 
 impl<S: Subscriber> Layer<S> for Lines {
     fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
@@ -115,7 +115,7 @@ impl<S: Subscriber> Layer<S> for Lines {
 }
 
 /// An event's message, then its other fields as ` name=value`.
-pub fn text(event: &Event<'_>) -> String {
+fn text(event: &Event<'_>) -> String {
     let mut t = Text::default();
     event.record(&mut t);
     if t.fields.is_empty() {

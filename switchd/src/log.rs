@@ -29,7 +29,7 @@ static ROLE: OnceLock<&'static str> = OnceLock::new();
 static SYSLOG: AtomicBool = AtomicBool::new(false);
 static VERBOSE: AtomicU8 = AtomicU8::new(0);
 
-/// Make [`Lines`] the process's subscriber. `main` calls it first thing, so that an error
+/// Make `Lines` the process's subscriber. `main` calls it first thing, so that an error
 /// before [`init`] (a child that cannot read its setup) is written too; later calls do
 /// nothing.
 pub fn install() {

@@ -37,7 +37,8 @@
 //! - [`Daemon::ctl`] runs `switchctl -s SOCKET ARGS` and returns its output;
 //!   [`Daemon::ctl_ok`] asserts that it succeeded and returns its stdout;
 //!   [`Daemon::ctl_json`] evaluates a Python expression over `-j` output; [`Daemon::rows`]
-//!   gives the rows of a `switchctl -j show TABLE`.
+//!   gives the rows of a `switchctl -j show TABLE`; [`Switchctl::run_as`] runs switchctl as
+//!   another user (from a copy that user can reach, wherever the checkout is).
 //! - [`Daemon::monitor`] starts `switchctl monitor` into a file: [`Monitor::events`] reads
 //!   what it printed so far, [`Monitor::wait_lines`] waits for lines.
 //! - [`Daemon::write_config`] with [`Daemon::config`] (a [`Config`] to change) rewrites the
@@ -265,6 +266,9 @@ impl DaemonBuilder {
     pub fn prepare(&self) -> Result<Prepared, DaemonError> {
         ensure_user(USER);
         let dir = TempDir::new("swt-switchd");
+        // Whatever the umask: switchctl run as another user reaches the socket in it.
+        std::fs::set_permissions(&dir.0, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .map_err(io("chmod the daemon's directory"))?;
         let chroot = dir.0.join("empty");
         std::fs::create_dir(&chroot).map_err(io("create the chroot directory"))?;
         std::fs::set_permissions(&chroot, std::os::unix::fs::PermissionsExt::from_mode(0o755))

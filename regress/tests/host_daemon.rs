@@ -6,7 +6,6 @@
 
 use std::io::{ErrorKind, Read};
 use std::net::TcpStream;
-use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -130,14 +129,7 @@ fn switchctl_shows_summary_tables_and_json() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown command"));
 
     // Someone outside the socket's group is told why, in a sentence.
-    let out = d
-        .switchctl()
-        .command()
-        .args(["show", "summary"])
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .expect("switchctl as nobody");
+    let out = d.switchctl().run_as(65534, 65534, &["show", "summary"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -371,15 +363,7 @@ fn control_socket_is_0660_and_open_to_its_group() {
     let md = std::fs::metadata(d.socket()).expect("socket");
     assert_eq!(md.mode() & 0o7777, 0o660);
     assert_eq!((md.uid(), md.gid()), (0, 65534));
-    let as_nobody = |gid: u32| {
-        d.switchctl()
-            .command()
-            .args(["show", "summary"])
-            .uid(65534)
-            .gid(gid)
-            .output()
-            .expect("switchctl as nobody")
-    };
+    let as_nobody = |gid: u32| d.switchctl().run_as(65534, gid, &["show", "summary"]);
     let out = as_nobody(65534);
     assert!(out.status.success(), "{}", text(&out));
     // Outside the group: refused, and told which group would do.

@@ -814,7 +814,17 @@ fn nw_ttl_tunnel_addresses_and_a_tunnel_out_from_a_controller() {
         .expect("tunnel out refused")
     };
     tunnel_out(&mut c, 42);
-    let cap = Capture::start(None, &vxl.ul.a, "udp dst port 4789");
+    // Only the ping's echo request on its way out: the remote's own packets (an IPv6 router
+    // solicitation from vx1, ARP) cross the same underlay the other way, and host 0's ARP
+    // and ND go out before the ping does. Offsets are from the outer UDP header: VXLAN at 8,
+    // the inner Ethernet at 16 (type at 28), the inner IPv4 at 30 (protocol at 39,
+    // destination at 46), ICMP at 50.
+    let cap = Capture::start(
+        None,
+        &vxl.ul.a,
+        "src host 192.168.77.1 and dst host 192.168.77.2 and udp dst port 4789 \
+         and udp[28:2] = 0x0800 and udp[39] = 1 and udp[46:4] = 0x0a4d0009 and udp[50] = 8",
+    );
     r.assert_pings(0, "10.77.0.9", &[], "no ping across the VXLAN");
     let seen = cap.finish();
     println!("underlay, outbound: {seen}");

@@ -3,6 +3,7 @@
 use switchd::msg::Role;
 
 fn main() {
+    switchd::log::install();
     // A child is exec'd with its title as its only argument (see title.rs).
     let mut argv = std::env::args_os();
     let arg0 = argv.next().unwrap_or_default();

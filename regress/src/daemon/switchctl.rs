@@ -1,13 +1,16 @@
 //! Running `switchctl` and reading what it prints.
 
+use std::fs::Permissions;
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use crate::proc::Proc;
 use crate::wait::wait_for;
-use crate::workspace::bin;
+use crate::workspace::{bin, TempDir};
 
 /// `switchctl -s SOCKET`, for a daemon's control socket.
 #[derive(Debug, Clone)]
@@ -39,6 +42,40 @@ impl Switchctl {
             .args(args)
             .output()
             .unwrap_or_else(|e| panic!("run switchctl: {e}"))
+    }
+
+    /// `switchctl -s SOCKET ARGS...` as another user (`uid`, `gid`, no supplementary
+    /// groups); its output, whatever its exit status.
+    ///
+    /// It runs from a copy in a directory of its own (mode 0755, removed on return): the
+    /// built binary may be where that user cannot reach it, as in a clone made by
+    /// `mktemp -d` (mode 0700), where exec as `nobody` fails with EACCES.
+    ///
+    /// # Panics
+    /// If the copy cannot be made or switchctl cannot be started.
+    pub fn run_as(&self, uid: u32, gid: u32, args: &[&str]) -> Output {
+        let dir = TempDir::new("swt-switchctl");
+        let exe = dir.0.join("switchctl");
+        let copied = std::fs::set_permissions(&dir.0, Permissions::from_mode(0o755))
+            .and_then(|()| std::fs::copy(bin("switchctl"), &exe))
+            .and_then(|_| std::fs::set_permissions(&exe, Permissions::from_mode(0o755)));
+        if let Err(e) = copied {
+            panic!("copy switchctl into {}: {e}", dir.0.display());
+        }
+        let mut cmd = Command::new(&exe);
+        cmd.arg("-s").arg(&self.socket).args(args).uid(uid).gid(gid);
+        // Another test thread that forks while the copy is open for writing holds the
+        // descriptor until it execs: exec then fails with ETXTBSY for that moment.
+        let mut tries = 0;
+        loop {
+            match cmd.output() {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                r => return r.unwrap_or_else(|e| panic!("run switchctl as {uid}:{gid}: {e}")),
+            }
+        }
     }
 
     /// Start `switchctl monitor` with its output going into `file`.

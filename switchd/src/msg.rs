@@ -112,14 +112,15 @@ pub struct SwitchConfig {
     pub datapath_id: Option<u64>,
     /// Local switches: interface name and OpenFlow port number, in configuration order.
     pub ports: Vec<(String, u32)>,
-    /// Local switches: `normal`, `controller` or `drop`.
-    pub table_miss: String,
-    /// Static flows in ovs-ofctl syntax, installed whenever the switch connects.
-    pub flows: Vec<String>,
-    /// Local switches: `HOST:PORT` of the remote controller (`forward to tcp:HOST:PORT`).
-    pub forward_to: Option<String>,
-    /// Local switches: `secure` or `standalone`.
-    pub fail_mode: String,
+    /// Local switches only.
+    pub table_miss: conf::TableMiss,
+    /// Static flows, installed whenever the switch connects: text for an external switch,
+    /// the parsed flow-mod for a local one (see [`ConfiguredFlow::of`]).
+    pub flows: Vec<ConfiguredFlow>,
+    /// Local switches: the remote controller (`forward to tcp:HOST:PORT`).
+    pub forward_to: Option<conf::ForwardTo>,
+    /// Local switches only.
+    pub fail_mode: conf::FailMode,
 }
 
 impl SwitchConfig {
@@ -142,6 +143,116 @@ impl SwitchConfig {
             && *table_miss == other.table_miss
             && *forward_to == other.forward_to
             && *fail_mode == other.fail_mode
+    }
+}
+
+/// One `flow` line of a switch block: where it was written, and the flow in the form the
+/// process that installs it takes.
+///
+/// Hashing looks at the flow only: a flow moved to another line is the same flow (a reload
+/// does not restart a switch for it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfiguredFlow {
+    pub file: String,
+    pub line: u32,
+    pub flow: FlowForm,
+}
+
+impl std::hash::Hash for ConfiguredFlow {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.flow.hash(h);
+    }
+}
+
+/// What a configured flow travels as.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowForm {
+    /// ovs-ofctl text (an external switch's flow: which OpenFlow version it is said in is
+    /// known only when the switch connects).
+    Text(String),
+    /// A local switch's flow as the parent parsed it: an OpenFlow 1.3 OFPT_FLOW_MOD (an ADD),
+    /// as ofproto encodes it; hex in the message. The datapath decodes it, which checks it
+    /// again, and parses no text.
+    FlowMod(#[serde(with = "hex")] Vec<u8>),
+    /// A local switch's flow line that is no OpenFlow 1.3 flow (it is one for 1.0): why.
+    Not13(String),
+}
+
+impl ConfiguredFlow {
+    /// `f` as the process that installs it for a local (`local`) or an external switch
+    /// takes it.
+    pub fn of(f: &conf::Flow, local: bool) -> ConfiguredFlow {
+        let flow = match (&f.of13, local) {
+            (_, false) => FlowForm::Text(f.text.clone()),
+            (Ok(wire), true) => FlowForm::FlowMod(wire.to_vec()),
+            (Err(e), true) => FlowForm::Not13(e.clone()),
+        };
+        ConfiguredFlow {
+            file: f.file.clone(),
+            line: f.line,
+            flow,
+        }
+    }
+
+    /// The ovs-ofctl text, for an external switch's flow.
+    pub fn text(&self) -> Option<&str> {
+        match &self.flow {
+            FlowForm::Text(t) => Some(t),
+            FlowForm::FlowMod(_) | FlowForm::Not13(_) => None,
+        }
+    }
+
+    /// `FILE:LINE`, the start of a log line about this flow (as OpenBSD's daemons say it).
+    pub fn at(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+}
+
+/// Bytes as a string of lowercase hex digits (JSON has no bytes; an array of numbers is
+/// twice as long and slower to read).
+mod hex {
+    use serde::de::{Error, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        let mut out = String::with_capacity(b.len() * 2);
+        for &x in b {
+            out.push(char::from(DIGITS[usize::from(x >> 4)]));
+            out.push(char::from(DIGITS[usize::from(x & 15)]));
+        }
+        s.serialize_str(&out)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        d.deserialize_str(Hex)
+    }
+
+    struct Hex;
+
+    impl Visitor<'_> for Hex {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string of lowercase hex digits")
+        }
+
+        fn visit_str<E: Error>(self, s: &str) -> Result<Vec<u8>, E> {
+            let digit = |c: u8| match c {
+                b'0'..=b'9' => Ok(c - b'0'),
+                b'a'..=b'f' => Ok(c - b'a' + 10),
+                _ => Err(E::custom("not a lowercase hex digit")),
+            };
+            let s = s.as_bytes();
+            if !s.len().is_multiple_of(2) {
+                return Err(E::custom("an odd number of hex digits"));
+            }
+            s.chunks_exact(2)
+                .map(|p| Ok(digit(p[0])? << 4 | digit(p[1])?))
+                .collect()
+        }
     }
 }
 
@@ -317,7 +428,8 @@ pub fn unexpected(peer: Role, msg: &Msg) {
 
 #[cfg(test)]
 mod tests {
-    use super::SwitchConfig;
+    use super::{ConfiguredFlow, FlowForm, Msg, RuntimeConfig, SwitchConfig};
+    use conf::{FailMode, TableMiss};
 
     #[test]
     fn same_but_flows_looks_at_everything_but_the_flows() {
@@ -326,10 +438,14 @@ mod tests {
             bridge: Some("br-vm".into()),
             datapath_id: None,
             ports: vec![("tap0".into(), 1)],
-            table_miss: "normal".into(),
-            flows: vec!["priority=1,actions=drop".into()],
+            table_miss: TableMiss::Normal,
+            flows: vec![ConfiguredFlow::of(
+                &conf::Flow::new("priority=1,actions=drop".into(), "a.conf".into(), 3)
+                    .expect("a flow"),
+                true,
+            )],
             forward_to: None,
-            fail_mode: "secure".into(),
+            fail_mode: FailMode::Secure,
         };
         let other_flows = SwitchConfig {
             flows: Vec::new(),
@@ -354,20 +470,100 @@ mod tests {
                 ..a.clone()
             },
             SwitchConfig {
-                table_miss: "drop".into(),
+                table_miss: TableMiss::Drop,
                 ..a.clone()
             },
             SwitchConfig {
-                forward_to: Some("127.0.0.1:6653".into()),
+                forward_to: Some(conf::ForwardTo {
+                    host: "127.0.0.1".into(),
+                    port: 6653,
+                }),
                 ..a.clone()
             },
             SwitchConfig {
-                fail_mode: "standalone".into(),
+                fail_mode: FailMode::Standalone,
                 ..a.clone()
             },
         ];
         for c in changed {
             assert!(!a.same_but_flows(&c), "{c:?}");
         }
+    }
+
+    fn local_and_external() -> RuntimeConfig {
+        let c = conf::parse_str(
+            "t.conf",
+            "switch \"ext\" {\n\tdatapath-id 1\n\tflow \"priority=5,actions=drop\"\n}\n\
+             switch \"vm\" {\n\tbridge \"br-vm\"\n\tport \"tap0\"\n\ttable-miss controller\n\
+             \tforward to \"tcp:[::1]:6653\"\n\tfail-mode standalone\n\
+             \tflow \"priority=6,tcp,actions=drop\"\n\tflow \"priority=7,actions=mod_nw_dst:1.2.3.4\"\n}\n",
+            &[],
+        )
+        .expect("a valid configuration");
+        crate::parent::runtime_config(&c)
+    }
+
+    #[test]
+    fn configuration_enums_and_flows_cross_the_ipc_typed() {
+        let rc = local_and_external();
+        let json = serde_json::to_string(&Msg::Config(rc.clone())).expect("encodes");
+        // The keywords of the configuration, not strings of our own.
+        assert!(json.contains(r#""table_miss":"controller""#), "{json}");
+        assert!(json.contains(r#""fail_mode":"standalone""#), "{json}");
+        assert!(
+            json.contains(r#""forward_to":{"host":"::1","port":6653}"#),
+            "{json}"
+        );
+        let back: Msg = serde_json::from_str(&json).expect("decodes");
+        assert_eq!(back, Msg::Config(rc.clone()));
+        let (ext, vm) = (&rc.switches[0], &rc.switches[1]);
+        assert_eq!(
+            (vm.table_miss, vm.fail_mode),
+            (TableMiss::Controller, FailMode::Standalone)
+        );
+        // Where each flow was written travels with it; an external switch's as text, a
+        // local switch's as the flow-mod it parsed to (or why it is no 1.3 flow).
+        assert_eq!(ext.flows[0].at(), "t.conf:3");
+        assert_eq!(ext.flows[0].text(), Some("priority=5,actions=drop"));
+        assert_eq!(vm.flows[0].at(), "t.conf:11");
+        assert!(matches!(&vm.flows[0].flow, FlowForm::FlowMod(w) if w[0] == 4 && w[1] == 14));
+        assert!(
+            matches!(&vm.flows[1].flow, FlowForm::Not13(e) if e.starts_with("bad flow for OpenFlow 1.3")),
+            "{:?}",
+            vm.flows[1]
+        );
+        // Hex that is not hex is refused, not guessed at.
+        let bad = json.replacen(r#""flow_mod":""#, r#""flow_mod":"x"#, 1);
+        assert!(serde_json::from_str::<Msg>(&bad).is_err());
+    }
+
+    #[test]
+    fn each_child_gets_the_flows_it_installs() {
+        let rc = local_and_external();
+        let flows = |role| {
+            rc.for_role(role)
+                .switches
+                .iter()
+                .map(|s| s.flows.len())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(flows(super::Role::Ofp), [1, 0]);
+        assert_eq!(flows(super::Role::Datapath), [0, 2]);
+        assert_eq!(flows(super::Role::Control), [0, 0]);
+    }
+
+    #[test]
+    fn a_flow_hashes_by_what_it_is_not_where_it_was_written() {
+        use std::hash::{BuildHasher, RandomState};
+        let f = |line| {
+            ConfiguredFlow::of(
+                &conf::Flow::new("priority=1,actions=drop".into(), "a.conf".into(), line)
+                    .expect("a flow"),
+                true,
+            )
+        };
+        let h = RandomState::new();
+        assert_eq!(h.hash_one(f(1)), h.hash_one(f(2)));
+        assert_ne!(f(1), f(2));
     }
 }

@@ -1,0 +1,182 @@
+//! A local switch's configured flows on their way into its flow table: the table-miss
+//! entry its `table-miss` setting says, and the `flow` lines as the parent parsed them.
+//!
+//! The parent parsed and checked every flow line once, and sends each as an OpenFlow 1.3
+//! FLOW_MOD message with the file and line it was written at ([`ConfiguredFlow`]). Here it
+//! is decoded like any FLOW_MOD from a controller: the decoding is the check (this process
+//! takes nobody's word for a flow), and no text is parsed again. A flow that the decoding,
+//! the flow table or the kernel refuses is logged as `FILE:LINE: …`, as OpenBSD's daemons
+//! report what is wrong with their configuration.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use ofproto::v13;
+
+use super::agent::Agent;
+use super::{flowtable, par};
+use crate::msg::{ConfiguredFlow, FlowForm, SwitchConfig};
+use crate::{log_info, log_warn};
+
+/// The configured table-miss, and the static flows, as ordinary entries of table 0.
+pub(super) fn install_configured_flows(a: &mut Agent, cfg: &SwitchConfig, now: Instant) {
+    let name = &cfg.name;
+    if let Err(r) = a.local_flow_mod(&table_miss(cfg.table_miss), now) {
+        log_warn!("local switch {name}: table-miss {}: {r}", cfg.table_miss);
+    }
+    // In batches through the backend (flowtable's flow_mods): one result per flow.
+    let started = Instant::now();
+    let mut at = Vec::new();
+    let mut fms = Vec::new();
+    for (f, d) in cfg.flows.iter().zip(par::map(&cfg.flows, decode)) {
+        match d {
+            Ok(fm) => {
+                at.push(f);
+                fms.push(fm);
+            }
+            Err(e) => log_warn!("{}: local switch {name}: {e}", f.at()),
+        }
+    }
+    let sw = &mut a.switch;
+    let res = sw.table.flow_mods(&fms, sw.backend.as_mut(), now);
+    let mut refused = cfg.flows.len() - fms.len();
+    for (f, r) in at.into_iter().zip(res) {
+        if let Err(r) = r {
+            log_warn!("{}: local switch {name}: flow refused: {r}", f.at());
+            refused += 1;
+        }
+    }
+    log_info!(
+        "local switch {name}: {} configured flows in, {refused} refused, in {} ms",
+        cfg.flows.len() - refused,
+        started.elapsed().as_millis()
+    );
+}
+
+/// The table-miss entry (priority 0, empty match) of a `table-miss` setting.
+fn table_miss(miss: conf::TableMiss) -> v13::FlowMod {
+    let output = |port, max_len| {
+        [v13::Instruction::ApplyActions(
+            [v13::Action::Output { port, max_len }]
+                .into_iter()
+                .collect(),
+        )]
+        .into_iter()
+        .collect()
+    };
+    let instructions: v13::InstructionList = match miss {
+        conf::TableMiss::Normal => output(flowtable::port::NORMAL, 0),
+        // The whole packet (OFPCML_NO_BUFFER): the switch buffers nothing.
+        conf::TableMiss::Controller => output(
+            flowtable::port::CONTROLLER,
+            tc_datapath::translate::OFPCML_NO_BUFFER,
+        ),
+        // No instructions: drop.
+        conf::TableMiss::Drop => v13::InstructionList::new(),
+    };
+    v13::FlowMod {
+        command: v13::FlowModCommand::Add,
+        priority: 0,
+        buffer_id: v13::OFP_NO_BUFFER,
+        out_port: flowtable::port::ANY,
+        out_group: flowtable::GROUP_ANY,
+        instructions,
+        ..Default::default()
+    }
+}
+
+/// The FLOW_MOD (an ADD) a configured flow is, or why it is none, in a sentence.
+pub fn decode(f: &ConfiguredFlow) -> Result<v13::FlowMod, String> {
+    let wire = match &f.flow {
+        FlowForm::FlowMod(wire) => wire,
+        FlowForm::Not13(why) => return Err(why.clone()),
+        FlowForm::Text(_) => {
+            return Err("BUG: a flow line as text; a local switch takes flow-mods".into())
+        }
+    };
+    match v13::decode(&Bytes::copy_from_slice(wire)) {
+        Ok((_, v13::Message::FlowMod(fm))) if fm.command == v13::FlowModCommand::Add => Ok(fm),
+        Ok((_, m)) => Err(format!(
+            "BUG: the parent sent {m:?} for a flow line, not a FLOW_MOD that adds"
+        )),
+        Err(e) => Err(format!(
+            "BUG: the parent's FLOW_MOD for this flow line does not decode: {e}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decode, table_miss};
+    use crate::msg::{ConfiguredFlow, FlowForm};
+    use ofproto::v13;
+
+    fn configured(text: &str) -> ConfiguredFlow {
+        let f = conf::Flow::new(text.into(), "switchd.conf".into(), 42).expect("a flow");
+        ConfiguredFlow::of(&f, true)
+    }
+
+    #[test]
+    fn a_flow_line_decodes_to_the_flow_mod_its_text_parses_to() {
+        let text =
+            "table=1,priority=7,idle_timeout=9,tcp,nw_dst=10.0.0.1,tp_dst=80,actions=output:2";
+        let fm = decode(&configured(text)).expect("decodes");
+        let want =
+            ofproto::text::parse_flow(text, v13::FlowModCommand::Add).expect("the text parses");
+        assert_eq!(fm, want);
+    }
+
+    #[test]
+    fn what_is_no_13_flow_or_no_add_is_refused_with_a_sentence() {
+        // in_port=LOCAL... as 1.0 only: a 1.0 flow that 1.3 does not take.
+        let not13 = ConfiguredFlow {
+            flow: FlowForm::Not13("bad flow for OpenFlow 1.3: column 1: nope".into()),
+            ..configured("actions=drop")
+        };
+        assert_eq!(
+            decode(&not13).unwrap_err(),
+            "bad flow for OpenFlow 1.3: column 1: nope"
+        );
+        let mut wire = bytes::BytesMut::new();
+        v13::Message::FlowMod(v13::FlowMod {
+            command: v13::FlowModCommand::Delete,
+            ..Default::default()
+        })
+        .encode(0, &mut wire);
+        let delete = ConfiguredFlow {
+            flow: FlowForm::FlowMod(wire.to_vec()),
+            ..configured("actions=drop")
+        };
+        assert!(decode(&delete)
+            .unwrap_err()
+            .contains("not a FLOW_MOD that adds"));
+        let FlowForm::FlowMod(mut cut) = configured("actions=drop").flow else {
+            panic!("a local switch's flow is a flow-mod");
+        };
+        cut.truncate(cut.len() - 1);
+        let cut = ConfiguredFlow {
+            flow: FlowForm::FlowMod(cut),
+            ..configured("actions=drop")
+        };
+        assert!(decode(&cut).unwrap_err().contains("does not decode"));
+        let text = ConfiguredFlow {
+            flow: FlowForm::Text("actions=drop".into()),
+            ..configured("actions=drop")
+        };
+        assert!(decode(&text).unwrap_err().starts_with("BUG:"));
+    }
+
+    #[test]
+    fn table_miss_entries_are_priority_0_with_an_empty_match() {
+        for miss in [
+            conf::TableMiss::Normal,
+            conf::TableMiss::Controller,
+            conf::TableMiss::Drop,
+        ] {
+            let fm = table_miss(miss);
+            assert_eq!((fm.priority, fm.table_id), (0, 0));
+            assert!(fm.match_.fields.is_empty());
+            assert_eq!(fm.instructions.is_empty(), miss == conf::TableMiss::Drop);
+        }
+    }
+}

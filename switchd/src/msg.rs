@@ -172,9 +172,9 @@ pub enum FlowForm {
     /// known only when the switch connects).
     Text(String),
     /// A local switch's flow as the parent parsed it: an OpenFlow 1.3 OFPT_FLOW_MOD (an ADD),
-    /// as ofproto encodes it; hex in the message. The datapath decodes it, which checks it
+    /// as ofproto encodes it; base64 in the message. The datapath decodes it, which checks it
     /// again, and parses no text.
-    FlowMod(#[serde(with = "hex")] Vec<u8>),
+    FlowMod(#[serde(with = "base64")] Vec<u8>),
     /// A local switch's flow line that is no OpenFlow 1.3 flow (it is one for 1.0): why.
     Not13(String),
 }
@@ -209,49 +209,77 @@ impl ConfiguredFlow {
     }
 }
 
-/// Bytes as a string of lowercase hex digits (JSON has no bytes; an array of numbers is
-/// twice as long and slower to read).
-mod hex {
+/// Bytes as a base64 string (RFC 4648, with padding): JSON has no bytes, and an array of
+/// numbers is three times as long and slower to read.
+mod base64 {
     use serde::de::{Error, Visitor};
     use serde::{Deserializer, Serializer};
 
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
     pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        let mut out = String::with_capacity(b.len() * 2);
-        for &x in b {
-            out.push(char::from(DIGITS[usize::from(x >> 4)]));
-            out.push(char::from(DIGITS[usize::from(x & 15)]));
+        let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
+        for c in b.chunks(3) {
+            let n = c
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, &x)| n | u32::from(x) << (16 - 8 * i));
+            for i in 0..4 {
+                if i <= c.len() {
+                    out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+                } else {
+                    out.push('=');
+                }
+            }
         }
         s.serialize_str(&out)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        d.deserialize_str(Hex)
+        d.deserialize_str(Base64)
     }
 
-    struct Hex;
+    struct Base64;
 
-    impl Visitor<'_> for Hex {
+    impl Visitor<'_> for Base64 {
         type Value = Vec<u8>;
 
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a string of lowercase hex digits")
+            f.write_str("a base64 string")
         }
 
         fn visit_str<E: Error>(self, s: &str) -> Result<Vec<u8>, E> {
-            let digit = |c: u8| match c {
-                b'0'..=b'9' => Ok(c - b'0'),
-                b'a'..=b'f' => Ok(c - b'a' + 10),
-                _ => Err(E::custom("not a lowercase hex digit")),
-            };
             let s = s.as_bytes();
-            if !s.len().is_multiple_of(2) {
-                return Err(E::custom("an odd number of hex digits"));
+            if !s.len().is_multiple_of(4) {
+                return Err(E::custom("base64: not a multiple of 4 characters"));
             }
-            s.chunks_exact(2)
-                .map(|p| Ok(digit(p[0])? << 4 | digit(p[1])?))
-                .collect()
+            let mut out = Vec::with_capacity(s.len() / 4 * 3);
+            let quads = s.len() / 4;
+            for (q, c) in s.chunks_exact(4).enumerate() {
+                let pad = if q + 1 == quads {
+                    c.iter().rev().take_while(|&&x| x == b'=').count()
+                } else {
+                    0
+                };
+                if pad > 2 {
+                    return Err(E::custom("base64: too much padding"));
+                }
+                let mut n = 0u32;
+                for &x in &c[..4 - pad] {
+                    let v = match x {
+                        b'A'..=b'Z' => x - b'A',
+                        b'a'..=b'z' => x - b'a' + 26,
+                        b'0'..=b'9' => x - b'0' + 52,
+                        b'+' => 62,
+                        b'/' => 63,
+                        _ => return Err(E::custom("base64: not a base64 character")),
+                    };
+                    n = n << 6 | u32::from(v);
+                }
+                n <<= 6 * pad;
+                out.extend_from_slice(&n.to_be_bytes()[1..4 - pad]);
+            }
+            Ok(out)
         }
     }
 }
@@ -532,9 +560,11 @@ mod tests {
             "{:?}",
             vm.flows[1]
         );
-        // Hex that is not hex is refused, not guessed at.
-        let bad = json.replacen(r#""flow_mod":""#, r#""flow_mod":"x"#, 1);
-        assert!(serde_json::from_str::<Msg>(&bad).is_err());
+        // Base64 that is not base64 is refused, not guessed at.
+        for junk in ["x", "!!!!", "===="] {
+            let bad = json.replacen(r#""flow_mod":""#, &format!(r#""flow_mod":"{junk}"#), 1);
+            assert!(serde_json::from_str::<Msg>(&bad).is_err(), "{junk}");
+        }
     }
 
     #[test]
@@ -565,5 +595,22 @@ mod tests {
         let h = RandomState::new();
         assert_eq!(h.hash_one(f(1)), h.hash_one(f(2)));
         assert_ne!(f(1), f(2));
+    }
+
+    #[test]
+    fn bytes_go_as_base64_and_come_back() {
+        for (bytes, text) in [
+            (&b""[..], ""),
+            (b"f", "Zg=="),
+            (b"fo", "Zm8="),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg=="),
+            (b"\xff\xfe\x00\x01\x80", "//4AAYA="),
+        ] {
+            let m = FlowForm::FlowMod(bytes.to_vec());
+            let json = serde_json::to_string(&m).expect("encodes");
+            assert_eq!(json, format!(r#"{{"flow_mod":"{text}"}}"#));
+            assert_eq!(serde_json::from_str::<FlowForm>(&json).expect("decodes"), m);
+        }
     }
 }

@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -115,7 +116,8 @@ pub struct SwitchConfig {
     /// Local switches only.
     pub table_miss: conf::TableMiss,
     /// Static flows, installed whenever the switch connects: text for an external switch,
-    /// the parsed flow-mod for a local one (see [`ConfiguredFlow::of`]).
+    /// the parsed flow-mod for a local one (see [`ConfiguredFlow::all`]).
+    #[serde(with = "flow_list")]
     pub flows: Vec<ConfiguredFlow>,
     /// Local switches: the remote controller (`forward to tcp:HOST:PORT`).
     pub forward_to: Option<conf::ForwardTo>,
@@ -151,9 +153,10 @@ impl SwitchConfig {
 ///
 /// Hashing looks at the flow only: a flow moved to another line is the same flow (a reload
 /// does not restart a switch for it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfiguredFlow {
-    pub file: String,
+    /// The file, shared by the flows written in it.
+    pub file: Arc<str>,
     pub line: u32,
     pub flow: FlowForm,
 }
@@ -174,25 +177,34 @@ pub enum FlowForm {
     /// A local switch's flow as the parent parsed it: an OpenFlow 1.3 OFPT_FLOW_MOD (an ADD),
     /// as ofproto encodes it; base64 in the message. The datapath decodes it, which checks it
     /// again, and parses no text.
-    FlowMod(#[serde(with = "base64")] Vec<u8>),
+    FlowMod(#[serde(with = "base64")] Arc<[u8]>),
     /// A local switch's flow line that is no OpenFlow 1.3 flow (it is one for 1.0): why.
     Not13(String),
 }
 
 impl ConfiguredFlow {
-    /// `f` as the process that installs it for a local (`local`) or an external switch
-    /// takes it.
-    pub fn of(f: &conf::Flow, local: bool) -> ConfiguredFlow {
-        let flow = match (&f.of13, local) {
-            (_, false) => FlowForm::Text(f.text.clone()),
-            (Ok(wire), true) => FlowForm::FlowMod(wire.to_vec()),
-            (Err(e), true) => FlowForm::Not13(e.clone()),
-        };
-        ConfiguredFlow {
-            file: f.file.clone(),
-            line: f.line,
-            flow,
-        }
+    /// The flow lines `flows` as the process that installs them for a local (`local`) or an
+    /// external switch takes them.
+    pub fn all(flows: &[conf::Flow], local: bool) -> Vec<ConfiguredFlow> {
+        let mut file: Arc<str> = Arc::from("");
+        flows
+            .iter()
+            .map(|f| {
+                if *file != *f.file {
+                    file = Arc::from(f.file.as_str());
+                }
+                let flow = match (&f.of13, local) {
+                    (_, false) => FlowForm::Text(f.text.clone()),
+                    (Ok(wire), true) => FlowForm::FlowMod(wire.clone()),
+                    (Err(e), true) => FlowForm::Not13(e.clone()),
+                };
+                ConfiguredFlow {
+                    file: file.clone(),
+                    line: f.line,
+                    flow,
+                }
+            })
+            .collect()
     }
 
     /// The ovs-ofctl text, for an external switch's flow.
@@ -209,6 +221,63 @@ impl ConfiguredFlow {
     }
 }
 
+/// A switch's flow lines in a message: the files once, then each flow as `[FILE, LINE,
+/// FLOW]` with FILE an index into them (100,000 flow lines name one file 100,000 times).
+mod flow_list {
+    use std::sync::Arc;
+
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{ConfiguredFlow, FlowForm};
+
+    #[derive(Serialize)]
+    struct Out<'a> {
+        files: Vec<&'a str>,
+        flows: Vec<(usize, u32, &'a FlowForm)>,
+    }
+
+    #[derive(Deserialize)]
+    struct In {
+        files: Vec<String>,
+        flows: Vec<(usize, u32, FlowForm)>,
+    }
+
+    pub fn serialize<S: Serializer>(flows: &[ConfiguredFlow], s: S) -> Result<S::Ok, S::Error> {
+        let mut files: Vec<&str> = Vec::new();
+        let flows = flows
+            .iter()
+            .map(|f| {
+                let i = match files.iter().rposition(|x| **x == *f.file) {
+                    Some(i) => i,
+                    None => {
+                        files.push(&f.file);
+                        files.len() - 1
+                    }
+                };
+                (i, f.line, &f.flow)
+            })
+            .collect();
+        Out { files, flows }.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ConfiguredFlow>, D::Error> {
+        let In { files, flows } = In::deserialize(d)?;
+        let files: Vec<Arc<str>> = files.into_iter().map(Arc::from).collect();
+        flows
+            .into_iter()
+            .map(|(i, line, flow)| match files.get(i) {
+                Some(file) => Ok(ConfiguredFlow {
+                    file: file.clone(),
+                    line,
+                    flow,
+                }),
+                None => Err(D::Error::custom(format!("flow of file {i}: no such file"))),
+            })
+            .collect()
+    }
+}
+
 /// Bytes as a base64 string (RFC 4648, with padding): JSON has no bytes, and an array of
 /// numbers is three times as long and slower to read.
 mod base64 {
@@ -217,7 +286,8 @@ mod base64 {
 
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(b: &impl AsRef<[u8]>, s: S) -> Result<S::Ok, S::Error> {
+        let b = b.as_ref();
         let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
         for c in b.chunks(3) {
             let n = c
@@ -235,8 +305,8 @@ mod base64 {
         s.serialize_str(&out)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        d.deserialize_str(Base64)
+    pub fn deserialize<'de, D: Deserializer<'de>, T: From<Vec<u8>>>(d: D) -> Result<T, D::Error> {
+        d.deserialize_str(Base64).map(T::from)
     }
 
     struct Base64;
@@ -456,6 +526,8 @@ pub fn unexpected(peer: Role, msg: &Msg) {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::{ConfiguredFlow, FlowForm, Msg, RuntimeConfig, SwitchConfig};
     use conf::{FailMode, TableMiss};
 
@@ -467,11 +539,13 @@ mod tests {
             datapath_id: None,
             ports: vec![("tap0".into(), 1)],
             table_miss: TableMiss::Normal,
-            flows: vec![ConfiguredFlow::of(
-                &conf::Flow::new("priority=1,actions=drop".into(), "a.conf".into(), 3)
-                    .expect("a flow"),
+            flows: ConfiguredFlow::all(
+                &[
+                    conf::Flow::new("priority=1,actions=drop".into(), "a.conf".into(), 3)
+                        .expect("a flow"),
+                ],
                 true,
-            )],
+            ),
             forward_to: None,
             fail_mode: FailMode::Secure,
         };
@@ -562,7 +636,7 @@ mod tests {
         );
         // Base64 that is not base64 is refused, not guessed at.
         for junk in ["x", "!!!!", "===="] {
-            let bad = json.replacen(r#""flow_mod":""#, &format!(r#""flow_mod":"{junk}"#), 1);
+            let bad = json.replacen(r#"{"flow_mod":""#, &format!(r#"{{"flow_mod":"{junk}"#), 1);
             assert!(serde_json::from_str::<Msg>(&bad).is_err(), "{junk}");
         }
     }
@@ -586,11 +660,14 @@ mod tests {
     fn a_flow_hashes_by_what_it_is_not_where_it_was_written() {
         use std::hash::{BuildHasher, RandomState};
         let f = |line| {
-            ConfiguredFlow::of(
-                &conf::Flow::new("priority=1,actions=drop".into(), "a.conf".into(), line)
-                    .expect("a flow"),
+            ConfiguredFlow::all(
+                &[
+                    conf::Flow::new("priority=1,actions=drop".into(), "a.conf".into(), line)
+                        .expect("a flow"),
+                ],
                 true,
             )
+            .remove(0)
         };
         let h = RandomState::new();
         assert_eq!(h.hash_one(f(1)), h.hash_one(f(2)));
@@ -607,7 +684,7 @@ mod tests {
             (b"foob", "Zm9vYg=="),
             (b"\xff\xfe\x00\x01\x80", "//4AAYA="),
         ] {
-            let m = FlowForm::FlowMod(bytes.to_vec());
+            let m = FlowForm::FlowMod(Arc::from(bytes));
             let json = serde_json::to_string(&m).expect("encodes");
             assert_eq!(json, format!(r#"{{"flow_mod":"{text}"}}"#));
             assert_eq!(serde_json::from_str::<FlowForm>(&json).expect("decodes"), m);

@@ -248,11 +248,7 @@ fn switch_config(s: &conf::Switch) -> SwitchConfig {
             .map(|(n, p)| (n.to_string(), p))
             .collect(),
         table_miss: s.table_miss,
-        flows: s
-            .flows
-            .iter()
-            .map(|f| ConfiguredFlow::of(f, s.is_local()))
-            .collect(),
+        flows: ConfiguredFlow::all(&s.flows, s.is_local()),
         forward_to: s.forward_to.clone(),
         fail_mode: s.fail_mode,
     }

@@ -94,7 +94,7 @@ pub fn decode(f: &ConfiguredFlow) -> Result<v13::FlowMod, String> {
             return Err("BUG: a flow line as text; a local switch takes flow-mods".into())
         }
     };
-    match v13::decode(&Bytes::copy_from_slice(wire)) {
+    match v13::decode(&Bytes::from_owner(wire.clone())) {
         Ok((_, v13::Message::FlowMod(fm))) if fm.command == v13::FlowModCommand::Add => Ok(fm),
         Ok((_, m)) => Err(format!(
             "BUG: the parent sent {m:?} for a flow line, not a FLOW_MOD that adds"
@@ -113,7 +113,7 @@ mod tests {
 
     fn configured(text: &str) -> ConfiguredFlow {
         let f = conf::Flow::new(text.into(), "switchd.conf".into(), 42).expect("a flow");
-        ConfiguredFlow::of(&f, true)
+        ConfiguredFlow::all(&[f], true).remove(0)
     }
 
     #[test]
@@ -144,18 +144,17 @@ mod tests {
         })
         .encode(0, &mut wire);
         let delete = ConfiguredFlow {
-            flow: FlowForm::FlowMod(wire.to_vec()),
+            flow: FlowForm::FlowMod(wire.to_vec().into()),
             ..configured("actions=drop")
         };
         assert!(decode(&delete)
             .unwrap_err()
             .contains("not a FLOW_MOD that adds"));
-        let FlowForm::FlowMod(mut cut) = configured("actions=drop").flow else {
+        let FlowForm::FlowMod(whole) = configured("actions=drop").flow else {
             panic!("a local switch's flow is a flow-mod");
         };
-        cut.truncate(cut.len() - 1);
         let cut = ConfiguredFlow {
-            flow: FlowForm::FlowMod(cut),
+            flow: FlowForm::FlowMod(whole[..whole.len() - 1].into()),
             ..configured("actions=drop")
         };
         assert!(decode(&cut).unwrap_err().contains("does not decode"));

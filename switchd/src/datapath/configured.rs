@@ -24,33 +24,45 @@ pub(super) fn install_configured_flows(a: &mut Agent, cfg: &SwitchConfig, now: I
     if let Err(r) = a.local_flow_mod(&table_miss(cfg.table_miss), now) {
         log_warn!("local switch {name}: table-miss {}: {r}", cfg.table_miss);
     }
-    // In batches through the backend (flowtable's flow_mods): one result per flow.
     let started = Instant::now();
+    let refused = install_flows(a, name, &cfg.flows, now);
+    for r in &refused {
+        log_warn!("{r}");
+    }
+    log_info!(
+        "local switch {name}: {} configured flows in, {} refused, in {} ms",
+        cfg.flows.len() - refused.len(),
+        refused.len(),
+        started.elapsed().as_millis()
+    );
+}
+
+/// Every flow line into the flow table, in batches through the backend (flowtable's
+/// flow_mods); the refused ones, each as the line the log gets: `FILE:LINE: …`.
+fn install_flows(a: &mut Agent, name: &str, flows: &[ConfiguredFlow], now: Instant) -> Vec<String> {
+    let mut refused = Vec::new();
     let mut at = Vec::new();
     let mut fms = Vec::new();
-    for (f, d) in cfg.flows.iter().zip(par::map(&cfg.flows, decode)) {
+    for (f, d) in flows.iter().zip(par::map(flows, decode)) {
         match d {
             Ok(fm) => {
                 at.push(f);
                 fms.push(fm);
             }
-            Err(e) => log_warn!("{}: local switch {name}: {e}", f.at()),
+            Err(e) => refused.push(format!("{}: local switch {name}: {e}", f.at())),
         }
     }
     let sw = &mut a.switch;
     let res = sw.table.flow_mods(&fms, sw.backend.as_mut(), now);
-    let mut refused = cfg.flows.len() - fms.len();
     for (f, r) in at.into_iter().zip(res) {
         if let Err(r) = r {
-            log_warn!("{}: local switch {name}: flow refused: {r}", f.at());
-            refused += 1;
+            refused.push(format!(
+                "{}: local switch {name}: flow refused: {r}",
+                f.at()
+            ));
         }
     }
-    log_info!(
-        "local switch {name}: {} configured flows in, {refused} refused, in {} ms",
-        cfg.flows.len() - refused,
-        started.elapsed().as_millis()
-    );
+    refused
 }
 
 /// The table-miss entry (priority 0, empty match) of a `table-miss` setting.
@@ -107,9 +119,63 @@ pub fn decode(f: &ConfiguredFlow) -> Result<v13::FlowMod, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{decode, table_miss};
+    use std::time::{Duration, Instant};
+
+    use super::{decode, install_flows, table_miss};
+    use crate::datapath::agent::{Agent, AgentConfig, Switch};
+    use crate::datapath::backend::{InMemory, Refusal};
     use crate::msg::{ConfiguredFlow, FlowForm};
     use ofproto::v13;
+    use ofproto::OfpErrorCode;
+
+    #[test]
+    fn refusals_name_the_file_and_line_of_the_flow() {
+        let now = Instant::now();
+        let backend = InMemory {
+            refuse_priority: Some((
+                7,
+                Refusal::new(
+                    OfpErrorCode::new(ofproto::error::err_type::FLOW_MOD_FAILED, 0),
+                    "the kernel says no",
+                ),
+            )),
+            ..Default::default()
+        };
+        let mut a = Agent::new(
+            AgentConfig {
+                name: "vm".into(),
+                bridge: "br-vm".into(),
+                datapath_id: 1,
+                n_tables: 8,
+                echo_interval: Duration::ZERO,
+            },
+            Switch::new(8, Box::new(backend)),
+            now,
+        );
+        let text = "switch \"vm\" {\n\tbridge \"br-vm\"\n\tflow \"priority=6,actions=drop\"\n\
+                    \tflow \"priority=7,tcp,actions=drop\"\n\tflow \"priority=8,actions=mod_nw_dst:1.2.3.4\"\n\
+                    \tflow \"table=9,priority=9,actions=drop\"\n}\n";
+        let c = conf::parse_str("switchd.conf", text, &[]).expect("a valid configuration");
+        let flows = ConfiguredFlow::all(&c.switches[0].flows, true);
+        let refused = install_flows(&mut a, "vm", &flows, now);
+        assert_eq!(refused.len(), 3, "{refused:?}");
+        // Refused by the decoding (no 1.3 flow), the backend, and the flow table.
+        assert!(
+            refused[0].starts_with("switchd.conf:5: local switch vm: bad flow for OpenFlow 1.3: "),
+            "{refused:?}"
+        );
+        assert_eq!(
+            refused[1],
+            "switchd.conf:4: local switch vm: flow refused: the kernel says no \
+             (OpenFlow error type 5 code 0)"
+        );
+        assert_eq!(
+            refused[2],
+            "switchd.conf:6: local switch vm: flow refused: no table 9 (this switch has 8) \
+             (OpenFlow error type 5 code 2)"
+        );
+        assert_eq!(a.switch.table.entries().count(), 1);
+    }
 
     fn configured(text: &str) -> ConfiguredFlow {
         let f = conf::Flow::new(text.into(), "switchd.conf".into(), 42).expect("a flow");

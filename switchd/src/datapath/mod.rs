@@ -5,6 +5,8 @@
 //! - `agent.rs`: the switch side of one OpenFlow connection, sans-IO;
 //! - `flowtable.rs`: OpenFlow's flow-table semantics, over a [`backend::Backend`];
 //! - `backend.rs`: the narrow trait tc-datapath plugs into, and the stand-in until then;
+//! - `configured.rs`: a local switch's table-miss and configured flows into its flow table,
+//!   refusals logged at their `file:line`;
 //! - `links.rs`: bridges, ports and link events over rtnetlink;
 //! - `tc.rs`: the backend over tc-datapath (flows as flower filters), and the probe of
 //!   what the kernel has;

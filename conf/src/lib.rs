@@ -17,6 +17,9 @@ mod print;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
 
 pub use error::{ConfError, Errors};
 
@@ -214,8 +217,10 @@ pub struct Port {
     pub number: Option<u32>,
 }
 
-/// What a local switch does with a packet that no flow matches.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+/// What a local switch does with a packet that no flow matches. Serialized as its keyword
+/// (`normal`, `controller`, `drop`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TableMiss {
     /// Let the Linux bridge forward it, as if switchd were not there.
     #[default]
@@ -227,7 +232,9 @@ pub enum TableMiss {
 }
 
 /// What a forwarded local switch does while its remote controller is unreachable.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+/// Serialized as its keyword (`secure`, `standalone`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum FailMode {
     /// Keep the installed flows, add none (OpenFlow's fail secure mode).
     #[default]
@@ -236,15 +243,35 @@ pub enum FailMode {
     Standalone,
 }
 
-/// A static flow in ovs-ofctl text, with where it was written.
+/// A static flow in ovs-ofctl text, with where it was written and what ofproto made of it.
 ///
 /// Equality compares the text only: the location says where a flow came from, not what it
-/// is, so a printed and re-parsed configuration is equal to the original.
+/// is, so a printed and re-parsed configuration is equal to the original (and `of13` follows
+/// from the text).
 #[derive(Debug, Clone)]
 pub struct Flow {
     pub text: String,
     pub line: u32,
     pub file: String,
+    /// The text as an OpenFlow 1.3 OFPT_FLOW_MOD (an ADD, xid 0), as ofproto encodes it; or,
+    /// for a text that is a flow for OpenFlow 1.0 only, why it is no 1.3 flow. Kept from the
+    /// check that accepted the flow, so that a local switch (always 1.3) installs it without
+    /// parsing the text again.
+    pub of13: Result<Arc<[u8]>, String>,
+}
+
+impl Flow {
+    /// A flow of `text` written at `file`:`line`; `Err` says why `text` is not a flow that
+    /// `ovs-ofctl add-flow` takes (for OpenFlow 1.3 or 1.0), or sets a cookie.
+    pub fn new(text: String, file: String, line: u32) -> Result<Flow, String> {
+        let of13 = parse::check_flow(&text)?;
+        Ok(Flow {
+            text,
+            line,
+            file,
+            of13,
+        })
+    }
 }
 
 impl PartialEq for Flow {
@@ -256,9 +283,20 @@ impl PartialEq for Flow {
 impl Eq for Flow {}
 
 /// `forward to tcp:HOST:PORT`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ForwardTo {
     /// A host name, IPv4 address or IPv6 address (without the brackets).
     pub host: String,
     pub port: u16,
+}
+
+impl ForwardTo {
+    /// `HOST:PORT`, an IPv6 host in brackets: what a socket address parses from.
+    pub fn host_port(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
 }

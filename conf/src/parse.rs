@@ -9,6 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv6Addr};
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::error::{ConfError, Errors};
 use crate::lex::{is_macro_name, Lexer, Tok, Token};
@@ -223,12 +224,19 @@ fn parse_dpid(s: &str) -> Result<u64, String> {
 /// failing that, for 1.0 (the version the switch speaks is known only when it connects; the
 /// 1.3 error is the one reported). switchd marks static flows with a cookie of its own, so
 /// the text may not set one.
-fn check_flow(text: &str) -> Result<(), String> {
+///
+/// `Ok` holds the flow as a 1.3 OFPT_FLOW_MOD message, or why it is none (a 1.0 flow).
+pub(crate) fn check_flow(text: &str) -> Result<Result<Arc<[u8]>, String>, String> {
     use ofproto::{text as t, v10, v13};
-    let cookie = match t::parse_flow(text, v13::FlowModCommand::Add) {
-        Ok(fm) => fm.cookie,
+    let (cookie, of13) = match t::parse_flow(text, v13::FlowModCommand::Add) {
+        Ok(fm) => {
+            let cookie = fm.cookie;
+            let mut wire = bytes::BytesMut::new();
+            v13::Message::FlowMod(fm).encode(0, &mut wire);
+            (cookie, Ok(Arc::from(&wire[..])))
+        }
         Err(e) => match t::parse_flow10(text, v10::FlowModCommand::Add) {
-            Ok(fm) => fm.cookie,
+            Ok(fm) => (fm.cookie, Err(format!("bad flow for OpenFlow 1.3: {e}"))),
             Err(_) => return Err(e.to_string()),
         },
     };
@@ -237,7 +245,7 @@ fn check_flow(text: &str) -> Result<(), String> {
             "cookie= is not allowed: switchd gives static flows a cookie of its own".into(),
         );
     }
-    Ok(())
+    Ok(of13)
 }
 
 fn is_hostname(s: &str) -> bool {
@@ -888,15 +896,10 @@ impl Parser {
     fn flow(&mut self, b: &mut SwitchBuilder) -> PResult<()> {
         let (text, t) = self.nonempty("a flow")?;
         self.end_of_statement(true)?;
-        if let Err(e) = check_flow(&text) {
-            self.error_tok(&t, format!("bad flow: {e}"));
-            return Ok(());
+        match Flow::new(text, t.file.to_string(), t.line) {
+            Ok(f) => b.sw.flows.push(f),
+            Err(e) => self.error_tok(&t, format!("bad flow: {e}")),
         }
-        b.sw.flows.push(Flow {
-            text,
-            line: t.line,
-            file: t.file.to_string(),
-        });
         Ok(())
     }
 

@@ -44,11 +44,7 @@ impl Display for FailMode {
 /// `tcp:HOST:PORT`, an IPv6 host in brackets.
 impl Display for ForwardTo {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        if self.host.contains(':') {
-            write!(f, "tcp:[{}]:{}", self.host, self.port)
-        } else {
-            write!(f, "tcp:{}:{}", self.host, self.port)
-        }
+        write!(f, "tcp:{}", self.host_port())
     }
 }
 

@@ -76,11 +76,7 @@ fn flows() -> impl Strategy<Value = Vec<Flow>> {
         });
     proptest::collection::vec(flow, 0..4).prop_map(|v| {
         v.into_iter()
-            .map(|text| Flow {
-                text,
-                line: 0,
-                file: String::new(),
-            })
+            .map(|text| Flow::new(text, String::new(), 0).expect("the shapes are flows"))
             .collect()
     })
 }

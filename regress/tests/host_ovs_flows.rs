@@ -83,9 +83,8 @@ fn static_flows_are_installed_on_connect_after_an_ovs_restart_and_on_reload() {
 
     // Reload: the ICMP drop goes, a new flow comes, the unchanged one stays.
     let mut monitor = rig.daemon().monitor().expect("switchctl monitor");
-    rig.daemon().write_config(
-        &rig.daemon().config().clone().with_extra(&body("\tflow \"priority=90,tcp,tp_dst=7001,actions=drop\"\n\tflow \"priority=80,udp,tp_dst=53,actions=drop\"\n\tflow \"priority=70,actions=output:65281\"\n")).text(),
-    );
+    let reloaded = rig.daemon().config().clone().with_extra(&body("\tflow \"priority=90,tcp,tp_dst=7001,actions=drop\"\n\tflow \"priority=80,udp,tp_dst=53,actions=drop\"\n\tflow \"priority=70,actions=output:65281\"\n")).text();
+    rig.daemon().write_config(&reloaded);
     let out = rig.daemon().ctl_ok(&["reload"]);
     assert_eq!(out, "configuration reloaded\n");
     let flows = rig.wait_flows("reload not applied", |f| {
@@ -102,6 +101,18 @@ fn static_flows_are_installed_on_connect_after_an_ovs_restart_and_on_reload() {
     assert!(
         rig.daemon().wait_log(&want, Duration::from_secs(5)),
         "no refusal logged:\n{}",
+        rig.daemon().log()
+    );
+    // ... and begins with the file and line the flow was written at, as OpenBSD says it.
+    let line = reloaded
+        .lines()
+        .position(|l| l.contains("priority=70,actions=output:65281"))
+        .expect("the refused flow's line")
+        + 1;
+    let at = format!("{}:{line}: {want}", rig.daemon().conf().display());
+    assert!(
+        rig.daemon().log().contains(&at),
+        "no {at}:\n{}",
         rig.daemon().log()
     );
     monitor.stop();

@@ -478,6 +478,46 @@ fn a_reload_leaves_an_unchanged_switch_alone_and_applies_changed_flows() {
     assert!(!log.contains("kernel refused"), "{log}");
 }
 
+/// A configured flow that only the kernel side can refuse (TC cannot set a tunnel id
+/// without both tunnel addresses) is logged with the file and line it was written at, as
+/// OpenBSD's daemons report their configuration; the other flows go in.
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn a_configured_flow_the_kernel_side_refuses_is_logged_at_its_file_and_line() {
+    let lan = Lan::new(2, LanSwitch::PortsOnly).expect("hosts");
+    let br = LinkGuard(unique_name());
+    let (h0, h1) = (&lan.hosts[0], &lan.hosts[1]);
+    let refused = "priority=100,in_port=1,actions=set_field:42->tun_id,output:2";
+    let d = Daemon::start(&local_switch_conf(
+        &br.0,
+        &h0.port,
+        &h1.port,
+        &["priority=90,icmp,actions=drop", refused],
+    ));
+    let dpid = connected_dpid(&d, &br.0);
+    let text = std::fs::read_to_string(d.conf()).expect("the configuration");
+    let line = text
+        .lines()
+        .position(|l| l.contains(refused))
+        .expect("the refused flow's line")
+        + 1;
+    let at = format!(
+        "{}:{line}: local switch vm: flow refused: ",
+        d.conf().display()
+    );
+    d.wait_for(&format!("no \"{at}...\""), || {
+        d.stderr()
+            .lines()
+            .any(|l| l.contains(&at) && l.contains("needs tun_src and tun_dst"))
+    });
+    d.wait_for("no count of the configured flows", || {
+        d.stderr()
+            .contains("local switch vm: 1 configured flows in, 1 refused")
+    });
+    assert!(flow_packets(&d, &dpid, "90").is_some());
+    assert!(flow_packets(&d, &dpid, "100").is_none());
+}
+
 #[test]
 #[ignore = "kernel tier: needs cls_flower, runs in the VM"]
 fn table_miss_drop_drops_until_a_flow_allows() {

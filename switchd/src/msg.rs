@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -112,14 +113,16 @@ pub struct SwitchConfig {
     pub datapath_id: Option<u64>,
     /// Local switches: interface name and OpenFlow port number, in configuration order.
     pub ports: Vec<(String, u32)>,
-    /// Local switches: `normal`, `controller` or `drop`.
-    pub table_miss: String,
-    /// Static flows in ovs-ofctl syntax, installed whenever the switch connects.
-    pub flows: Vec<String>,
-    /// Local switches: `HOST:PORT` of the remote controller (`forward to tcp:HOST:PORT`).
-    pub forward_to: Option<String>,
-    /// Local switches: `secure` or `standalone`.
-    pub fail_mode: String,
+    /// Local switches only.
+    pub table_miss: conf::TableMiss,
+    /// Static flows, installed whenever the switch connects: text for an external switch,
+    /// the parsed flow-mod for a local one (see [`ConfiguredFlow::all`]).
+    #[serde(with = "flow_list")]
+    pub flows: Vec<ConfiguredFlow>,
+    /// Local switches: the remote controller (`forward to tcp:HOST:PORT`).
+    pub forward_to: Option<conf::ForwardTo>,
+    /// Local switches only.
+    pub fail_mode: conf::FailMode,
 }
 
 impl SwitchConfig {
@@ -142,6 +145,212 @@ impl SwitchConfig {
             && *table_miss == other.table_miss
             && *forward_to == other.forward_to
             && *fail_mode == other.fail_mode
+    }
+}
+
+/// One `flow` line of a switch block: where it was written, and the flow in the form the
+/// process that installs it takes.
+///
+/// Hashing looks at the flow only: a flow moved to another line is the same flow (a reload
+/// does not restart a switch for it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfiguredFlow {
+    /// The file, shared by the flows written in it.
+    pub file: Arc<str>,
+    pub line: u32,
+    pub flow: FlowForm,
+}
+
+impl std::hash::Hash for ConfiguredFlow {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.flow.hash(h);
+    }
+}
+
+/// What a configured flow travels as.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowForm {
+    /// ovs-ofctl text (an external switch's flow: which OpenFlow version it is said in is
+    /// known only when the switch connects).
+    Text(String),
+    /// A local switch's flow as the parent parsed it: an OpenFlow 1.3 OFPT_FLOW_MOD (an ADD),
+    /// as ofproto encodes it; base64 in the message. The datapath decodes it, which checks it
+    /// again, and parses no text.
+    FlowMod(#[serde(with = "base64")] Arc<[u8]>),
+    /// A local switch's flow line that is no OpenFlow 1.3 flow (it is one for 1.0): why.
+    Not13(String),
+}
+
+impl ConfiguredFlow {
+    /// The flow lines `flows` as the process that installs them for a local (`local`) or an
+    /// external switch takes them.
+    pub fn all(flows: &[conf::Flow], local: bool) -> Vec<ConfiguredFlow> {
+        let mut file: Arc<str> = Arc::from("");
+        flows
+            .iter()
+            .map(|f| {
+                if *file != *f.file {
+                    file = Arc::from(f.file.as_str());
+                }
+                let flow = match (&f.of13, local) {
+                    (_, false) => FlowForm::Text(f.text.clone()),
+                    (Ok(wire), true) => FlowForm::FlowMod(wire.clone()),
+                    (Err(e), true) => FlowForm::Not13(e.clone()),
+                };
+                ConfiguredFlow {
+                    file: file.clone(),
+                    line: f.line,
+                    flow,
+                }
+            })
+            .collect()
+    }
+
+    /// The ovs-ofctl text, for an external switch's flow.
+    pub fn text(&self) -> Option<&str> {
+        match &self.flow {
+            FlowForm::Text(t) => Some(t),
+            FlowForm::FlowMod(_) | FlowForm::Not13(_) => None,
+        }
+    }
+
+    /// `FILE:LINE`, the start of a log line about this flow (as OpenBSD's daemons say it).
+    pub fn at(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+}
+
+/// A switch's flow lines in a message: the files once, then each flow as `[FILE, LINE,
+/// FLOW]` with FILE an index into them (100,000 flow lines name one file 100,000 times).
+mod flow_list {
+    use std::sync::Arc;
+
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{ConfiguredFlow, FlowForm};
+
+    #[derive(Serialize)]
+    struct Out<'a> {
+        files: Vec<&'a str>,
+        flows: Vec<(usize, u32, &'a FlowForm)>,
+    }
+
+    #[derive(Deserialize)]
+    struct In {
+        files: Vec<String>,
+        flows: Vec<(usize, u32, FlowForm)>,
+    }
+
+    pub fn serialize<S: Serializer>(flows: &[ConfiguredFlow], s: S) -> Result<S::Ok, S::Error> {
+        let mut files: Vec<&str> = Vec::new();
+        let flows = flows
+            .iter()
+            .map(|f| {
+                let i = match files.iter().rposition(|x| **x == *f.file) {
+                    Some(i) => i,
+                    None => {
+                        files.push(&f.file);
+                        files.len() - 1
+                    }
+                };
+                (i, f.line, &f.flow)
+            })
+            .collect();
+        Out { files, flows }.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ConfiguredFlow>, D::Error> {
+        let In { files, flows } = In::deserialize(d)?;
+        let files: Vec<Arc<str>> = files.into_iter().map(Arc::from).collect();
+        flows
+            .into_iter()
+            .map(|(i, line, flow)| match files.get(i) {
+                Some(file) => Ok(ConfiguredFlow {
+                    file: file.clone(),
+                    line,
+                    flow,
+                }),
+                None => Err(D::Error::custom(format!("flow of file {i}: no such file"))),
+            })
+            .collect()
+    }
+}
+
+/// Bytes as a base64 string (RFC 4648, with padding): JSON has no bytes, and an array of
+/// numbers is three times as long and slower to read.
+mod base64 {
+    use serde::de::{Error, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    pub fn serialize<S: Serializer>(b: &impl AsRef<[u8]>, s: S) -> Result<S::Ok, S::Error> {
+        let b = b.as_ref();
+        let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
+        for c in b.chunks(3) {
+            let n = c
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, &x)| n | u32::from(x) << (16 - 8 * i));
+            for i in 0..4 {
+                if i <= c.len() {
+                    out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        s.serialize_str(&out)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: From<Vec<u8>>>(d: D) -> Result<T, D::Error> {
+        d.deserialize_str(Base64).map(T::from)
+    }
+
+    struct Base64;
+
+    impl Visitor<'_> for Base64 {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a base64 string")
+        }
+
+        fn visit_str<E: Error>(self, s: &str) -> Result<Vec<u8>, E> {
+            let s = s.as_bytes();
+            if !s.len().is_multiple_of(4) {
+                return Err(E::custom("base64: not a multiple of 4 characters"));
+            }
+            let mut out = Vec::with_capacity(s.len() / 4 * 3);
+            let quads = s.len() / 4;
+            for (q, c) in s.chunks_exact(4).enumerate() {
+                let pad = if q + 1 == quads {
+                    c.iter().rev().take_while(|&&x| x == b'=').count()
+                } else {
+                    0
+                };
+                if pad > 2 {
+                    return Err(E::custom("base64: too much padding"));
+                }
+                let mut n = 0u32;
+                for &x in &c[..4 - pad] {
+                    let v = match x {
+                        b'A'..=b'Z' => x - b'A',
+                        b'a'..=b'z' => x - b'a' + 26,
+                        b'0'..=b'9' => x - b'0' + 52,
+                        b'+' => 62,
+                        b'/' => 63,
+                        _ => return Err(E::custom("base64: not a base64 character")),
+                    };
+                    n = n << 6 | u32::from(v);
+                }
+                n <<= 6 * pad;
+                out.extend_from_slice(&n.to_be_bytes()[1..4 - pad]);
+            }
+            Ok(out)
+        }
     }
 }
 
@@ -317,7 +526,10 @@ pub fn unexpected(peer: Role, msg: &Msg) {
 
 #[cfg(test)]
 mod tests {
-    use super::SwitchConfig;
+    use std::sync::Arc;
+
+    use super::{ConfiguredFlow, FlowForm, Msg, RuntimeConfig, SwitchConfig};
+    use conf::{FailMode, TableMiss};
 
     #[test]
     fn same_but_flows_looks_at_everything_but_the_flows() {
@@ -326,10 +538,16 @@ mod tests {
             bridge: Some("br-vm".into()),
             datapath_id: None,
             ports: vec![("tap0".into(), 1)],
-            table_miss: "normal".into(),
-            flows: vec!["priority=1,actions=drop".into()],
+            table_miss: TableMiss::Normal,
+            flows: ConfiguredFlow::all(
+                &[
+                    conf::Flow::new("priority=1,actions=drop".into(), "a.conf".into(), 3)
+                        .expect("a flow"),
+                ],
+                true,
+            ),
             forward_to: None,
-            fail_mode: "secure".into(),
+            fail_mode: FailMode::Secure,
         };
         let other_flows = SwitchConfig {
             flows: Vec::new(),
@@ -354,20 +572,122 @@ mod tests {
                 ..a.clone()
             },
             SwitchConfig {
-                table_miss: "drop".into(),
+                table_miss: TableMiss::Drop,
                 ..a.clone()
             },
             SwitchConfig {
-                forward_to: Some("127.0.0.1:6653".into()),
+                forward_to: Some(conf::ForwardTo {
+                    host: "127.0.0.1".into(),
+                    port: 6653,
+                }),
                 ..a.clone()
             },
             SwitchConfig {
-                fail_mode: "standalone".into(),
+                fail_mode: FailMode::Standalone,
                 ..a.clone()
             },
         ];
         for c in changed {
             assert!(!a.same_but_flows(&c), "{c:?}");
+        }
+    }
+
+    fn local_and_external() -> RuntimeConfig {
+        let c = conf::parse_str(
+            "t.conf",
+            "switch \"ext\" {\n\tdatapath-id 1\n\tflow \"priority=5,actions=drop\"\n}\n\
+             switch \"vm\" {\n\tbridge \"br-vm\"\n\tport \"tap0\"\n\ttable-miss controller\n\
+             \tforward to \"tcp:[::1]:6653\"\n\tfail-mode standalone\n\
+             \tflow \"priority=6,tcp,actions=drop\"\n\tflow \"priority=7,actions=mod_nw_dst:1.2.3.4\"\n}\n",
+            &[],
+        )
+        .expect("a valid configuration");
+        crate::parent::runtime_config(&c)
+    }
+
+    #[test]
+    fn configuration_enums_and_flows_cross_the_ipc_typed() {
+        let rc = local_and_external();
+        let json = serde_json::to_string(&Msg::Config(rc.clone())).expect("encodes");
+        // The keywords of the configuration, not strings of our own.
+        assert!(json.contains(r#""table_miss":"controller""#), "{json}");
+        assert!(json.contains(r#""fail_mode":"standalone""#), "{json}");
+        assert!(
+            json.contains(r#""forward_to":{"host":"::1","port":6653}"#),
+            "{json}"
+        );
+        let back: Msg = serde_json::from_str(&json).expect("decodes");
+        assert_eq!(back, Msg::Config(rc.clone()));
+        let (ext, vm) = (&rc.switches[0], &rc.switches[1]);
+        assert_eq!(
+            (vm.table_miss, vm.fail_mode),
+            (TableMiss::Controller, FailMode::Standalone)
+        );
+        // Where each flow was written travels with it; an external switch's as text, a
+        // local switch's as the flow-mod it parsed to (or why it is no 1.3 flow).
+        assert_eq!(ext.flows[0].at(), "t.conf:3");
+        assert_eq!(ext.flows[0].text(), Some("priority=5,actions=drop"));
+        assert_eq!(vm.flows[0].at(), "t.conf:11");
+        assert!(matches!(&vm.flows[0].flow, FlowForm::FlowMod(w) if w[0] == 4 && w[1] == 14));
+        assert!(
+            matches!(&vm.flows[1].flow, FlowForm::Not13(e) if e.starts_with("bad flow for OpenFlow 1.3")),
+            "{:?}",
+            vm.flows[1]
+        );
+        // Base64 that is not base64 is refused, not guessed at.
+        for junk in ["x", "!!!!", "===="] {
+            let bad = json.replacen(r#"{"flow_mod":""#, &format!(r#"{{"flow_mod":"{junk}"#), 1);
+            assert!(serde_json::from_str::<Msg>(&bad).is_err(), "{junk}");
+        }
+    }
+
+    #[test]
+    fn each_child_gets_the_flows_it_installs() {
+        let rc = local_and_external();
+        let flows = |role| {
+            rc.for_role(role)
+                .switches
+                .iter()
+                .map(|s| s.flows.len())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(flows(super::Role::Ofp), [1, 0]);
+        assert_eq!(flows(super::Role::Datapath), [0, 2]);
+        assert_eq!(flows(super::Role::Control), [0, 0]);
+    }
+
+    #[test]
+    fn a_flow_hashes_by_what_it_is_not_where_it_was_written() {
+        use std::hash::{BuildHasher, RandomState};
+        let f = |line| {
+            ConfiguredFlow::all(
+                &[
+                    conf::Flow::new("priority=1,actions=drop".into(), "a.conf".into(), line)
+                        .expect("a flow"),
+                ],
+                true,
+            )
+            .remove(0)
+        };
+        let h = RandomState::new();
+        assert_eq!(h.hash_one(f(1)), h.hash_one(f(2)));
+        assert_ne!(f(1), f(2));
+    }
+
+    #[test]
+    fn bytes_go_as_base64_and_come_back() {
+        for (bytes, text) in [
+            (&b""[..], ""),
+            (b"f", "Zg=="),
+            (b"fo", "Zm8="),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg=="),
+            (b"\xff\xfe\x00\x01\x80", "//4AAYA="),
+        ] {
+            let m = FlowForm::FlowMod(Arc::from(bytes));
+            let json = serde_json::to_string(&m).expect("encodes");
+            assert_eq!(json, format!(r#"{{"flow_mod":"{text}"}}"#));
+            assert_eq!(serde_json::from_str::<FlowForm>(&json).expect("decodes"), m);
         }
     }
 }

@@ -27,7 +27,7 @@ use tokio::task::JoinHandle;
 
 use crate::child::{self, Input, Peers, Setup};
 use crate::ctlproto::{Event, EventKind, FlowCommand, ListenerSummary, Table, TableKind};
-use crate::msg::{self, Msg, Role, RuntimeConfig, SwitchConfig};
+use crate::msg::{self, ConfiguredFlow, Msg, Role, RuntimeConfig, SwitchConfig};
 use crate::{log, log_debug, log_info, log_warn};
 use conn::{dpid_text, Cmd, FlowModError};
 use session::{SessionConfig, Version};
@@ -405,12 +405,26 @@ const SHOW_CHUNK_BYTES: usize = 32 * 1024;
 /// The static flows the configuration gives the switch `dpid` (none if it is not
 /// configured).
 fn static_flows(st: &State, dpid: u64) -> Vec<String> {
+    configured_flows(st, dpid)
+        .filter_map(|f| f.text().map(str::to_string))
+        .collect()
+}
+
+/// `FILE:LINE` of the static flow `text` of the switch `dpid`, where the configuration
+/// has it.
+fn static_flow_at(st: &State, dpid: u64, text: &str) -> Option<String> {
+    configured_flows(st, dpid)
+        .find(|f| f.text() == Some(text))
+        .map(ConfiguredFlow::at)
+}
+
+fn configured_flows(st: &State, dpid: u64) -> impl Iterator<Item = &ConfiguredFlow> {
     st.configured
         .iter()
         // A local switch's static flows are installed by the datapath process itself.
         .find(|s| s.bridge.is_none() && s.datapath_id == Some(dpid))
-        .map(|s| s.flows.clone())
-        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|s| &s.flows)
 }
 
 /// The connected switches that `arg` names: a configured switch name, a datapath id, or a

@@ -20,7 +20,7 @@ use crate::args::Args;
 use crate::config::{self, listen_name, Config, Listen};
 use crate::ctlproto::{Event, EventKind};
 use crate::ipc::{self, Channel};
-use crate::msg::{self, Init, Msg, Role, RuntimeConfig, SwitchConfig};
+use crate::msg::{self, ConfiguredFlow, Init, Msg, Role, RuntimeConfig, SwitchConfig};
 use crate::{fatalx, log, log_debug, log_info, log_warn, privsep, title};
 
 /// The command line that tells `useradd` to create the unprivileged user.
@@ -226,7 +226,8 @@ fn forget_flows(c: &mut Config) {
     }
 }
 
-fn runtime_config(c: &Config) -> RuntimeConfig {
+/// What the children are told of the configuration `c`.
+pub fn runtime_config(c: &Config) -> RuntimeConfig {
     RuntimeConfig {
         listen: c.listen.iter().map(listen_name).collect(),
         timeout: c.timeout,
@@ -246,25 +247,10 @@ fn switch_config(s: &conf::Switch) -> SwitchConfig {
             .into_iter()
             .map(|(n, p)| (n.to_string(), p))
             .collect(),
-        table_miss: match s.table_miss {
-            conf::TableMiss::Normal => "normal",
-            conf::TableMiss::Controller => "controller",
-            conf::TableMiss::Drop => "drop",
-        }
-        .into(),
-        flows: s.flows.iter().map(|f| f.text.clone()).collect(),
-        forward_to: s.forward_to.as_ref().map(|f| {
-            if f.host.contains(':') {
-                format!("[{}]:{}", f.host, f.port)
-            } else {
-                format!("{}:{}", f.host, f.port)
-            }
-        }),
-        fail_mode: match s.fail_mode {
-            conf::FailMode::Secure => "secure",
-            conf::FailMode::Standalone => "standalone",
-        }
-        .into(),
+        table_miss: s.table_miss,
+        flows: ConfiguredFlow::all(&s.flows, s.is_local()),
+        forward_to: s.forward_to.clone(),
+        fail_mode: s.fail_mode,
     }
 }
 

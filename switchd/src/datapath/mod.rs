@@ -5,6 +5,8 @@
 //! - `agent.rs`: the switch side of one OpenFlow connection, sans-IO;
 //! - `flowtable.rs`: OpenFlow's flow-table semantics, over a [`backend::Backend`];
 //! - `backend.rs`: the narrow trait tc-datapath plugs into, and the stand-in until then;
+//! - `configured.rs`: a local switch's table-miss and configured flows into its flow table,
+//!   refusals logged at their `file:line`;
 //! - `links.rs`: bridges, ports and link events over rtnetlink;
 //! - `tc.rs`: the backend over tc-datapath (flows as flower filters), and the probe of
 //!   what the kernel has;
@@ -20,6 +22,7 @@
 
 pub mod agent;
 pub mod backend;
+pub mod configured;
 pub mod flowtable;
 pub mod inject;
 pub mod links;
@@ -44,6 +47,7 @@ use crate::child::{self, Input, Peers, Setup};
 use crate::msg::{self, Msg, Role, RuntimeConfig, SwitchConfig};
 use crate::{log, log_debug, log_info, log_warn};
 use agent::{Agent, AgentConfig, AgentEvent, LinkCounters, SampledPacket, Switch, SwitchPort};
+use configured::install_configured_flows;
 use links::{BridgeChange, Link, LinkEvent, Links, PortNumbers};
 use observer::Observer;
 use tc_datapath::psample::{Psample, Sample};
@@ -320,7 +324,7 @@ async fn apply_config(st: &mut State, peers: &Peers, c: RuntimeConfig) {
 struct FlowsDigest([u64; 2]);
 
 impl FlowsDigest {
-    fn of(flows: &[String]) -> FlowsDigest {
+    fn of(flows: &[impl std::hash::Hash]) -> FlowsDigest {
         use std::hash::{Hash, Hasher};
         let half = |salt: u8| {
             let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -338,7 +342,7 @@ fn unavailable(cfg: &SwitchConfig, kernel: &Option<String>) -> Option<String> {
         return Some(k.clone());
     }
     if let Some(f) = &cfg.forward_to {
-        return remote::controller_addr(f).err();
+        return remote::controller_addr(&f.host_port()).err();
     }
     None
 }
@@ -494,9 +498,9 @@ async fn local_switch(
     // `forward to`: the controller is at this address, not behind the ofp process.
     let mut controller = cfg
         .forward_to
-        .as_deref()
-        .and_then(|f| remote::controller_addr(f).ok());
-    let mut standalone = controller.is_some() && cfg.fail_mode == "standalone";
+        .as_ref()
+        .and_then(|f| remote::controller_addr(&f.host_port()).ok());
+    let mut standalone = controller.is_some() && cfg.fail_mode == conf::FailMode::Standalone;
     // With a remote controller, ofp still sees the switch, through an observer.
     let mut observer =
         (available && controller.is_some()).then(|| Observer::new(acfg.clone(), now));
@@ -583,7 +587,7 @@ async fn local_switch(
                             to.map_or("switchd".to_string(), |t| format!("controller {t}"))
                         );
                         controller = to;
-                        standalone = controller.is_some() && cfg.fail_mode == "standalone";
+                        standalone = controller.is_some() && cfg.fail_mode == conf::FailMode::Standalone;
                         backoff.reset();
                         true
                     }
@@ -800,79 +804,6 @@ fn trim_heap(name: &str) {
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     let _ = name;
-}
-
-/// The configured table-miss, and the static flows, as ordinary entries of table 0.
-fn install_configured_flows(a: &mut Agent, cfg: &SwitchConfig, now: Instant) {
-    use ofproto::v13;
-    let name = &cfg.name;
-    let instructions: v13::InstructionList = match cfg.table_miss.as_str() {
-        "normal" => [v13::Instruction::ApplyActions(
-            [v13::Action::Output {
-                port: flowtable::port::NORMAL,
-                max_len: 0,
-            }]
-            .into_iter()
-            .collect(),
-        )]
-        .into_iter()
-        .collect(),
-        // The whole packet (OFPCML_NO_BUFFER): the switch buffers nothing.
-        "controller" => [v13::Instruction::ApplyActions(
-            [v13::Action::Output {
-                port: flowtable::port::CONTROLLER,
-                max_len: tc_datapath::translate::OFPCML_NO_BUFFER,
-            }]
-            .into_iter()
-            .collect(),
-        )]
-        .into_iter()
-        .collect(),
-        // No instructions: drop.
-        _ => v13::InstructionList::new(),
-    };
-    let miss = v13::FlowMod {
-        command: v13::FlowModCommand::Add,
-        priority: 0,
-        buffer_id: v13::OFP_NO_BUFFER,
-        out_port: flowtable::port::ANY,
-        out_group: flowtable::GROUP_ANY,
-        instructions,
-        ..Default::default()
-    };
-    if let Err(r) = a.local_flow_mod(&miss, now) {
-        log_warn!("local switch {name}: table-miss {}: {r}", cfg.table_miss);
-    }
-    // In batches through the backend (flowtable's flow_mods): one result per flow.
-    let started = Instant::now();
-    let mut texts = Vec::new();
-    let mut fms = Vec::new();
-    let parsed = par::map(&cfg.flows, |text| {
-        ofproto::text::parse_flow(text, v13::FlowModCommand::Add)
-    });
-    for (text, p) in cfg.flows.iter().zip(parsed) {
-        match p {
-            Ok(fm) => {
-                texts.push(text);
-                fms.push(fm);
-            }
-            Err(e) => log_warn!("local switch {name}: flow \"{text}\": {e}"),
-        }
-    }
-    let sw = &mut a.switch;
-    let res = sw.table.flow_mods(&fms, sw.backend.as_mut(), now);
-    let mut refused = cfg.flows.len() - fms.len();
-    for (text, r) in texts.into_iter().zip(res) {
-        if let Err(r) = r {
-            log_warn!("local switch {name}: flow \"{text}\": {r}");
-            refused += 1;
-        }
-    }
-    log_info!(
-        "local switch {name}: {} configured flows in, {refused} refused, in {} ms",
-        cfg.flows.len() - refused,
-        started.elapsed().as_millis()
-    );
 }
 
 /// Follow a link event; the PORT_STATUS changes it made (for the observer).

@@ -208,7 +208,9 @@ pub async fn run<S: SwitchStream>(
                 }
                 SessionEvent::StaticFlowFailed { flow, error } => {
                     let sw = dpid.map(dpid_text).unwrap_or_default();
-                    log_warn!("switch {sw} refused static flow \"{flow}\": {error}");
+                    let at = dpid.and_then(|d| super::static_flow_at(&lock(&state), d, &flow));
+                    let at = at.map(|a| a + ": ").unwrap_or_default();
+                    log_warn!("{at}switch {sw} refused static flow \"{flow}\": {error}");
                     event(
                         &peers,
                         EventKind::FlowRefused {

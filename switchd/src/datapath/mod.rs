@@ -43,7 +43,9 @@ use tokio::task::JoinHandle;
 use crate::child::{self, Input, Peers, Setup};
 use crate::msg::{self, Msg, Role, RuntimeConfig, SwitchConfig};
 use crate::{log, log_debug, log_info, log_warn};
-use agent::{Agent, AgentConfig, AgentEvent, LinkCounters, SampledPacket, Switch, SwitchPort};
+use agent::{
+    Agent, AgentConfig, AgentEvent, CloseReason, LinkCounters, SampledPacket, Switch, SwitchPort,
+};
 use links::{BridgeChange, Link, LinkEvent, Links, PortNumbers};
 use observer::Observer;
 use tc_datapath::psample::{Psample, Sample};
@@ -535,7 +537,8 @@ async fn local_switch(
         if a.is_connected() {
             backoff.reset();
         }
-        if let (Some(reason), Some(s)) = (a.close_reason().map(str::to_string), conn.as_mut()) {
+        if let (Some(reason), Some(s)) = (a.close_reason().map(ToString::to_string), conn.as_mut())
+        {
             // Named before the shutdown, which takes the peer's address with it.
             let peer = s.peer();
             if !a.output().is_empty() {
@@ -681,10 +684,10 @@ async fn local_switch(
             r = readable(conn.as_ref()) => {
                 let Some(s) = conn.as_ref() else { continue };
                 match r.and_then(|()| s.try_read(&mut buf)) {
-                    Ok(0) => a.close(format!("closed by {}", s.peer())),
+                    Ok(0) => a.close_for(CloseReason::ClosedBy(s.peer())),
                     Ok(n) => a.handle_input(&buf[..n], Instant::now()),
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) => a.close(e.to_string()),
+                    Err(e) => a.close_for(CloseReason::Io(e.to_string())),
                 }
             }
             r = writable(conn.as_ref()), if !a.output().is_empty() => {
@@ -692,7 +695,7 @@ async fn local_switch(
                 match r.and_then(|()| s.try_write(a.output())) {
                     Ok(n) => a.consume(n),
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) => a.close(e.to_string()),
+                    Err(e) => a.close_for(CloseReason::Io(e.to_string())),
                 }
             }
             _ = sleep_until(deadline.map(Into::into)) => a.handle_timeout(Instant::now()),

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use tokio::net::UnixStream;
 
-use super::agent::{Agent, AgentConfig, Switch};
+use super::agent::{Agent, AgentConfig, CloseReason, Switch};
 use super::backend::NormalOnly;
 use super::links::Links;
 use super::{answer_port_stats, offer, sleep_until, N_TABLES, RECONNECT};
@@ -111,7 +111,7 @@ impl Observer {
         if let Some(s) = &self.conn {
             match w {
                 Wake::Readable => match s.try_read(&mut self.buf) {
-                    Ok(0) => self.agent.close("closed by ofp"),
+                    Ok(0) => self.agent.close_for(CloseReason::ClosedBy("ofp".into())),
                     Ok(n) => {
                         // Requests read the real switch. Only input borrows it: a timeout
                         // here must not expire its flows (the main connection does, and
@@ -122,12 +122,12 @@ impl Observer {
                         std::mem::swap(&mut self.agent.switch, switch);
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) => self.agent.close(e.to_string()),
+                    Err(e) => self.agent.close_for(CloseReason::Io(e.to_string())),
                 },
                 Wake::Writable => match s.try_write(self.agent.output()) {
                     Ok(n) => self.agent.consume(n),
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) => self.agent.close(e.to_string()),
+                    Err(e) => self.agent.close_for(CloseReason::Io(e.to_string())),
                 },
                 Wake::Timeout => self.agent.handle_timeout(Instant::now()),
                 Wake::Offer => {}

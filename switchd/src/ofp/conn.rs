@@ -234,23 +234,23 @@ pub async fn run<S: SwitchStream>(
         tokio::select! {
             r = stream.readable(), if s.output().len() < READ_PAUSE => {
                 if let Err(e) = r {
-                    break CloseReason::Other(e.to_string());
+                    break CloseReason::Io(e.to_string());
                 }
                 match stream.try_read(&mut buf) {
-                    Ok(0) => break CloseReason::Other("closed by peer".into()),
+                    Ok(0) => break CloseReason::ClosedBy("peer".into()),
                     Ok(n) => s.handle_input(&buf[..n], Instant::now()),
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) => break CloseReason::Other(e.to_string()),
+                    Err(e) => break CloseReason::Io(e.to_string()),
                 }
             }
             r = stream.writable(), if !s.output().is_empty() => {
                 if let Err(e) = r {
-                    break CloseReason::Other(e.to_string());
+                    break CloseReason::Io(e.to_string());
                 }
                 match stream.try_write(s.output()) {
                     Ok(n) => s.consume(n),
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) => break CloseReason::Other(e.to_string()),
+                    Err(e) => break CloseReason::Io(e.to_string()),
                 }
             }
             _ = sleep_until(deadline) => s.handle_timeout(Instant::now()),
@@ -306,7 +306,7 @@ pub async fn run<S: SwitchStream>(
     }
     match &reason {
         CloseReason::Dead(_) => log_warn!("connection from {peer} on {listener}: {reason}"),
-        CloseReason::Other(r) if r.starts_with("malformed") || r.starts_with("peer does not") => {
+        CloseReason::Malformed(_) | CloseReason::QueueFull { .. } => {
             log_warn!("connection from {peer} on {listener} closed: {reason}")
         }
         _ => log_info!("connection from {peer} on {listener} closed: {reason}"),
@@ -318,10 +318,10 @@ pub async fn run<S: SwitchStream>(
                 peer: peer.clone(),
                 silent_secs: silent.as_secs(),
             },
-            CloseReason::Other(r) => EventKind::SwitchDisconnected {
+            other => EventKind::SwitchDisconnected {
                 switch: dpid_text(d),
                 peer: peer.clone(),
-                reason: r.clone(),
+                reason: other.to_string(),
             },
         };
         event(&peers, kind).await;

@@ -12,7 +12,10 @@
 //! - why the connection ends ([`CloseReason`]).
 //!
 //! - `stream.rs`: the byte stream a connection runs on (TCP or Unix);
-//! - `pump.rs`: moving bytes between a stream and an endpoint.
+//! - `pump.rs`: bytes between a stream and an endpoint's owner, and the end of a stream.
+
+pub(crate) mod pump;
+pub(crate) mod stream;
 
 use std::time::{Duration, Instant};
 

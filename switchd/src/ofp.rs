@@ -261,7 +261,7 @@ fn local_switch(state: &Shared, peers: &Peers, name: String, observe: bool, fd: 
         LOCAL.to_string(),
         peer,
         id,
-        stream,
+        stream.into(),
         if observe {
             conn::Local::Observe
         } else {
@@ -394,7 +394,16 @@ async fn session(
     stream: tokio::net::TcpStream,
 ) {
     let _ = stream.set_nodelay(true);
-    conn::run(state, peers, listener, peer, id, stream, conn::Local::No).await
+    conn::run(
+        state,
+        peers,
+        listener,
+        peer,
+        id,
+        stream.into(),
+        conn::Local::No,
+    )
+    .await
 }
 
 /// How long `show flows` waits for a switch's flow-stats reply.

@@ -25,10 +25,11 @@ use ofproto::OfpErrorCode;
 use super::backend::{Backend, PortBinding, PortMap, Refusal};
 use super::flowtable::{self, port, FlowTable, RemovedFlow, Selector, METER_ALL, METER_MAX};
 use super::packetout::{self, FrameSink};
+use crate::endpoint::pump::Pumped;
 use crate::endpoint::{Endpoint, EndpointConfig};
 use crate::{log_debug, log_info, log_warn};
 
-pub(crate) use crate::endpoint::{CloseReason, READ_CHUNK};
+pub(crate) use crate::endpoint::CloseReason;
 
 /// The most we queue for a controller that does not read.
 pub const WRITE_QUEUE_MAX: usize = 4 * 1024 * 1024;
@@ -227,6 +228,24 @@ pub struct Agent {
     pub packet_ins: PacketInCounters,
     /// ofp's view of a switch that a remote controller drives: a slave for good.
     observer: bool,
+}
+
+impl Pumped for Agent {
+    fn output(&self) -> &[u8] {
+        Agent::output(self)
+    }
+
+    fn consume(&mut self, n: usize) {
+        Agent::consume(self, n);
+    }
+
+    fn handle_input(&mut self, data: &[u8], now: Instant) {
+        Agent::handle_input(self, data, now);
+    }
+
+    fn close_for(&mut self, why: CloseReason) {
+        Agent::close_for(self, why);
+    }
 }
 
 /// The asynchronous-message masks a switch starts with (spec 7.3.10; Open vSwitch's

@@ -41,11 +41,10 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::child::{self, Input, Peers, Setup};
+use crate::endpoint::pump::{Pump, Ready};
 use crate::msg::{self, Msg, Role, RuntimeConfig, SwitchConfig};
 use crate::{log, log_debug, log_info, log_warn};
-use agent::{
-    Agent, AgentConfig, AgentEvent, CloseReason, LinkCounters, SampledPacket, Switch, SwitchPort,
-};
+use agent::{Agent, AgentConfig, AgentEvent, LinkCounters, SampledPacket, Switch, SwitchPort};
 use links::{BridgeChange, Link, LinkEvent, Links, PortNumbers};
 use observer::Observer;
 use tc_datapath::psample::{Psample, Sample};
@@ -528,25 +527,19 @@ async fn local_switch(
         );
     }
 
-    let mut conn: Option<remote::Channel> = None;
+    let mut conn: Option<Pump> = None;
     let mut reconnect_at = available.then(tokio::time::Instant::now);
-    let mut buf = vec![0u8; agent::READ_CHUNK];
     let keep_filters;
     loop {
         answer_port_stats(&mut a, &links).await;
         if a.is_connected() {
             backoff.reset();
         }
-        if let (Some(reason), Some(s)) = (a.close_reason().map(ToString::to_string), conn.as_mut())
-        {
-            // Named before the shutdown, which takes the peer's address with it.
-            let peer = s.peer();
-            if !a.output().is_empty() {
-                let out = a.output().to_vec();
-                let _ = tokio::time::timeout(Duration::from_secs(1), s.write_all(&out)).await;
-            }
-            let _ = s.shutdown().await;
-            conn = None;
+        if let Some(reason) = a.close_reason().filter(|_| conn.is_some()).cloned() {
+            let Some(pump) = conn.take() else { continue };
+            let peer = pump.peer().to_string();
+            pump.finish(&reason, a.output()).await;
+            let reason = reason.to_string();
             a.restart(Instant::now());
             if controller.is_some() && standalone {
                 a.fail_open(Instant::now());
@@ -650,7 +643,7 @@ async fn local_switch(
                     Ok(s) => {
                         log_debug!("local switch {name}: connection offered to ofp");
                         a.restart(Instant::now());
-                        conn = Some(remote::Channel::Ofp(s));
+                        conn = Some(Pump::new(s.into(), "the ofp process".into()));
                     }
                     Err(e) => {
                         log_warn!("local switch {name}: cannot make a socketpair: {e}");
@@ -665,7 +658,8 @@ async fn local_switch(
                     Ok(s) => {
                         log_info!("local switch {name}: connected to controller {addr}");
                         a.restart(Instant::now());
-                        conn = Some(remote::Channel::Remote(s));
+                        let peer = remote::peer_name(s.peer_addr());
+                        conn = Some(Pump::new(s.into(), peer));
                     }
                     Err(e) => {
                         let why = e.to_string();
@@ -681,21 +675,9 @@ async fn local_switch(
                     }
                 }
             }
-            r = readable(conn.as_ref()) => {
-                let Some(s) = conn.as_ref() else { continue };
-                match r.and_then(|()| s.try_read(&mut buf)) {
-                    Ok(0) => a.close_for(CloseReason::ClosedBy(s.peer())),
-                    Ok(n) => a.handle_input(&buf[..n], Instant::now()),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) => a.close_for(CloseReason::Io(e.to_string())),
-                }
-            }
-            r = writable(conn.as_ref()), if !a.output().is_empty() => {
-                let Some(s) = conn.as_ref() else { continue };
-                match r.and_then(|()| s.try_write(a.output())) {
-                    Ok(n) => a.consume(n),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) => a.close_for(CloseReason::Io(e.to_string())),
+            r = ready(conn.as_ref(), !a.output().is_empty()) => {
+                if let Some(pump) = conn.as_mut() {
+                    pump.transfer(r, &mut a);
                 }
             }
             _ = sleep_until(deadline.map(Into::into)) => a.handle_timeout(Instant::now()),
@@ -977,16 +959,10 @@ async fn connected(c: &mut Option<Connecting>) -> std::io::Result<TcpStream> {
     }
 }
 
-async fn readable(s: Option<&remote::Channel>) -> std::io::Result<()> {
-    match s {
-        Some(s) => s.readable().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn writable(s: Option<&remote::Channel>) -> std::io::Result<()> {
-    match s {
-        Some(s) => s.writable().await,
+/// The controller connection is ready to be read or (`write`: there is output) written.
+async fn ready(p: Option<&Pump>, write: bool) -> std::io::Result<Ready> {
+    match p {
+        Some(p) => p.ready(true, write).await,
         None => std::future::pending().await,
     }
 }

@@ -69,12 +69,4 @@ impl Stream {
             Stream::Unix(s) => s.shutdown().await,
         }
     }
-
-    /// The address at the other end of a TCP stream.
-    pub(crate) fn tcp_peer(&self) -> Option<std::net::SocketAddr> {
-        match self {
-            Stream::Tcp(s) => s.peer_addr().ok(),
-            Stream::Unix(_) => None,
-        }
-    }
 }

@@ -4,15 +4,15 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
 use super::flowtext::FlowRow;
-use super::session::{CloseReason, PortInfo, Session, SessionConfig, SessionEvent, READ_CHUNK};
+use super::session::{CloseReason, PortInfo, Session, SessionConfig, SessionEvent};
 use super::{event, lock, now_ms, Shared, SwitchHandle};
 use crate::child::Peers;
 use crate::ctlproto::{EventKind, FlowCommand};
+use crate::endpoint::pump::Pump;
+use crate::endpoint::stream::Stream;
 use crate::{log_debug, log_info, log_warn};
 use ofproto::v13::MacAddr;
 
@@ -56,39 +56,6 @@ pub struct Snapshot {
 /// most a few times `READ_CHUNK`, so the queue stays well below that limit.
 const READ_PAUSE: usize = 256 * 1024;
 
-/// How long we keep trying to deliver our last words (an OFPT_ERROR) before closing.
-const FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// What a switch connection runs on: TCP from a switch on the network, or the stream end
-/// of a socketpair from the datapath process (a local switch).
-pub trait SwitchStream: AsyncWriteExt + Unpin + Send {
-    fn readable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
-    fn writable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
-    fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize>;
-    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize>;
-}
-
-macro_rules! switch_stream {
-    ($t:ty) => {
-        impl SwitchStream for $t {
-            fn readable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
-                <$t>::readable(self)
-            }
-            fn writable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
-                <$t>::writable(self)
-            }
-            fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-                <$t>::try_read(self, buf)
-            }
-            fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
-                <$t>::try_write(self, buf)
-            }
-        }
-    };
-}
-switch_stream!(TcpStream);
-switch_stream!(UnixStream);
-
 pub fn dpid_text(dpid: u64) -> String {
     format!("{dpid:016x}")
 }
@@ -106,13 +73,13 @@ pub enum Local {
 }
 
 /// Run one switch connection to its end.
-pub async fn run<S: SwitchStream>(
+pub(crate) async fn run(
     state: Shared,
     peers: Peers,
     listener: String,
     peer: String,
     id: u64,
-    mut stream: S,
+    stream: Stream,
     local: Local,
 ) {
     let cfg = lock(&state).session_config;
@@ -123,7 +90,7 @@ pub async fn run<S: SwitchStream>(
         Local::Yes => s.set_local(),
         Local::Observe => s.set_observe(),
     }
-    let mut buf = vec![0u8; READ_CHUNK];
+    let mut pump = Pump::new(stream, "peer".into());
     let mut stats: HashMap<u32, oneshot::Sender<Result<Vec<FlowRow>, String>>> = HashMap::new();
     let mut mods: HashMap<u32, oneshot::Sender<Result<(), FlowModError>>> = HashMap::new();
     let mut dpid: Option<u64> = None;
@@ -223,35 +190,13 @@ pub async fn run<S: SwitchStream>(
         }
         if let Some(r) = s.close_reason() {
             let r = r.clone();
-            if !s.output().is_empty() {
-                let out = s.output().to_vec();
-                let _ = tokio::time::timeout(FLUSH_TIMEOUT, stream.write_all(&out)).await;
-            }
-            let _ = stream.shutdown().await;
+            pump.finish(&r, s.output()).await;
             break r;
         }
         let deadline = s.poll_timeout();
         tokio::select! {
-            r = stream.readable(), if s.output().len() < READ_PAUSE => {
-                if let Err(e) = r {
-                    break CloseReason::Io(e.to_string());
-                }
-                match stream.try_read(&mut buf) {
-                    Ok(0) => break CloseReason::ClosedBy("peer".into()),
-                    Ok(n) => s.handle_input(&buf[..n], Instant::now()),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) => break CloseReason::Io(e.to_string()),
-                }
-            }
-            r = stream.writable(), if !s.output().is_empty() => {
-                if let Err(e) = r {
-                    break CloseReason::Io(e.to_string());
-                }
-                match stream.try_write(s.output()) {
-                    Ok(n) => s.consume(n),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) => break CloseReason::Io(e.to_string()),
-                }
+            r = pump.ready(s.output().len() < READ_PAUSE, !s.output().is_empty()) => {
+                pump.transfer(r, &mut s)
             }
             _ = sleep_until(deadline) => s.handle_timeout(Instant::now()),
             cmd = cmd_rx.recv() => match cmd {

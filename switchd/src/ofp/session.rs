@@ -23,12 +23,13 @@ use super::fast13;
 use super::flowtext::{self, FlowRow};
 use super::learning::{Forward, Learned, MacTable};
 use crate::ctlproto::FlowCommand;
+use crate::endpoint::pump::Pumped;
 use crate::endpoint::{Endpoint, EndpointConfig};
 
 /// The versions we speak, in our HELLO's bitmap.
 pub const VERSIONS: [u8; 2] = [OFP10_VERSION, OFP13_VERSION];
 
-pub(crate) use crate::endpoint::{CloseReason, READ_CHUNK};
+pub(crate) use crate::endpoint::CloseReason;
 
 /// The most we queue for a peer that does not read; past this the session is closed.
 pub const WRITE_QUEUE_MAX: usize = 1024 * 1024;
@@ -249,6 +250,11 @@ impl Session {
         self.cfg = cfg;
         self.ep.set_echo_interval(cfg.echo_interval);
         self.macs.reconfigure(cfg.cache, cfg.mac_timeout);
+    }
+
+    /// End the session for a reason of the stream's.
+    pub(crate) fn close_for(&mut self, why: CloseReason) {
+        self.ep.close(why);
     }
 
     /// The negotiated version.
@@ -1159,6 +1165,24 @@ fn port_info10(p: &v10::PhyPort) -> PortInfo {
         hw_addr: MacAddr(p.hw_addr),
         config: p.config,
         state: p.state,
+    }
+}
+
+impl Pumped for Session {
+    fn output(&self) -> &[u8] {
+        Session::output(self)
+    }
+
+    fn consume(&mut self, n: usize) {
+        Session::consume(self, n);
+    }
+
+    fn handle_input(&mut self, data: &[u8], now: Instant) {
+        Session::handle_input(self, data, now);
+    }
+
+    fn close_for(&mut self, why: CloseReason) {
+        Session::close_for(self, why);
     }
 }
 

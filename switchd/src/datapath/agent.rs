@@ -13,7 +13,7 @@
 //! goes away the flows stay (fail secure), [`Agent::restart`] begins a new connection with
 //! the same switch, and timeouts keep running in between.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -22,9 +22,10 @@ use ofproto::header::OFP13_VERSION;
 use ofproto::v13::{self, multipart as mp, Message as M};
 use ofproto::OfpErrorCode;
 
-use super::backend::{Backend, PortBinding, PortMap, Refusal};
-use super::flowtable::{self, port, FlowTable, RemovedFlow, Selector, METER_ALL, METER_MAX};
-use super::packetout::{self, FrameSink};
+use super::backend::Refusal;
+use super::flowtable::{self, port, RemovedFlow, Selector, METER_ALL, METER_MAX};
+use super::packetout;
+pub(crate) use super::switch::{LinkCounters, Switch, SwitchPort};
 use crate::endpoint::pump::Pumped;
 use crate::endpoint::{Endpoint, EndpointConfig};
 use crate::{log_debug, log_info, log_warn};
@@ -81,80 +82,6 @@ pub struct AgentConfig {
     pub n_tables: u8,
     /// Zero disables echoes and the dead-peer check.
     pub echo_interval: Duration,
-}
-
-/// A port of the switch: its OpenFlow description and the interface behind it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SwitchPort {
-    pub desc: v13::Port,
-    pub ifindex: u32,
-    /// When the port appeared (port stats durations count from here).
-    pub since: Instant,
-}
-
-/// A port's counters as the kernel keeps them (`rtnl_link_stats64`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LinkCounters {
-    pub rx_packets: u64,
-    pub tx_packets: u64,
-    pub rx_bytes: u64,
-    pub tx_bytes: u64,
-    pub rx_dropped: u64,
-    pub tx_dropped: u64,
-    pub rx_errors: u64,
-    pub tx_errors: u64,
-    pub rx_frame_errors: u64,
-    pub rx_over_errors: u64,
-    pub rx_crc_errors: u64,
-    pub collisions: u64,
-}
-
-/// The state a local switch keeps across connections.
-pub struct Switch {
-    pub table: FlowTable,
-    pub backend: Box<dyn Backend + Send>,
-    pub ports: BTreeMap<u32, SwitchPort>,
-    /// Where packet-outs are sent (`None`: refused, there is no packet socket).
-    pub frames: Option<Box<dyn FrameSink + Send>>,
-    /// The near end of the injection pair that output:TABLE and LOCAL are sent on
-    /// (`None`: they are refused).
-    pub inject: Option<u32>,
-}
-
-impl std::fmt::Debug for Switch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Switch")
-            .field("table", &self.table)
-            .field("ports", &self.ports)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Switch {
-    pub fn new(n_tables: u8, backend: Box<dyn Backend + Send>) -> Switch {
-        Switch {
-            table: FlowTable::new(n_tables),
-            backend,
-            ports: BTreeMap::new(),
-            frames: None,
-            inject: None,
-        }
-    }
-
-    fn port_map(&self) -> PortMap {
-        self.ports
-            .iter()
-            .map(|(no, p)| {
-                (
-                    *no,
-                    PortBinding {
-                        name: String::from_utf8_lossy(&p.desc.name).into_owned(),
-                        ifindex: p.ifindex,
-                    },
-                )
-            })
-            .collect()
-    }
 }
 
 /// What became of the packets that TC sampled for the controller.
@@ -303,10 +230,6 @@ impl Agent {
     pub fn set_observer(&mut self) {
         self.observer = true;
         self.role = role::SLAVE;
-    }
-
-    pub fn config(&self) -> &AgentConfig {
-        &self.cfg
     }
 
     pub fn is_connected(&self) -> bool {
@@ -1002,6 +925,7 @@ impl Agent {
     }
 
     /// Whether [`Agent::fail_open`]'s entry is in place.
+    #[cfg(test)]
     pub fn is_failed_open(&self) -> bool {
         self.fail_open.is_some()
     }

@@ -15,8 +15,10 @@ use std::time::Instant;
 
 use super::agent::{Agent, AgentConfig, Switch};
 use super::backend::NormalOnly;
+use super::channel::{offer, sleep_until, RECONNECT};
 use super::links::Links;
-use super::{answer_port_stats, offer, sleep_until, N_TABLES, RECONNECT};
+use super::portstats::answer_port_stats;
+use super::switch::N_TABLES;
 use crate::child::Peers;
 use crate::endpoint::pump::{Pump, Ready};
 use crate::log_debug;

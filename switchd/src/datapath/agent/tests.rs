@@ -9,7 +9,7 @@ use ofproto::v13::{self, multipart as mp, Message as M};
 use ofproto::OfpErrorCode;
 
 use super::*;
-use crate::datapath::backend::{Counters, InMemory};
+use crate::datapath::backend::{Backend, Counters, InMemory};
 
 const ECHO: Duration = Duration::from_secs(10);
 

@@ -2,53 +2,20 @@
 //! goes to the socket, its events to the switch registry and to `switchctl monitor`.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::flowtext::FlowRow;
-use super::session::{CloseReason, PortInfo, Session, SessionConfig, SessionEvent};
-use super::{event, lock, now_ms, Shared, SwitchHandle};
+use super::registry::{
+    event, lock, now_ms, static_flows, Cmd, FlowModError, Shared, Snapshot, SwitchHandle,
+};
+use super::session::{CloseReason, Session, SessionEvent};
 use crate::child::Peers;
-use crate::ctlproto::{EventKind, FlowCommand};
+use crate::ctlproto::EventKind;
 use crate::endpoint::pump::Pump;
 use crate::endpoint::stream::Stream;
 use crate::{log_debug, log_info, log_warn};
-use ofproto::v13::MacAddr;
-
-/// Commands to a running session from the rest of the ofp process.
-#[derive(Debug)]
-pub enum Cmd {
-    Snapshot(oneshot::Sender<Snapshot>),
-    FlowStats(oneshot::Sender<Result<Vec<FlowRow>, String>>),
-    Close(String),
-    Config(SessionConfig),
-    /// switchctl `add flow` / `del flow`: answered once the switch answered the barrier.
-    FlowMod {
-        command: FlowCommand,
-        flow: String,
-        reply: oneshot::Sender<Result<(), FlowModError>>,
-    },
-    /// The configuration's static flows for this switch changed (reload).
-    StaticFlows(Vec<String>),
-}
-
-/// Why a switchctl flow-mod did not happen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FlowModError {
-    /// The switch answered OFPT_ERROR, named as in the specification.
-    Refused(String),
-    /// It was never sent (bad flow text for this version, switch not ready) or the
-    /// connection ended first.
-    NotSent(String),
-}
-
-/// What `show ports` and `show macs` need from a session.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    pub ports: Vec<PortInfo>,
-    pub macs: Vec<(MacAddr, u32, Duration)>,
-}
 
 /// Reading stops while this much output waits: a switch that sends faster than it reads
 /// our answers is slowed down by TCP flow control instead of filling the write queue
@@ -106,7 +73,7 @@ pub(crate) async fn run(
                     // came before (and these are its flows) or finds this switch.
                     let (old, flows) = {
                         let mut st = lock(&state);
-                        let flows = super::static_flows(&st, datapath_id);
+                        let flows = static_flows(&st, datapath_id);
                         let old = st.switches.insert(
                             datapath_id,
                             SwitchHandle {

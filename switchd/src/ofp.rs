@@ -1,13 +1,15 @@
 //! The ofp process: OpenFlow sessions with switches, and the learning switch.
 //!
-//! - `session.rs`: one session, sans-IO (handshake, echo, learning, flow stats);
-//! - `learning.rs`: the MAC table of one switch;
-//! - `conn.rs`: the socket loop around a session;
+//! - `session.rs` (and `session/`): one session, sans-IO (features, ports, flow stats,
+//!   switchctl's flow-mods; `ofp13.rs` and `ofp10.rs` per version, `static_flows.rs`); the
+//!   framing, HELLO, echoes and output queue are `crate::endpoint`'s;
+//! - `learning.rs`: the learning switch, an application beside the session (its policy and
+//!   the MAC table of one switch);
+//! - `conn.rs`: the socket loop around a session (over `crate::endpoint::pump`);
 //! - `registry.rs`: the listeners, the connected switches and what reaches their sessions;
 //! - `fast13.rs`: the learning switch's OpenFlow 1.3 hot path on bytes;
 //! - `flowtext.rs`: flow entries as text for `switchctl show flows`;
-//! - here: listeners, the registry of connected switches (by datapath id), and the tables
-//!   `switchctl show` asks for.
+//! - here: the process entry, listeners, and the tables `switchctl show` asks for.
 
 mod conn;
 mod errtext;

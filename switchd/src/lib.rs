@@ -11,6 +11,7 @@ pub mod config;
 pub mod control;
 pub mod ctlproto;
 pub mod datapath;
+pub(crate) mod endpoint;
 pub mod ipc;
 pub mod log;
 pub mod msg;

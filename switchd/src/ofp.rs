@@ -1,18 +1,22 @@
 //! The ofp process: OpenFlow sessions with switches, and the learning switch.
 //!
-//! - `session.rs`: one session, sans-IO (handshake, echo, learning, flow stats);
-//! - `learning.rs`: the MAC table of one switch;
-//! - `conn.rs`: the socket loop around a session;
+//! - `session.rs` (and `session/`): one session, sans-IO (features, ports, flow stats,
+//!   switchctl's flow-mods; `ofp13.rs` and `ofp10.rs` per version, `static_flows.rs`); the
+//!   framing, HELLO, echoes and output queue are `crate::endpoint`'s;
+//! - `learning.rs`: the learning switch, an application beside the session (its policy and
+//!   the MAC table of one switch);
+//! - `conn.rs`: the socket loop around a session (over `crate::endpoint::pump`);
+//! - `registry.rs`: the listeners, the connected switches and what reaches their sessions;
 //! - `fast13.rs`: the learning switch's OpenFlow 1.3 hot path on bytes;
 //! - `flowtext.rs`: flow entries as text for `switchctl show flows`;
-//! - here: listeners, the registry of connected switches (by datapath id), and the tables
-//!   `switchctl show` asks for.
+//! - here: the process entry, listeners, and the tables `switchctl show` asks for.
 
 mod conn;
 mod errtext;
 mod fast13;
 mod flowtext;
 mod learning;
+mod registry;
 mod session;
 
 use std::collections::{BTreeMap, HashMap};
@@ -23,52 +27,17 @@ use std::time::Duration;
 use caps::Capability;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 
 use crate::child::{self, Input, Peers, Setup};
-use crate::ctlproto::{Event, EventKind, FlowCommand, ListenerSummary, Table, TableKind};
-use crate::msg::{self, ConfiguredFlow, Msg, Role, RuntimeConfig, SwitchConfig};
+use crate::ctlproto::{EventKind, FlowCommand, ListenerSummary, Table, TableKind};
+use crate::msg::{self, Msg, Role, RuntimeConfig};
 use crate::{log, log_debug, log_info, log_warn};
-use conn::{dpid_text, Cmd, FlowModError};
-use session::{SessionConfig, Version};
+use conn::dpid_text;
+use registry::{event, lock, static_flows, Cmd, Conn, FlowModError, Shared, State, SwitchHandle};
+use session::SessionConfig;
 
 /// No capabilities at all.
 pub const KEEP_CAPS: &[Capability] = &[];
-
-#[derive(Debug, Default)]
-struct Listener {
-    accept: Option<JoinHandle<()>>,
-    conns: HashMap<u64, Conn>,
-}
-
-#[derive(Debug)]
-struct Conn {
-    peer: String,
-    task: JoinHandle<()>,
-}
-
-/// A connected switch, by datapath id.
-#[derive(Debug, Clone)]
-struct SwitchHandle {
-    /// The connection that holds it (a newer one replaces it).
-    conn: u64,
-    peer: String,
-    version: Version,
-    since_ms: u64,
-    cmd: mpsc::Sender<Cmd>,
-}
-
-#[derive(Debug)]
-struct State {
-    listeners: HashMap<String, Listener>,
-    next_conn: u64,
-    session_config: SessionConfig,
-    switches: BTreeMap<u64, SwitchHandle>,
-    /// The configured `switch` blocks: names, and static flows by datapath id.
-    configured: Vec<SwitchConfig>,
-}
-
-type Shared = Arc<Mutex<State>>;
 
 fn session_config(c: &RuntimeConfig) -> SessionConfig {
     SessionConfig {
@@ -76,17 +45,6 @@ fn session_config(c: &RuntimeConfig) -> SessionConfig {
         mac_timeout: c.timeout,
         cache: c.cache,
     }
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-fn lock(state: &Shared) -> std::sync::MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The ofp process.
@@ -261,19 +219,13 @@ fn local_switch(state: &Shared, peers: &Peers, name: String, observe: bool, fd: 
         LOCAL.to_string(),
         peer,
         id,
-        stream,
+        stream.into(),
         if observe {
             conn::Local::Observe
         } else {
             conn::Local::Yes
         },
     ));
-}
-
-async fn event(peers: &Peers, kind: EventKind) {
-    peers
-        .send(Role::Control, &Msg::Event(Event::now(kind)))
-        .await;
 }
 
 fn add_listener(state: &Shared, peers: &Peers, name: String, fd: OwnedFd) {
@@ -394,38 +346,22 @@ async fn session(
     stream: tokio::net::TcpStream,
 ) {
     let _ = stream.set_nodelay(true);
-    conn::run(state, peers, listener, peer, id, stream, conn::Local::No).await
+    conn::run(
+        state,
+        peers,
+        listener,
+        peer,
+        id,
+        stream.into(),
+        conn::Local::No,
+    )
+    .await
 }
 
 /// How long `show flows` waits for a switch's flow-stats reply.
 const FLOW_STATS_WAIT: Duration = Duration::from_secs(3);
 /// Rows per IPC frame: well below `ipc::MAX_FRAME` once serialized.
 const SHOW_CHUNK_BYTES: usize = 32 * 1024;
-
-/// The static flows the configuration gives the switch `dpid` (none if it is not
-/// configured).
-fn static_flows(st: &State, dpid: u64) -> Vec<String> {
-    configured_flows(st, dpid)
-        .filter_map(|f| f.text().map(str::to_string))
-        .collect()
-}
-
-/// `FILE:LINE` of the static flow `text` of the switch `dpid`, where the configuration
-/// has it.
-fn static_flow_at(st: &State, dpid: u64, text: &str) -> Option<String> {
-    configured_flows(st, dpid)
-        .find(|f| f.text() == Some(text))
-        .map(ConfiguredFlow::at)
-}
-
-fn configured_flows(st: &State, dpid: u64) -> impl Iterator<Item = &ConfiguredFlow> {
-    st.configured
-        .iter()
-        // A local switch's static flows are installed by the datapath process itself.
-        .find(|s| s.bridge.is_none() && s.datapath_id == Some(dpid))
-        .into_iter()
-        .flat_map(|s| &s.flows)
-}
 
 /// The connected switches that `arg` names: a configured switch name, a datapath id, or a
 /// peer address (see [`switch_matches`]).

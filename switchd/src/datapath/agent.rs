@@ -13,22 +13,25 @@
 //! goes away the flows stay (fail secure), [`Agent::restart`] begins a new connection with
 //! the same switch, and timeouts keep running in between.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use ofproto::error::err_type;
-use ofproto::header::{Header, OFP13_VERSION};
+use ofproto::header::OFP13_VERSION;
 use ofproto::v13::{self, multipart as mp, Message as M};
-use ofproto::{DecodeError, OfpErrorCode};
+use ofproto::OfpErrorCode;
 
-use super::backend::{Backend, PortBinding, PortMap, Refusal};
-use super::flowtable::{self, port, FlowTable, RemovedFlow, Selector, METER_ALL, METER_MAX};
-use super::packetout::{self, FrameSink};
+use super::backend::Refusal;
+use super::flowtable::{self, port, RemovedFlow, Selector, METER_ALL, METER_MAX};
+use super::packetout;
+pub(crate) use super::switch::{LinkCounters, Switch, SwitchPort};
+use crate::endpoint::pump::Pumped;
+use crate::endpoint::{Endpoint, EndpointConfig};
 use crate::{log_debug, log_info, log_warn};
 
-/// The read side keeps at most one partial message plus one read's worth of bytes.
-pub const READ_CHUNK: usize = 64 * 1024;
+pub(crate) use crate::endpoint::CloseReason;
+
 /// The most we queue for a controller that does not read.
 pub const WRITE_QUEUE_MAX: usize = 4 * 1024 * 1024;
 /// Packet-ins are dropped (and counted) while this much waits to be written: a controller
@@ -81,80 +84,6 @@ pub struct AgentConfig {
     pub echo_interval: Duration,
 }
 
-/// A port of the switch: its OpenFlow description and the interface behind it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SwitchPort {
-    pub desc: v13::Port,
-    pub ifindex: u32,
-    /// When the port appeared (port stats durations count from here).
-    pub since: Instant,
-}
-
-/// A port's counters as the kernel keeps them (`rtnl_link_stats64`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LinkCounters {
-    pub rx_packets: u64,
-    pub tx_packets: u64,
-    pub rx_bytes: u64,
-    pub tx_bytes: u64,
-    pub rx_dropped: u64,
-    pub tx_dropped: u64,
-    pub rx_errors: u64,
-    pub tx_errors: u64,
-    pub rx_frame_errors: u64,
-    pub rx_over_errors: u64,
-    pub rx_crc_errors: u64,
-    pub collisions: u64,
-}
-
-/// The state a local switch keeps across connections.
-pub struct Switch {
-    pub table: FlowTable,
-    pub backend: Box<dyn Backend + Send>,
-    pub ports: BTreeMap<u32, SwitchPort>,
-    /// Where packet-outs are sent (`None`: refused, there is no packet socket).
-    pub frames: Option<Box<dyn FrameSink + Send>>,
-    /// The near end of the injection pair that output:TABLE and LOCAL are sent on
-    /// (`None`: they are refused).
-    pub inject: Option<u32>,
-}
-
-impl std::fmt::Debug for Switch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Switch")
-            .field("table", &self.table)
-            .field("ports", &self.ports)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Switch {
-    pub fn new(n_tables: u8, backend: Box<dyn Backend + Send>) -> Switch {
-        Switch {
-            table: FlowTable::new(n_tables),
-            backend,
-            ports: BTreeMap::new(),
-            frames: None,
-            inject: None,
-        }
-    }
-
-    fn port_map(&self) -> PortMap {
-        self.ports
-            .iter()
-            .map(|(no, p)| {
-                (
-                    *no,
-                    PortBinding {
-                        name: String::from_utf8_lossy(&p.desc.name).into_owned(),
-                        ifindex: p.ifindex,
-                    },
-                )
-            })
-            .collect()
-    }
-}
-
 /// What became of the packets that TC sampled for the controller.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PacketInCounters {
@@ -192,11 +121,17 @@ pub enum AgentEvent {
     NeedPortStats { xid: u32, ports: Vec<(u32, u32)> },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// Our HELLO sent, waiting for the controller's.
-    Hello,
-    Ready,
+/// 6.3.1: a version bitmap with only 1.3 in it.
+const VERSIONS: [u8; 1] = [OFP13_VERSION];
+
+fn endpoint_config(echo_interval: Duration) -> EndpointConfig {
+    EndpointConfig {
+        versions: &VERSIONS,
+        no_common_version: "no common OpenFlow version (this switch speaks 1.3)",
+        echo_interval,
+        queue_max: WRITE_QUEUE_MAX,
+        peer: "controller",
+    }
 }
 
 /// One OpenFlow connection of a local switch to its controller.
@@ -204,12 +139,8 @@ enum State {
 pub struct Agent {
     cfg: AgentConfig,
     pub switch: Switch,
-    state: State,
-    inbuf: BytesMut,
-    out: BytesMut,
-    next_xid: u32,
-    last_rx: Instant,
-    next_echo: Instant,
+    /// Framing, xids, HELLO, echo and dead-peer timing, the output queue.
+    ep: Endpoint,
     role: u32,
     generation: Option<u64>,
     async_cfg: v13::AsyncConfig,
@@ -217,7 +148,6 @@ pub struct Agent {
     /// A port-stats request waiting for its counters: (xid, the request).
     pending: Option<(u32, Bytes)>,
     events: VecDeque<AgentEvent>,
-    close: Option<String>,
     /// Fail mode standalone: `Some` while the table-miss NORMAL entry that
     /// [`Agent::fail_open`] put in place is there, with the entry it replaced (if any), to
     /// be put back when a controller connects.
@@ -225,6 +155,24 @@ pub struct Agent {
     pub packet_ins: PacketInCounters,
     /// ofp's view of a switch that a remote controller drives: a slave for good.
     observer: bool,
+}
+
+impl Pumped for Agent {
+    fn output(&self) -> &[u8] {
+        Agent::output(self)
+    }
+
+    fn consume(&mut self, n: usize) {
+        Agent::consume(self, n);
+    }
+
+    fn handle_input(&mut self, data: &[u8], now: Instant) {
+        Agent::handle_input(self, data, now);
+    }
+
+    fn close_for(&mut self, why: CloseReason) {
+        Agent::close_for(self, why);
+    }
 }
 
 /// The asynchronous-message masks a switch starts with (spec 7.3.10; Open vSwitch's
@@ -241,14 +189,9 @@ impl Agent {
     /// A new connection for `switch`; our HELLO is queued.
     pub fn new(cfg: AgentConfig, switch: Switch, now: Instant) -> Agent {
         let mut a = Agent {
+            ep: Endpoint::new(endpoint_config(cfg.echo_interval), now),
             cfg,
             switch,
-            state: State::Hello,
-            inbuf: BytesMut::new(),
-            out: BytesMut::new(),
-            next_xid: 0,
-            last_rx: now,
-            next_echo: now,
             role: role::EQUAL,
             generation: None,
             async_cfg: default_async(),
@@ -258,7 +201,6 @@ impl Agent {
             },
             pending: None,
             events: VecDeque::new(),
-            close: None,
             fail_open: None,
             packet_ins: PacketInCounters::default(),
             observer: false,
@@ -270,11 +212,7 @@ impl Agent {
     /// Begin a new connection with the same switch: our HELLO queued, the per-connection
     /// state (role, async masks, config, buffers) as a new switch connection has it.
     pub fn restart(&mut self, now: Instant) {
-        self.state = State::Hello;
-        self.inbuf.clear();
-        self.out.clear();
-        self.last_rx = now;
-        self.next_echo = now + self.cfg.echo_interval;
+        self.ep.restart(now);
         self.role = if self.observer {
             role::SLAVE
         } else {
@@ -284,10 +222,6 @@ impl Agent {
         self.async_cfg = default_async();
         self.pending = None;
         self.events.clear();
-        self.close = None;
-        // 6.3.1: a version bitmap with only 1.3 in it.
-        let xid = self.xid();
-        v13::encode_hello(&[OFP13_VERSION], xid, &mut self.out);
     }
 
     /// Make this connection an observer: ofp's view of a switch that a remote controller
@@ -298,27 +232,23 @@ impl Agent {
         self.role = role::SLAVE;
     }
 
-    pub fn config(&self) -> &AgentConfig {
-        &self.cfg
-    }
-
     pub fn is_connected(&self) -> bool {
-        self.state == State::Ready && self.close.is_none()
+        self.is_ready() && self.ep.is_open()
     }
 
-    fn xid(&mut self) -> u32 {
-        self.next_xid = self.next_xid.wrapping_add(1);
-        self.next_xid
+    /// The controller's HELLO came.
+    fn is_ready(&self) -> bool {
+        self.ep.version().is_some()
     }
 
     /// Bytes waiting to be written.
     pub fn output(&self) -> &[u8] {
-        &self.out
+        self.ep.output()
     }
 
     /// `n` bytes of [`Agent::output`] were written.
     pub fn consume(&mut self, n: usize) {
-        let _ = self.out.split_to(n.min(self.out.len()));
+        self.ep.consume(n);
     }
 
     pub fn poll_event(&mut self) -> Option<AgentEvent> {
@@ -327,49 +257,31 @@ impl Agent {
 
     /// Set once the connection must end: flush [`Agent::output`] (best effort), close,
     /// and [`Agent::restart`] for the next one.
-    pub fn close_reason(&self) -> Option<&str> {
-        self.close.as_deref()
+    pub(crate) fn close_reason(&self) -> Option<&CloseReason> {
+        self.ep.close_reason()
     }
 
     pub fn close(&mut self, why: impl Into<String>) {
-        if self.close.is_none() {
-            self.close = Some(why.into());
-        }
+        self.ep.close(CloseReason::Other(why.into()));
+    }
+
+    /// End the connection for a reason of the stream's.
+    pub(crate) fn close_for(&mut self, why: CloseReason) {
+        self.ep.close(why);
     }
 
     /// When [`Agent::handle_timeout`] wants to run next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let echo = (!self.cfg.echo_interval.is_zero() && self.close.is_none())
-            .then(|| self.next_echo.min(self.dead_at()));
-        [echo, self.switch.table.next_deadline()]
+        [self.ep.poll_timeout(), self.switch.table.next_deadline()]
             .into_iter()
             .flatten()
             .min()
     }
 
-    fn dead_at(&self) -> Instant {
-        self.last_rx + self.cfg.echo_interval * 3
-    }
-
     pub fn handle_timeout(&mut self, now: Instant) {
         let gone = self.switch.table.expire(self.switch.backend.as_mut(), now);
         self.flows_removed(gone, now);
-        if self.cfg.echo_interval.is_zero() || self.close.is_some() {
-            return;
-        }
-        if now >= self.dead_at() {
-            self.close(format!(
-                "dead: nothing received for {} s",
-                (now - self.last_rx).as_secs()
-            ));
-            return;
-        }
-        if now >= self.next_echo {
-            self.next_echo = now + self.cfg.echo_interval;
-            if self.state == State::Ready {
-                self.send(&M::EchoRequest(Bytes::new()));
-            }
-        }
+        self.ep.handle_timeout(now);
     }
 
     /// A packet that a flow's output to CONTROLLER copied: an OFPT_PACKET_IN (7.4.1)
@@ -404,82 +316,53 @@ impl Agent {
             self.packet_ins.masked += 1;
             return;
         }
-        if self.out.len() > PACKET_IN_QUEUE_MAX {
+        if self.ep.output().len() > PACKET_IN_QUEUE_MAX {
             self.packet_ins.backlog += 1;
             return;
         }
         self.packet_ins.sent += 1;
-        let xid = self.xid();
-        let start = self.out.len();
-        encode_packet_in(
-            &mut self.out,
-            xid,
-            PacketInHead {
-                total_len: p.total_len.min(u16::MAX.into()) as u16,
-                reason: flow.reason,
-                table_id: flow.table_id,
-                cookie: flow.cookie,
-                in_port,
-            },
-            p.data,
-        );
-        self.queue_check(start);
+        let head = PacketInHead {
+            total_len: p.total_len.min(u16::MAX.into()) as u16,
+            reason: flow.reason,
+            table_id: flow.table_id,
+            cookie: flow.cookie,
+            in_port,
+        };
+        self.ep
+            .send_with(|xid, out| encode_packet_in(out, xid, head, p.data));
     }
 
     /// Bytes from the controller.
     pub fn handle_input(&mut self, data: &[u8], now: Instant) {
-        if self.close.is_some() {
-            return;
+        if self.ep.received(data, now) {
+            self.process(now);
         }
-        if !data.is_empty() {
-            self.last_rx = now;
-            self.next_echo = now + self.cfg.echo_interval;
-        }
-        self.inbuf.extend_from_slice(data);
-        self.process(now);
     }
 
+    /// The whole messages received, until one must wait for the port counters.
     fn process(&mut self, now: Instant) {
-        while self.close.is_none() && self.pending.is_none() {
-            let len = match Header::frame(&self.inbuf) {
-                Ok(Some((_, m))) => m.len(),
-                Ok(None) => break,
-                Err(e) => {
-                    let bad = Bytes::copy_from_slice(&self.inbuf[..self.inbuf.len().min(64)]);
-                    self.malformed(&e, &bad);
-                    return;
-                }
+        let mut inbuf = self.ep.take_input();
+        while self.pending.is_none() {
+            let Some(len) = self.ep.frame(&inbuf) else {
+                break;
             };
-            let msg = self.inbuf.split_to(len).freeze();
+            let msg = inbuf.split_to(len).freeze();
             self.handle_message(msg, now);
         }
-    }
-
-    fn queue_check(&mut self, start: usize) {
-        if self.out.len() > WRITE_QUEUE_MAX {
-            self.out.truncate(start);
-            self.close(format!(
-                "controller does not read: write queue over {WRITE_QUEUE_MAX} bytes"
-            ));
-        }
+        self.ep.restore_input(inbuf);
     }
 
     fn send(&mut self, m: &M) -> u32 {
-        let xid = self.xid();
-        self.send_xid(m, xid);
-        xid
+        self.ep.send13(m)
     }
 
     fn send_xid(&mut self, m: &M, xid: u32) {
-        let start = self.out.len();
-        m.encode(xid, &mut self.out);
-        self.queue_check(start);
+        self.ep.send13_xid(m, xid);
     }
 
     /// Answer `request` with `code` (7.4.4: data is at least its first 64 bytes).
     fn error(&mut self, code: OfpErrorCode, request: &Bytes) {
-        let xid = Header::decode(request).map(|h| h.xid).unwrap_or(0);
-        self.send_xid(&M::Error(v13::ErrorMsg::for_request(code, request)), xid);
+        self.ep.error(code, request);
     }
 
     fn refuse(&mut self, r: &Refusal, request: &Bytes, what: &str) {
@@ -487,52 +370,18 @@ impl Agent {
         self.error(r.error, request);
     }
 
-    fn malformed(&mut self, e: &DecodeError, msg: &Bytes) {
-        if let Some(code) = e.ofp_error() {
-            self.error(code, msg);
-        }
-        self.close(format!("malformed message: {e}"));
-    }
-
     fn handle_message(&mut self, msg: Bytes, now: Instant) {
-        if self.state == State::Hello {
-            self.handle_hello(&msg);
+        if !self.is_ready() {
+            if self.ep.negotiate(&msg).is_some() {
+                // Before anything the controller sends next is carried out.
+                self.fail_closed(now);
+            }
             return;
         }
         match v13::decode(&msg) {
             Ok((xid, m)) => self.handle13(xid, m, &msg, now),
-            Err(e) => self.malformed(&e, &msg),
+            Err(e) => self.ep.malformed(&e, &msg),
         }
-    }
-
-    fn handle_hello(&mut self, msg: &Bytes) {
-        let peer_version = msg.first().copied().unwrap_or(0);
-        let why = match v13::decode(msg) {
-            Ok((_, M::Hello(h))) => match v13::negotiate(&[OFP13_VERSION], &h, peer_version) {
-                Ok(_) => {
-                    self.state = State::Ready;
-                    // Before anything the controller sends next is carried out.
-                    self.fail_closed();
-                    return;
-                }
-                Err(_) => "no common OpenFlow version (this switch speaks 1.3)",
-            },
-            Ok(_) => "the first message was not a HELLO",
-            Err(e) => {
-                self.malformed(&e, msg);
-                return;
-            }
-        };
-        // OFPET_HELLO_FAILED / OFPHFC_INCOMPATIBLE, an ASCII explanation as data.
-        let xid = Header::decode(msg).map(|h| h.xid).unwrap_or(0);
-        self.send_xid(
-            &M::Error(v13::ErrorMsg::Standard {
-                code: OfpErrorCode::HELLO_INCOMPATIBLE,
-                data: Bytes::copy_from_slice(why.as_bytes()),
-            }),
-            xid,
-        );
-        self.close(format!("hello failed: {why}"));
     }
 
     fn is_slave(&self) -> bool {
@@ -689,7 +538,7 @@ impl Agent {
     /// The entries removed by a flow-mod, a meter delete or a timeout: FLOW_REMOVED for
     /// those that asked for it, if this controller's async mask wants the reason.
     fn flows_removed(&mut self, gone: Vec<RemovedFlow>, now: Instant) {
-        if self.state != State::Ready || self.close.is_some() {
+        if !self.is_connected() {
             return;
         }
         let mask = self.async_cfg.flow_removed_mask[usize::from(self.is_slave())];
@@ -1051,11 +900,10 @@ impl Agent {
     }
 
     /// A controller connected: undo [`Agent::fail_open`], if it did anything.
-    fn fail_closed(&mut self) {
+    fn fail_closed(&mut self, now: Instant) {
         let Some(prev) = self.fail_open.take() else {
             return;
         };
-        let now = self.last_rx;
         let fm = prev.unwrap_or_else(|| v13::FlowMod {
             command: v13::FlowModCommand::DeleteStrict,
             priority: 0,
@@ -1077,6 +925,7 @@ impl Agent {
     }
 
     /// Whether [`Agent::fail_open`]'s entry is in place.
+    #[cfg(test)]
     pub fn is_failed_open(&self) -> bool {
         self.fail_open.is_some()
     }

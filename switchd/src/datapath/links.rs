@@ -16,7 +16,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::AsyncSocket;
 use rtnetlink::{Handle, LinkBridge, LinkUnspec, MulticastGroup};
 
-use super::agent::LinkCounters;
+use super::switch::LinkCounters;
 
 /// A network interface as we need to know it.
 #[derive(Debug, Clone, PartialEq, Eq)]

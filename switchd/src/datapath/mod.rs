@@ -2,7 +2,13 @@
 //! configuration (bridges, ports, qdiscs, flower filters) over rtnetlink, and the OpenFlow
 //! 1.3 switch that each configured local bridge is.
 //!
+//! - `local.rs`: one local switch, a struct with one method per event, and its task;
+//! - `channel.rs`: a local switch's controller channel, one state (idle, connecting, open,
+//!   closing);
 //! - `agent.rs`: the switch side of one OpenFlow connection, sans-IO;
+//! - `switch.rs`: what a switch is across connections (flow table, backend, ports);
+//! - `observer.rs`: ofp's view of a switch that a remote controller drives;
+//! - `portstats.rs`: port counters from the kernel for the agent's PORT_STATS;
 //! - `flowtable.rs`: OpenFlow's flow-table semantics, over a [`backend::Backend`];
 //! - `backend.rs`: the narrow trait tc-datapath plugs into, and the stand-in until then;
 //! - `configured.rs`: a local switch's table-miss and configured flows into its flow table,
@@ -13,59 +19,50 @@
 //! - `packetout.rs`: PACKET_OUT, sent on the devices through the parent's packet socket;
 //! - `inject.rs`: the veth pair through which a packet-out reaches the flow table (TABLE)
 //!   or the host (LOCAL);
-//! - `remote.rs`: the connection a local switch speaks over, and the reconnection schedule
-//!   for a remote controller;
-//! - here: one task per local switch, speaking OpenFlow over a socketpair whose other end
-//!   goes to the ofp process (as OpenBSD's switch(4) spoke it over /dev/switchN), or over
-//!   TCP to the remote controller of `forward to`, and reloads that start, stop and restart
-//!   those tasks.
+//! - `remote.rs`: a remote controller's address, connection and reconnection schedule;
+//! - `par.rs`: a parallel map for parsing many flow lines;
+//! - here: the process entry, one task per local switch, speaking OpenFlow over a
+//!   socketpair whose other end goes to the ofp process (as OpenBSD's switch(4) spoke it
+//!   over /dev/switchN), or over TCP to the remote controller of `forward to`, and reloads
+//!   that start, stop and restart those tasks.
 
-pub mod agent;
+pub(crate) mod agent;
 pub mod backend;
+mod channel;
 pub mod configured;
 pub mod flowtable;
 pub mod inject;
-pub mod links;
-pub mod observer;
-pub mod packetout;
+pub(crate) mod links;
+mod local;
+pub(crate) mod observer;
+pub(crate) mod packetout;
 pub mod par;
-pub mod remote;
+mod portstats;
+pub(crate) mod remote;
+mod switch;
 pub mod tc;
 
 use std::collections::BTreeMap;
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use caps::{CapSet, Capability};
-use futures::StreamExt;
-use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::child::{self, Input, Peers, Setup};
 use crate::msg::{self, Msg, Role, RuntimeConfig, SwitchConfig};
 use crate::{log, log_debug, log_info, log_warn};
-use agent::{Agent, AgentConfig, AgentEvent, LinkCounters, SampledPacket, Switch, SwitchPort};
-use configured::install_configured_flows;
-use links::{BridgeChange, Link, LinkEvent, Links, PortNumbers};
-use observer::Observer;
+use links::Links;
+use local::{local_switch, unavailable, Inputs, SwitchCmd, SAMPLE_DRAIN};
 use tc_datapath::psample::{Psample, Sample};
 
 /// The only capability this process keeps (effective and permitted).
 pub const KEEP_CAPS: &[Capability] = &[Capability::CAP_NET_ADMIN];
 
-/// Flow tables per local switch (TC chains 0..N_TABLES).
-pub const N_TABLES: u8 = 8;
 /// Sampled packets that a local switch's task may fall behind the psample reader by;
 /// more are dropped and counted.
 const SAMPLE_BACKLOG: usize = 1024;
-/// Samples a local switch's task takes in one go, and the output it lets queue meanwhile
-/// (the writer runs between two goes).
-const SAMPLE_DRAIN: usize = 256;
-const SAMPLE_DRAIN_BYTES: usize = 64 * 1024;
-/// How long a local switch waits before offering the ofp process a new connection.
-const RECONNECT: Duration = Duration::from_secs(1);
 
 /// A local switch's task.
 #[derive(Debug)]
@@ -80,15 +77,6 @@ struct Running {
     /// `switchctl connect` and `disconnect`.
     cmd: mpsc::UnboundedSender<SwitchCmd>,
     task: JoinHandle<()>,
-}
-
-/// What `switchctl` asks of a local switch's channel.
-#[derive(Debug)]
-enum SwitchCmd {
-    /// Connect to this remote controller, or (`None`) to the ofp process.
-    Connect(Option<std::net::SocketAddr>),
-    /// Close the channel and keep it closed.
-    Disconnect,
 }
 
 #[derive(Debug)]
@@ -336,409 +324,6 @@ impl FlowsDigest {
     }
 }
 
-/// Why a configured local switch is not offered to the ofp process, if it is not.
-fn unavailable(cfg: &SwitchConfig, kernel: &Option<String>) -> Option<String> {
-    if let Some(k) = kernel {
-        return Some(k.clone());
-    }
-    if let Some(f) = &cfg.forward_to {
-        return remote::controller_addr(&f.host_port()).err();
-    }
-    None
-}
-
-/// The bridge, found or made, its ports enslaved and numbered.
-async fn ensure_bridge(
-    links: &Links,
-    cfg: &SwitchConfig,
-    br: &str,
-) -> Result<(links::Bridge, Link, Vec<Link>), String> {
-    let bridge = match links.by_name(br).await? {
-        Some(l) if l.is_bridge => {
-            log_info!("local switch {}: adopted bridge {br}", cfg.name);
-            l
-        }
-        Some(_) => return Err(format!("{br} exists and is not a bridge")),
-        None => {
-            links
-                .add_bridge(br)
-                .await
-                .map_err(|e| format!("creating bridge {br}: {e}"))?;
-            log_info!("local switch {}: created bridge {br}", cfg.name);
-            links
-                .by_name(br)
-                .await?
-                .ok_or_else(|| format!("bridge {br} vanished after its creation"))?
-        }
-    };
-    let mut numbers = PortNumbers::new(cfg.ports.clone());
-    for l in links.all().await? {
-        if numbers.is_configured(&l.name) && l.master != Some(bridge.index) {
-            match links.enslave(l.index, bridge.index).await {
-                Ok(()) => log_info!("local switch {}: {} added to {br}", cfg.name, l.name),
-                Err(e) => log_warn!("local switch {}: adding {} to {br}: {e}", cfg.name, l.name),
-            }
-        }
-    }
-    let all = links.all().await?;
-    let members: Vec<Link> = all
-        .into_iter()
-        .filter(|l| l.master == Some(bridge.index))
-        .collect();
-    let mut b = links::Bridge {
-        name: br.to_string(),
-        index: bridge.index,
-        numbers: PortNumbers::default(),
-        members: BTreeMap::new(),
-    };
-    for l in &members {
-        let n = numbers.number(&l.name);
-        b.members.insert(l.index, (l.name.clone(), n));
-    }
-    b.numbers = numbers;
-    // The bridge's address may have changed with its new ports.
-    let bridge = links.by_index(bridge.index).await?.unwrap_or(bridge);
-    Ok((b, bridge, members))
-}
-
-fn switch_port(l: &Link, no: u32) -> SwitchPort {
-    SwitchPort {
-        desc: links::port_desc(l, no),
-        ifindex: l.index,
-        since: Instant::now(),
-    }
-}
-
-/// What reaches a local switch's task from the rest of the process.
-struct Inputs {
-    /// Packets that output:CONTROLLER copied (every switch's; the task keeps its own).
-    samples: Option<broadcast::Receiver<Arc<Sample>>>,
-    /// Stop; `true`: leave the filters in the kernel for the next run to adopt.
-    stop: oneshot::Receiver<bool>,
-    /// `switchctl connect` and `disconnect`.
-    cmds: mpsc::UnboundedReceiver<SwitchCmd>,
-}
-
-/// One local switch, until told to stop.
-async fn local_switch(
-    mut cfg: SwitchConfig,
-    echo_interval: Duration,
-    links: Links,
-    peers: Peers,
-    kernel: Option<String>,
-    inputs: Inputs,
-) {
-    let Inputs {
-        mut samples,
-        mut stop,
-        mut cmds,
-    } = inputs;
-    let name = cfg.name.clone();
-    let Some(br) = cfg.bridge.clone() else { return };
-    // Events first, so that nothing between the listing and the watch is missed.
-    let mut events = match links::watch() {
-        Ok(e) => e,
-        Err(e) => {
-            log_warn!("local switch {name} unavailable: cannot watch links: {e}");
-            return;
-        }
-    };
-    let (mut bridge, br_link, members) = match ensure_bridge(&links, &cfg, &br).await {
-        Ok(x) => x,
-        Err(e) => {
-            log_warn!("local switch {name} unavailable: {e}");
-            return;
-        }
-    };
-    // An unavailable switch keeps its bridge and ports as configured, but is not offered
-    // to the ofp process and has no flows.
-    let available = match unavailable(&cfg, &kernel) {
-        Some(why) => {
-            log_warn!("local switch {name} unavailable: {why}");
-            false
-        }
-        None => true,
-    };
-    let dpid = cfg
-        .datapath_id
-        .unwrap_or_else(|| links::datapath_id(br_link.mac));
-    let acfg = AgentConfig {
-        name: name.clone(),
-        bridge: br.clone(),
-        datapath_id: dpid,
-        n_tables: N_TABLES,
-        echo_interval,
-    };
-    let now = Instant::now();
-    let backend: Box<dyn backend::Backend + Send> = if available {
-        match tc::TcBackend::start(&name) {
-            Ok(b) => Box::new(b),
-            Err(e) => {
-                log_warn!("local switch {name} unavailable: cannot open a TC netlink socket: {e}");
-                return;
-            }
-        }
-    } else {
-        Box::new(backend::NormalOnly)
-    };
-    let mut a = Agent::new(acfg.clone(), Switch::new(N_TABLES, backend), now);
-    let mut injector = None;
-    if available {
-        a.switch.frames = packetout::sink(&name, bridge.index);
-        match inject::Injector::open(&name, &links, bridge.index).await {
-            Ok(i) => {
-                a.switch.inject = Some(i.near());
-                injector = Some(i);
-            }
-            Err(e) => {
-                log_warn!("local switch {name}: packet-out to TABLE and LOCAL unavailable: {e}")
-            }
-        }
-    }
-    // `forward to`: the controller is at this address, not behind the ofp process.
-    let mut controller = cfg
-        .forward_to
-        .as_ref()
-        .and_then(|f| remote::controller_addr(&f.host_port()).ok());
-    let mut standalone = controller.is_some() && cfg.fail_mode == conf::FailMode::Standalone;
-    // With a remote controller, ofp still sees the switch, through an observer.
-    let mut observer =
-        (available && controller.is_some()).then(|| Observer::new(acfg.clone(), now));
-    // `switchctl connect` / `disconnect` while a channel is open: what follows its close
-    // (`Some(true)`: connect at once; `Some(false)`: stay disconnected).
-    let mut after_close: Option<bool> = None;
-    let mut backoff = remote::Backoff::default();
-    let mut connecting: Option<Connecting> = None;
-    for l in &members {
-        if let Some((_, no)) = bridge.members.get(&l.index) {
-            let _ = a.port_update(switch_port(l, *no));
-        }
-    }
-    sync_injector(injector.as_mut(), port_ifindexes(&a)).await;
-    if available {
-        install_configured_flows(&mut a, &cfg, now);
-        // Read once: a reload that changes them starts the switch's task again.
-        cfg.flows = Vec::new();
-        if standalone {
-            a.fail_open(now);
-        }
-        a.switch.backend.remove_leftovers();
-        trim_heap(&name);
-        log_info!(
-            "local switch {name}: bridge {br}, datapath id {dpid:016x}, {} ports",
-            a.switch.ports.len()
-        );
-    }
-
-    let mut conn: Option<remote::Channel> = None;
-    let mut reconnect_at = available.then(tokio::time::Instant::now);
-    let mut buf = vec![0u8; agent::READ_CHUNK];
-    let keep_filters;
-    loop {
-        answer_port_stats(&mut a, &links).await;
-        if a.is_connected() {
-            backoff.reset();
-        }
-        if let (Some(reason), Some(s)) = (a.close_reason().map(str::to_string), conn.as_mut()) {
-            // Named before the shutdown, which takes the peer's address with it.
-            let peer = s.peer();
-            if !a.output().is_empty() {
-                let out = a.output().to_vec();
-                let _ = tokio::time::timeout(Duration::from_secs(1), s.write_all(&out)).await;
-            }
-            let _ = s.shutdown().await;
-            conn = None;
-            a.restart(Instant::now());
-            if controller.is_some() && standalone {
-                a.fail_open(Instant::now());
-            }
-            match after_close.take() {
-                Some(again) => {
-                    log_info!("local switch {name}: connection to {peer} closed: {reason}");
-                    reconnect_at = again.then(tokio::time::Instant::now);
-                }
-                None => {
-                    let wait = if controller.is_some() {
-                        backoff.failed(&reason).0
-                    } else {
-                        RECONNECT
-                    };
-                    log_info!(
-                        "local switch {name}: connection to {peer} closed: {reason}; \
-                         reconnecting in {} s",
-                        wait.as_secs()
-                    );
-                    reconnect_at = Some(tokio::time::Instant::now() + wait);
-                }
-            }
-        }
-        let deadline = a.poll_timeout();
-        tokio::select! {
-            biased;
-            k = &mut stop => {
-                keep_filters = k.unwrap_or(false);
-                break;
-            }
-            Some(c) = cmds.recv() => {
-                let again = match c {
-                    SwitchCmd::Connect(to) => {
-                        log_info!(
-                            "local switch {name}: switchctl connect: to {}",
-                            to.map_or("switchd".to_string(), |t| format!("controller {t}"))
-                        );
-                        controller = to;
-                        standalone = controller.is_some() && cfg.fail_mode == conf::FailMode::Standalone;
-                        backoff.reset();
-                        true
-                    }
-                    SwitchCmd::Disconnect => {
-                        log_info!("local switch {name}: switchctl disconnect");
-                        false
-                    }
-                };
-                if !available {
-                    continue;
-                }
-                // ofp sees a forwarded switch through the observer, and the others
-                // directly.
-                if controller.is_some() != observer.is_some() {
-                    observer = controller.is_some().then(|| Observer::new(acfg.clone(), Instant::now()));
-                }
-                connecting = None;
-                if conn.is_some() {
-                    a.close(if again { "switchctl connect" } else { "switchctl disconnect" });
-                    after_close = Some(again);
-                } else {
-                    reconnect_at = again.then(tokio::time::Instant::now);
-                    if !again && standalone {
-                        a.fail_open(Instant::now());
-                    }
-                }
-            }
-            w = wake(observer.as_ref().map(Observer::waiter)) => {
-                if let Some(o) = observer.as_mut() {
-                    o.step(w, &mut a.switch, &peers, &links, &name).await;
-                }
-            }
-            ev = events.next() => match ev {
-                Some(ev) => {
-                    // The bridge's own events may change its address, which the
-                    // injection pair's far end follows.
-                    let on_bridge = matches!(&ev, LinkEvent::New(l) if l.index == bridge.index);
-                    let changes = link_event(&links, &mut bridge, &mut a, &name, ev).await;
-                    if on_bridge || !changes.is_empty() {
-                        sync_injector(injector.as_mut(), port_ifindexes(&a)).await;
-                    }
-                    if let Some(o) = observer.as_mut() {
-                        for c in changes {
-                            o.port_status(Some(c));
-                        }
-                    }
-                }
-                None => {
-                    log_warn!("local switch {name}: link events stopped; ports are no longer followed");
-                    events = futures::channel::mpsc::unbounded().1;
-                }
-            },
-            _ = sleep_until(reconnect_at), if conn.is_none() && reconnect_at.is_some() => {
-                reconnect_at = None;
-                if let Some(addr) = controller {
-                    log_debug!("local switch {name}: connecting to controller {addr}");
-                    connecting = Some(Box::pin(remote::connect(addr)));
-                    continue;
-                }
-                match offer(&peers, &name, false).await {
-                    Ok(s) => {
-                        log_debug!("local switch {name}: connection offered to ofp");
-                        a.restart(Instant::now());
-                        conn = Some(remote::Channel::Ofp(s));
-                    }
-                    Err(e) => {
-                        log_warn!("local switch {name}: cannot make a socketpair: {e}");
-                        reconnect_at = Some(tokio::time::Instant::now() + RECONNECT);
-                    }
-                }
-            }
-            r = connected(&mut connecting), if connecting.is_some() => {
-                connecting = None;
-                let addr = controller.map(|c| c.to_string()).unwrap_or_default();
-                match r {
-                    Ok(s) => {
-                        log_info!("local switch {name}: connected to controller {addr}");
-                        a.restart(Instant::now());
-                        conn = Some(remote::Channel::Remote(s));
-                    }
-                    Err(e) => {
-                        let why = e.to_string();
-                        let (wait, log) = backoff.failed(&why);
-                        if log {
-                            log_warn!(
-                                "local switch {name}: cannot connect to controller {addr}: \
-                                 {why}; retrying in {} s",
-                                wait.as_secs()
-                            );
-                        }
-                        reconnect_at = Some(tokio::time::Instant::now() + wait);
-                    }
-                }
-            }
-            r = readable(conn.as_ref()) => {
-                let Some(s) = conn.as_ref() else { continue };
-                match r.and_then(|()| s.try_read(&mut buf)) {
-                    Ok(0) => a.close(format!("closed by {}", s.peer())),
-                    Ok(n) => a.handle_input(&buf[..n], Instant::now()),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) => a.close(e.to_string()),
-                }
-            }
-            r = writable(conn.as_ref()), if !a.output().is_empty() => {
-                let Some(s) = conn.as_ref() else { continue };
-                match r.and_then(|()| s.try_write(a.output())) {
-                    Ok(n) => a.consume(n),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) => a.close(e.to_string()),
-                }
-            }
-            _ = sleep_until(deadline.map(Into::into)) => a.handle_timeout(Instant::now()),
-            r = sampled(samples.as_mut()) => take_samples(&mut a, &mut samples, r),
-        }
-    }
-    let p = a.packet_ins;
-    log_info!(
-        "local switch {name}: packet-ins sent {}, dropped: {} without controller, {} over \
-         the queue limit, {} of unknown flows; {} masked by the controller",
-        p.sent,
-        p.unconnected,
-        p.backlog,
-        p.unknown,
-        p.masked
-    );
-    // Flows stay in the kernel while switchd stops or restarts the switch (the next run
-    // adopts them), and go when the switch goes.
-    if !keep_filters {
-        a.switch.backend.release();
-        if let Some(i) = injector {
-            i.remove().await;
-        }
-    }
-}
-
-/// Keep the injection filters in step with the switch's ports.
-async fn sync_injector(i: Option<&mut inject::Injector>, ports: BTreeMap<u32, u32>) {
-    if let Some(i) = i {
-        i.sync(&ports).await;
-    }
-}
-
-/// The switch's ports: number to ifindex.
-fn port_ifindexes(a: &Agent) -> BTreeMap<u32, u32> {
-    a.switch
-        .ports
-        .iter()
-        .map(|(no, p)| (*no, p.ifindex))
-        .collect()
-}
-
 /// The modules a local switch cannot do without.
 const REQUIRED: &[&str] = &["sch_clsact", "cls_flower", "act_gact", "act_mirred"];
 
@@ -767,209 +352,6 @@ async fn probe() -> Option<String> {
             .to_string(),
         None => format!("kernel probe failed: {}", k.missing.join("; ")),
     })
-}
-
-fn unavailable_counters() -> LinkCounters {
-    let x = u64::MAX;
-    LinkCounters {
-        rx_packets: x,
-        tx_packets: x,
-        rx_bytes: x,
-        tx_bytes: x,
-        rx_dropped: x,
-        tx_dropped: x,
-        rx_errors: x,
-        tx_errors: x,
-        rx_frame_errors: x,
-        rx_over_errors: x,
-        rx_crc_errors: x,
-        collisions: x,
-    }
-}
-
-/// Give the heap's free pages back to the kernel once the configured flows are in:
-/// installing many flows leaves free holes (translated filters, batches, the decoded
-/// configuration) between the allocations that stay, and they would count as the process's
-/// memory until reused. Logs what stays in use.
-fn trim_heap(name: &str) {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // SAFETY: both only read or adjust glibc's own allocator state.
-        let (info, _) = unsafe { (libc::mallinfo2(), libc::malloc_trim(0)) };
-        log_info!(
-            "local switch {name}: heap {} KiB in use, {} KiB free before trimming",
-            (info.uordblks + info.hblkhd) / 1024,
-            info.fordblks / 1024
-        );
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    let _ = name;
-}
-
-/// Follow a link event; the PORT_STATUS changes it made (for the observer).
-async fn link_event(
-    links: &Links,
-    b: &mut links::Bridge,
-    a: &mut Agent,
-    name: &str,
-    ev: LinkEvent,
-) -> Vec<(u8, ofproto::v13::Port)> {
-    let mut changes = Vec::new();
-    match b.classify(&ev) {
-        BridgeChange::Nothing => {}
-        BridgeChange::Port(l) => {
-            let no = match b.members.get(&l.index) {
-                Some((_, no)) => *no,
-                None => {
-                    let no = b.numbers.number(&l.name);
-                    log_info!("local switch {name}: port {} ({}) appeared", no, l.name);
-                    no
-                }
-            };
-            b.members.insert(l.index, (l.name.clone(), no));
-            changes.extend(a.port_update(switch_port(&l, no)));
-        }
-        BridgeChange::Enslave(l) => match links.enslave(l.index, b.index).await {
-            Ok(()) => log_info!("local switch {name}: {} added to {}", l.name, b.name),
-            Err(e) => log_warn!("local switch {name}: adding {} to {}: {e}", l.name, b.name),
-        },
-        BridgeChange::PortGone(l) => {
-            if let Some((pname, no)) = b.members.remove(&l.index) {
-                log_info!("local switch {name}: port {no} ({pname}) went away");
-                b.numbers.release(&pname);
-                changes.extend(a.port_delete(no));
-            }
-            // A configured port that left the bridge is put back.
-            if matches!(ev, LinkEvent::New(_)) && b.numbers.is_configured(&l.name) {
-                if let Err(e) = links.enslave(l.index, b.index).await {
-                    log_warn!("local switch {name}: adding {} to {}: {e}", l.name, b.name);
-                }
-            }
-        }
-        BridgeChange::BridgeGone => {
-            log_warn!(
-                "local switch {name}: bridge {} was deleted; its ports are gone",
-                b.name
-            );
-            for (_, (pname, no)) in std::mem::take(&mut b.members) {
-                b.numbers.release(&pname);
-                changes.extend(a.port_delete(no));
-            }
-        }
-    }
-    changes
-}
-
-/// Answer the agent's requests for port counters, which live in the kernel.
-async fn answer_port_stats(a: &mut Agent, links: &Links) {
-    while let Some(ev) = a.poll_event() {
-        let AgentEvent::NeedPortStats { xid, ports } = ev;
-        let mut counters = Vec::new();
-        for (no, ifindex) in ports {
-            let c = match links.by_index(ifindex).await {
-                Ok(Some(l)) => l.counters,
-                _ => None,
-            };
-            // Counters the kernel does not give are unavailable: all ones (7.3.5.6).
-            counters.push((no, c.unwrap_or(unavailable_counters())));
-        }
-        a.port_stats(xid, counters, Instant::now());
-    }
-}
-
-/// A socketpair for one OpenFlow connection: our end, and the other handed to ofp.
-async fn offer(peers: &Peers, name: &str, observe: bool) -> std::io::Result<UnixStream> {
-    let (ours, theirs) = UnixStream::pair()?;
-    let theirs: OwnedFd = theirs.into_std()?.into();
-    peers
-        .send_with_fds(
-            Role::Ofp,
-            &Msg::LocalSwitch {
-                name: name.to_string(),
-                observe,
-            },
-            &[theirs.as_raw_fd()],
-        )
-        .await;
-    Ok(ours)
-}
-
-/// A connection attempt to a remote controller under way.
-type Connecting =
-    std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<TcpStream>> + Send>>;
-
-async fn connected(c: &mut Option<Connecting>) -> std::io::Result<TcpStream> {
-    match c {
-        Some(f) => f.await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn readable(s: Option<&remote::Channel>) -> std::io::Result<()> {
-    match s {
-        Some(s) => s.readable().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn writable(s: Option<&remote::Channel>) -> std::io::Result<()> {
-    match s {
-        Some(s) => s.writable().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sampled(
-    rx: Option<&mut broadcast::Receiver<Arc<Sample>>>,
-) -> Result<Arc<Sample>, broadcast::error::RecvError> {
-    match rx {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Sampled packets to packet-ins: `first`, then what else the reader has queued (at
-/// most [`SAMPLE_DRAIN`], and while the output is short), so that the packet-ins of a
-/// burst leave in one write, not one write each.
-fn take_samples(
-    a: &mut Agent,
-    samples: &mut Option<broadcast::Receiver<Arc<Sample>>>,
-    first: Result<Arc<Sample>, broadcast::error::RecvError>,
-) {
-    use broadcast::error::{RecvError, TryRecvError};
-    let mut r = first;
-    for _ in 0..SAMPLE_DRAIN {
-        match r {
-            Ok(s) => a.packet_in(SampledPacket {
-                ifindex16: s.ifindex,
-                group: s.group,
-                total_len: s.orig_size,
-                data: &s.data,
-            }),
-            Err(RecvError::Lagged(n)) => a.packet_ins.backlog += n,
-            Err(RecvError::Closed) => {
-                *samples = None;
-                return;
-            }
-        }
-        let Some(rx) = samples.as_mut() else { return };
-        if a.output().len() >= SAMPLE_DRAIN_BYTES {
-            return;
-        }
-        r = match rx.try_recv() {
-            Ok(s) => Ok(s),
-            Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
-            Err(TryRecvError::Closed) => Err(RecvError::Closed),
-            Err(TryRecvError::Empty) => return,
-        };
-    }
-}
-
-async fn wake(w: Option<observer::Waiter<'_>>) -> observer::Wake {
-    match w {
-        Some(w) => w.wake().await,
-        None => std::future::pending().await,
-    }
 }
 
 /// The psample reader: every packet that output:CONTROLLER copied, to every local
@@ -1027,13 +409,6 @@ fn start_psample() -> Option<broadcast::Sender<Arc<Sample>>> {
         }
     });
     Some(tx)
-}
-
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
 }
 
 #[cfg(test)]

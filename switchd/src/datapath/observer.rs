@@ -13,29 +13,30 @@
 
 use std::time::Instant;
 
-use tokio::net::UnixStream;
-
 use super::agent::{Agent, AgentConfig, Switch};
 use super::backend::NormalOnly;
+use super::channel::{offer, sleep_until, RECONNECT};
 use super::links::Links;
-use super::{answer_port_stats, offer, sleep_until, N_TABLES, RECONNECT};
+use super::portstats::answer_port_stats;
+use super::switch::N_TABLES;
 use crate::child::Peers;
+use crate::endpoint::pump::{Pump, Ready};
 use crate::log_debug;
 use ofproto::v13;
 
 /// What woke the observer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wake {
-    Readable,
-    Writable,
+#[derive(Debug)]
+pub(crate) enum Wake {
+    /// The connection to ofp can be read or written.
+    Io(std::io::Result<Ready>),
     Timeout,
     /// Time to offer ofp a (new) connection.
     Offer,
 }
 
 /// See [`Observer::waiter`].
-pub struct Waiter<'a> {
-    conn: Option<&'a UnixStream>,
+pub(crate) struct Waiter<'a> {
+    conn: Option<&'a Pump>,
     write: bool,
     deadline: Option<Instant>,
     offer_at: Option<tokio::time::Instant>,
@@ -43,40 +44,37 @@ pub struct Waiter<'a> {
 
 impl Waiter<'_> {
     /// The next thing to do; cancel-safe (it only waits).
-    pub async fn wake(self) -> Wake {
+    pub(crate) async fn wake(self) -> Wake {
         let Some(s) = self.conn else {
             sleep_until(self.offer_at).await;
             return Wake::Offer;
         };
         tokio::select! {
-            r = s.readable() => { let _ = r; Wake::Readable }
-            r = s.writable(), if self.write => { let _ = r; Wake::Writable }
+            r = s.ready(true, self.write) => Wake::Io(r),
             _ = sleep_until(self.deadline.map(Into::into)) => Wake::Timeout,
         }
     }
 }
 
-pub struct Observer {
+pub(crate) struct Observer {
     agent: Agent,
-    conn: Option<UnixStream>,
+    conn: Option<Pump>,
     offer_at: Option<tokio::time::Instant>,
-    buf: Vec<u8>,
 }
 
 impl Observer {
-    pub fn new(cfg: AgentConfig, now: Instant) -> Observer {
+    pub(crate) fn new(cfg: AgentConfig, now: Instant) -> Observer {
         let mut agent = Agent::new(cfg, Switch::new(N_TABLES, Box::new(NormalOnly)), now);
         agent.set_observer();
         Observer {
             agent,
             conn: None,
             offer_at: Some(tokio::time::Instant::now()),
-            buf: vec![0; super::agent::READ_CHUNK],
         }
     }
 
     /// What to wait for next (borrowing only what can be shared across the task's awaits).
-    pub fn waiter(&self) -> Waiter<'_> {
+    pub(crate) fn waiter(&self) -> Waiter<'_> {
         Waiter {
             conn: self.conn.as_ref(),
             write: !self.agent.output().is_empty(),
@@ -86,7 +84,7 @@ impl Observer {
     }
 
     /// Act on `w`, with the real switch lent for the time.
-    pub async fn step(
+    pub(crate) async fn step(
         &mut self,
         w: Wake,
         switch: &mut Switch,
@@ -94,12 +92,12 @@ impl Observer {
         links: &Links,
         name: &str,
     ) {
-        if w == Wake::Offer {
+        if matches!(w, Wake::Offer) {
             self.offer_at = None;
             match offer(peers, name, true).await {
                 Ok(s) => {
                     self.agent.restart(Instant::now());
-                    self.conn = Some(s);
+                    self.conn = Some(Pump::new(s.into(), "ofp".into()));
                 }
                 Err(e) => {
                     log_debug!("local switch {name}: no observer connection: {e}");
@@ -108,27 +106,18 @@ impl Observer {
             }
             return;
         }
-        if let Some(s) = &self.conn {
+        if let Some(pump) = self.conn.as_mut() {
             match w {
-                Wake::Readable => match s.try_read(&mut self.buf) {
-                    Ok(0) => self.agent.close("closed by ofp"),
-                    Ok(n) => {
-                        // Requests read the real switch. Only input borrows it: a timeout
-                        // here must not expire its flows (the main connection does, and
-                        // tells its controller).
-                        std::mem::swap(&mut self.agent.switch, switch);
-                        self.agent.handle_input(&self.buf[..n], Instant::now());
-                        answer_port_stats(&mut self.agent, links).await;
-                        std::mem::swap(&mut self.agent.switch, switch);
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) => self.agent.close(e.to_string()),
-                },
-                Wake::Writable => match s.try_write(self.agent.output()) {
-                    Ok(n) => self.agent.consume(n),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) => self.agent.close(e.to_string()),
-                },
+                Wake::Io(Ok(Ready::Read)) => {
+                    // Requests read the real switch. Only input borrows it: a timeout here
+                    // must not expire its flows (the main connection does, and tells its
+                    // controller).
+                    std::mem::swap(&mut self.agent.switch, switch);
+                    pump.transfer(Ok(Ready::Read), &mut self.agent);
+                    answer_port_stats(&mut self.agent, links).await;
+                    std::mem::swap(&mut self.agent.switch, switch);
+                }
+                Wake::Io(r) => pump.transfer(r, &mut self.agent),
                 Wake::Timeout => self.agent.handle_timeout(Instant::now()),
                 Wake::Offer => {}
             }
@@ -141,7 +130,7 @@ impl Observer {
     }
 
     /// A port changed: tell ofp.
-    pub fn port_status(&mut self, change: Option<(u8, v13::Port)>) {
+    pub(crate) fn port_status(&mut self, change: Option<(u8, v13::Port)>) {
         if let Some((reason, desc)) = change {
             self.agent.port_status(reason, desc);
         }

@@ -41,9 +41,9 @@ use bytes::Bytes;
 use ofproto::error::err_type;
 use ofproto::v13::{self, port, Action, Oxm};
 
-use super::agent::SwitchPort;
 use super::backend::Refusal;
 use super::inject;
+use super::switch::{Dest, FrameSink, Switch, SwitchPort};
 use crate::{log_info, log_warn};
 
 /// Send errors of one switch are logged at most this often.
@@ -65,24 +65,6 @@ pub mod err {
     pub const MATCH_INCONSISTENT: E = E::new(t::BAD_ACTION, 12);
     pub const BAD_SET_TYPE: E = E::new(t::BAD_ACTION, 13);
     pub const BAD_SET_ARGUMENT: E = E::new(t::BAD_ACTION, 15);
-}
-
-/// Where one frame goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dest {
-    /// A port's interface.
-    Ifindex(u32),
-    /// The bridge device (output:NORMAL): the bridge forwards what it transmits.
-    Bridge,
-    /// The near end of the switch's injection pair (output:TABLE and LOCAL; the frame
-    /// carries the tag already).
-    Inject,
-}
-
-/// What transmits the frames of one switch: the packet socket, or a recorder in tests.
-pub trait FrameSink {
-    /// Send `frame` to `dest`; failures are the sink's to count and log.
-    fn transmit(&mut self, dest: Dest, frame: &[u8]);
 }
 
 /// The frames a packet-out sends, in the order of its actions, or why it is refused.
@@ -472,7 +454,7 @@ pub fn open_socket() -> io::Result<OwnedFd> {
 }
 
 /// Carry out a packet-out on `switch`: all of it, or nothing and the refusal.
-pub fn execute(po: &v13::PacketOut, switch: &mut super::agent::Switch) -> Result<usize, Refusal> {
+pub fn execute(po: &v13::PacketOut, switch: &mut Switch) -> Result<usize, Refusal> {
     let frames = plan(po, &switch.ports)?;
     let Some(sink) = switch.frames.as_mut() else {
         return Err(Refusal::new(

@@ -7,8 +7,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::TcpStream;
 
 /// The first wait after a failed connection to a remote controller; it doubles up to
 /// [`BACKOFF_MAX`].
@@ -17,67 +16,11 @@ pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// How long one connection attempt may take before it counts as failed.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// One OpenFlow connection of a local switch.
-#[derive(Debug)]
-pub enum Channel {
-    /// To the ofp process (its end was handed over with `Msg::LocalSwitch`).
-    Ofp(UnixStream),
-    /// To the remote controller of `forward to`.
-    Remote(TcpStream),
-}
-
-impl Channel {
-    pub async fn readable(&self) -> io::Result<()> {
-        match self {
-            Channel::Ofp(s) => s.readable().await,
-            Channel::Remote(s) => s.readable().await,
-        }
-    }
-
-    pub async fn writable(&self) -> io::Result<()> {
-        match self {
-            Channel::Ofp(s) => s.writable().await,
-            Channel::Remote(s) => s.writable().await,
-        }
-    }
-
-    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Channel::Ofp(s) => s.try_read(buf),
-            Channel::Remote(s) => s.try_read(buf),
-        }
-    }
-
-    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Channel::Ofp(s) => s.try_write(buf),
-            Channel::Remote(s) => s.try_write(buf),
-        }
-    }
-
-    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match self {
-            Channel::Ofp(s) => s.write_all(buf).await,
-            Channel::Remote(s) => s.write_all(buf).await,
-        }
-    }
-
-    pub async fn shutdown(&mut self) -> io::Result<()> {
-        match self {
-            Channel::Ofp(s) => s.shutdown().await,
-            Channel::Remote(s) => s.shutdown().await,
-        }
-    }
-
-    /// Who is at the other end, for the log.
-    pub fn peer(&self) -> String {
-        match self {
-            Channel::Ofp(_) => "the ofp process".into(),
-            Channel::Remote(s) => match s.peer_addr() {
-                Ok(a) => format!("controller {a}"),
-                Err(_) => "the controller".into(),
-            },
-        }
+/// Who a remote controller is, for the log: its address if the socket still knows it.
+pub(crate) fn peer_name(addr: io::Result<SocketAddr>) -> String {
+    match addr {
+        Ok(a) => format!("controller {a}"),
+        Err(_) => "the controller".into(),
     }
 }
 

@@ -2,92 +2,27 @@
 //! goes to the socket, its events to the switch registry and to `switchctl monitor`.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
 use super::flowtext::FlowRow;
-use super::session::{CloseReason, PortInfo, Session, SessionConfig, SessionEvent, READ_CHUNK};
-use super::{event, lock, now_ms, Shared, SwitchHandle};
+use super::registry::{
+    event, lock, now_ms, static_flow_at, static_flows, Cmd, FlowModError, Shared, Snapshot,
+    SwitchHandle,
+};
+use super::session::{CloseReason, Session, SessionEvent};
 use crate::child::Peers;
-use crate::ctlproto::{EventKind, FlowCommand};
+use crate::ctlproto::EventKind;
+use crate::endpoint::pump::Pump;
+use crate::endpoint::stream::Stream;
 use crate::{log_debug, log_info, log_warn};
-use ofproto::v13::MacAddr;
-
-/// Commands to a running session from the rest of the ofp process.
-#[derive(Debug)]
-pub enum Cmd {
-    Snapshot(oneshot::Sender<Snapshot>),
-    FlowStats(oneshot::Sender<Result<Vec<FlowRow>, String>>),
-    Close(String),
-    Config(SessionConfig),
-    /// switchctl `add flow` / `del flow`: answered once the switch answered the barrier.
-    FlowMod {
-        command: FlowCommand,
-        flow: String,
-        reply: oneshot::Sender<Result<(), FlowModError>>,
-    },
-    /// The configuration's static flows for this switch changed (reload).
-    StaticFlows(Vec<String>),
-}
-
-/// Why a switchctl flow-mod did not happen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FlowModError {
-    /// The switch answered OFPT_ERROR, named as in the specification.
-    Refused(String),
-    /// It was never sent (bad flow text for this version, switch not ready) or the
-    /// connection ended first.
-    NotSent(String),
-}
-
-/// What `show ports` and `show macs` need from a session.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    pub ports: Vec<PortInfo>,
-    pub macs: Vec<(MacAddr, u32, Duration)>,
-}
 
 /// Reading stops while this much output waits: a switch that sends faster than it reads
 /// our answers is slowed down by TCP flow control instead of filling the write queue
 /// (`session::WRITE_QUEUE_MAX`, which would close it). One read's worth of answers is at
 /// most a few times `READ_CHUNK`, so the queue stays well below that limit.
 const READ_PAUSE: usize = 256 * 1024;
-
-/// How long we keep trying to deliver our last words (an OFPT_ERROR) before closing.
-const FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// What a switch connection runs on: TCP from a switch on the network, or the stream end
-/// of a socketpair from the datapath process (a local switch).
-pub trait SwitchStream: AsyncWriteExt + Unpin + Send {
-    fn readable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
-    fn writable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
-    fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize>;
-    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize>;
-}
-
-macro_rules! switch_stream {
-    ($t:ty) => {
-        impl SwitchStream for $t {
-            fn readable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
-                <$t>::readable(self)
-            }
-            fn writable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
-                <$t>::writable(self)
-            }
-            fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-                <$t>::try_read(self, buf)
-            }
-            fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
-                <$t>::try_write(self, buf)
-            }
-        }
-    };
-}
-switch_stream!(TcpStream);
-switch_stream!(UnixStream);
 
 pub fn dpid_text(dpid: u64) -> String {
     format!("{dpid:016x}")
@@ -106,13 +41,13 @@ pub enum Local {
 }
 
 /// Run one switch connection to its end.
-pub async fn run<S: SwitchStream>(
+pub(crate) async fn run(
     state: Shared,
     peers: Peers,
     listener: String,
     peer: String,
     id: u64,
-    mut stream: S,
+    stream: Stream,
     local: Local,
 ) {
     let cfg = lock(&state).session_config;
@@ -123,7 +58,7 @@ pub async fn run<S: SwitchStream>(
         Local::Yes => s.set_local(),
         Local::Observe => s.set_observe(),
     }
-    let mut buf = vec![0u8; READ_CHUNK];
+    let mut pump = Pump::new(stream, "peer".into());
     let mut stats: HashMap<u32, oneshot::Sender<Result<Vec<FlowRow>, String>>> = HashMap::new();
     let mut mods: HashMap<u32, oneshot::Sender<Result<(), FlowModError>>> = HashMap::new();
     let mut dpid: Option<u64> = None;
@@ -139,7 +74,7 @@ pub async fn run<S: SwitchStream>(
                     // came before (and these are its flows) or finds this switch.
                     let (old, flows) = {
                         let mut st = lock(&state);
-                        let flows = super::static_flows(&st, datapath_id);
+                        let flows = static_flows(&st, datapath_id);
                         let old = st.switches.insert(
                             datapath_id,
                             SwitchHandle {
@@ -208,7 +143,7 @@ pub async fn run<S: SwitchStream>(
                 }
                 SessionEvent::StaticFlowFailed { flow, error } => {
                     let sw = dpid.map(dpid_text).unwrap_or_default();
-                    let at = dpid.and_then(|d| super::static_flow_at(&lock(&state), d, &flow));
+                    let at = dpid.and_then(|d| static_flow_at(&lock(&state), d, &flow));
                     let at = at.map(|a| a + ": ").unwrap_or_default();
                     log_warn!("{at}switch {sw} refused static flow \"{flow}\": {error}");
                     event(
@@ -225,35 +160,13 @@ pub async fn run<S: SwitchStream>(
         }
         if let Some(r) = s.close_reason() {
             let r = r.clone();
-            if !s.output().is_empty() {
-                let out = s.output().to_vec();
-                let _ = tokio::time::timeout(FLUSH_TIMEOUT, stream.write_all(&out)).await;
-            }
-            let _ = stream.shutdown().await;
+            pump.finish(&r, s.output()).await;
             break r;
         }
         let deadline = s.poll_timeout();
         tokio::select! {
-            r = stream.readable(), if s.output().len() < READ_PAUSE => {
-                if let Err(e) = r {
-                    break CloseReason::Other(e.to_string());
-                }
-                match stream.try_read(&mut buf) {
-                    Ok(0) => break CloseReason::Other("closed by peer".into()),
-                    Ok(n) => s.handle_input(&buf[..n], Instant::now()),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) => break CloseReason::Other(e.to_string()),
-                }
-            }
-            r = stream.writable(), if !s.output().is_empty() => {
-                if let Err(e) = r {
-                    break CloseReason::Other(e.to_string());
-                }
-                match stream.try_write(s.output()) {
-                    Ok(n) => s.consume(n),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) => break CloseReason::Other(e.to_string()),
-                }
+            r = pump.ready(s.output().len() < READ_PAUSE, !s.output().is_empty()) => {
+                pump.transfer(r, &mut s)
             }
             _ = sleep_until(deadline) => s.handle_timeout(Instant::now()),
             cmd = cmd_rx.recv() => match cmd {
@@ -308,7 +221,7 @@ pub async fn run<S: SwitchStream>(
     }
     match &reason {
         CloseReason::Dead(_) => log_warn!("connection from {peer} on {listener}: {reason}"),
-        CloseReason::Other(r) if r.starts_with("malformed") || r.starts_with("peer does not") => {
+        CloseReason::Malformed(_) | CloseReason::QueueFull { .. } => {
             log_warn!("connection from {peer} on {listener} closed: {reason}")
         }
         _ => log_info!("connection from {peer} on {listener} closed: {reason}"),
@@ -320,10 +233,10 @@ pub async fn run<S: SwitchStream>(
                 peer: peer.clone(),
                 silent_secs: silent.as_secs(),
             },
-            CloseReason::Other(r) => EventKind::SwitchDisconnected {
+            other => EventKind::SwitchDisconnected {
                 switch: dpid_text(d),
                 peer: peer.clone(),
-                reason: r.clone(),
+                reason: other.to_string(),
             },
         };
         event(&peers, kind).await;

@@ -1,14 +1,209 @@
-//! The learning switch's per-switch state: which MAC address lives behind which port.
+//! The learning switch: an application beside the OpenFlow session, one per switch.
 //!
-//! A plain struct fed with time, no sockets: [`MacTable::packet_in`] says what to do with a
-//! packet the switch sent us (learn its source, forward to a known port or flood), and the
-//! session turns the answer into FLOW_MOD and PACKET_OUT of its OpenFlow version.
+//! [`Learning`] owns the policy: at the start, the learned flows of an earlier controller
+//! deleted and the table-miss flow installed; for each packet-in, the source learned and
+//! the packet forwarded (a learned FLOW_MOD towards a known port, or a PACKET_OUT that
+//! floods); the flows of an address that moved, or towards a port that went, deleted. It
+//! says all of that through a [`Wire`], which the session implements once per OpenFlow
+//! version.
+//!
+//! [`MacTable`], a plain struct fed with time, no sockets, is which MAC address lives
+//! behind which port: [`MacTable::packet_in`] says what to do with a packet the switch sent
+//! us (learn its source, forward to a known port or flood).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::time::{Duration, Instant};
 
 use ofproto::v13::MacAddr;
+
+use crate::endpoint::Endpoint;
+
+/// The cookie of the flows the learning switch installs, so that they can be deleted
+/// without touching anyone else's ("SWDL" + 1).
+pub const LEARNED_COOKIE: u64 = 0x5357_444c_0000_0001;
+/// The cookie of the table-miss flow.
+pub const TABLE_MISS_COOKIE: u64 = 0x5357_444c_0000_0000;
+/// Learned flows sit above table-miss (priority 0); OpenBSD put both at the same priority.
+pub const LEARNED_PRIORITY: u16 = 1;
+
+/// A packet the switch sent us, as the learning switch reads it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PacketIn<'a> {
+    pub(crate) buffer_id: u32,
+    /// In OpenFlow 1.3 numbering.
+    pub(crate) in_port: u32,
+    /// Not a port a packet can be sent back to (a reserved port): nothing is learned.
+    pub(crate) reserved_port: bool,
+    pub(crate) dst: MacAddr,
+    pub(crate) src: MacAddr,
+    /// The frame, from its Ethernet header.
+    pub(crate) data: &'a [u8],
+}
+
+/// The messages the learning switch sends, in the connection's OpenFlow version.
+pub(crate) trait Wire {
+    /// Delete every learned flow (a previous controller's learning is stale).
+    fn delete_learned(&self, ep: &mut Endpoint);
+    /// Install the table-miss flow (everything unmatched to the controller), where the
+    /// version needs one.
+    fn table_miss(&self, ep: &mut Endpoint);
+    /// Delete the learned flows towards `mac` and from it.
+    fn delete_for_mac(&self, ep: &mut Endpoint, mac: MacAddr);
+    /// Delete the learned flows that output to `port` (1.3 numbering).
+    fn delete_to_port(&self, ep: &mut Endpoint, port: u32);
+    /// A barrier request; its xid.
+    fn barrier(&self, ep: &mut Endpoint) -> u32;
+    /// Forward `p` as decided: a learned flow (with the packet released through it if
+    /// the switch buffered it) for a known port, and a PACKET_OUT unless the flow released
+    /// the packet.
+    fn forward(&self, ep: &mut Endpoint, p: &PacketIn<'_>, fwd: Forward, idle_timeout: u16);
+}
+
+/// The learning switch of one switch connection.
+#[derive(Debug)]
+pub(crate) struct Learning {
+    macs: MacTable,
+    /// MAC aging and the learned flows' idle timeout, seconds.
+    mac_timeout: u32,
+    cache: u32,
+    /// A local switch: its table-miss flow is the configuration's, not ours.
+    local: bool,
+    /// A local switch forwarded to a remote controller: it learns nothing and changes
+    /// nothing.
+    observe: bool,
+    /// Counters for the log and `show`.
+    pub(crate) packet_ins: u64,
+}
+
+impl Learning {
+    pub(crate) fn new(cache: u32, mac_timeout: u32) -> Learning {
+        Learning {
+            macs: MacTable::new(cache, mac_timeout),
+            mac_timeout,
+            cache,
+            local: false,
+            observe: false,
+            packet_ins: 0,
+        }
+    }
+
+    /// The switch is a local bridge: the datapath process installed the configured
+    /// table-miss flow (normal or drop), so the learning switch must not add its own.
+    pub(crate) fn set_local(&mut self) {
+        self.local = true;
+    }
+
+    /// The switch is a local bridge driven by a remote controller: look, do not touch.
+    pub(crate) fn set_observe(&mut self) {
+        self.local = true;
+        self.observe = true;
+    }
+
+    pub(crate) fn is_observer(&self) -> bool {
+        self.observe
+    }
+
+    pub(crate) fn reconfigure(&mut self, cache: u32, mac_timeout: u32) {
+        self.mac_timeout = mac_timeout;
+        self.cache = cache;
+        self.macs.reconfigure(cache, mac_timeout);
+    }
+
+    pub(crate) fn macs(&self, now: Instant) -> Vec<(MacAddr, u32, Duration)> {
+        self.macs.entries(now)
+    }
+
+    pub(crate) fn expire(&mut self, now: Instant) {
+        self.macs.expire(now);
+    }
+
+    /// The switch is known: flows of a previous controller's learning are stale (our MAC
+    /// table starts empty), so delete them, then install table-miss (unless the switch is
+    /// local: its table-miss is the configuration's). An observer touches nothing.
+    pub(crate) fn start(&self, w: &dyn Wire, ep: &mut Endpoint) {
+        if self.observe {
+            return;
+        }
+        w.delete_learned(ep);
+        self.restore_table_miss(w, ep);
+    }
+
+    /// Install table-miss again (after a delete of everything), unless it is not ours.
+    pub(crate) fn restore_table_miss(&self, w: &dyn Wire, ep: &mut Endpoint) {
+        if !self.local {
+            w.table_miss(ep);
+        }
+    }
+
+    /// A packet-in: learn and forward.
+    pub(crate) fn packet_in(
+        &mut self,
+        w: &dyn Wire,
+        ep: &mut Endpoint,
+        p: &PacketIn<'_>,
+        now: Instant,
+    ) {
+        if self.observe {
+            return;
+        }
+        self.packet_ins += 1;
+        let fwd = self.decide(w, ep, p, now);
+        let idle_timeout = self.mac_timeout.min(u16::MAX.into()) as u16;
+        w.forward(ep, p, fwd, idle_timeout);
+    }
+
+    /// Learn and decide; a moved address has its stale flows deleted first.
+    fn decide(
+        &mut self,
+        w: &dyn Wire,
+        ep: &mut Endpoint,
+        p: &PacketIn<'_>,
+        now: Instant,
+    ) -> Forward {
+        if p.reserved_port {
+            return Forward::Flood;
+        }
+        let (in_port, src) = (p.in_port, p.src);
+        let d = self.macs.packet_in(in_port, src, p.dst, now);
+        match d.learned {
+            Learned::Moved { old_port } => {
+                crate::log_debug!("{src} moved from port {old_port} to port {in_port}");
+                w.delete_for_mac(ep, src);
+                // The deletes must be done before the new flow is added behind them; a
+                // barrier says so to a switch that reorders.
+                w.barrier(ep);
+            }
+            Learned::Full => {
+                crate::log_debug!("MAC table full ({} entries): {src} not learned", self.cache)
+            }
+            Learned::New => crate::log_debug!("learned {src} on port {in_port}"),
+            Learned::Ignored | Learned::Refreshed => {}
+        }
+        d.forward
+    }
+
+    /// A port went away or down (`deleted`: away): the addresses behind it are unknown
+    /// again, and flows towards it are stale.
+    pub(crate) fn port_gone(&mut self, w: &dyn Wire, ep: &mut Endpoint, port: u32, deleted: bool) {
+        let gone = self.macs.forget_port(port);
+        if !gone.is_empty() || deleted {
+            w.delete_to_port(ep, port);
+        }
+    }
+}
+
+/// Destination and source of an Ethernet frame, if it is long enough to have a header.
+pub(crate) fn eth_addrs(frame: &[u8]) -> Option<(MacAddr, MacAddr)> {
+    if frame.len() < 14 {
+        return None;
+    }
+    let mut dst = [0u8; 6];
+    let mut src = [0u8; 6];
+    dst.copy_from_slice(&frame[0..6]);
+    src.copy_from_slice(&frame[6..12]);
+    Some((MacAddr(dst), MacAddr(src)))
+}
 
 /// One learned address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

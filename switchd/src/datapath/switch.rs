@@ -1,0 +1,106 @@
+//! What a local switch is across its OpenFlow connections: its flow table over the
+//! kernel's (the backend), its ports, and where packet-outs go. The agent of each
+//! connection works on it; packet-out sends through it ([`FrameSink`]).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use ofproto::v13;
+
+use super::backend::{Backend, PortBinding, PortMap};
+use super::flowtable::FlowTable;
+
+/// Flow tables per local switch (TC chains 0..N_TABLES).
+pub(crate) const N_TABLES: u8 = 8;
+
+/// A port of the switch: its OpenFlow description and the interface behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwitchPort {
+    pub desc: v13::Port,
+    pub ifindex: u32,
+    /// When the port appeared (port stats durations count from here).
+    pub since: Instant,
+}
+
+/// A port's counters as the kernel keeps them (`rtnl_link_stats64`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkCounters {
+    pub rx_packets: u64,
+    pub tx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+    pub rx_dropped: u64,
+    pub tx_dropped: u64,
+    pub rx_errors: u64,
+    pub tx_errors: u64,
+    pub rx_frame_errors: u64,
+    pub rx_over_errors: u64,
+    pub rx_crc_errors: u64,
+    pub collisions: u64,
+}
+
+/// The state a local switch keeps across connections.
+pub struct Switch {
+    pub table: FlowTable,
+    pub backend: Box<dyn Backend + Send>,
+    pub ports: BTreeMap<u32, SwitchPort>,
+    /// Where packet-outs are sent (`None`: refused, there is no packet socket).
+    pub frames: Option<Box<dyn FrameSink + Send>>,
+    /// The near end of the injection pair that output:TABLE and LOCAL are sent on
+    /// (`None`: they are refused).
+    pub inject: Option<u32>,
+}
+
+impl std::fmt::Debug for Switch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Switch")
+            .field("table", &self.table)
+            .field("ports", &self.ports)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Switch {
+    pub fn new(n_tables: u8, backend: Box<dyn Backend + Send>) -> Switch {
+        Switch {
+            table: FlowTable::new(n_tables),
+            backend,
+            ports: BTreeMap::new(),
+            frames: None,
+            inject: None,
+        }
+    }
+
+    pub(crate) fn port_map(&self) -> PortMap {
+        self.ports
+            .iter()
+            .map(|(no, p)| {
+                (
+                    *no,
+                    PortBinding {
+                        name: String::from_utf8_lossy(&p.desc.name).into_owned(),
+                        ifindex: p.ifindex,
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+/// Where one frame goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dest {
+    /// A port's interface.
+    Ifindex(u32),
+    /// The bridge device (output:NORMAL): the bridge forwards what it transmits.
+    Bridge,
+    /// The near end of the switch's injection pair (output:TABLE and LOCAL; the frame
+    /// carries the tag already).
+    Inject,
+}
+
+/// What transmits the frames of one switch: the packet socket, or a recorder in tests.
+pub trait FrameSink {
+    /// Send `frame` to `dest`; failures are the sink's to count and log.
+    fn transmit(&mut self, dest: Dest, frame: &[u8]);
+}

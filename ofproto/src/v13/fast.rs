@@ -187,9 +187,12 @@ impl<T: AsRef<[u8]>> PacketInView<T> {
     pub fn data_offset(&self) -> usize {
         pi::MATCH + pad8(self.match_len()) + 2
     }
+}
 
-    /// The frame (the first `total_len` bytes of it or fewer).
-    pub fn data(&self) -> &[u8] {
+impl<'a, T: AsRef<[u8]> + ?Sized> PacketInView<&'a T> {
+    /// The frame (the first `total_len` bytes of it or fewer), borrowed from the buffer
+    /// rather than from the view.
+    pub fn data(&self) -> &'a [u8] {
         &self.buffer.as_ref()[self.data_offset()..]
     }
 }

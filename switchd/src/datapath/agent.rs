@@ -1108,31 +1108,15 @@ struct PacketInHead {
 /// copying the frame into a `Bytes` of its own first (one allocation and copy per
 /// packet-in fewer). The tests compare the two.
 fn encode_packet_in(out: &mut BytesMut, xid: u32, h: PacketInHead, data: &[u8]) {
-    use bytes::BufMut;
-    // ofp_header 8, ofp_packet_in's fixed part 16, ofp_match with one OXM_OF_IN_PORT
-    // (4 + 8, padded to 16), 2 bytes of padding before the frame.
-    const HEAD: usize = 8 + 16 + 16 + 2;
-    out.reserve(HEAD + data.len());
-    out.put_u8(OFP13_VERSION);
-    out.put_u8(v13::msg_type::PACKET_IN);
-    // As the generic encoder's length patch: the low 16 bits.
-    out.put_u16((HEAD + data.len()) as u16);
-    out.put_u32(xid);
-    out.put_u32(v13::OFP_NO_BUFFER);
-    out.put_u16(h.total_len);
-    out.put_u8(h.reason);
-    out.put_u8(h.table_id);
-    out.put_u64(h.cookie);
-    // ofp_match: OFPMT_OXM, length 12 (without padding), OXM_OF_IN_PORT (class
-    // OFPXMC_OPENFLOW_BASIC, field 0, no mask, 4 bytes), 4 bytes of padding to 8.
-    out.put_u16(1);
-    out.put_u16(12);
-    out.put_u32(0x8000_0004);
-    out.put_u32(h.in_port);
-    out.put_bytes(0, 4);
-    // 7.4.1: two bytes align the frame's payload (IP header) to 32 bits.
-    out.put_bytes(0, 2);
-    out.put_slice(data);
+    v13::PacketInHead {
+        buffer_id: v13::OFP_NO_BUFFER,
+        total_len: h.total_len,
+        reason: h.reason,
+        table_id: h.table_id,
+        cookie: h.cookie,
+        in_port: h.in_port,
+    }
+    .encode(xid, data, out);
 }
 
 /// Apply-actions output:NORMAL, the instructions of a table-miss that lets the bridge forward.

@@ -52,24 +52,28 @@ mod pi {
     pub const MATCH: usize = 24;
 }
 
+#[inline]
 fn u16_at(b: &[u8], at: Range<usize>) -> u16 {
     let mut v = [0; 2];
     v.copy_from_slice(&b[at]);
     u16::from_be_bytes(v)
 }
 
+#[inline]
 fn u32_at(b: &[u8], at: Range<usize>) -> u32 {
     let mut v = [0; 4];
     v.copy_from_slice(&b[at]);
     u32::from_be_bytes(v)
 }
 
+#[inline]
 fn u64_at(b: &[u8], at: Range<usize>) -> u64 {
     let mut v = [0; 8];
     v.copy_from_slice(&b[at]);
     u64::from_be_bytes(v)
 }
 
+#[inline]
 const fn pad8(n: usize) -> usize {
     (n + 7) & !7
 }
@@ -88,6 +92,7 @@ pub struct PacketInView<T> {
 impl<T: AsRef<[u8]>> PacketInView<T> {
     /// A view without checks: for a buffer that [`PacketInView::new_checked`] accepted
     /// before, or that [`PacketInHead`] wrote. Accessors panic on a shorter buffer.
+    #[inline]
     pub const fn new_unchecked(buffer: T) -> Self {
         PacketInView { buffer }
     }
@@ -96,6 +101,7 @@ impl<T: AsRef<[u8]>> PacketInView<T> {
     /// PACKET_IN, the header's length equal to the buffer's, an OFPMT_OXM match of at
     /// least its 4-byte header, and room for the match's padding and the 2 bytes of
     /// padding before the data. `None` otherwise.
+    #[inline]
     pub fn new_checked(buffer: T) -> Option<Self> {
         let b = buffer.as_ref();
         if b.len() < pi::OXMS
@@ -113,46 +119,56 @@ impl<T: AsRef<[u8]>> PacketInView<T> {
         Some(PacketInView { buffer })
     }
 
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
+    #[inline]
     pub fn xid(&self) -> u32 {
         u32_at(self.buffer.as_ref(), pi::XID)
     }
 
+    #[inline]
     pub fn buffer_id(&self) -> u32 {
         u32_at(self.buffer.as_ref(), pi::BUFFER_ID)
     }
 
+    #[inline]
     pub fn total_len(&self) -> u16 {
         u16_at(self.buffer.as_ref(), pi::TOTAL_LEN)
     }
 
     /// `OFPR_*`
+    #[inline]
     pub fn reason(&self) -> u8 {
         self.buffer.as_ref()[pi::REASON]
     }
 
+    #[inline]
     pub fn table_id(&self) -> u8 {
         self.buffer.as_ref()[pi::TABLE_ID]
     }
 
+    #[inline]
     pub fn cookie(&self) -> u64 {
         u64_at(self.buffer.as_ref(), pi::COOKIE)
     }
 
+    #[inline]
     fn match_len(&self) -> usize {
         usize::from(u16_at(self.buffer.as_ref(), pi::MATCH_LEN))
     }
 
     /// The match's OXM TLVs, without the match header and padding.
+    #[inline]
     pub fn oxms(&self) -> &[u8] {
         &self.buffer.as_ref()[pi::OXMS..pi::MATCH + self.match_len()]
     }
 
     /// Each OXM of the match as (header, value and mask), in wire order, up to the first
     /// one that does not fit.
+    #[inline]
     pub fn oxm_iter(&self) -> impl Iterator<Item = (u32, &[u8])> {
         let mut rest = self.oxms();
         std::iter::from_fn(move || {
@@ -168,6 +184,7 @@ impl<T: AsRef<[u8]>> PacketInView<T> {
     }
 
     /// The value of the match's OXM_OF_IN_PORT, if it has one.
+    #[inline]
     pub fn in_port(&self) -> Option<u32> {
         self.oxm_iter()
             .find(|(h, _)| *h == OXM_OF_IN_PORT)
@@ -177,6 +194,7 @@ impl<T: AsRef<[u8]>> PacketInView<T> {
     /// The in_port if the match is exactly OXM_OF_IN_PORT, the shape switches send for a
     /// table miss. For such a PACKET_IN the general decoder has nothing further to check:
     /// it decodes with the same values.
+    #[inline]
     pub fn in_port_only(&self) -> Option<u32> {
         let b = self.buffer.as_ref();
         (self.match_len() == 12 && u32_at(b, 28..32) == OXM_OF_IN_PORT).then(|| u32_at(b, 32..36))
@@ -184,6 +202,7 @@ impl<T: AsRef<[u8]>> PacketInView<T> {
 
     /// Where the data starts: after the match, its padding and 2 bytes that align the
     /// frame's payload (IP header) to 32 bits (7.4.1).
+    #[inline]
     pub fn data_offset(&self) -> usize {
         pi::MATCH + pad8(self.match_len()) + 2
     }
@@ -192,20 +211,24 @@ impl<T: AsRef<[u8]>> PacketInView<T> {
 impl<'a, T: AsRef<[u8]> + ?Sized> PacketInView<&'a T> {
     /// The frame (the first `total_len` bytes of it or fewer), borrowed from the buffer
     /// rather than from the view.
+    #[inline]
     pub fn data(&self) -> &'a [u8] {
         &self.buffer.as_ref()[self.data_offset()..]
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> PacketInView<T> {
+    #[inline]
     pub fn set_xid(&mut self, xid: u32) {
         self.buffer.as_mut()[pi::XID].copy_from_slice(&xid.to_be_bytes());
     }
 
+    #[inline]
     pub fn set_buffer_id(&mut self, buffer_id: u32) {
         self.buffer.as_mut()[pi::BUFFER_ID].copy_from_slice(&buffer_id.to_be_bytes());
     }
 
+    #[inline]
     pub fn data_mut(&mut self) -> &mut [u8] {
         let at = self.data_offset();
         &mut self.buffer.as_mut()[at..]
@@ -232,6 +255,7 @@ impl PacketInHead {
 
     /// The head of the message for `data_len` bytes of data. The length field is the low
     /// 16 bits of the total, as the general encoder writes it.
+    #[inline]
     pub fn bytes(&self, xid: u32, data_len: usize) -> [u8; Self::LEN] {
         let mut b = [0u8; Self::LEN];
         b[0] = OFP13_VERSION;
@@ -252,6 +276,7 @@ impl PacketInHead {
     }
 
     /// Append the PACKET_IN with `data`, as `Message::PacketIn(..).encode` would.
+    #[inline]
     pub fn encode(&self, xid: u32, data: &[u8], out: &mut BytesMut) {
         out.reserve(Self::LEN + data.len());
         out.extend_from_slice(&self.bytes(xid, data.len()));
@@ -277,6 +302,7 @@ pub struct LearnedFlowMod {
 impl LearnedFlowMod {
     pub const LEN: usize = 104;
 
+    #[inline]
     pub fn bytes(&self, xid: u32) -> [u8; Self::LEN] {
         let mut b = [0u8; Self::LEN];
         b[0] = OFP13_VERSION;
@@ -310,6 +336,7 @@ impl LearnedFlowMod {
     }
 
     /// Append the FLOW_MOD, as `Message::FlowMod(..).encode` would.
+    #[inline]
     pub fn encode(&self, xid: u32, out: &mut BytesMut) {
         out.extend_from_slice(&self.bytes(xid));
     }
@@ -327,6 +354,7 @@ impl PacketOutHead {
     /// The bytes before the data.
     pub const LEN: usize = 40;
 
+    #[inline]
     pub fn bytes(&self, xid: u32, data_len: usize) -> [u8; Self::LEN] {
         let mut b = [0u8; Self::LEN];
         b[0] = OFP13_VERSION;
@@ -343,6 +371,7 @@ impl PacketOutHead {
     }
 
     /// Append the PACKET_OUT with `data`, as `Message::PacketOut(..).encode` would.
+    #[inline]
     pub fn encode(&self, xid: u32, data: &[u8], out: &mut BytesMut) {
         out.reserve(Self::LEN + data.len());
         out.extend_from_slice(&self.bytes(xid, data.len()));
@@ -361,33 +390,40 @@ impl<T: AsRef<[u8]>> FlowModView<T> {
     pub const FIXED_LEN: usize = 48;
 
     /// The view if `buffer` is a version 0x04 FLOW_MOD at least as long as its fixed part.
+    #[inline]
     pub fn new_checked(buffer: T) -> Option<Self> {
         let b = buffer.as_ref();
         (b.len() >= Self::FIXED_LEN && b[0] == OFP13_VERSION && b[1] == msg_type::FLOW_MOD)
             .then_some(FlowModView { buffer })
     }
 
+    #[inline]
     pub fn xid(&self) -> u32 {
         u32_at(self.buffer.as_ref(), 4..8)
     }
 
+    #[inline]
     pub fn cookie(&self) -> u64 {
         u64_at(self.buffer.as_ref(), 8..16)
     }
 
+    #[inline]
     pub fn table_id(&self) -> u8 {
         self.buffer.as_ref()[24]
     }
 
     /// `OFPFC_*`
+    #[inline]
     pub fn command(&self) -> u8 {
         self.buffer.as_ref()[25]
     }
 
+    #[inline]
     pub fn priority(&self) -> u16 {
         u16_at(self.buffer.as_ref(), 30..32)
     }
 
+    #[inline]
     pub fn buffer_id(&self) -> u32 {
         u32_at(self.buffer.as_ref(), 32..36)
     }

@@ -5,6 +5,12 @@
 //!   OpenFlow error to answer with. Decoding is total: any input gives one or the other.
 //! - [`Message::encode`] appends the message, header included, to a `BytesMut`.
 //! - [`negotiate`] and [`Hello::with_versions`] / [`encode_hello`] do the version handshake.
+//! - [`fast`]: the per-packet hot paths on bytes: a zero-copy PACKET_IN view
+//!   ([`PacketInView`]) and template encoders ([`PacketInHead`], [`LearnedFlowMod`],
+//!   [`PacketOutHead`]) that write what [`Message::encode`] writes.
+//! - [`errors`]: every error code of 7.4.4 by its specification name, and how it prints.
+//! - Here: the reserved numbers (`OFPP_*`, `OFPTT_*`, `OFPG_*`, `OFPM_*`) and the small enums
+//!   (`OFPR_*`, `OFPRR_*`, `OFPPR_*`, `OFPCR_ROLE_*`, `OFPC_*`, `OFPMF_*`).
 //!
 //! Payloads (packet data, opaque TLVs) are zero-copy slices of the input `Bytes`; lists that
 //! are on the hot path (OXM fields, actions, instructions) are `SmallVec`s with inline room,

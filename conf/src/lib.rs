@@ -38,7 +38,7 @@ pub const DEFAULT_CACHE: u32 = 4096;
 /// Seconds between echo requests to a silent switch.
 pub const DEFAULT_ECHO_INTERVAL: u32 = 15;
 /// The highest physical port number in OpenFlow 1.3 (OFPP_MAX).
-pub const PORT_NUMBER_MAX: u32 = 0xffff_ff00;
+pub const PORT_NUMBER_MAX: u32 = ofproto::v13::OFPP_MAX;
 
 /// Reads and validates the configuration file at `path`.
 ///

@@ -39,64 +39,120 @@ impl OfpErrorCode {
         OfpErrorCode { err_type, code }
     }
 
-    // The ones the decoder itself produces (OpenFlow 1.3 numbering).
+    // The ones the decoder itself produces, under the names it uses (all of them, under
+    // the specification's names, are in `v13::errors`).
     /// OFPET_HELLO_FAILED / OFPHFC_INCOMPATIBLE
-    pub const HELLO_INCOMPATIBLE: Self = Self::new(err_type::HELLO_FAILED, 0);
+    pub const HELLO_INCOMPATIBLE: Self = crate::v13::errors::hello_failed::INCOMPATIBLE;
     /// OFPET_BAD_REQUEST / OFPBRC_BAD_VERSION
-    pub const BAD_VERSION: Self = Self::new(err_type::BAD_REQUEST, 0);
+    pub const BAD_VERSION: Self = crate::v13::errors::bad_request::BAD_VERSION;
     /// OFPET_BAD_REQUEST / OFPBRC_BAD_TYPE
-    pub const BAD_TYPE: Self = Self::new(err_type::BAD_REQUEST, 1);
+    pub const BAD_TYPE: Self = crate::v13::errors::bad_request::BAD_TYPE;
     /// OFPET_BAD_REQUEST / OFPBRC_BAD_MULTIPART
-    pub const BAD_MULTIPART: Self = Self::new(err_type::BAD_REQUEST, 2);
+    pub const BAD_MULTIPART: Self = crate::v13::errors::bad_request::BAD_MULTIPART;
     /// OFPET_BAD_REQUEST / OFPBRC_BAD_EXPERIMENTER
-    pub const BAD_EXPERIMENTER: Self = Self::new(err_type::BAD_REQUEST, 3);
+    pub const BAD_EXPERIMENTER: Self = crate::v13::errors::bad_request::BAD_EXPERIMENTER;
     /// OFPET_BAD_REQUEST / OFPBRC_BAD_LEN
-    pub const BAD_LEN: Self = Self::new(err_type::BAD_REQUEST, 6);
+    pub const BAD_LEN: Self = crate::v13::errors::bad_request::BAD_LEN;
     /// OFPET_BAD_ACTION / OFPBAC_BAD_TYPE
-    pub const BAD_ACTION_TYPE: Self = Self::new(err_type::BAD_ACTION, 0);
+    pub const BAD_ACTION_TYPE: Self = crate::v13::errors::bad_action::BAD_TYPE;
     /// OFPET_BAD_ACTION / OFPBAC_BAD_LEN
-    pub const BAD_ACTION_LEN: Self = Self::new(err_type::BAD_ACTION, 1);
+    pub const BAD_ACTION_LEN: Self = crate::v13::errors::bad_action::BAD_LEN;
     /// OFPET_BAD_INSTRUCTION / OFPBIC_UNKNOWN_INST
-    pub const BAD_INSTRUCTION_UNKNOWN: Self = Self::new(err_type::BAD_INSTRUCTION, 0);
+    pub const BAD_INSTRUCTION_UNKNOWN: Self = crate::v13::errors::bad_instruction::UNKNOWN_INST;
     /// OFPET_BAD_INSTRUCTION / OFPBIC_BAD_LEN (7 in OpenFlow 1.2+; 8 is OFPBIC_EPERM)
-    pub const BAD_INSTRUCTION_LEN: Self = Self::new(err_type::BAD_INSTRUCTION, 7);
+    pub const BAD_INSTRUCTION_LEN: Self = crate::v13::errors::bad_instruction::BAD_LEN;
     /// OFPET_BAD_MATCH / OFPBMC_BAD_TYPE
-    pub const BAD_MATCH_TYPE: Self = Self::new(err_type::BAD_MATCH, 0);
+    pub const BAD_MATCH_TYPE: Self = crate::v13::errors::bad_match::BAD_TYPE;
     /// OFPET_BAD_MATCH / OFPBMC_BAD_LEN
-    pub const BAD_MATCH_LEN: Self = Self::new(err_type::BAD_MATCH, 1);
+    pub const BAD_MATCH_LEN: Self = crate::v13::errors::bad_match::BAD_LEN;
     /// OFPET_BAD_MATCH / OFPBMC_BAD_FIELD
-    pub const BAD_MATCH_FIELD: Self = Self::new(err_type::BAD_MATCH, 6);
+    pub const BAD_MATCH_FIELD: Self = crate::v13::errors::bad_match::BAD_FIELD;
     /// OFPET_BAD_MATCH / OFPBMC_BAD_VALUE
-    pub const BAD_MATCH_VALUE: Self = Self::new(err_type::BAD_MATCH, 7);
+    pub const BAD_MATCH_VALUE: Self = crate::v13::errors::bad_match::BAD_VALUE;
     /// OFPET_BAD_MATCH / OFPBMC_BAD_PREREQ
-    pub const BAD_MATCH_PREREQ: Self = Self::new(err_type::BAD_MATCH, 9);
+    pub const BAD_MATCH_PREREQ: Self = crate::v13::errors::bad_match::BAD_PREREQ;
     /// OFPET_BAD_MATCH / OFPBMC_DUP_FIELD
-    pub const BAD_MATCH_DUP_FIELD: Self = Self::new(err_type::BAD_MATCH, 10);
+    pub const BAD_MATCH_DUP_FIELD: Self = crate::v13::errors::bad_match::DUP_FIELD;
     /// OFPET_BAD_MATCH / OFPBMC_BAD_MASK
-    pub const BAD_MATCH_MASK: Self = Self::new(err_type::BAD_MATCH, 8);
+    pub const BAD_MATCH_MASK: Self = crate::v13::errors::bad_match::BAD_MASK;
     /// OFPET_BAD_REQUEST / OFPBRC_BAD_EXP_TYPE
-    pub const BAD_EXP_TYPE: Self = Self::new(err_type::BAD_REQUEST, 4);
+    pub const BAD_EXP_TYPE: Self = crate::v13::errors::bad_request::BAD_EXP_TYPE;
     /// OFPET_BAD_ACTION / OFPBAC_BAD_SET_TYPE
-    pub const BAD_ACTION_SET_TYPE: Self = Self::new(err_type::BAD_ACTION, 13);
+    pub const BAD_ACTION_SET_TYPE: Self = crate::v13::errors::bad_action::BAD_SET_TYPE;
     /// OFPET_BAD_ACTION / OFPBAC_BAD_SET_LEN
-    pub const BAD_ACTION_SET_LEN: Self = Self::new(err_type::BAD_ACTION, 14);
+    pub const BAD_ACTION_SET_LEN: Self = crate::v13::errors::bad_action::BAD_SET_LEN;
     /// OFPET_BAD_ACTION / OFPBAC_BAD_SET_ARGUMENT
-    pub const BAD_ACTION_SET_ARGUMENT: Self = Self::new(err_type::BAD_ACTION, 15);
+    pub const BAD_ACTION_SET_ARGUMENT: Self = crate::v13::errors::bad_action::BAD_SET_ARGUMENT;
     /// OFPET_FLOW_MOD_FAILED / OFPFMFC_BAD_COMMAND
-    pub const FLOW_MOD_BAD_COMMAND: Self = Self::new(err_type::FLOW_MOD_FAILED, 6);
+    pub const FLOW_MOD_BAD_COMMAND: Self = crate::v13::errors::flow_mod_failed::BAD_COMMAND;
     /// OFPET_GROUP_MOD_FAILED / OFPGMFC_BAD_COMMAND
-    pub const GROUP_BAD_COMMAND: Self = Self::new(err_type::GROUP_MOD_FAILED, 11);
+    pub const GROUP_BAD_COMMAND: Self = crate::v13::errors::group_mod_failed::BAD_COMMAND;
     /// OFPET_METER_MOD_FAILED / OFPMMFC_BAD_COMMAND
-    pub const METER_BAD_COMMAND: Self = Self::new(err_type::METER_MOD_FAILED, 4);
+    pub const METER_BAD_COMMAND: Self = crate::v13::errors::meter_mod_failed::BAD_COMMAND;
     /// OFPET_GROUP_MOD_FAILED / OFPGMFC_BAD_BUCKET
-    pub const GROUP_BAD_BUCKET: Self = Self::new(err_type::GROUP_MOD_FAILED, 12);
+    pub const GROUP_BAD_BUCKET: Self = crate::v13::errors::group_mod_failed::BAD_BUCKET;
     /// OFPET_METER_MOD_FAILED / OFPMMFC_BAD_BAND
-    pub const METER_BAD_BAND: Self = Self::new(err_type::METER_MOD_FAILED, 8);
+    pub const METER_BAD_BAND: Self = crate::v13::errors::meter_mod_failed::BAD_BAND;
     /// OFPET_TABLE_FEATURES_FAILED / OFPTFFC_BAD_TYPE
-    pub const TABLE_FEATURES_BAD_TYPE: Self = Self::new(err_type::TABLE_FEATURES_FAILED, 2);
+    pub const TABLE_FEATURES_BAD_TYPE: Self = crate::v13::errors::table_features_failed::BAD_TYPE;
     /// OFPET_TABLE_FEATURES_FAILED / OFPTFFC_BAD_LEN
-    pub const TABLE_FEATURES_BAD_LEN: Self = Self::new(err_type::TABLE_FEATURES_FAILED, 3);
+    pub const TABLE_FEATURES_BAD_LEN: Self = crate::v13::errors::table_features_failed::BAD_LEN;
 }
+
+/// The specification's names of one error type and its codes, for printing.
+pub(crate) struct TypeNames {
+    pub err_type: u16,
+    /// `OFPET_BAD_ACTION`
+    pub name: &'static str,
+    /// `OFPBAC_`
+    pub prefix: &'static str,
+    /// (code, name without the prefix)
+    pub codes: &'static [(u16, &'static str)],
+}
+
+/// `code` of `err_type` as the operator reads it, from a version's table of names: the
+/// specification's name with the numbers (`OFPBAC_BAD_OUT_PORT (OFPET_BAD_ACTION, code 4)`),
+/// or as much of it as is known.
+pub(crate) fn describe(table: &[TypeNames], err_type: u16, code: u16) -> String {
+    let Some(t) = table.iter().find(|t| t.err_type == err_type) else {
+        return format!("error type {err_type} code {code}");
+    };
+    match t.codes.iter().find(|(n, _)| *n == code) {
+        Some((_, c)) => format!("{}{c} ({}, code {code})", t.prefix, t.name),
+        None => format!("{} code {code}", t.name),
+    }
+}
+
+/// Per error type, a module of its codes (`pub const NAME: $value = $ctor(type, code)`,
+/// named as in the specification without the prefix) and one table of all the names
+/// ([`TypeNames`]), so that a code and its printed name are written once.
+macro_rules! error_codes {
+    (
+        $table:ident: $value:ty = $ctor:path;
+        $( $ty:ident $tmod:ident $prefix:literal { $( $code:ident = $n:literal, )* } )*
+    ) => {
+        $(
+            #[doc = concat!("`OFPET_", stringify!($ty), "` codes (`", $prefix, "*`).")]
+            pub mod $tmod {
+                $(
+                    #[doc = concat!("`", $prefix, stringify!($code), "`")]
+                    pub const $code: $value = $ctor(super::err_type::$ty, $n);
+                )*
+            }
+        )*
+        pub(crate) const $table: &[$crate::error::TypeNames] = &[
+            $(
+                $crate::error::TypeNames {
+                    err_type: err_type::$ty,
+                    name: concat!("OFPET_", stringify!($ty)),
+                    prefix: $prefix,
+                    codes: &[ $( ($n, stringify!($code)) ),* ],
+                },
+            )*
+        ];
+    };
+}
+pub(crate) use error_codes;
 
 /// Why bytes did not decode into a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

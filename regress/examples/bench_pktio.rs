@@ -28,7 +28,7 @@ use regress::daemon::Daemon;
 use regress::net::LanSwitch;
 use regress::{unique_name, Lan, Netns, Ovs};
 
-const CONTROLLER: u32 = 0xffff_fffd;
+const CONTROLLER: u32 = v13::OFPP_CONTROLLER;
 
 fn main() {
     let secs: u64 = std::env::args()
@@ -438,7 +438,7 @@ impl Controller {
         // (switchd's default is 1000 packets per second per filter).
         self.send(&M::MeterMod(v13::MeterMod {
             command: v13::MeterModCommand::Add,
-            flags: 2,
+            flags: v13::OFPMF_PKTPS,
             meter_id: 0xffff_fffd,
             bands: vec![v13::MeterBand::Drop {
                 rate: 100_000_000,
@@ -449,8 +449,8 @@ impl Controller {
             command: v13::FlowModCommand::Add,
             priority: 0,
             buffer_id: v13::OFP_NO_BUFFER,
-            out_port: 0xffff_ffff,
-            out_group: 0xffff_ffff,
+            out_port: v13::OFPP_ANY,
+            out_group: v13::OFPG_ANY,
             instructions: [v13::Instruction::ApplyActions(
                 [v13::Action::Output {
                     port: CONTROLLER,
@@ -469,10 +469,10 @@ impl Controller {
     fn delete_all_flows(&self) {
         self.send(&M::FlowMod(v13::FlowMod {
             command: v13::FlowModCommand::Delete,
-            table_id: 0xff,
+            table_id: v13::OFPTT_ALL,
             buffer_id: v13::OFP_NO_BUFFER,
-            out_port: 0xffff_ffff,
-            out_group: 0xffff_ffff,
+            out_port: v13::OFPP_ANY,
+            out_group: v13::OFPG_ANY,
             ..Default::default()
         }));
         self.barrier(Duration::from_secs(60));

@@ -10,16 +10,11 @@ use crate::translate::Refusal;
 
 /// `OFPMF_*`
 pub mod flags {
-    pub const KBPS: u16 = 1;
-    pub const PKTPS: u16 = 2;
-    pub const BURST: u16 = 4;
-    pub const STATS: u16 = 8;
+    pub use ofproto::v13::{OFPMF_BURST as BURST, OFPMF_KBPS as KBPS};
+    pub use ofproto::v13::{OFPMF_PKTPS as PKTPS, OFPMF_STATS as STATS};
 }
 
-/// `OFPM_MAX`: the last meter id a controller may use.
-pub const OFPM_MAX: u32 = 0xffff_0000;
-/// `OFPM_ALL`: every meter (only in delete).
-pub const OFPM_ALL: u32 = 0xffff_ffff;
+pub use ofproto::v13::{OFPM_ALL, OFPM_MAX};
 /// `OFPM_CONTROLLER`: the virtual meter of the packets sent to the controller (1.3
 /// section 7.3.4.4), the bound on packet-ins; without it, [`CONTROLLER_DEFAULT`].
 pub const OFPM_CONTROLLER: u32 = 0xffff_fffd;
@@ -31,14 +26,11 @@ pub const CONTROLLER_DEFAULT: PoliceRate = PoliceRate::Packets {
     burst: 100,
 };
 
-const METER_MOD_FAILED: u16 = ofproto::error::err_type::METER_MOD_FAILED;
-const METER_EXISTS: OfpErrorCode = OfpErrorCode::new(METER_MOD_FAILED, 1);
-const INVALID_METER: OfpErrorCode = OfpErrorCode::new(METER_MOD_FAILED, 2);
 /// OFPET_METER_MOD_FAILED / OFPMMFC_UNKNOWN_METER: also the answer to a flow whose meter
 /// instruction names a meter that does not exist (spec 7.2.4 / A.4.4).
-pub const UNKNOWN_METER: OfpErrorCode = OfpErrorCode::new(METER_MOD_FAILED, 3);
-const BAD_FLAGS: OfpErrorCode = OfpErrorCode::new(METER_MOD_FAILED, 5);
-const BAD_RATE: OfpErrorCode = OfpErrorCode::new(METER_MOD_FAILED, 6);
+pub use ofproto::v13::errors::meter_mod_failed::UNKNOWN_METER;
+use ofproto::v13::errors::meter_mod_failed::{BAD_FLAGS, BAD_RATE};
+use ofproto::v13::errors::meter_mod_failed::{INVALID_METER, METER_EXISTS};
 
 /// One meter: its flags and bands as METER_MOD gave them.
 #[derive(Debug, Clone, PartialEq, Eq)]

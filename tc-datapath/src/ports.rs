@@ -13,8 +13,7 @@ pub struct PortMap {
     by_ifindex: HashMap<u32, u32>,
 }
 
-/// `OFPP_LOCAL`
-pub const OFPP_LOCAL: u32 = 0xffff_fffe;
+pub use ofproto::v13::OFPP_LOCAL;
 
 impl PortMap {
     pub fn new() -> Self {

@@ -28,7 +28,6 @@
 
 use std::net::Ipv4Addr;
 
-use ofproto::error::err_type;
 use ofproto::v13::action::Action;
 use ofproto::v13::oxm::{self, Oxm, OFPVID_PRESENT};
 use ofproto::v13::{Instruction, Match};
@@ -77,28 +76,24 @@ impl std::error::Error for Refusal {}
 
 /// The OpenFlow 1.3 error codes a translation can answer with (spec 7.4.4).
 pub mod codes {
-    use super::*;
-    const fn c(t: u16, code: u16) -> OfpErrorCode {
-        OfpErrorCode::new(t, code)
-    }
-    pub const BAD_ACTION_TYPE: OfpErrorCode = c(err_type::BAD_ACTION, 0);
-    pub const BAD_ACTION_EXPERIMENTER: OfpErrorCode = c(err_type::BAD_ACTION, 2);
-    pub const BAD_OUT_PORT: OfpErrorCode = c(err_type::BAD_ACTION, 4);
-    pub const BAD_ARGUMENT: OfpErrorCode = c(err_type::BAD_ACTION, 5);
-    pub const TOO_MANY: OfpErrorCode = c(err_type::BAD_ACTION, 7);
-    pub const MATCH_INCONSISTENT: OfpErrorCode = c(err_type::BAD_ACTION, 10);
-    pub const UNSUPPORTED_ORDER: OfpErrorCode = c(err_type::BAD_ACTION, 11);
-    pub const BAD_SET_TYPE: OfpErrorCode = c(err_type::BAD_ACTION, 13);
-    pub const BAD_SET_ARGUMENT: OfpErrorCode = c(err_type::BAD_ACTION, 15);
-    pub const UNSUP_INST: OfpErrorCode = c(err_type::BAD_INSTRUCTION, 1);
-    pub const BAD_TABLE_ID: OfpErrorCode = c(err_type::BAD_INSTRUCTION, 2);
-    pub const UNSUP_METADATA: OfpErrorCode = c(err_type::BAD_INSTRUCTION, 3);
-    pub const BAD_INST_EXPERIMENTER: OfpErrorCode = c(err_type::BAD_INSTRUCTION, 5);
-    pub const BAD_FIELD: OfpErrorCode = c(err_type::BAD_MATCH, 6);
-    pub const BAD_VALUE: OfpErrorCode = c(err_type::BAD_MATCH, 7);
-    pub const BAD_MASK: OfpErrorCode = c(err_type::BAD_MATCH, 8);
-    pub const BAD_PREREQ: OfpErrorCode = c(err_type::BAD_MATCH, 9);
-    pub const FLOW_BAD_TABLE_ID: OfpErrorCode = c(err_type::FLOW_MOD_FAILED, 2);
+    pub use ofproto::v13::errors::bad_action::BAD_ARGUMENT;
+    pub use ofproto::v13::errors::bad_action::BAD_EXPERIMENTER as BAD_ACTION_EXPERIMENTER;
+    pub use ofproto::v13::errors::bad_action::BAD_OUT_PORT;
+    pub use ofproto::v13::errors::bad_action::BAD_SET_ARGUMENT;
+    pub use ofproto::v13::errors::bad_action::BAD_SET_TYPE;
+    pub use ofproto::v13::errors::bad_action::BAD_TYPE as BAD_ACTION_TYPE;
+    pub use ofproto::v13::errors::bad_action::MATCH_INCONSISTENT;
+    pub use ofproto::v13::errors::bad_action::TOO_MANY;
+    pub use ofproto::v13::errors::bad_action::UNSUPPORTED_ORDER;
+    pub use ofproto::v13::errors::bad_instruction::BAD_EXPERIMENTER as BAD_INST_EXPERIMENTER;
+    pub use ofproto::v13::errors::bad_instruction::BAD_TABLE_ID;
+    pub use ofproto::v13::errors::bad_instruction::UNSUP_INST;
+    pub use ofproto::v13::errors::bad_instruction::UNSUP_METADATA;
+    pub use ofproto::v13::errors::bad_match::BAD_FIELD;
+    pub use ofproto::v13::errors::bad_match::BAD_MASK;
+    pub use ofproto::v13::errors::bad_match::BAD_PREREQ;
+    pub use ofproto::v13::errors::bad_match::BAD_VALUE;
+    pub use ofproto::v13::errors::flow_mod_failed::BAD_TABLE_ID as FLOW_BAD_TABLE_ID;
 }
 use codes::*;
 
@@ -226,7 +221,7 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
     for f in &m.fields {
         match f {
             Oxm::InPort(p) => {
-                if *p == OFPP_LOCAL || ports.ifindex(*p).is_none() || *p > 0xffff_ff00 {
+                if *p == OFPP_LOCAL || ports.ifindex(*p).is_none() || *p > ofproto::v13::OFPP_MAX {
                     return refuse(
                         BAD_VALUE,
                         format!("in_port {p} is not a bridge port of this switch"),
@@ -1011,8 +1006,7 @@ fn action_name(a: &Action) -> &'static str {
     }
 }
 
-/// `OFPCML_NO_BUFFER`: send the whole packet to the controller.
-pub const OFPCML_NO_BUFFER: u16 = 0xffff;
+pub use ofproto::v13::OFPCML_NO_BUFFER;
 
 /// What output:CONTROLLER becomes at action index `at` of a filter: act_police at `rate`
 /// (the OFPM_CONTROLLER meter, [`MeterTable::controller_rate`]; over the rate, jump past

@@ -333,7 +333,7 @@ fn multipart_request(xid: u32, r: &v13::MultipartRequest) -> String {
         B::Desc => ("OFPST_DESC", String::new()),
         B::Flow(f) | B::Aggregate(f) => {
             let mut s = String::new();
-            if f.table_id != 0xff {
+            if f.table_id != crate::v13::OFPTT_ALL {
                 s.push_str(&format!(" table={}", f.table_id));
             }
             if f.out_port != port13::ANY {

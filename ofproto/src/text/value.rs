@@ -168,10 +168,7 @@ pub(crate) fn fmt_mac_masked(a: MacAddr, mask: Option<MacAddr>) -> String {
 /// OpenFlow 1.3 reserved ports (`enum ofp_port_no`), by their short names.
 pub(crate) use crate::v13::port as port13;
 
-/// `OFPG_ANY`
-pub(crate) const OFPG_ANY: u32 = 0xffff_ffff;
-/// `OFPTT_ALL`
-pub(crate) const OFPTT_ALL: u8 = 0xff;
+pub(crate) use crate::v13::{OFPG_ANY, OFPTT_ALL};
 
 const PORT_NAMES: [(&str, u32); 9] = [
     ("IN_PORT", port13::IN_PORT),

@@ -17,64 +17,67 @@ pub mod err_type {
     pub const QUEUE_OP_FAILED: u16 = 5;
 }
 
-/// OFPET_HELLO_FAILED codes.
-pub mod hello_failed {
-    pub const INCOMPATIBLE: u16 = 0;
-    pub const EPERM: u16 = 1;
+/// The code alone: 1.0's code modules hold the `code` field's values.
+const fn code(_err_type: u16, code: u16) -> u16 {
+    code
 }
 
-/// OFPET_BAD_REQUEST codes.
-pub mod bad_request {
-    pub const BAD_VERSION: u16 = 0;
-    pub const BAD_TYPE: u16 = 1;
-    pub const BAD_STAT: u16 = 2;
-    pub const BAD_VENDOR: u16 = 3;
-    pub const BAD_SUBTYPE: u16 = 4;
-    pub const EPERM: u16 = 5;
-    pub const BAD_LEN: u16 = 6;
-    pub const BUFFER_EMPTY: u16 = 7;
-    pub const BUFFER_UNKNOWN: u16 = 8;
+crate::error::error_codes! {
+    NAMES: u16 = crate::v10::errors::code;
+    HELLO_FAILED hello_failed "OFPHFC_" {
+        INCOMPATIBLE = 0,
+        EPERM = 1,
+    }
+    BAD_REQUEST bad_request "OFPBRC_" {
+        BAD_VERSION = 0,
+        BAD_TYPE = 1,
+        BAD_STAT = 2,
+        BAD_VENDOR = 3,
+        BAD_SUBTYPE = 4,
+        EPERM = 5,
+        BAD_LEN = 6,
+        BUFFER_EMPTY = 7,
+        BUFFER_UNKNOWN = 8,
+    }
+    BAD_ACTION bad_action "OFPBAC_" {
+        BAD_TYPE = 0,
+        BAD_LEN = 1,
+        BAD_VENDOR = 2,
+        BAD_VENDOR_TYPE = 3,
+        BAD_OUT_PORT = 4,
+        BAD_ARGUMENT = 5,
+        EPERM = 6,
+        TOO_MANY = 7,
+        BAD_QUEUE = 8,
+    }
+    FLOW_MOD_FAILED flow_mod_failed "OFPFMFC_" {
+        ALL_TABLES_FULL = 0,
+        OVERLAP = 1,
+        EPERM = 2,
+        BAD_EMERG_TIMEOUT = 3,
+        BAD_COMMAND = 4,
+        UNSUPPORTED = 5,
+    }
+    PORT_MOD_FAILED port_mod_failed "OFPPMFC_" {
+        BAD_PORT = 0,
+        BAD_HW_ADDR = 1,
+    }
+    QUEUE_OP_FAILED queue_op_failed "OFPQOFC_" {
+        BAD_PORT = 0,
+        BAD_QUEUE = 1,
+        EPERM = 2,
+    }
 }
 
-/// OFPET_BAD_ACTION codes.
-pub mod bad_action {
-    pub const BAD_TYPE: u16 = 0;
-    pub const BAD_LEN: u16 = 1;
-    pub const BAD_VENDOR: u16 = 2;
-    pub const BAD_VENDOR_TYPE: u16 = 3;
-    pub const BAD_OUT_PORT: u16 = 4;
-    pub const BAD_ARGUMENT: u16 = 5;
-    pub const EPERM: u16 = 6;
-    pub const TOO_MANY: u16 = 7;
-    pub const BAD_QUEUE: u16 = 8;
-}
-
-/// OFPET_FLOW_MOD_FAILED codes.
-pub mod flow_mod_failed {
-    pub const ALL_TABLES_FULL: u16 = 0;
-    pub const OVERLAP: u16 = 1;
-    pub const EPERM: u16 = 2;
-    pub const BAD_EMERG_TIMEOUT: u16 = 3;
-    pub const BAD_COMMAND: u16 = 4;
-    pub const UNSUPPORTED: u16 = 5;
-}
-
-/// OFPET_PORT_MOD_FAILED codes.
-pub mod port_mod_failed {
-    pub const BAD_PORT: u16 = 0;
-    pub const BAD_HW_ADDR: u16 = 1;
-}
-
-/// OFPET_QUEUE_OP_FAILED codes.
-pub mod queue_op_failed {
-    pub const BAD_PORT: u16 = 0;
-    pub const BAD_QUEUE: u16 = 1;
-    pub const EPERM: u16 = 2;
+/// An OpenFlow 1.0 error as the operator reads it, in 1.0's numbering, e.g.
+/// `OFPFMFC_UNSUPPORTED (OFPET_FLOW_MOD_FAILED, code 5)`.
+pub fn describe(e: &super::ErrorMsg) -> String {
+    crate::error::describe(NAMES, e.err_type, e.code)
 }
 
 /// OpenFlow 1.3 FLOW_MOD_FAILED / BAD_COMMAND, which the 1.0 decoder uses for an unknown
 /// flow_mod command (the shared model does not name it).
-pub(crate) const FLOW_MOD_BAD_COMMAND_13: OfpErrorCode = OfpErrorCode::new(e13::FLOW_MOD_FAILED, 6);
+pub(crate) const FLOW_MOD_BAD_COMMAND_13: OfpErrorCode = OfpErrorCode::FLOW_MOD_BAD_COMMAND;
 
 const fn c(t: u16, code: u16) -> OfpErrorCode {
     OfpErrorCode::new(t, code)
@@ -194,5 +197,25 @@ mod tests {
         assert_eq!(error_code(c(e13::PORT_MOD_FAILED, 1)), c(4, 1));
         assert_eq!(error_code(c(e13::QUEUE_OP_FAILED, 1)), c(5, 1));
         assert_eq!(error_code(c(e13::METER_MOD_FAILED, 1)), c(1, 1));
+    }
+
+    #[test]
+    fn errors_are_named_in_1_0_numbering() {
+        let e = |err_type, code| super::super::ErrorMsg {
+            err_type,
+            code,
+            data: bytes::Bytes::new(),
+        };
+        assert_eq!(
+            describe(&e(3, 5)),
+            "OFPFMFC_UNSUPPORTED (OFPET_FLOW_MOD_FAILED, code 5)"
+        );
+        assert_eq!(describe(&e(40, 1)), "error type 40 code 1");
+        for (i, t) in NAMES.iter().enumerate() {
+            assert_eq!(usize::from(t.err_type), i, "{}", t.name);
+            for (j, (n, name)) in t.codes.iter().enumerate() {
+                assert_eq!(usize::from(*n), j, "{}{name}", t.prefix);
+            }
+        }
     }
 }

@@ -10,7 +10,7 @@
 //! with zero padding re-encodes to the bytes it came from.
 
 mod action;
-mod errors;
+pub mod errors;
 mod flow;
 mod flow_match;
 mod packet;

@@ -5,6 +5,12 @@
 //!   OpenFlow error to answer with. Decoding is total: any input gives one or the other.
 //! - [`Message::encode`] appends the message, header included, to a `BytesMut`.
 //! - [`negotiate`] and [`Hello::with_versions`] / [`encode_hello`] do the version handshake.
+//! - [`fast`]: the per-packet hot paths on bytes: a zero-copy PACKET_IN view
+//!   ([`PacketInView`]) and template encoders ([`PacketInHead`], [`LearnedFlowMod`],
+//!   [`PacketOutHead`]) that write what [`Message::encode`] writes.
+//! - [`errors`]: every error code of 7.4.4 by its specification name, and how it prints.
+//! - Here: the reserved numbers (`OFPP_*`, `OFPTT_*`, `OFPG_*`, `OFPM_*`) and the small enums
+//!   (`OFPR_*`, `OFPRR_*`, `OFPPR_*`, `OFPCR_ROLE_*`, `OFPC_*`, `OFPMF_*`).
 //!
 //! Payloads (packet data, opaque TLVs) are zero-copy slices of the input `Bytes`; lists that
 //! are on the hot path (OXM fields, actions, instructions) are `SmallVec`s with inline room,
@@ -14,6 +20,8 @@
 //! padding (all real ones) re-encoding a decoded message gives the same bytes.
 
 pub mod action;
+pub mod errors;
+pub mod fast;
 pub mod flow;
 pub mod group_meter;
 pub mod instruction;
@@ -26,7 +34,8 @@ mod wire;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-pub use action::{Action, ActionList};
+pub use action::{Action, ActionList, OFPCML_MAX, OFPCML_NO_BUFFER};
+pub use fast::{FlowModView, LearnedFlowMod, PacketInHead, PacketInView, PacketOutHead};
 pub use flow::{FlowMod, FlowModCommand, FlowRemoved, PacketIn, PacketOut, OFP_NO_BUFFER};
 pub use group_meter::{Bucket, GroupMod, GroupModCommand, MeterBand, MeterMod, MeterModCommand};
 pub use instruction::{Instruction, InstructionList};
@@ -62,6 +71,64 @@ pub const OFPP_CONTROLLER: u32 = 0xffff_fffd;
 pub const OFPP_LOCAL: u32 = 0xffff_fffe;
 /// No port: a wildcard in deletes and statistics requests, never an output.
 pub const OFPP_ANY: u32 = 0xffff_ffff;
+
+/// `enum ofp_table`: the last table number a flow can be in.
+pub const OFPTT_MAX: u8 = 0xfe;
+/// Every table: a wildcard in deletes and statistics requests.
+pub const OFPTT_ALL: u8 = 0xff;
+
+/// `enum ofp_group`: the last group number a controller may use.
+pub const OFPG_MAX: u32 = 0xffff_ff00;
+/// Every group (group delete only).
+pub const OFPG_ALL: u32 = 0xffff_fffc;
+/// No group: a wildcard in flow deletes and statistics requests.
+pub const OFPG_ANY: u32 = 0xffff_ffff;
+
+/// `enum ofp_meter`: the last meter number a controller may use.
+pub const OFPM_MAX: u32 = 0xffff_0000;
+/// The virtual meter of the packets sent to the controller through the slow path.
+pub const OFPM_SLOWPATH: u32 = 0xffff_fffd;
+/// The virtual meter of the packets sent to the controller.
+pub const OFPM_CONTROLLER: u32 = 0xffff_fffe;
+/// Every meter (meter delete and statistics only).
+pub const OFPM_ALL: u32 = 0xffff_ffff;
+
+/// `enum ofp_packet_in_reason`
+pub const OFPR_NO_MATCH: u8 = 0;
+pub const OFPR_ACTION: u8 = 1;
+pub const OFPR_INVALID_TTL: u8 = 2;
+
+/// `enum ofp_flow_removed_reason`
+pub const OFPRR_IDLE_TIMEOUT: u8 = 0;
+pub const OFPRR_HARD_TIMEOUT: u8 = 1;
+pub const OFPRR_DELETE: u8 = 2;
+pub const OFPRR_GROUP_DELETE: u8 = 3;
+
+/// `enum ofp_port_reason`
+pub const OFPPR_ADD: u8 = 0;
+pub const OFPPR_DELETE: u8 = 1;
+pub const OFPPR_MODIFY: u8 = 2;
+
+/// `enum ofp_controller_role`
+pub const OFPCR_ROLE_NOCHANGE: u32 = 0;
+pub const OFPCR_ROLE_EQUAL: u32 = 1;
+pub const OFPCR_ROLE_MASTER: u32 = 2;
+pub const OFPCR_ROLE_SLAVE: u32 = 3;
+
+/// `enum ofp_capabilities`
+pub const OFPC_FLOW_STATS: u32 = 1 << 0;
+pub const OFPC_TABLE_STATS: u32 = 1 << 1;
+pub const OFPC_PORT_STATS: u32 = 1 << 2;
+pub const OFPC_GROUP_STATS: u32 = 1 << 3;
+pub const OFPC_IP_REASM: u32 = 1 << 5;
+pub const OFPC_QUEUE_STATS: u32 = 1 << 6;
+pub const OFPC_PORT_BLOCKED: u32 = 1 << 8;
+
+/// `enum ofp_meter_flags`
+pub const OFPMF_KBPS: u16 = 1 << 0;
+pub const OFPMF_PKTPS: u16 = 1 << 1;
+pub const OFPMF_BURST: u16 = 1 << 2;
+pub const OFPMF_STATS: u16 = 1 << 3;
 
 /// The reserved port numbers under short names (`port::NORMAL`), for code that uses many.
 pub mod port {

@@ -6,7 +6,11 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use super::wire::{self, t};
+use bytes::Bytes;
+use ofproto::header::{Header, OFP13_VERSION};
+use ofproto::v13::{self, msg_type as t, FlowModView, Message as M, PacketInView};
+
+use super::wire;
 
 /// What the switches send once they are ready.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,15 +121,14 @@ impl Switch {
             self.buffer_id = (self.buffer_id + 1) & 0x7fff_ffff;
             self.buffer_id
         } else {
-            wire::NO_BUFFER
+            v13::OFP_NO_BUFFER
         };
         let at = self.out.len();
         self.out.extend_from_slice(&self.template);
-        let p = &mut self.out[at..];
-        p[wire::PI_XID..wire::PI_XID + 4].copy_from_slice(&self.xid.to_be_bytes());
-        p[wire::PI_BUFFER_ID..wire::PI_BUFFER_ID + 4].copy_from_slice(&buffer_id.to_be_bytes());
-        let src = wire::PI_FRAME + 6;
-        p[src..src + 6].copy_from_slice(&src_mac(self.index, mac));
+        let mut p = PacketInView::new_unchecked(&mut self.out[at..]);
+        p.set_xid(self.xid);
+        p.set_buffer_id(buffer_id);
+        p.data_mut()[6..12].copy_from_slice(&src_mac(self.index, mac));
         self.sent += 1;
     }
 
@@ -133,7 +136,7 @@ impl Switch {
         self.xid = self.xid.wrapping_add(1);
         let at = self.out.len();
         self.out.extend_from_slice(&self.learn);
-        self.out[at + wire::PI_XID..at + wire::PI_XID + 4].copy_from_slice(&self.xid.to_be_bytes());
+        PacketInView::new_unchecked(&mut self.out[at..]).set_xid(self.xid);
         self.learn_sent = Some(now);
     }
 
@@ -146,100 +149,16 @@ impl Switch {
 
     /// One whole message from the controller.
     fn handle(&mut self, m: &[u8], now: Instant, latencies: Option<&mut Vec<u32>>) {
-        let xid = wire::u32_at(m, 4);
+        // The answers to PACKET_INs are read in place; everything else is decoded.
         let answered = match m[1] {
             t::PACKET_OUT => true,
             t::FLOW_MOD => {
-                m.len() >= wire::FLOW_MOD_BUFFER_ID + 4
-                    && wire::u32_at(m, wire::FLOW_MOD_BUFFER_ID) != wire::NO_BUFFER
+                FlowModView::new_checked(m).is_some_and(|f| f.buffer_id() != v13::OFP_NO_BUFFER)
             }
-            t::HELLO => {
-                if m[0] < wire::OFP13 {
-                    self.close(format!("controller speaks OpenFlow version {}", m[0]));
-                }
+            _ => {
+                self.control(m, now);
                 false
             }
-            t::ERROR => {
-                self.errors += 1;
-                if self.first_error.is_none() {
-                    let (ty, code) = if m.len() >= 12 {
-                        (wire::u16_at(m, 8), wire::u16_at(m, 10))
-                    } else {
-                        (0, 0)
-                    };
-                    self.first_error = Some(format!("OFPT_ERROR type {ty} code {code}"));
-                }
-                false
-            }
-            t::ECHO_REQUEST => {
-                wire::simple(&mut self.out, t::ECHO_REPLY, xid, &m[8..]);
-                false
-            }
-            t::FEATURES_REQUEST => {
-                wire::features_reply(&mut self.out, xid, self.dpid);
-                if self.state == SwState::Handshake {
-                    self.state = SwState::Learning;
-                    self.send_learn(now);
-                }
-                false
-            }
-            t::GET_CONFIG_REQUEST => {
-                wire::simple(&mut self.out, t::GET_CONFIG_REPLY, xid, &[0, 0, 0xff, 0xff]);
-                false
-            }
-            t::BARRIER_REQUEST => {
-                wire::simple(&mut self.out, t::BARRIER_REPLY, xid, &[]);
-                false
-            }
-            t::ROLE_REQUEST => {
-                wire::simple(&mut self.out, t::ROLE_REPLY, xid, &m[8..]);
-                false
-            }
-            t::GET_ASYNC_REQUEST => {
-                // Packet-in: no-match and action (master and slave); port status: all;
-                // flow removed: all.
-                let mut body = Vec::with_capacity(24);
-                for v in [3u32, 3, 7, 7, 0xf, 0xf] {
-                    body.extend_from_slice(&v.to_be_bytes());
-                }
-                wire::simple(&mut self.out, t::GET_ASYNC_REPLY, xid, &body);
-                false
-            }
-            t::QUEUE_GET_CONFIG_REQUEST => {
-                let port = if m.len() >= 12 {
-                    &m[8..12]
-                } else {
-                    &[0; 4][..]
-                };
-                let mut body = port.to_vec();
-                body.extend_from_slice(&[0; 4]);
-                wire::simple(&mut self.out, t::QUEUE_GET_CONFIG_REPLY, xid, &body);
-                false
-            }
-            t::MULTIPART_REQUEST if m.len() >= 16 => {
-                match wire::u16_at(m, 8) {
-                    ty @ (wire::mp::DESC
-                    | wire::mp::FLOW
-                    | wire::mp::AGGREGATE
-                    | wire::mp::TABLE
-                    | wire::mp::PORT_STATS
-                    | wire::mp::QUEUE
-                    | wire::mp::GROUP
-                    | wire::mp::GROUP_DESC
-                    | wire::mp::METER
-                    | wire::mp::METER_CONFIG
-                    | wire::mp::TABLE_FEATURES
-                    | wire::mp::PORT_DESC) => {
-                        wire::multipart_reply(&mut self.out, xid, ty, self.dpid)
-                    }
-                    // OFPBRC_BAD_MULTIPART
-                    _ => wire::error_for(&mut self.out, m, 2),
-                }
-                false
-            }
-            // SET_CONFIG, table-miss and other FLOW_MODs without a buffer, group, meter,
-            // port and table mods, SET_ASYNC, replies: a real switch would apply them.
-            _ => false,
         };
         if !answered {
             return;
@@ -259,6 +178,70 @@ impl Switch {
             }
             _ => {}
         }
+    }
+
+    /// A message that is not the answer to a PACKET_IN: answer it as a switch would.
+    fn control(&mut self, m: &[u8], now: Instant) {
+        let (xid, req) = match v13::decode(&Bytes::copy_from_slice(m)) {
+            Ok(x) => x,
+            Err(e) => {
+                // An unknown multipart type; other messages we cannot read are ignored.
+                if let (t::MULTIPART_REQUEST, Some(code)) = (m[1], e.ofp_error()) {
+                    let data = Bytes::copy_from_slice(&m[..m.len().min(64)]);
+                    let xid = Header::decode(m).map_or(0, |h| h.xid);
+                    let err = v13::ErrorMsg::Standard { code, data };
+                    wire::put(&mut self.out, xid, M::Error(err));
+                }
+                return;
+            }
+        };
+        let reply = match req {
+            M::Hello(_) => {
+                if m[0] < OFP13_VERSION {
+                    self.close(format!("controller speaks OpenFlow version {}", m[0]));
+                }
+                return;
+            }
+            M::Error(e) => {
+                self.errors += 1;
+                if self.first_error.is_none() {
+                    let what = v13::errors::describe(&e);
+                    self.first_error = Some(format!("OFPT_ERROR {what}"));
+                }
+                return;
+            }
+            M::EchoRequest(d) => M::EchoReply(d),
+            M::FeaturesRequest => {
+                wire::features_reply(&mut self.out, xid, self.dpid);
+                if self.state == SwState::Handshake {
+                    self.state = SwState::Learning;
+                    self.send_learn(now);
+                }
+                return;
+            }
+            M::GetConfigRequest => M::GetConfigReply(v13::SwitchConfig {
+                flags: 0,
+                miss_send_len: v13::OFPCML_NO_BUFFER,
+            }),
+            M::BarrierRequest => M::BarrierReply,
+            M::RoleRequest(r) => M::RoleReply(r),
+            M::GetAsyncRequest => M::GetAsyncReply(wire::async_config()),
+            M::QueueGetConfigRequest(q) => M::QueueGetConfigReply(v13::QueueGetConfigReply {
+                port: q.port,
+                queues: vec![],
+            }),
+            M::MultipartRequest(r) => match wire::multipart_reply(r.body.mp_type(), self.dpid) {
+                Some(body) => M::MultipartReply(v13::MultipartReply { flags: 0, body }),
+                None => M::Error(v13::ErrorMsg::Standard {
+                    code: v13::errors::bad_request::BAD_MULTIPART,
+                    data: Bytes::copy_from_slice(&m[..m.len().min(64)]),
+                }),
+            },
+            // SET_CONFIG, table-miss and other FLOW_MODs without a buffer, group, meter,
+            // port and table mods, SET_ASYNC, replies: a real switch would apply them.
+            _ => return,
+        };
+        wire::put(&mut self.out, xid, reply);
     }
 
     fn do_read(&mut self, now: Instant, mut latencies: Option<&mut Vec<u32>>) {
@@ -293,11 +276,16 @@ impl Switch {
             self.inbuf.truncate(have + n);
             let mut pos = 0;
             while self.inbuf.len() - pos >= 8 {
-                let len = usize::from(wire::u16_at(&self.inbuf, pos + 2));
-                if len < 8 {
-                    self.close(format!("controller sent a message of length {len}"));
-                    return;
-                }
+                // At least 8 bytes are there: the only error left is a length below 8.
+                let len = match Header::decode(&self.inbuf[pos..]) {
+                    Ok(h) => usize::from(h.length),
+                    Err(e) => {
+                        self.close(format!(
+                            "controller sent a message that cannot be framed: {e}"
+                        ));
+                        return;
+                    }
+                };
                 if self.inbuf.len() - pos < len {
                     break;
                 }

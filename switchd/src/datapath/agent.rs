@@ -17,7 +17,6 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use ofproto::error::err_type;
 use ofproto::header::OFP13_VERSION;
 use ofproto::v13::{self, multipart as mp, Message as M};
 use ofproto::OfpErrorCode;
@@ -41,35 +40,32 @@ pub const PACKET_IN_QUEUE_MAX: usize = 256 * 1024;
 const MULTIPART_BODY_MAX: usize = 60 * 1024;
 
 /// `ofp_capabilities` we have: flow, table and port statistics.
-pub const CAPABILITIES: u32 = 1 | 2 | 4;
+pub const CAPABILITIES: u32 = v13::OFPC_FLOW_STATS | v13::OFPC_TABLE_STATS | v13::OFPC_PORT_STATS;
 
 /// Errors of spec 7.4.4 the agent answers with.
 mod err {
-    use super::err_type as t;
     use ofproto::OfpErrorCode as E;
     pub const BAD_TYPE: E = E::BAD_TYPE;
     pub const BAD_MULTIPART: E = E::BAD_MULTIPART;
     pub const BAD_EXPERIMENTER: E = E::BAD_EXPERIMENTER;
-    pub const IS_SLAVE: E = E::new(t::BAD_REQUEST, 10);
-    pub const BAD_PORT: E = E::new(t::BAD_REQUEST, 11);
-    pub const PORT_MOD_BAD_PORT: E = E::new(t::PORT_MOD_FAILED, 0);
-    pub const PORT_MOD_EPERM: E = E::new(t::PORT_MOD_FAILED, 4);
-    pub const TABLE_MOD_BAD_TABLE: E = E::new(t::TABLE_MOD_FAILED, 0);
-    pub const QUEUE_BAD_PORT: E = E::new(t::QUEUE_OP_FAILED, 0);
-    pub const SWITCH_CONFIG_BAD_FLAGS: E = E::new(t::SWITCH_CONFIG_FAILED, 0);
-    pub const ROLE_STALE: E = E::new(t::ROLE_REQUEST_FAILED, 0);
-    pub const ROLE_BAD_ROLE: E = E::new(t::ROLE_REQUEST_FAILED, 2);
-    pub const GROUP_UNKNOWN: E = E::new(t::GROUP_MOD_FAILED, 8);
-    pub const METER_UNKNOWN: E = E::new(t::METER_MOD_FAILED, 3);
-    pub const TABLE_FEATURES_EPERM: E = E::new(t::TABLE_FEATURES_FAILED, 5);
+    pub use ofproto::v13::errors::bad_request::BAD_PORT;
+    pub use ofproto::v13::errors::bad_request::IS_SLAVE;
+    pub use ofproto::v13::errors::group_mod_failed::UNKNOWN_GROUP as GROUP_UNKNOWN;
+    pub use ofproto::v13::errors::meter_mod_failed::UNKNOWN_METER as METER_UNKNOWN;
+    pub use ofproto::v13::errors::port_mod_failed::BAD_PORT as PORT_MOD_BAD_PORT;
+    pub use ofproto::v13::errors::port_mod_failed::EPERM as PORT_MOD_EPERM;
+    pub use ofproto::v13::errors::queue_op_failed::BAD_PORT as QUEUE_BAD_PORT;
+    pub use ofproto::v13::errors::role_request_failed::BAD_ROLE as ROLE_BAD_ROLE;
+    pub use ofproto::v13::errors::role_request_failed::STALE as ROLE_STALE;
+    pub use ofproto::v13::errors::switch_config_failed::BAD_FLAGS as SWITCH_CONFIG_BAD_FLAGS;
+    pub use ofproto::v13::errors::table_features_failed::EPERM as TABLE_FEATURES_EPERM;
+    pub use ofproto::v13::errors::table_mod_failed::BAD_TABLE as TABLE_MOD_BAD_TABLE;
 }
 
 /// `enum ofp_controller_role`
 pub mod role {
-    pub const NOCHANGE: u32 = 0;
-    pub const EQUAL: u32 = 1;
-    pub const MASTER: u32 = 2;
-    pub const SLAVE: u32 = 3;
+    pub use ofproto::v13::{OFPCR_ROLE_EQUAL as EQUAL, OFPCR_ROLE_MASTER as MASTER};
+    pub use ofproto::v13::{OFPCR_ROLE_NOCHANGE as NOCHANGE, OFPCR_ROLE_SLAVE as SLAVE};
 }
 
 /// What the agent needs to know about the switch it is.
@@ -753,7 +749,7 @@ impl Agent {
             }
             // No groups: the lists are empty, and the features say no group type.
             Q::Group { group_id } => {
-                if group_id == flowtable::GROUP_ANY || group_id == 0xffff_fffc {
+                if group_id == flowtable::GROUP_ANY || group_id == v13::OFPG_ALL {
                     self.multipart_reply(xid, Vec::new(), |_| 40, R::Group);
                 } else {
                     self.error(err::GROUP_UNKNOWN, raw);
@@ -957,31 +953,15 @@ struct PacketInHead {
 /// copying the frame into a `Bytes` of its own first (one allocation and copy per
 /// packet-in fewer). The tests compare the two.
 fn encode_packet_in(out: &mut BytesMut, xid: u32, h: PacketInHead, data: &[u8]) {
-    use bytes::BufMut;
-    // ofp_header 8, ofp_packet_in's fixed part 16, ofp_match with one OXM_OF_IN_PORT
-    // (4 + 8, padded to 16), 2 bytes of padding before the frame.
-    const HEAD: usize = 8 + 16 + 16 + 2;
-    out.reserve(HEAD + data.len());
-    out.put_u8(OFP13_VERSION);
-    out.put_u8(v13::msg_type::PACKET_IN);
-    // As the generic encoder's length patch: the low 16 bits.
-    out.put_u16((HEAD + data.len()) as u16);
-    out.put_u32(xid);
-    out.put_u32(v13::OFP_NO_BUFFER);
-    out.put_u16(h.total_len);
-    out.put_u8(h.reason);
-    out.put_u8(h.table_id);
-    out.put_u64(h.cookie);
-    // ofp_match: OFPMT_OXM, length 12 (without padding), OXM_OF_IN_PORT (class
-    // OFPXMC_OPENFLOW_BASIC, field 0, no mask, 4 bytes), 4 bytes of padding to 8.
-    out.put_u16(1);
-    out.put_u16(12);
-    out.put_u32(0x8000_0004);
-    out.put_u32(h.in_port);
-    out.put_bytes(0, 4);
-    // 7.4.1: two bytes align the frame's payload (IP header) to 32 bits.
-    out.put_bytes(0, 2);
-    out.put_slice(data);
+    v13::PacketInHead {
+        buffer_id: v13::OFP_NO_BUFFER,
+        total_len: h.total_len,
+        reason: h.reason,
+        table_id: h.table_id,
+        cookie: h.cookie,
+        in_port: h.in_port,
+    }
+    .encode(xid, data, out);
 }
 
 /// Apply-actions output:NORMAL, the instructions of a table-miss that lets the bridge forward.

@@ -79,7 +79,7 @@ impl FlowSpec {
             .map(|(m, i, _)| (m, i))
             .map_err(|e| {
                 Refusal::new(
-                    OfpErrorCode::new(ofproto::error::err_type::FLOW_MOD_FAILED, 0),
+                    ofproto::v13::errors::flow_mod_failed::UNKNOWN,
                     format!("the flow's own encoding does not decode: {e}"),
                 )
             })
@@ -298,7 +298,7 @@ impl Backend for NormalOnly {
         } else {
             // OFPET_FLOW_MOD_FAILED / OFPFMFC_EPERM: the switch does not permit it.
             Err(Refusal::new(
-                OfpErrorCode::new(ofproto::error::err_type::FLOW_MOD_FAILED, 4),
+                ofproto::v13::errors::flow_mod_failed::EPERM,
                 "this switchd has no TC translation yet: a local switch takes only the \
                  table-miss flow with actions=NORMAL",
             ))

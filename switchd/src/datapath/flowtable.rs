@@ -13,22 +13,15 @@ use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use ofproto::error::err_type;
 use ofproto::v13::{self, flow::flow_mod_flags as ff, FlowModCommand, Instruction, Oxm};
-use ofproto::OfpErrorCode;
 
 use super::backend::{Backend, Counters, FlowId, FlowSpec, MeterTable, Refusal};
 
 /// OpenFlow 1.3 reserved port numbers (`enum ofp_port_no`), ofproto's.
 pub use ofproto::v13::port;
 
-/// `OFPTT_ALL`
-pub const TABLE_ALL: u8 = 0xff;
-/// `OFPG_ANY`
-pub const GROUP_ANY: u32 = 0xffff_ffff;
-/// `OFPM_MAX`, `OFPM_ALL`
-pub const METER_MAX: u32 = 0xffff_0000;
-pub const METER_ALL: u32 = 0xffff_ffff;
+pub use ofproto::v13::{OFPG_ANY as GROUP_ANY, OFPTT_ALL as TABLE_ALL};
+pub use ofproto::v13::{OFPM_ALL as METER_ALL, OFPM_MAX as METER_MAX};
 /// `OFPM_CONTROLLER`: the virtual meter of packet-ins (7.3.4.4).
 pub const METER_CONTROLLER: u32 = 0xffff_fffd;
 /// The most entries one switch holds, over all its tables (OFPFMFC_TABLE_FULL beyond).
@@ -36,41 +29,38 @@ pub const MAX_ENTRIES: usize = 262_144;
 
 /// `enum ofp_flow_removed_reason`
 pub mod removed {
-    pub const IDLE_TIMEOUT: u8 = 0;
-    pub const HARD_TIMEOUT: u8 = 1;
-    pub const DELETE: u8 = 2;
+    pub use ofproto::v13::OFPRR_IDLE_TIMEOUT as IDLE_TIMEOUT;
+    pub use ofproto::v13::{OFPRR_DELETE as DELETE, OFPRR_HARD_TIMEOUT as HARD_TIMEOUT};
 }
 
 /// The OpenFlow 1.3 errors this module answers with (spec 7.4.4), beyond those the decoder
 /// names in `ofproto`.
 pub mod err {
-    use super::err_type as t;
-    use ofproto::OfpErrorCode as E;
-    pub const BUFFER_UNKNOWN: E = E::new(t::BAD_REQUEST, 8);
-    pub const FM_UNKNOWN: E = E::new(t::FLOW_MOD_FAILED, 0);
-    pub const FM_TABLE_FULL: E = E::new(t::FLOW_MOD_FAILED, 1);
-    pub const FM_BAD_TABLE_ID: E = E::new(t::FLOW_MOD_FAILED, 2);
-    pub const FM_OVERLAP: E = E::new(t::FLOW_MOD_FAILED, 3);
-    pub const FM_BAD_FLAGS: E = E::new(t::FLOW_MOD_FAILED, 7);
-    pub const BI_UNSUP_INST: E = E::new(t::BAD_INSTRUCTION, 1);
-    pub const BI_BAD_TABLE_ID: E = E::new(t::BAD_INSTRUCTION, 2);
-    pub const BI_BAD_EXPERIMENTER: E = E::new(t::BAD_INSTRUCTION, 5);
-    pub const BA_BAD_EXPERIMENTER: E = E::new(t::BAD_ACTION, 2);
-    pub const BA_BAD_OUT_PORT: E = E::new(t::BAD_ACTION, 4);
-    pub const BA_BAD_QUEUE: E = E::new(t::BAD_ACTION, 8);
-    pub const BA_BAD_OUT_GROUP: E = E::new(t::BAD_ACTION, 9);
-    pub const BM_BAD_WILDCARDS: E = E::new(t::BAD_MATCH, 5);
-    pub const BM_BAD_FIELD: E = E::new(t::BAD_MATCH, 6);
-    pub const BM_BAD_VALUE: E = E::new(t::BAD_MATCH, 7);
-    pub const BM_BAD_MASK: E = E::new(t::BAD_MATCH, 8);
-    pub const BM_BAD_PREREQ: E = E::new(t::BAD_MATCH, 9);
-    pub const MM_METER_EXISTS: E = E::new(t::METER_MOD_FAILED, 1);
-    pub const MM_INVALID_METER: E = E::new(t::METER_MOD_FAILED, 2);
-    pub const MM_UNKNOWN_METER: E = E::new(t::METER_MOD_FAILED, 3);
-    pub const MM_BAD_FLAGS: E = E::new(t::METER_MOD_FAILED, 5);
-    pub const MM_BAD_RATE: E = E::new(t::METER_MOD_FAILED, 6);
-    pub const MM_BAD_BAND: E = E::new(t::METER_MOD_FAILED, 8);
-    pub const MM_OUT_OF_BANDS: E = E::new(t::METER_MOD_FAILED, 11);
+    pub use ofproto::v13::errors::bad_action::BAD_EXPERIMENTER as BA_BAD_EXPERIMENTER;
+    pub use ofproto::v13::errors::bad_action::BAD_OUT_GROUP as BA_BAD_OUT_GROUP;
+    pub use ofproto::v13::errors::bad_action::BAD_OUT_PORT as BA_BAD_OUT_PORT;
+    pub use ofproto::v13::errors::bad_action::BAD_QUEUE as BA_BAD_QUEUE;
+    pub use ofproto::v13::errors::bad_instruction::BAD_EXPERIMENTER as BI_BAD_EXPERIMENTER;
+    pub use ofproto::v13::errors::bad_instruction::BAD_TABLE_ID as BI_BAD_TABLE_ID;
+    pub use ofproto::v13::errors::bad_instruction::UNSUP_INST as BI_UNSUP_INST;
+    pub use ofproto::v13::errors::bad_match::BAD_FIELD as BM_BAD_FIELD;
+    pub use ofproto::v13::errors::bad_match::BAD_MASK as BM_BAD_MASK;
+    pub use ofproto::v13::errors::bad_match::BAD_PREREQ as BM_BAD_PREREQ;
+    pub use ofproto::v13::errors::bad_match::BAD_VALUE as BM_BAD_VALUE;
+    pub use ofproto::v13::errors::bad_match::BAD_WILDCARDS as BM_BAD_WILDCARDS;
+    pub use ofproto::v13::errors::bad_request::BUFFER_UNKNOWN;
+    pub use ofproto::v13::errors::flow_mod_failed::BAD_FLAGS as FM_BAD_FLAGS;
+    pub use ofproto::v13::errors::flow_mod_failed::BAD_TABLE_ID as FM_BAD_TABLE_ID;
+    pub use ofproto::v13::errors::flow_mod_failed::OVERLAP as FM_OVERLAP;
+    pub use ofproto::v13::errors::flow_mod_failed::TABLE_FULL as FM_TABLE_FULL;
+    pub use ofproto::v13::errors::flow_mod_failed::UNKNOWN as FM_UNKNOWN;
+    pub use ofproto::v13::errors::meter_mod_failed::BAD_BAND as MM_BAD_BAND;
+    pub use ofproto::v13::errors::meter_mod_failed::BAD_FLAGS as MM_BAD_FLAGS;
+    pub use ofproto::v13::errors::meter_mod_failed::BAD_RATE as MM_BAD_RATE;
+    pub use ofproto::v13::errors::meter_mod_failed::INVALID_METER as MM_INVALID_METER;
+    pub use ofproto::v13::errors::meter_mod_failed::METER_EXISTS as MM_METER_EXISTS;
+    pub use ofproto::v13::errors::meter_mod_failed::OUT_OF_BANDS as MM_OUT_OF_BANDS;
+    pub use ofproto::v13::errors::meter_mod_failed::UNKNOWN_METER as MM_UNKNOWN_METER;
 }
 
 /// A match in normal form: per field (class, field number), the value with the mask
@@ -330,7 +320,7 @@ impl Selector {
         if r.table_id != TABLE_ALL && r.table_id >= n_tables {
             // 7.3.5.2 does not name one; OFPBRC_BAD_TABLE_ID is the request-level error.
             return Err(Refusal::new(
-                OfpErrorCode::new(err_type::BAD_REQUEST, 9),
+                ofproto::v13::errors::bad_request::BAD_TABLE_ID,
                 format!("no table {}", r.table_id),
             ));
         }

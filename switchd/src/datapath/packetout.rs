@@ -38,7 +38,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ofproto::error::err_type;
 use ofproto::v13::{self, port, Action, Oxm};
 
 use super::backend::Refusal;
@@ -51,20 +50,19 @@ pub const LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// The errors of spec 7.4.4 a packet-out is refused with.
 pub mod err {
-    use super::err_type as t;
-    use ofproto::OfpErrorCode as E;
-    pub const EPERM: E = E::new(t::BAD_REQUEST, 5);
-    pub const BUFFER_UNKNOWN: E = E::new(t::BAD_REQUEST, 8);
-    pub const BAD_PORT: E = E::new(t::BAD_REQUEST, 11);
-    pub const BAD_PACKET: E = E::new(t::BAD_REQUEST, 12);
-    pub const BAD_TYPE: E = E::new(t::BAD_ACTION, 0);
-    pub const BAD_EXPERIMENTER: E = E::new(t::BAD_ACTION, 2);
-    pub const BAD_OUT_PORT: E = E::new(t::BAD_ACTION, 4);
-    pub const BAD_QUEUE: E = E::new(t::BAD_ACTION, 8);
-    pub const BAD_OUT_GROUP: E = E::new(t::BAD_ACTION, 9);
-    pub const MATCH_INCONSISTENT: E = E::new(t::BAD_ACTION, 12);
-    pub const BAD_SET_TYPE: E = E::new(t::BAD_ACTION, 13);
-    pub const BAD_SET_ARGUMENT: E = E::new(t::BAD_ACTION, 15);
+    pub use ofproto::v13::errors::bad_action::BAD_EXPERIMENTER;
+    pub use ofproto::v13::errors::bad_action::BAD_OUT_GROUP;
+    pub use ofproto::v13::errors::bad_action::BAD_OUT_PORT;
+    pub use ofproto::v13::errors::bad_action::BAD_QUEUE;
+    pub use ofproto::v13::errors::bad_action::BAD_TYPE;
+    pub use ofproto::v13::errors::bad_request::BAD_PACKET;
+    pub use ofproto::v13::errors::bad_request::BAD_PORT;
+    pub use ofproto::v13::errors::bad_request::BUFFER_UNKNOWN;
+    pub use ofproto::v13::errors::bad_request::EPERM;
+    // 12 is OFPBAC_BAD_TAG (OFPBAC_MATCH_INCONSISTENT is 10): the frame lacks the tag.
+    pub use ofproto::v13::errors::bad_action::BAD_SET_ARGUMENT;
+    pub use ofproto::v13::errors::bad_action::BAD_SET_TYPE;
+    pub use ofproto::v13::errors::bad_action::BAD_TAG as MATCH_INCONSISTENT;
 }
 
 /// The frames a packet-out sends, in the order of its actions, or why it is refused.

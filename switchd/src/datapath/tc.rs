@@ -29,7 +29,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use ofproto::OfpErrorCode;
 use tc_datapath::filter::FlowerKey;
 use tc_datapath::prio::{table_miss_filters, OVERFLOW_CHAIN_BASE};
 use tc_datapath::{Filter, FilterId, Installed, KernelError, Listed, TcAction, Verdict};
@@ -44,10 +43,9 @@ const INFRA: FlowId = u64::MAX;
 
 /// OFPET_FLOW_MOD_FAILED / OFPFMFC_UNKNOWN: a kernel refusal is not one of the causes that
 /// OpenFlow names, except a full table (OFPFMFC_TABLE_FULL) when the kernel is out of room.
-const FLOW_MOD_UNKNOWN: OfpErrorCode =
-    OfpErrorCode::new(ofproto::error::err_type::FLOW_MOD_FAILED, 0);
-const FLOW_MOD_TABLE_FULL: OfpErrorCode =
-    OfpErrorCode::new(ofproto::error::err_type::FLOW_MOD_FAILED, 1);
+use ofproto::v13::errors::flow_mod_failed::{
+    TABLE_FULL as FLOW_MOD_TABLE_FULL, UNKNOWN as FLOW_MOD_UNKNOWN,
+};
 
 /// One kernel call for the TC thread, with the channel its answer goes back on.
 enum Request {

@@ -50,8 +50,7 @@ pub const WRITE_QUEUE_MAX: usize = 1024 * 1024;
 
 /// OpenFlow 1.3 reserved ports (`enum ofp_port_no`), ofproto's, by their short names.
 pub use ofproto::v13::port as port13;
-const OFPG_ANY: u32 = 0xffff_ffff;
-const OFPTT_ALL: u8 = 0xff;
+use ofproto::v13::{OFPG_ANY, OFPTT_ALL};
 /// `OFPPC_PORT_DOWN` and `OFPPS_LINK_DOWN`: bit 0 in both versions.
 const PORT_DOWN: u32 = 1;
 

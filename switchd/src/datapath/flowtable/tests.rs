@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use ofproto::v13::{
     self, flow::flow_mod_flags as ff, FlowModCommand as C, Instruction, Masked, Oxm,
 };
+use ofproto::OfpErrorCode;
 
 use super::*;
 use crate::datapath::backend::{Counters, InMemory, Refusal};

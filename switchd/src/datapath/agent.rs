@@ -22,10 +22,10 @@ use ofproto::header::{Header, OFP13_VERSION};
 use ofproto::v13::{self, multipart as mp, Message as M};
 use ofproto::{DecodeError, OfpErrorCode};
 
-use super::backend::{Backend, PortBinding, PortMap, Refusal};
 use super::flowtable::{self, port, FlowTable, RemovedFlow, Selector, METER_ALL, METER_MAX};
 use super::packetout::{self, FrameSink};
 use crate::{log_debug, log_info, log_warn};
+use tc_datapath::{Backend, PortMap, Refusal};
 
 /// The read side keeps at most one partial message plus one read's worth of bytes.
 pub const READ_CHUNK: usize = 64 * 1024;
@@ -140,18 +140,11 @@ impl Switch {
     }
 
     fn port_map(&self) -> PortMap {
-        self.ports
-            .iter()
-            .map(|(no, p)| {
-                (
-                    *no,
-                    PortBinding {
-                        name: String::from_utf8_lossy(&p.desc.name).into_owned(),
-                        ifindex: p.ifindex,
-                    },
-                )
-            })
-            .collect()
+        let mut m = PortMap::new();
+        for (no, p) in &self.ports {
+            m.insert(*no, p.ifindex, &String::from_utf8_lossy(&p.desc.name));
+        }
+        m
     }
 }
 
@@ -922,10 +915,10 @@ impl Agent {
                 let meters = self.switch.table.meters();
                 let list: Vec<mp::MeterConfig> = meters
                     .iter()
-                    .filter(|(id, _)| meter_id == METER_ALL || **id == meter_id)
+                    .filter(|(id, _)| meter_id == METER_ALL || *id == meter_id)
                     .map(|(id, m)| mp::MeterConfig {
                         flags: m.flags,
-                        meter_id: *id,
+                        meter_id: id,
                         bands: m.bands.clone(),
                     })
                     .collect();

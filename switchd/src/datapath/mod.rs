@@ -3,11 +3,9 @@
 //! 1.3 switch that each configured local bridge is.
 //!
 //! - `agent.rs`: the switch side of one OpenFlow connection, sans-IO;
-//! - `flowtable.rs`: OpenFlow's flow-table semantics, over a [`backend::Backend`];
-//! - `backend.rs`: the narrow trait tc-datapath plugs into, and the stand-in until then;
+//! - `flowtable.rs`: OpenFlow's flow-table semantics, over a [`tc_datapath::Backend`]
+//!   (a local switch's kernel table, [`tc_datapath::Table`]);
 //! - `links.rs`: bridges, ports and link events over rtnetlink;
-//! - `tc.rs`: the backend over tc-datapath (flows as flower filters), and the probe of
-//!   what the kernel has;
 //! - `packetout.rs`: PACKET_OUT, sent on the devices through the parent's packet socket;
 //! - `inject.rs`: the veth pair through which a packet-out reaches the flow table (TABLE)
 //!   or the host (LOCAL);
@@ -19,15 +17,12 @@
 //!   those tasks.
 
 pub mod agent;
-pub mod backend;
 pub mod flowtable;
 pub mod inject;
 pub mod links;
 pub mod observer;
 pub mod packetout;
-pub mod par;
 pub mod remote;
-pub mod tc;
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -466,8 +461,8 @@ async fn local_switch(
         echo_interval,
     };
     let now = Instant::now();
-    let backend: Box<dyn backend::Backend + Send> = if available {
-        match tc::TcBackend::start(&name) {
+    let backend: Box<dyn tc_datapath::Backend + Send> = if available {
+        match tc_datapath::Table::open(&name, Box::new(table_log)) {
             Ok(b) => Box::new(b),
             Err(e) => {
                 log_warn!("local switch {name} unavailable: cannot open a TC netlink socket: {e}");
@@ -475,7 +470,7 @@ async fn local_switch(
             }
         }
     } else {
-        Box::new(backend::NormalOnly)
+        Box::new(tc_datapath::NormalOnly)
     };
     let mut a = Agent::new(acfg.clone(), Switch::new(N_TABLES, backend), now);
     let mut injector = None;
@@ -735,6 +730,16 @@ fn port_ifindexes(a: &Agent) -> BTreeMap<u32, u32> {
         .collect()
 }
 
+/// Where a local switch's kernel table logs.
+fn table_log(level: tc_datapath::table::Level, line: &str) {
+    use tc_datapath::table::Level;
+    match level {
+        Level::Warn => log_warn!("{line}"),
+        Level::Info => log_info!("{line}"),
+        Level::Debug => log_debug!("{line}"),
+    }
+}
+
 /// The modules a local switch cannot do without.
 const REQUIRED: &[&str] = &["sch_clsact", "cls_flower", "act_gact", "act_mirred"];
 
@@ -744,7 +749,7 @@ async fn probe() -> Option<String> {
         Ok(t) => t,
         Err(e) => return Some(format!("cannot open a TC netlink socket: {e}")),
     };
-    let k = tc.probe().await;
+    let k = tc.probe();
     log_info!("kernel probe: present: {}", k.present.join(", "));
     for m in &k.missing {
         log_info!("kernel probe: {m}");
@@ -847,7 +852,7 @@ fn install_configured_flows(a: &mut Agent, cfg: &SwitchConfig, now: Instant) {
     let started = Instant::now();
     let mut texts = Vec::new();
     let mut fms = Vec::new();
-    let parsed = par::map(&cfg.flows, |text| {
+    let parsed = tc_datapath::par::map(&cfg.flows, |text| {
         ofproto::text::parse_flow(text, v13::FlowModCommand::Add)
     });
     for (text, p) in cfg.flows.iter().zip(parsed) {

@@ -16,12 +16,12 @@ use std::time::Instant;
 use tokio::net::UnixStream;
 
 use super::agent::{Agent, AgentConfig, Switch};
-use super::backend::NormalOnly;
 use super::links::Links;
 use super::{answer_port_stats, offer, sleep_until, N_TABLES, RECONNECT};
 use crate::child::Peers;
 use crate::log_debug;
 use ofproto::v13;
+use tc_datapath::NormalOnly;
 
 /// What woke the observer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

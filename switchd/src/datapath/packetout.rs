@@ -42,9 +42,9 @@ use ofproto::error::err_type;
 use ofproto::v13::{self, port, Action, Oxm};
 
 use super::agent::SwitchPort;
-use super::backend::Refusal;
 use super::inject;
 use crate::{log_info, log_warn};
+use tc_datapath::Refusal;
 
 /// Send errors of one switch are logged at most this often.
 pub const LOG_EVERY: Duration = Duration::from_secs(10);

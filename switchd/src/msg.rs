@@ -120,6 +120,9 @@ pub struct SwitchConfig {
     pub forward_to: Option<String>,
     /// Local switches: `secure` or `standalone`.
     pub fail_mode: String,
+    /// Local switches: `take ports` (remove the filters switchd did not make).
+    #[serde(default)]
+    pub take_ports: bool,
 }
 
 impl SwitchConfig {
@@ -134,6 +137,7 @@ impl SwitchConfig {
             flows: _,
             forward_to,
             fail_mode,
+            take_ports,
         } = self;
         *name == other.name
             && *bridge == other.bridge
@@ -142,6 +146,7 @@ impl SwitchConfig {
             && *table_miss == other.table_miss
             && *forward_to == other.forward_to
             && *fail_mode == other.fail_mode
+            && *take_ports == other.take_ports
     }
 }
 
@@ -330,6 +335,7 @@ mod tests {
             flows: vec!["priority=1,actions=drop".into()],
             forward_to: None,
             fail_mode: "secure".into(),
+            take_ports: false,
         };
         let other_flows = SwitchConfig {
             flows: Vec::new(),

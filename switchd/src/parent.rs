@@ -265,6 +265,7 @@ fn switch_config(s: &conf::Switch) -> SwitchConfig {
             conf::FailMode::Standalone => "standalone",
         }
         .into(),
+        take_ports: s.take_ports,
     }
 }
 

@@ -463,7 +463,10 @@ async fn local_switch(
     let now = Instant::now();
     let backend: Box<dyn tc_datapath::Backend + Send> = if available {
         match tc_datapath::Table::open(&name, Box::new(table_log)) {
-            Ok(b) => Box::new(b),
+            Ok(mut b) => {
+                b.take_ports(cfg.take_ports);
+                Box::new(b)
+            }
             Err(e) => {
                 log_warn!("local switch {name} unavailable: cannot open a TC netlink socket: {e}");
                 return;

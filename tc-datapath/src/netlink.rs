@@ -505,6 +505,32 @@ impl Tc {
         .collect()
     }
 
+    /// Remove flower filters of any protocol (`tc filter del dev D ingress pref P chain C
+    /// handle H flower`): those switchd did not make may have been added with a protocol
+    /// of their own (`protocol ip`), which [`Tc::remove`] (protocol all, as switchd
+    /// installs) does not find. One result per filter, in order.
+    pub fn remove_any_protocol(&mut self, filters: &[FilterId]) -> Vec<Result<(), KernelError>> {
+        self.pipeline(filters.len(), false, |i, seq, buf| {
+            let f = &filters[i];
+            let at = begin_msg(buf, RTM_DELTFILTER, NLM_F_REQUEST | NLM_F_ACK, seq);
+            // tcm_info: the prio in the upper half, protocol 0 (any) in the lower.
+            buf.extend_from_slice(&tcmsg(
+                f.ifindex,
+                f.handle,
+                TC_H_INGRESS_PARENT,
+                (f.prio as u32) << 16,
+            ));
+            let mut w = NlaWriter::with_buf(std::mem::take(buf));
+            w.str(TCA_KIND, "flower");
+            w.u32(TCA_CHAIN, f.chain);
+            *buf = w.buf;
+            finish_msg(buf, at);
+        })
+        .into_iter()
+        .map(|r| r.map(|_| ()))
+        .collect()
+    }
+
     /// Every flower filter on the clsact ingress of `ifindex`, all chains, with key,
     /// actions, cookie, counters and last use.
     pub fn dump(&mut self, ifindex: u32) -> Result<Vec<Installed>, KernelError> {

@@ -73,7 +73,20 @@ impl Table {
                     id.handle
                 );
             }
-            self.remove_filters(foreign);
+            let res = self.tc.remove_any_protocol(&foreign);
+            for (id, r) in foreign.iter().zip(res) {
+                if let Err(e) = r {
+                    say!(
+                        self,
+                        Warn,
+                        "take ports: removing the filter on {pname} pref {} chain {} handle \
+                         0x{:x}: {e}",
+                        id.prio,
+                        id.chain,
+                        id.handle
+                    );
+                }
+            }
         }
         let mut n = 0;
         for i in d {

@@ -14,6 +14,9 @@
 //! - [`table`]: one local switch's flows in the kernel ([`Table`], the [`Backend`] of a
 //!   local switch): places, adoption after a restart, counters, table-miss filters,
 //!   packet-in groups, the ports it leaves alone.
+//! - [`reconcile`]: [`plan`] what to add, replace and remove so that one device holds
+//!   exactly the wanted filters, from a full dump, by cookie (the injection pair's far end
+//!   is kept so; the kernel table's own places do the same for the flows).
 //! - [`Tc`]: the blocking netlink socket: probe, clsact, batched install/replace/remove,
 //!   dump (full, of one place, or terse: place, cookie and counters only).
 //! - [`psample`]: the packets that output to CONTROLLER (act_sample) copies, as the

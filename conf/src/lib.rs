@@ -161,6 +161,9 @@ pub struct Switch {
     pub forward_to: Option<ForwardTo>,
     /// Local switches only; what the switch does while `forward_to` is unreachable.
     pub fail_mode: FailMode,
+    /// Local switches only (`take ports`): remove the TC filters that switchd did not make
+    /// from the switch's ports and use them; without it such a port is left alone.
+    pub take_ports: bool,
 }
 
 impl Switch {
@@ -175,6 +178,7 @@ impl Switch {
             flows: Vec::new(),
             forward_to: None,
             fail_mode: FailMode::default(),
+            take_ports: false,
         }
     }
 

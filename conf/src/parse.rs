@@ -42,6 +42,7 @@ const KEYWORDS: &[&str] = &[
     "standalone",
     "switch",
     "table-miss",
+    "take",
     "timeout",
     "to",
     "user",
@@ -67,6 +68,7 @@ const SWITCH_KEYWORDS: &[&str] = &[
     "flow",
     "forward",
     "fail-mode",
+    "take",
 ];
 
 /// Linux's IFNAMSIZ less the terminating NUL.
@@ -727,6 +729,7 @@ impl Parser {
                 "flow" => self.flow(&mut b),
                 "forward" => self.forward(&mut b, &t),
                 "fail-mode" => self.fail_mode(&mut b, &t),
+                "take" => self.take_ports(&mut b, &t),
                 w if GLOBAL_KEYWORDS.contains(&w) => {
                     self.error_tok(&t, format!("\"{w}\" is not valid in a switch block"));
                     Err(Skip)
@@ -932,6 +935,15 @@ impl Parser {
         self.block_once(b, "fail-mode", kw);
         b.local_only.push(("fail-mode", Loc::of(kw)));
         b.sw.fail_mode = v;
+        Ok(())
+    }
+
+    fn take_ports(&mut self, b: &mut SwitchBuilder, kw: &Token) -> PResult<()> {
+        self.keyword("ports")?;
+        self.end_of_statement(true)?;
+        self.block_once(b, "take ports", kw);
+        b.local_only.push(("take ports", Loc::of(kw)));
+        b.sw.take_ports = true;
         Ok(())
     }
 

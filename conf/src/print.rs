@@ -86,6 +86,9 @@ impl Display for Switch {
             if let Some(to) = &self.forward_to {
                 writeln!(f, "\tforward to {to}")?;
             }
+            if self.take_ports {
+                writeln!(f, "\ttake ports")?;
+            }
             for p in &self.ports {
                 write!(f, "\tport {}", Quoted(&p.name))?;
                 if let Some(n) = p.number {

@@ -608,3 +608,64 @@ fn flows_sharing_a_filter_place_hand_it_back() {
         "one priority-100 flow after the replacing ADDs:\n{shown}"
     );
 }
+
+/// An operator's own flower filter (no switchd cookie) on a port before switchd starts:
+/// the port is left alone, the filter stays and the log says why; with `take ports` the
+/// filter is removed and the log names it as the `tc filter del` that removes it.
+#[test]
+#[ignore = "kernel tier: needs cls_flower, runs in the VM"]
+fn an_operators_filter_leaves_its_port_alone_unless_take_ports() {
+    let lan = Lan::new(2, LanSwitch::PortsOnly).expect("hosts");
+    let br = LinkGuard(unique_name());
+    let (h0, h1) = (&lan.hosts[0], &lan.hosts[1]);
+    let tc = |args: &[&str]| {
+        let out = Command::new("tc").args(args).output().expect("tc");
+        assert!(out.status.success(), "tc {args:?}: {out:?}");
+    };
+    let operators = |dev: &str| {
+        tc(&["qdisc", "replace", "dev", dev, "clsact"]);
+        tc(&[
+            "filter", "add", "dev", dev, "ingress", "pref", "5", "chain", "0", "handle", "0x1",
+            "protocol", "ip", "flower", "ip_proto", "udp", "action", "pass",
+        ]);
+    };
+    let has_operators = |dev: &str| {
+        filters(dev)
+            .iter()
+            .any(|f| f.0 == 0 && f.1 == 5 && f.2 == 1)
+    };
+
+    operators(&h0.port);
+    let conf = local_switch_conf(&br.0, &h0.port, &h1.port, &[]);
+    {
+        let d = Daemon::start(&conf);
+        connected_dpid(&d, &br.0);
+        let said = format!("port {} left alone", h0.port);
+        d.wait_for("no word of the port left alone", || {
+            d.stderr().contains(&said)
+        });
+        assert!(has_operators(&h0.port), "the operator's filter went");
+        // Nothing of switchd's on that port; the other port has its table-miss filters.
+        assert_eq!(filters(&h0.port).len(), 1, "{:?}", filters(&h0.port));
+        assert!(!filters(&h1.port).is_empty());
+    }
+
+    let conf = conf.replace(
+        "\ttable-miss normal\n",
+        "\ttable-miss normal\n\ttake ports\n",
+    );
+    let d = Daemon::start(&conf);
+    connected_dpid(&d, &br.0);
+    let said = format!(
+        "tc filter del dev {} ingress pref 5 chain 0 handle 0x1 flower",
+        h0.port
+    );
+    d.wait_for("no word of the filter removed", || {
+        d.stderr().contains(&said)
+    });
+    assert!(!has_operators(&h0.port), "the operator's filter stayed");
+    assert!(
+        !filters(&h0.port).is_empty(),
+        "no filters of switchd's on the port"
+    );
+}

@@ -16,11 +16,11 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use switchd::datapath::backend::{Backend, Counters, FlowId, FlowSpec, MeterTable, Refusal};
 use switchd::datapath::configured;
 use switchd::datapath::flowtable::FlowTable;
-use switchd::datapath::par;
 use switchd::msg::{FlowForm, Msg, Role};
+use tc_datapath::par;
+use tc_datapath::{Backend, Counters, FlowId, FlowSpec, Refusal};
 
 /// Translates every flow it is given, keeps nothing.
 struct TranslateOnly {
@@ -30,10 +30,9 @@ struct TranslateOnly {
 }
 
 impl Backend for TranslateOnly {
-    fn install(&mut self, _: FlowId, flow: &FlowSpec, _: &MeterTable) -> Result<(), Refusal> {
-        let filters = flow
-            .with_decoded(|f| tc_datapath::translate(f, &self.ports, &self.meters))?
-            .map_err(|r| Refusal::new(r.error, r.reason))?;
+    fn install(&mut self, _: FlowId, flow: &FlowSpec) -> Result<(), Refusal> {
+        let filters =
+            flow.with_decoded(|f| tc_datapath::translate(f, &self.ports, &self.meters))??;
         self.filters += filters.len();
         Ok(())
     }

@@ -123,6 +123,9 @@ pub struct SwitchConfig {
     pub forward_to: Option<conf::ForwardTo>,
     /// Local switches only.
     pub fail_mode: conf::FailMode,
+    /// Local switches: `take ports` (remove the filters switchd did not make).
+    #[serde(default)]
+    pub take_ports: bool,
 }
 
 impl SwitchConfig {
@@ -137,6 +140,7 @@ impl SwitchConfig {
             flows: _,
             forward_to,
             fail_mode,
+            take_ports,
         } = self;
         *name == other.name
             && *bridge == other.bridge
@@ -145,6 +149,7 @@ impl SwitchConfig {
             && *table_miss == other.table_miss
             && *forward_to == other.forward_to
             && *fail_mode == other.fail_mode
+            && *take_ports == other.take_ports
     }
 }
 
@@ -548,6 +553,7 @@ mod tests {
             ),
             forward_to: None,
             fail_mode: FailMode::Secure,
+            take_ports: false,
         };
         let other_flows = SwitchConfig {
             flows: Vec::new(),

@@ -251,6 +251,7 @@ fn switch_config(s: &conf::Switch) -> SwitchConfig {
         flows: ConfiguredFlow::all(&s.flows, s.is_local()),
         forward_to: s.forward_to.clone(),
         fail_mode: s.fail_mode,
+        take_ports: s.take_ports,
     }
 }
 

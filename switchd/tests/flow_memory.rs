@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Instant;
 
 use ofproto::v13;
-use switchd::datapath::backend::{Backend, Counters, FlowId, FlowSpec, MeterTable, Refusal};
 use switchd::datapath::flowtable::FlowTable;
+use tc_datapath::{Backend, Counters, FlowId, FlowSpec, Refusal};
 
 struct Counting;
 static LIVE: AtomicIsize = AtomicIsize::new(0);
@@ -43,7 +43,7 @@ fn live() -> isize {
 struct Keeping(HashMap<FlowId, FlowSpec>);
 
 impl Backend for Keeping {
-    fn install(&mut self, id: FlowId, f: &FlowSpec, _: &MeterTable) -> Result<(), Refusal> {
+    fn install(&mut self, id: FlowId, f: &FlowSpec) -> Result<(), Refusal> {
         self.0.insert(id, f.clone());
         Ok(())
     }
@@ -125,7 +125,7 @@ fn bytes_per_flow() {
     let filters: Vec<Vec<tc_datapath::Filter>> = fms
         .iter()
         .map(|fm| {
-            let spec = tc_datapath::FlowSpec {
+            let spec = tc_datapath::DecodedFlow {
                 table_id: fm.table_id,
                 priority: fm.priority,
                 cookie: fm.cookie,

@@ -17,7 +17,7 @@ use ofproto::v13::action::Action;
 use ofproto::v13::{Instruction, Masked, Match, Oxm};
 use regress::Netns;
 use tc_datapath::{
-    plan, translate, Filter, FlowSpec, Installed, MeterTable, MirredKind, PortMap, Tc, TcAction,
+    plan, translate, DecodedFlow, Filter, Installed, MeterTable, MirredKind, PortMap, Tc, TcAction,
     Verdict,
 };
 
@@ -53,7 +53,7 @@ fn flow(i: u32, variant: u8) -> (u16, Match, Vec<Instruction>) {
 
 fn translate_flow(i: u32, variant: u8, ports: &PortMap, meters: &MeterTable) -> Res<Filter> {
     let (priority, m, inst) = flow(i, variant);
-    let spec = FlowSpec {
+    let spec = DecodedFlow {
         table_id: 0,
         priority,
         cookie: 0,
@@ -144,12 +144,8 @@ fn run(n: u32) -> Res<()> {
     ports.insert(1, if1, d1);
     ports.insert(2, if2, d2);
     let meters = MeterTable::new();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let _g = rt.enter();
     let mut tc = Tc::new()?;
-    rt.block_on(tc.ensure_clsact(if1))?;
+    tc.ensure_clsact(if1)?;
     let mut rows: Vec<Row> = Vec::new();
     let nu = n as usize;
 
@@ -165,7 +161,7 @@ fn run(n: u32) -> Res<()> {
     // (a) install through Tc.
     let slab0 = meminfo_kib("Slab") + meminfo_kib("Percpu");
     let t = Instant::now();
-    let res = rt.block_on(tc.install(&mut filters));
+    let res = tc.install(&mut filters);
     let d_install = t.elapsed();
     failures("install", &res)?;
     rows.push(Row(
@@ -180,7 +176,7 @@ fn run(n: u32) -> Res<()> {
     drop(tc);
     let mut tc = Tc::new()?;
     let t = Instant::now();
-    let installed: Vec<Installed> = rt.block_on(tc.dump(if1))?;
+    let installed: Vec<Installed> = tc.dump(if1)?;
     let d_dump = t.elapsed();
     let t2 = Instant::now();
     let p = plan(&filters, &installed);
@@ -209,22 +205,22 @@ fn run(n: u32) -> Res<()> {
             translate_flow(i, if k.is_multiple_of(2) { 1 } else { 2 }, &ports, &meters)?;
     }
     let t = Instant::now();
-    let installed = rt.block_on(tc.dump(if1))?;
+    let installed = tc.dump(if1)?;
     let p = plan(&wanted, &installed);
     let (na, nr, nx) = (p.add.len(), p.replace.len(), p.remove.len());
     let mut add: Vec<Filter> = p.add.iter().map(|f| (*f).clone()).collect();
     let replace = p.replace;
     let remove = p.remove;
-    failures("reconcile install", &rt.block_on(tc.install(&mut add)))?;
-    failures("reconcile replace", &rt.block_on(tc.replace(&replace)))?;
-    failures("reconcile remove", &rt.block_on(tc.remove(&remove)))?;
+    failures("reconcile install", &tc.install(&mut add))?;
+    failures("reconcile replace", &tc.replace(&replace))?;
+    failures("reconcile remove", &tc.remove(&remove))?;
     let d_rec = t.elapsed();
     rows.push(Row(
         format!("(d) 1% changed: dump + plan + apply ({na} add, {nr} replace, {nx} remove)"),
         nu,
         d_rec,
     ));
-    let after = rt.block_on(tc.dump(if1))?;
+    let after = tc.dump(if1)?;
     if !plan(&wanted, &after).is_empty() || after.len() != nu {
         return Err("the 1% reconcile left a difference".into());
     }
@@ -235,9 +231,9 @@ fn run(n: u32) -> Res<()> {
     drop(installed);
     drop(wanted);
     let t = Instant::now();
-    failures("remove", &rt.block_on(tc.remove(&ids)))?;
+    failures("remove", &tc.remove(&ids))?;
     rows.push(Row("(b) remove, Tc".into(), nu, t.elapsed()));
-    let left = rt.block_on(tc.dump(if1))?.len();
+    let left = tc.dump(if1)?.len();
     if left != 0 {
         return Err(format!("{left} filters left after remove").into());
     }
@@ -252,7 +248,7 @@ fn run(n: u32) -> Res<()> {
         })
         .collect();
     let t = Instant::now();
-    failures("install echo", &rt.block_on(tc.install(&mut zero)))?;
+    failures("install echo", &tc.install(&mut zero))?;
     rows.push(Row(
         "(a') install, Tc, every handle kernel-chosen (echo)".into(),
         nu,
@@ -260,7 +256,7 @@ fn run(n: u32) -> Res<()> {
     ));
     let ids: Vec<_> = zero.iter().map(|f| f.id()).collect();
     drop(zero);
-    failures("remove echo", &rt.block_on(tc.remove(&ids)))?;
+    failures("remove echo", &tc.remove(&ids))?;
 
     // (c) the same filters through tc -batch.
     let dir = regress::workspace::TempDir::new("bench-tc");
@@ -278,7 +274,7 @@ fn run(n: u32) -> Res<()> {
         .arg(&file)
         .output()?;
     let d_tc = t.elapsed();
-    let got = rt.block_on(tc.dump(if1))?.len();
+    let got = tc.dump(if1)?.len();
     if !out.status.success() || got != nu {
         return Err(format!(
             "tc -batch: {} with {got} of {nu} filters installed: {}",

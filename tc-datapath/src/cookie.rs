@@ -12,8 +12,8 @@
 use bytes::BytesMut;
 
 use crate::filter::Filter;
+use crate::flow::DecodedFlow;
 use crate::nla::NlaWriter;
-use crate::translate::FlowSpec;
 
 /// FNV-1a, 64 bits.
 pub(crate) struct Fnv(u64);
@@ -34,7 +34,7 @@ impl Fnv {
 }
 
 /// The first half of the cookies of `flow`'s filters.
-pub fn flow_hash(flow: &FlowSpec) -> [u8; 8] {
+pub fn flow_hash(flow: &DecodedFlow) -> [u8; 8] {
     let mut h = Fnv::new();
     h.write(b"flow");
     h.write(&[flow.table_id]);

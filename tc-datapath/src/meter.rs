@@ -6,7 +6,7 @@ use ofproto::v13::{MeterBand, MeterMod, MeterModCommand};
 use ofproto::OfpErrorCode;
 
 use crate::filter::PoliceRate;
-use crate::translate::Refusal;
+use crate::flow::Refusal;
 
 /// `OFPMF_*`
 pub mod flags {
@@ -65,6 +65,20 @@ impl MeterTable {
 
     pub fn iter(&self) -> impl Iterator<Item = (u32, &Meter)> + '_ {
         self.meters.iter().map(|(i, m)| (*i, m))
+    }
+
+    pub fn contains(&self, id: u32) -> bool {
+        self.meters.contains_key(&id)
+    }
+
+    /// Put `meter` back as meter `id` (undoing a change), without the checks of
+    /// [`MeterTable::apply`]; what was there before.
+    pub fn insert(&mut self, id: u32, meter: Meter) -> Option<Meter> {
+        self.meters.insert(id, meter)
+    }
+
+    pub fn remove(&mut self, id: u32) -> Option<Meter> {
+        self.meters.remove(&id)
     }
 
     /// Apply a METER_MOD, or say which OpenFlow error refuses it.

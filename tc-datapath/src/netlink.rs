@@ -5,7 +5,6 @@ use std::io;
 use std::os::fd::AsRawFd;
 
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
-use tokio::io::unix::AsyncFd;
 
 use crate::filter::{
     self, begin_msg, finish_msg, tcmsg, Filter, FilterId, FlowerKey, Installed, Listed,
@@ -88,9 +87,14 @@ const SOCK_BUF: libc::c_int = 8 << 20;
 /// One received datagram: a dump part (at most 32 KiB), an echoed filter, acks.
 const RECV_BUF: usize = 64 << 10;
 
-/// One NETLINK_ROUTE socket for TC (NETLINK_EXT_ACK and NETLINK_CAP_ACK on).
+/// One blocking NETLINK_ROUTE socket for TC (NETLINK_EXT_ACK and NETLINK_CAP_ACK on).
+///
+/// Every call returns when the kernel has answered it: the caller (a local switch's kernel
+/// table) must know a FLOW_MOD's outcome before the next message. Batches keep many
+/// requests in flight per `sendmsg` ([`Tc::install`]), so a blocking socket costs no
+/// round trip per filter.
 pub struct Tc {
-    fd: AsyncFd<Socket>,
+    sock: Socket,
     seq: u32,
     rbuf: Vec<u8>,
     /// The send buffer of the batches, kept between calls.
@@ -146,29 +150,18 @@ fn patch_flags(msg: &mut [u8], f: impl FnOnce(u16) -> u16) {
     }
 }
 
-/// Receive one datagram from a non-blocking netlink socket into `buf`, waiting until one
-/// is there; its length. Any error but "nothing yet" is the caller's.
-pub(crate) async fn recv_datagram(fd: &AsyncFd<Socket>, buf: &mut [u8]) -> io::Result<usize> {
+/// Receive one datagram from a blocking netlink socket into `buf`, waiting until one is
+/// there; its length.
+fn recv_datagram(fd: std::os::fd::RawFd, buf: &mut [u8]) -> io::Result<usize> {
     loop {
-        let mut g = fd.readable().await?;
-        let raw = g.get_inner().as_raw_fd();
         // SAFETY: buf is valid for its length.
-        let r = unsafe {
-            libc::recv(
-                raw,
-                buf.as_mut_ptr() as *mut libc::c_void,
-                buf.len(),
-                libc::MSG_DONTWAIT,
-            )
-        };
+        let r = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
         if r >= 0 {
             return Ok(r as usize);
         }
         let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EAGAIN) => g.clear_ready(),
-            Some(libc::EINTR) => {}
-            _ => return Err(e),
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Err(e);
         }
     }
 }
@@ -231,16 +224,12 @@ fn parse_error(payload: &[u8], flags_capped: bool, has_tlvs: bool) -> Result<(),
 }
 
 impl Tc {
-    /// Open the socket. Must be called inside a tokio runtime.
+    /// Open the socket.
     pub fn new() -> io::Result<Tc> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(io::Error::other("Tc::new needs a tokio runtime"));
-        }
         let mut s = Socket::new(NETLINK_ROUTE)?;
         s.bind_auto()?;
         s.set_ext_ack(true)?;
         s.set_cap_ack(true)?;
-        s.set_non_blocking(true)?;
         // Batches and dumps need room; FORCE works with CAP_NET_ADMIN, else the plain
         // option (capped by rmem_max/wmem_max) is the fallback. The batch sizes follow
         // from what the kernel granted.
@@ -266,11 +255,8 @@ impl Tc {
             }
         }
         let (rcvbuf, sndbuf) = (sockopt(fd, libc::SO_RCVBUF), sockopt(fd, libc::SO_SNDBUF));
-        // SAFETY: the socket is owned by the AsyncFd from here on and closed only when the
-        // AsyncFd drops, after its deregistration.
-        let fd = unsafe { AsyncFd::register(s) }.map_err(io::Error::from)?;
         Ok(Tc {
-            fd,
+            sock: s,
             seq: 1,
             rbuf: vec![0u8; RECV_BUF],
             sbuf: Vec::new(),
@@ -279,10 +265,9 @@ impl Tc {
         })
     }
 
-    async fn send(&self, buf: &[u8]) -> io::Result<()> {
+    fn send(&self, buf: &[u8]) -> io::Result<()> {
+        let fd = self.sock.as_raw_fd();
         loop {
-            let mut g = self.fd.writable().await?;
-            let fd = g.get_inner().as_raw_fd();
             // SAFETY: buf is valid for buf.len() bytes; a connected-less netlink socket
             // sends to the kernel (pid 0) by default with send().
             let r = unsafe { libc::send(fd, buf.as_ptr() as *const libc::c_void, buf.len(), 0) };
@@ -290,17 +275,15 @@ impl Tc {
                 return Ok(());
             }
             let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::WouldBlock {
-                g.clear_ready();
-                continue;
+            if e.raw_os_error() != Some(libc::EINTR) {
+                return Err(e);
             }
-            return Err(e);
         }
     }
 
     /// Receive one datagram into `self.rbuf`; returns its length.
-    async fn recv(&mut self) -> io::Result<usize> {
-        recv_datagram(&self.fd, &mut self.rbuf).await
+    fn recv(&mut self) -> io::Result<usize> {
+        recv_datagram(self.sock.as_raw_fd(), &mut self.rbuf)
     }
 
     /// Send `n` requests built by `build(i, seq, buf)` and return each one's answer in
@@ -315,7 +298,7 @@ impl Tc {
     /// buffer allows and as the receive buffer can hold answers for if every request
     /// failed; an answer lost all the same (ENOBUFS) is never taken for success: every
     /// request not answered yet then fails.
-    async fn pipeline(
+    fn pipeline(
         &mut self,
         n: usize,
         echo: bool,
@@ -344,7 +327,7 @@ impl Tc {
             }
             patch_flags(&mut sbuf[last_at..], |f| f | NLM_F_ACK);
             let last = next - 1;
-            if let Err(e) = self.send(&sbuf).await {
+            if let Err(e) = self.send(&sbuf) {
                 let ke = KernelError::io(&e);
                 for r in &mut results[first..next] {
                     *r = Some(Err(ke.clone()));
@@ -352,7 +335,7 @@ impl Tc {
                 continue;
             }
             loop {
-                let len = match self.recv().await {
+                let len = match self.recv() {
                     Ok(l) => l,
                     Err(e) => {
                         // ENOBUFS: answers were lost; what the kernel did is unknown.
@@ -416,32 +399,29 @@ impl Tc {
             .collect()
     }
 
-    async fn request(&mut self, msg: impl FnOnce(u32, &mut Vec<u8>)) -> Result<(), KernelError> {
+    fn request(&mut self, msg: impl FnOnce(u32, &mut Vec<u8>)) -> Result<(), KernelError> {
         let mut msg = Some(msg);
         self.pipeline(1, false, |_, seq, buf| {
             if let Some(m) = msg.take() {
                 m(seq, buf)
             }
         })
-        .await
         .pop()
         .unwrap_or(Ok(0))
         .map(|_| ())
     }
 
     /// Add the clsact qdisc to `ifindex` (already there is fine).
-    pub async fn ensure_clsact(&mut self, ifindex: u32) -> Result<(), KernelError> {
-        let r = self
-            .request(|seq, buf| {
-                let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
-                let at = begin_msg(buf, RTM_NEWQDISC, flags, seq);
-                buf.extend_from_slice(&tcmsg(ifindex, TC_H_INGRESS_HANDLE, TC_H_CLSACT, 0));
-                let mut w = NlaWriter::with_buf(std::mem::take(buf));
-                w.str(TCA_KIND, "clsact");
-                *buf = w.buf;
-                finish_msg(buf, at);
-            })
-            .await;
+    pub fn ensure_clsact(&mut self, ifindex: u32) -> Result<(), KernelError> {
+        let r = self.request(|seq, buf| {
+            let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+            let at = begin_msg(buf, RTM_NEWQDISC, flags, seq);
+            buf.extend_from_slice(&tcmsg(ifindex, TC_H_INGRESS_HANDLE, TC_H_CLSACT, 0));
+            let mut w = NlaWriter::with_buf(std::mem::take(buf));
+            w.str(TCA_KIND, "clsact");
+            *buf = w.buf;
+            finish_msg(buf, at);
+        });
         match r {
             Err(e) if e.errno == libc::EEXIST => Ok(()),
             r => r,
@@ -457,7 +437,7 @@ impl Tc {
     /// free one, and NLM_F_ECHO, which makes the kernel say which; `handle` is updated.
     /// An EEXIST that remains after that means a filter with the same match (key and
     /// mask) already sits in that (device, chain, prio): flower allows one.
-    pub async fn install(&mut self, filters: &mut [Filter]) -> Vec<Result<(), KernelError>> {
+    pub fn install(&mut self, filters: &mut [Filter]) -> Vec<Result<(), KernelError>> {
         let flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
         let mut out: Vec<Result<(), KernelError>> = vec![Ok(()); filters.len()];
         let own: Vec<usize> = (0..filters.len())
@@ -467,12 +447,10 @@ impl Tc {
             .filter(|&i| filters[i].handle == 0)
             .collect();
         let f = &*filters;
-        let first = self
-            .pipeline(own.len(), false, |j, seq, buf| {
-                let x = &f[own[j]];
-                x.encode_request(seq, flags, x.handle, buf)
-            })
-            .await;
+        let first = self.pipeline(own.len(), false, |j, seq, buf| {
+            let x = &f[own[j]];
+            x.encode_request(seq, flags, x.handle, buf)
+        });
         for (&i, r) in own.iter().zip(first) {
             match r {
                 Err(e) if e.errno == libc::EEXIST => again.push(i),
@@ -484,11 +462,9 @@ impl Tc {
             return out;
         }
         again.sort_unstable();
-        let second = self
-            .pipeline(again.len(), true, |j, seq, buf| {
-                f[again[j]].encode_request(seq, flags, 0, buf)
-            })
-            .await;
+        let second = self.pipeline(again.len(), true, |j, seq, buf| {
+            f[again[j]].encode_request(seq, flags, 0, buf)
+        });
         for (&i, r) in again.iter().zip(second) {
             match r {
                 Ok(h) if h != 0 => filters[i].handle = h,
@@ -509,23 +485,47 @@ impl Tc {
     /// the old for the new at once, so no packet sees neither: this is how a filter whose
     /// key stays and whose actions change is updated (adding it beside the old one fails,
     /// flower allows one filter per key in a prio). See [`crate::reconcile::plan`].
-    pub async fn replace(&mut self, filters: &[Filter]) -> Vec<Result<(), KernelError>> {
+    pub fn replace(&mut self, filters: &[Filter]) -> Vec<Result<(), KernelError>> {
         let flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
         self.pipeline(filters.len(), false, |i, seq, buf| {
             filters[i].encode_request(seq, flags, filters[i].handle, buf)
         })
-        .await
         .into_iter()
         .map(|r| r.map(|_| ()))
         .collect()
     }
 
     /// Remove filters, many per sendmsg; one result per filter, in order.
-    pub async fn remove(&mut self, filters: &[FilterId]) -> Vec<Result<(), KernelError>> {
+    pub fn remove(&mut self, filters: &[FilterId]) -> Vec<Result<(), KernelError>> {
         self.pipeline(filters.len(), false, |i, seq, buf| {
             filters[i].encode_del(seq, buf)
         })
-        .await
+        .into_iter()
+        .map(|r| r.map(|_| ()))
+        .collect()
+    }
+
+    /// Remove flower filters of any protocol (`tc filter del dev D ingress pref P chain C
+    /// handle H flower`): those switchd did not make may have been added with a protocol
+    /// of their own (`protocol ip`), which [`Tc::remove`] (protocol all, as switchd
+    /// installs) does not find. One result per filter, in order.
+    pub fn remove_any_protocol(&mut self, filters: &[FilterId]) -> Vec<Result<(), KernelError>> {
+        self.pipeline(filters.len(), false, |i, seq, buf| {
+            let f = &filters[i];
+            let at = begin_msg(buf, RTM_DELTFILTER, NLM_F_REQUEST | NLM_F_ACK, seq);
+            // tcm_info: the prio in the upper half, protocol 0 (any) in the lower.
+            buf.extend_from_slice(&tcmsg(
+                f.ifindex,
+                f.handle,
+                TC_H_INGRESS_PARENT,
+                (f.prio as u32) << 16,
+            ));
+            let mut w = NlaWriter::with_buf(std::mem::take(buf));
+            w.str(TCA_KIND, "flower");
+            w.u32(TCA_CHAIN, f.chain);
+            *buf = w.buf;
+            finish_msg(buf, at);
+        })
         .into_iter()
         .map(|r| r.map(|_| ()))
         .collect()
@@ -533,21 +533,19 @@ impl Tc {
 
     /// Every flower filter on the clsact ingress of `ifindex`, all chains, with key,
     /// actions, cookie, counters and last use.
-    pub async fn dump(&mut self, ifindex: u32) -> Result<Vec<Installed>, KernelError> {
+    pub fn dump(&mut self, ifindex: u32) -> Result<Vec<Installed>, KernelError> {
         self.dump_with(ifindex, None, false, filter::parse_filter)
-            .await
     }
 
     /// The flower filters of one place, (`chain`, `prio`) on the clsact ingress of
     /// `ifindex`, in full: what [`Tc::dump`] gives for that place alone.
-    pub async fn dump_place(
+    pub fn dump_place(
         &mut self,
         ifindex: u32,
         chain: u32,
         prio: u16,
     ) -> Result<Vec<Installed>, KernelError> {
         self.dump_with(ifindex, Some((chain, prio)), false, filter::parse_filter)
-            .await
     }
 
     /// Every flower filter on the clsact ingress of `ifindex`, all chains, tersely
@@ -555,14 +553,13 @@ impl Tc {
     /// actions' options, which are most of a full dump's bytes and of the kernel's work
     /// (`fl_terse_dump`). No time of last use then. A kernel older than 5.7 ignores the
     /// flag and answers in full; that parses the same, with the last use.
-    pub async fn dump_terse(&mut self, ifindex: u32) -> Result<Vec<Listed>, KernelError> {
+    pub fn dump_terse(&mut self, ifindex: u32) -> Result<Vec<Listed>, KernelError> {
         self.dump_with(ifindex, None, true, filter::parse_listed)
-            .await
     }
 
     /// Dump the filters of `ifindex` (of one (chain, prio) with `place`), each message
     /// parsed by `parse`.
-    async fn dump_with<T>(
+    fn dump_with<T>(
         &mut self,
         ifindex: u32,
         place: Option<(u32, u16)>,
@@ -589,10 +586,10 @@ impl Tc {
         }
         let mut buf = w.buf;
         finish_msg(&mut buf, at);
-        self.send(&buf).await.map_err(|e| KernelError::io(&e))?;
+        self.send(&buf).map_err(|e| KernelError::io(&e))?;
         let mut out = Vec::new();
         loop {
-            let len = self.recv().await.map_err(|e| KernelError::io(&e))?;
+            let len = self.recv().map_err(|e| KernelError::io(&e))?;
             for m in split_msgs(&self.rbuf[..len]) {
                 if m.seq != seq {
                     continue;
@@ -629,7 +626,7 @@ impl Tc {
         }
     }
 
-    async fn link(&mut self, ty: u16, name: &str) -> Result<(), KernelError> {
+    fn link(&mut self, ty: u16, name: &str) -> Result<(), KernelError> {
         self.request(|seq, buf| {
             let flags = if ty == RTM_NEWLINK {
                 NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
@@ -648,42 +645,37 @@ impl Tc {
             *buf = w.buf;
             finish_msg(buf, at);
         })
-        .await
     }
 
     /// Create a stand-alone action (no filter) with index `index`, then delete it.
-    async fn probe_action(&mut self, a: &TcAction, index: u32) -> Result<(), KernelError> {
+    fn probe_action(&mut self, a: &TcAction, index: u32) -> Result<(), KernelError> {
         let kind = a.kind().to_string();
-        let r = self
-            .request(|seq, buf| {
-                let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
-                let at = begin_msg(buf, RTM_NEWACTION, flags, seq);
-                buf.extend_from_slice(&[0u8; 4]); // struct tcamsg
-                let mut w = NlaWriter::with_buf(std::mem::take(buf));
-                let t = w.begin(TCA_ACT_TAB);
-                a.encode_indexed(1, index, None, &mut w);
-                w.end(t);
-                *buf = w.buf;
-                finish_msg(buf, at);
-            })
-            .await;
+        let r = self.request(|seq, buf| {
+            let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+            let at = begin_msg(buf, RTM_NEWACTION, flags, seq);
+            buf.extend_from_slice(&[0u8; 4]); // struct tcamsg
+            let mut w = NlaWriter::with_buf(std::mem::take(buf));
+            let t = w.begin(TCA_ACT_TAB);
+            a.encode_indexed(1, index, None, &mut w);
+            w.end(t);
+            *buf = w.buf;
+            finish_msg(buf, at);
+        });
         match r {
             Ok(()) => {
-                let _ = self
-                    .request(|seq, buf| {
-                        let at = begin_msg(buf, RTM_DELACTION, NLM_F_REQUEST | NLM_F_ACK, seq);
-                        buf.extend_from_slice(&[0u8; 4]);
-                        let mut w = NlaWriter::with_buf(std::mem::take(buf));
-                        let t = w.begin(TCA_ACT_TAB);
-                        let e = w.begin(1);
-                        w.str(TCA_ACT_KIND, &kind);
-                        w.u32(TCA_ACT_INDEX, index);
-                        w.end(e);
-                        w.end(t);
-                        *buf = w.buf;
-                        finish_msg(buf, at);
-                    })
-                    .await;
+                let _ = self.request(|seq, buf| {
+                    let at = begin_msg(buf, RTM_DELACTION, NLM_F_REQUEST | NLM_F_ACK, seq);
+                    buf.extend_from_slice(&[0u8; 4]);
+                    let mut w = NlaWriter::with_buf(std::mem::take(buf));
+                    let t = w.begin(TCA_ACT_TAB);
+                    let e = w.begin(1);
+                    w.str(TCA_ACT_KIND, &kind);
+                    w.u32(TCA_ACT_INDEX, index);
+                    w.end(e);
+                    w.end(t);
+                    *buf = w.buf;
+                    finish_msg(buf, at);
+                });
                 Ok(())
             }
             // Someone else's action holds that index: the module is there.
@@ -695,14 +687,14 @@ impl Tc {
     /// Which TC parts work: the clsact qdisc and cls_flower (tried on a bridge made for
     /// the probe and deleted after it), and each action module (created stand-alone and
     /// deleted). Each missing part gets a sentence with the kernel's own words.
-    pub async fn probe(&mut self) -> KernelSupport {
+    pub fn probe(&mut self) -> KernelSupport {
         let mut s = KernelSupport::default();
         let lacks = |what: &str, cfg: &str, e: &KernelError| {
             format!("kernel lacks {what} ({cfg}): {}", e.message)
         };
         let name = format!("swdp{}", std::process::id() % 10_000_000);
-        let _ = self.link(RTM_DELLINK, &name).await;
-        match self.link(RTM_NEWLINK, &name).await {
+        let _ = self.link(RTM_DELLINK, &name);
+        match self.link(RTM_NEWLINK, &name) {
             Err(e) => s.missing.push(format!(
                 "cannot create the probe bridge {name} to try clsact and cls_flower: {}",
                 e.message
@@ -711,7 +703,7 @@ impl Tc {
                 let c = std::ffi::CString::new(name.clone()).unwrap_or_default();
                 // SAFETY: c is a valid NUL-terminated string.
                 let ifindex = unsafe { libc::if_nametoindex(c.as_ptr()) };
-                match self.ensure_clsact(ifindex).await {
+                match self.ensure_clsact(ifindex) {
                     Err(e) => {
                         s.missing
                             .push(lacks("the clsact qdisc", "CONFIG_NET_SCH_INGRESS", &e))
@@ -730,7 +722,7 @@ impl Tc {
                             actions: vec![],
                             cookie: [0; 16],
                         };
-                        match self.install(std::slice::from_mut(&mut f)).await.pop() {
+                        match self.install(std::slice::from_mut(&mut f)).pop() {
                             Some(Err(e)) => {
                                 s.missing
                                     .push(lacks("cls_flower", "CONFIG_NET_CLS_FLOWER", &e))
@@ -739,7 +731,7 @@ impl Tc {
                         }
                     }
                 }
-                let _ = self.link(RTM_DELLINK, &name).await;
+                let _ = self.link(RTM_DELLINK, &name);
             }
         }
         let actions: [(&'static str, &str, TcAction); 9] = [
@@ -796,7 +788,7 @@ impl Tc {
         ];
         for (i, (module, cfg, a)) in actions.iter().enumerate() {
             // An index far above what `tc` or switchd's filters get by default.
-            match self.probe_action(a, 0x7fff_ff00 + i as u32).await {
+            match self.probe_action(a, 0x7fff_ff00 + i as u32) {
                 Ok(()) => s.present.push(module),
                 Err(e) => s.missing.push(lacks(module, cfg, &e)),
             }

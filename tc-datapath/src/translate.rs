@@ -38,41 +38,10 @@ use crate::filter::{
     csum, Filter, FlowerKey, Mac, MirredKind, PeditHeader, PeditKey, PoliceRate, TcAction, Verdict,
     MAX_ACTIONS,
 };
+use crate::flow::{DecodedFlow, Refusal};
 use crate::meter::MeterTable;
 use crate::ports::{PortMap, OFPP_LOCAL};
 use crate::prio;
-
-/// One OpenFlow flow entry to compile (borrowed from the agent's flow table).
-#[derive(Debug, Clone, Copy)]
-pub struct FlowSpec<'a> {
-    pub table_id: u8,
-    pub priority: u16,
-    /// The controller's cookie; not part of the TC filter (the filter cookie identifies the
-    /// flow by content, see [`crate::cookie`]).
-    pub cookie: u64,
-    pub r#match: &'a Match,
-    pub instructions: &'a [Instruction],
-}
-
-/// Why a flow cannot be expressed in TC: the OpenFlow error to send and a sentence for the
-/// log and for switchctl.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub error: OfpErrorCode,
-    pub reason: String,
-}
-
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} (OpenFlow error type {} code {})",
-            self.reason, self.error.err_type, self.error.code
-        )
-    }
-}
-
-impl std::error::Error for Refusal {}
 
 /// The OpenFlow 1.3 error codes a translation can answer with (spec 7.4.4).
 pub mod codes {
@@ -605,7 +574,7 @@ fn action_set_rank(a: &Action) -> u8 {
 }
 
 fn compile_instructions<'a>(
-    flow: &FlowSpec<'a>,
+    flow: &DecodedFlow<'a>,
     meters: &MeterTable,
 ) -> Result<Vec<Step<'a>>, Refusal> {
     let mut meter = None;
@@ -1251,7 +1220,7 @@ fn finish(
 /// A flow without in_port depends on the port map (its devices, FLOOD's targets): translate
 /// it again when a port comes or goes. With no bridge port at all it yields no filter.
 pub fn translate(
-    flow: &FlowSpec,
+    flow: &DecodedFlow,
     ports: &PortMap,
     meters: &MeterTable,
 ) -> Result<Vec<Filter>, Refusal> {

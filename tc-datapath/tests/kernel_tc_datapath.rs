@@ -14,8 +14,8 @@ use regress::net::LanSwitch;
 use regress::Lan;
 use tc_datapath::translate::port;
 use tc_datapath::{
-    diff, plan, prio, translate, Filter, FlowSpec, MeterTable, MirredKind, PortMap, Tc, TcAction,
-    Verdict,
+    diff, plan, prio, translate, DecodedFlow, Filter, MeterTable, MirredKind, PortMap, Tc,
+    TcAction, Verdict,
 };
 
 const IGNORE: &str = "kernel tier: needs cls_flower, runs in the VM";
@@ -65,9 +65,9 @@ impl Switch {
             meters: MeterTable::new(),
         };
         let ifxs: Vec<u32> = sw.ports.iter().map(|p| p.1).collect();
-        for r in sw.tc(move |rt, tc| {
+        for r in sw.tc(move |tc| {
             ifxs.iter()
-                .map(|i| rt.block_on(tc.ensure_clsact(*i)))
+                .map(|i| tc.ensure_clsact(*i))
                 .collect::<Vec<_>>()
         }) {
             r.expect("clsact");
@@ -76,21 +76,11 @@ impl Switch {
     }
 
     /// Run `f` with a `Tc` opened inside the switch's namespace.
-    fn tc<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&tokio::runtime::Runtime, &mut Tc) -> R + Send + 'static,
-    ) -> R {
+    fn tc<R: Send + 'static>(&self, f: impl FnOnce(&mut Tc) -> R + Send + 'static) -> R {
         let ns = self.lan.switch_ns.as_ref().expect("switch namespace");
         ns.enter(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            let mut tc = {
-                let _g = rt.enter();
-                Tc::new().expect("netlink socket")
-            };
-            f(&rt, &mut tc)
+            let mut tc = Tc::new().expect("netlink socket");
+            f(&mut tc)
         })
         .expect("enter the switch namespace")
     }
@@ -102,7 +92,7 @@ impl Switch {
         tables.dedup();
         for Flow(table, priority, fields, inst) in flows {
             let m = Match::from_fields(fields.clone());
-            let spec = FlowSpec {
+            let spec = DecodedFlow {
                 table_id: *table,
                 priority: *priority,
                 cookie: 0,
@@ -123,8 +113,8 @@ impl Switch {
 
     /// Install; returns the filters with the handles they got.
     fn install_filters(&self, mut filters: Vec<Filter>) -> Vec<Filter> {
-        let (res, filters) = self.tc(move |rt, tc| {
-            let res = rt.block_on(tc.install(&mut filters));
+        let (res, filters) = self.tc(move |tc| {
+            let res = tc.install(&mut filters);
             (res, filters)
         });
         for r in res {
@@ -138,15 +128,14 @@ impl Switch {
     }
 
     fn dump(&self, ifindex: u32) -> Vec<tc_datapath::Installed> {
-        self.tc(move |rt, tc| rt.block_on(tc.dump(ifindex)))
-            .expect("dump")
+        self.tc(move |tc| tc.dump(ifindex)).expect("dump")
     }
 
     fn clear(&self) {
         let ifxs: Vec<u32> = self.ports.iter().map(|p| p.1).collect();
         for i in ifxs {
             let ids: Vec<_> = self.dump(i).into_iter().map(|f| f.id).collect();
-            for r in self.tc(move |rt, tc| rt.block_on(tc.remove(&ids))) {
+            for r in self.tc(move |tc| tc.remove(&ids)) {
                 r.expect("remove");
             }
         }
@@ -168,7 +157,7 @@ fn tcp_ok(sw: &Switch, from: usize, to: usize, port: u16) -> bool {
 #[ignore = "kernel tier: needs cls_flower, runs in the VM"]
 fn probe_reports_everything_present_in_the_vm() {
     let sw = Switch::new(1);
-    let s = sw.tc(|rt, tc| rt.block_on(tc.probe()));
+    let s = sw.tc(|tc| tc.probe());
     assert!(s.is_complete(), "missing in the VM: {:?}", s.missing);
     for m in [
         "sch_clsact",
@@ -452,14 +441,14 @@ fn terse_dump_gives_the_places_cookies_and_counters_of_the_full_dump() {
     for (_, ifx, _) in sw.ports.iter() {
         // Full, terse, full: the counters of the terse one lie between the other two's
         // (stray IPv6 packets may hit a filter meanwhile).
-        let (before, terse, after, places) = sw.tc(move |rt, tc| {
-            let before = rt.block_on(tc.dump(ifx)).expect("dump");
-            let terse = rt.block_on(tc.dump_terse(ifx)).expect("terse dump");
-            let after = rt.block_on(tc.dump(ifx)).expect("dump");
+        let (before, terse, after, places) = sw.tc(move |tc| {
+            let before = tc.dump(ifx).expect("dump");
+            let terse = tc.dump_terse(ifx).expect("terse dump");
+            let after = tc.dump(ifx).expect("dump");
             let mut places = Vec::new();
             for i in &before {
-                let p = rt
-                    .block_on(tc.dump_place(ifx, i.id.chain, i.id.prio))
+                let p = tc
+                    .dump_place(ifx, i.id.chain, i.id.prio)
                     .expect("dump of a place");
                 places.push((i.id.chain, i.id.prio, p));
             }
@@ -530,7 +519,7 @@ fn kernel_refusal_carries_the_kernels_words() {
         ifindex: 999_999,
     }];
     let twice = vec![bad[0].clone()];
-    let res = sw.tc(move |rt, tc| rt.block_on(tc.install(&mut bad)));
+    let res = sw.tc(move |tc| tc.install(&mut bad));
     let e = res[0]
         .clone()
         .expect_err("a redirect to no device must fail");
@@ -543,9 +532,9 @@ fn kernel_refusal_carries_the_kernels_words() {
     // key is: EEXIST, and the first one stays.
     let mut ok = twice.clone();
     ok[0].actions = vec![TcAction::Gact(Verdict::Ok)];
-    let res = sw.tc(move |rt, tc| {
-        let a = rt.block_on(tc.install(&mut ok.clone()));
-        let b = rt.block_on(tc.install(&mut ok));
+    let res = sw.tc(move |tc| {
+        let a = tc.install(&mut ok.clone());
+        let b = tc.install(&mut ok);
         (a, b)
     });
     assert!(res.0[0].is_ok(), "{:?}", res.0);
@@ -838,7 +827,7 @@ fn colliding_handles_both_install_and_reconcile() {
     assert!(add.is_empty() && remove.is_empty(), "{add:?} {remove:?}");
     // The id install reported removes exactly that filter.
     let gone = wanted[at[1]].id();
-    let res = sw.tc(move |rt, tc| rt.block_on(tc.remove(&[gone])));
+    let res = sw.tc(move |tc| tc.remove(&[gone]));
     assert_eq!(res, vec![Ok(())]);
     assert!(
         sw.host(0).ns.ping_eventually(sw.host(1).ip, 3),
@@ -871,7 +860,7 @@ fn changed_actions_under_the_same_match_are_replaced_in_place() {
     assert_eq!(changed.len(), 1);
     // Beside the old one it cannot go: flower holds one filter per key in a prio.
     let mut beside = changed.clone();
-    let res = sw.tc(move |rt, tc| rt.block_on(tc.install(&mut beside)));
+    let res = sw.tc(move |tc| tc.install(&mut beside));
     assert_eq!(res[0].as_ref().map_err(|e| e.errno), Err(17), "{res:?}");
     // plan turns it into a replacement under the installed handle.
     let mut installed = Vec::new();
@@ -887,7 +876,7 @@ fn changed_actions_under_the_same_match_are_replaced_in_place() {
         .expect("old filter");
     assert_eq!(p.replace[0].handle, was.handle);
     let rep = p.replace.clone();
-    let res = sw.tc(move |rt, tc| rt.block_on(tc.replace(&rep)));
+    let res = sw.tc(move |tc| tc.replace(&rep));
     assert_eq!(res, vec![Ok(())]);
     assert!(
         sw.host(0).ns.ping_eventually(sw.host(1).ip, 3),

@@ -7,14 +7,7 @@ use tc_datapath::Tc;
 
 #[test]
 fn probe_names_what_the_host_kernel_lacks() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let support = rt.block_on(async {
-        let mut tc = Tc::new().expect("netlink socket");
-        tc.probe().await
-    });
+    let support = Tc::new().expect("netlink socket").probe();
     eprintln!("present: {:?}", support.present);
     for m in &support.missing {
         eprintln!("missing: {m}");

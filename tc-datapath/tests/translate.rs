@@ -12,7 +12,7 @@ use ofproto::v13::{
 use tc_datapath::filter::csum;
 use tc_datapath::translate::{codes, port};
 use tc_datapath::{
-    prio, translate, Filter, FlowSpec, FlowerKey, MeterTable, MirredKind, PeditHeader, PeditKey,
+    prio, translate, DecodedFlow, Filter, FlowerKey, MeterTable, MirredKind, PeditHeader, PeditKey,
     PoliceRate, PortMap, Refusal, TcAction, Verdict,
 };
 
@@ -40,7 +40,7 @@ fn tr_with(
     meters: &MeterTable,
 ) -> Result<Vec<Filter>, Refusal> {
     let m = Match::from_fields(fields);
-    let flow = FlowSpec {
+    let flow = DecodedFlow {
         table_id: table,
         priority,
         cookie: 0,
@@ -496,7 +496,7 @@ fn reserved_ports() {
     p.insert(port::LOCAL, 10, "br0");
     let m = Match::from_fields([Oxm::InPort(1)]);
     let inst = apply(vec![out(port::LOCAL)]);
-    let flow = FlowSpec {
+    let flow = DecodedFlow {
         table_id: 0,
         priority: 5,
         cookie: 0,
@@ -513,7 +513,7 @@ fn reserved_ports() {
     );
     // LOCAL is no ingress device: a flow without in_port gets no filter on it.
     let m = Match::new();
-    let flow = FlowSpec {
+    let flow = DecodedFlow {
         r#match: &m,
         ..flow
     };
@@ -876,7 +876,7 @@ fn more_than_32_tc_actions_is_too_many() {
     }
     let m = Match::from_fields([Oxm::InPort(1)]);
     let inst = apply(vec![out(port::FLOOD)]);
-    let flow = FlowSpec {
+    let flow = DecodedFlow {
         table_id: 0,
         priority: 1,
         cookie: 0,
@@ -1031,7 +1031,7 @@ fn the_psample_group_names_the_flow_by_content() {
     // The controller's cookie is not the flow's content.
     let m = Match::from_fields([]);
     let inst = apply(vec![controller(0xffff)]);
-    let flow = FlowSpec {
+    let flow = DecodedFlow {
         table_id: 0,
         priority: 100,
         cookie: 0x1234,

@@ -21,13 +21,13 @@ use ofproto::header::OFP13_VERSION;
 use ofproto::v13::{self, multipart as mp, Message as M};
 use ofproto::OfpErrorCode;
 
-use super::backend::Refusal;
 use super::flowtable::{self, port, RemovedFlow, Selector, METER_ALL, METER_MAX};
 use super::packetout;
 pub(crate) use super::switch::{LinkCounters, Switch, SwitchPort};
 use crate::endpoint::pump::Pumped;
 use crate::endpoint::{Endpoint, EndpointConfig};
 use crate::{log_debug, log_info, log_warn};
+use tc_datapath::Refusal;
 
 pub(crate) use crate::endpoint::CloseReason;
 
@@ -767,10 +767,10 @@ impl Agent {
                 let meters = self.switch.table.meters();
                 let list: Vec<mp::MeterConfig> = meters
                     .iter()
-                    .filter(|(id, _)| meter_id == METER_ALL || **id == meter_id)
+                    .filter(|(id, _)| meter_id == METER_ALL || *id == meter_id)
                     .map(|(id, m)| mp::MeterConfig {
                         flags: m.flags,
-                        meter_id: *id,
+                        meter_id: id,
                         bands: m.bands.clone(),
                     })
                     .collect();

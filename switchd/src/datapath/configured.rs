@@ -14,9 +14,10 @@ use bytes::Bytes;
 use ofproto::v13;
 
 use super::agent::Agent;
-use super::{flowtable, par};
+use super::flowtable;
 use crate::msg::{ConfiguredFlow, FlowForm, SwitchConfig};
 use crate::{log_info, log_warn};
+use tc_datapath::par;
 
 /// The configured table-miss, and the static flows, as ordinary entries of table 0.
 pub(super) fn install_configured_flows(a: &mut Agent, cfg: &SwitchConfig, now: Instant) {
@@ -123,10 +124,10 @@ mod tests {
 
     use super::{decode, install_flows, table_miss};
     use crate::datapath::agent::{Agent, AgentConfig, Switch};
-    use crate::datapath::backend::{InMemory, Refusal};
+    use crate::datapath::flowtable::tests::InMemory;
     use crate::msg::{ConfiguredFlow, FlowForm};
     use ofproto::v13;
-    use ofproto::OfpErrorCode;
+    use tc_datapath::Refusal;
 
     #[test]
     fn refusals_name_the_file_and_line_of_the_flow() {
@@ -135,7 +136,7 @@ mod tests {
             refuse_priority: Some((
                 7,
                 Refusal::new(
-                    OfpErrorCode::new(ofproto::error::err_type::FLOW_MOD_FAILED, 0),
+                    ofproto::v13::errors::flow_mod_failed::UNKNOWN,
                     "the kernel says no",
                 ),
             )),

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use ofproto::v13::{self, flow::flow_mod_flags as ff, FlowModCommand, Instruction, Oxm};
 
-use super::backend::{Backend, Counters, FlowId, FlowSpec, MeterTable, Refusal};
+use tc_datapath::{Backend, Counters, FlowId, FlowSpec, MeterTable, Refusal};
 
 /// OpenFlow 1.3 reserved port numbers (`enum ofp_port_no`), ofproto's.
 pub use ofproto::v13::port;
@@ -206,7 +206,7 @@ impl FlowEntry {
     /// an entry that outputs to CONTROLLER.
     fn uses_meter(&self, id: u32) -> bool {
         if id == METER_CONTROLLER {
-            super::backend::PacketInFlow::of(&self.spec).is_some()
+            tc_datapath::PacketInFlow::of(&self.spec).is_some()
         } else {
             self.meter() == Some(id)
         }
@@ -550,7 +550,7 @@ impl FlowTable {
         }
         let flows: Vec<(FlowId, &FlowSpec)> =
             pending.iter().map(|(_, e, _)| (e.id, &e.spec)).collect();
-        let res = backend.install_many(&flows, &self.meters);
+        let res = backend.install_many(&flows);
         for ((i, e, h), r) in pending.drain(..).zip(res) {
             match r {
                 Ok(()) => self.insert_hashed(e, h),
@@ -641,7 +641,7 @@ impl FlowTable {
         }
         let id = self.alloc_id();
         let spec = Self::spec(fm);
-        backend.install(id, &spec, &self.meters)?;
+        backend.install(id, &spec)?;
         let mut entry = FlowEntry::new(id, spec, fm, now);
         if let Some(old_id) = same {
             // 6.4: the identical entry is replaced, duration and all; its counters are
@@ -696,7 +696,7 @@ impl FlowTable {
             };
             let spec = e.spec.with_instructions(&fm.instructions);
             let new = self.alloc_id();
-            if let Err(r) = backend.install(new, &spec, &self.meters) {
+            if let Err(r) = backend.install(new, &spec) {
                 for (_, n) in made {
                     backend.remove(n);
                 }
@@ -837,7 +837,7 @@ impl FlowTable {
                     }
                 }
                 Instruction::Meter(m) => {
-                    if !self.meters.contains_key(m) {
+                    if !self.meters.contains(*m) {
                         return Err(Refusal::new(err::MM_UNKNOWN_METER, format!("no meter {m}")));
                     }
                 }
@@ -871,16 +871,17 @@ impl FlowTable {
         let id = mm.meter_id;
         if mm.command == C::Delete {
             let ids: Vec<u32> = if id == METER_ALL {
-                self.meters.keys().copied().collect()
+                self.meters.iter().map(|(m, _)| m).collect()
             } else {
                 vec![id]
             };
             let mut out = Vec::new();
             for m in ids {
                 // A meter that does not exist is deleted without an error.
-                let Some(old) = self.meters.remove(&m) else {
+                let Some(old) = self.meters.remove(m) else {
                     continue;
                 };
+                backend.set_meters(&self.meters);
                 if m == METER_CONTROLLER {
                     // The packet-in bound goes back to its default; the flows stay.
                     self.reinstall_users(m, Some(old), backend, now)?;
@@ -904,7 +905,7 @@ impl FlowTable {
             ));
         }
         check_meter(mm)?;
-        match (mm.command, self.meters.contains_key(&id)) {
+        match (mm.command, self.meters.contains(id)) {
             (C::Add, true) => {
                 return Err(Refusal::new(
                     err::MM_METER_EXISTS,
@@ -919,7 +920,17 @@ impl FlowTable {
             }
             _ => {}
         }
-        let old = self.meters.insert(id, mm.clone());
+        let old = self.meters.get(id).cloned();
+        let mut add = mm.clone();
+        add.command = C::Add;
+        self.meters.remove(id);
+        if let Err(r) = self.meters.apply(&add) {
+            if let Some(o) = old {
+                self.meters.insert(id, o);
+            }
+            return Err(r);
+        }
+        backend.set_meters(&self.meters);
         self.reinstall_users(id, old, backend, now)?;
         Ok(Vec::new())
     }
@@ -930,7 +941,7 @@ impl FlowTable {
     fn reinstall_users(
         &mut self,
         id: u32,
-        old: Option<v13::MeterMod>,
+        old: Option<tc_datapath::Meter>,
         backend: &mut dyn Backend,
         now: Instant,
     ) -> Result<(), Refusal> {
@@ -946,14 +957,15 @@ impl FlowTable {
                 continue;
             };
             let new = self.alloc_id();
-            if let Err(r) = backend.install(new, &spec, &self.meters) {
+            if let Err(r) = backend.install(new, &spec) {
                 for (_, n) in made {
                     backend.remove(n);
                 }
                 match old {
                     Some(o) => self.meters.insert(id, o),
-                    None => self.meters.remove(&id),
+                    None => self.meters.remove(id),
                 };
+                backend.set_meters(&self.meters);
                 return Err(r);
             }
             made.push((*old_id, new));
@@ -1141,4 +1153,4 @@ pub fn check_match(m: &v13::Match) -> Result<(), Refusal> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -111,7 +111,9 @@ pub fn wanted(far: u32, bridge: u32, ports: &BTreeMap<u32, u32>) -> Vec<Filter> 
     v
 }
 
-/// One local switch's injection pair, and the TC socket its filters are set with.
+/// One local switch's injection pair, and the TC socket its filters are set with (a
+/// blocking one, as the kernel table's: each call returns once the kernel has answered,
+/// well under a millisecond; the pair's links stay with the async rtnetlink handle).
 pub struct Injector {
     name: String,
     links: Links,
@@ -195,7 +197,6 @@ impl Injector {
         }
         let mut tc = Tc::new().map_err(|e| format!("cannot open a TC netlink socket: {e}"))?;
         tc.ensure_clsact(far.index)
-            .await
             .map_err(|e| format!("clsact on {far_name}: {e}"))?;
         Ok(Injector {
             name: name.to_string(),
@@ -228,7 +229,7 @@ impl Injector {
             );
         }
         let wanted = wanted(self.far, self.bridge, ports);
-        let installed = match self.tc.dump(self.far).await {
+        let installed = match self.tc.dump(self.far) {
             Ok(i) => i,
             Err(e) => {
                 log_warn!(
@@ -245,21 +246,18 @@ impl Injector {
         errors.extend(
             self.tc
                 .install(&mut add)
-                .await
                 .into_iter()
                 .filter_map(Result::err),
         );
         errors.extend(
             self.tc
                 .replace(&plan.replace)
-                .await
                 .into_iter()
                 .filter_map(Result::err),
         );
         errors.extend(
             self.tc
                 .remove(&plan.remove)
-                .await
                 .into_iter()
                 .filter_map(Result::err),
         );

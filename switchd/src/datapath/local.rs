@@ -17,7 +17,6 @@ use tokio::net::TcpStream;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::agent::{Agent, AgentConfig, SampledPacket};
-use super::backend;
 use super::channel::{self, offer, sleep_until, Channel, RECONNECT};
 use super::configured::install_configured_flows;
 use super::inject;
@@ -27,7 +26,6 @@ use super::packetout;
 use super::portstats::answer_port_stats;
 use super::remote;
 use super::switch::{Switch, SwitchPort, N_TABLES};
-use super::tc;
 use crate::child::Peers;
 use crate::endpoint::pump::Pump;
 use crate::msg::SwitchConfig;
@@ -150,9 +148,12 @@ impl LocalSwitch {
             echo_interval,
         };
         let now = Instant::now();
-        let backend: Box<dyn backend::Backend + Send> = if available {
-            match tc::TcBackend::start(&name) {
-                Ok(b) => Box::new(b),
+        let backend: Box<dyn tc_datapath::Backend + Send> = if available {
+            match tc_datapath::Table::open(&name, Box::new(table_log)) {
+                Ok(mut b) => {
+                    b.take_ports(cfg.take_ports);
+                    Box::new(b)
+                }
                 Err(e) => {
                     log_warn!(
                         "local switch {name} unavailable: cannot open a TC netlink socket: {e}"
@@ -161,7 +162,7 @@ impl LocalSwitch {
                 }
             }
         } else {
-            Box::new(backend::NormalOnly)
+            Box::new(tc_datapath::NormalOnly)
         };
         let mut a = Agent::new(acfg.clone(), Switch::new(N_TABLES, backend), now);
         let mut injector = None;
@@ -696,5 +697,15 @@ async fn wake(w: Option<observer::Waiter<'_>>) -> observer::Wake {
     match w {
         Some(w) => w.wake().await,
         None => std::future::pending().await,
+    }
+}
+
+/// Where a local switch's kernel table logs.
+fn table_log(level: tc_datapath::table::Level, line: &str) {
+    use tc_datapath::table::Level;
+    match level {
+        Level::Warn => log_warn!("{line}"),
+        Level::Info => log_info!("{line}"),
+        Level::Debug => log_debug!("{line}"),
     }
 }

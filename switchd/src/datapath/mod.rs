@@ -9,25 +9,21 @@
 //! - `switch.rs`: what a switch is across connections (flow table, backend, ports);
 //! - `observer.rs`: ofp's view of a switch that a remote controller drives;
 //! - `portstats.rs`: port counters from the kernel for the agent's PORT_STATS;
-//! - `flowtable.rs`: OpenFlow's flow-table semantics, over a [`backend::Backend`];
-//! - `backend.rs`: the narrow trait tc-datapath plugs into, and the stand-in until then;
+//! - `flowtable.rs`: OpenFlow's flow-table semantics, over a [`tc_datapath::Backend`]
+//!   (a local switch's kernel table, [`tc_datapath::Table`]);
 //! - `configured.rs`: a local switch's table-miss and configured flows into its flow table,
 //!   refusals logged at their `file:line`;
 //! - `links.rs`: bridges, ports and link events over rtnetlink;
-//! - `tc.rs`: the backend over tc-datapath (flows as flower filters), and the probe of
-//!   what the kernel has;
 //! - `packetout.rs`: PACKET_OUT, sent on the devices through the parent's packet socket;
 //! - `inject.rs`: the veth pair through which a packet-out reaches the flow table (TABLE)
 //!   or the host (LOCAL);
 //! - `remote.rs`: a remote controller's address, connection and reconnection schedule;
-//! - `par.rs`: a parallel map for parsing many flow lines;
 //! - here: the process entry, one task per local switch, speaking OpenFlow over a
 //!   socketpair whose other end goes to the ofp process (as OpenBSD's switch(4) spoke it
 //!   over /dev/switchN), or over TCP to the remote controller of `forward to`, and reloads
 //!   that start, stop and restart those tasks.
 
 pub(crate) mod agent;
-pub mod backend;
 mod channel;
 pub mod configured;
 pub mod flowtable;
@@ -36,11 +32,9 @@ pub(crate) mod links;
 mod local;
 pub(crate) mod observer;
 pub(crate) mod packetout;
-pub mod par;
 mod portstats;
 pub(crate) mod remote;
 mod switch;
-pub mod tc;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -333,7 +327,7 @@ async fn probe() -> Option<String> {
         Ok(t) => t,
         Err(e) => return Some(format!("cannot open a TC netlink socket: {e}")),
     };
-    let k = tc.probe().await;
+    let k = tc.probe();
     log_info!("kernel probe: present: {}", k.present.join(", "));
     for m in &k.missing {
         log_info!("kernel probe: {m}");

@@ -14,7 +14,6 @@
 use std::time::Instant;
 
 use super::agent::{Agent, AgentConfig, Switch};
-use super::backend::NormalOnly;
 use super::channel::{offer, sleep_until, RECONNECT};
 use super::links::Links;
 use super::portstats::answer_port_stats;
@@ -23,6 +22,7 @@ use crate::child::Peers;
 use crate::endpoint::pump::{Pump, Ready};
 use crate::log_debug;
 use ofproto::v13;
+use tc_datapath::NormalOnly;
 
 /// What woke the observer.
 #[derive(Debug)]

@@ -40,10 +40,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ofproto::v13::{self, port, Action, Oxm};
 
-use super::backend::Refusal;
 use super::inject;
 use super::switch::{Dest, FrameSink, Switch, SwitchPort};
 use crate::{log_info, log_warn};
+use tc_datapath::Refusal;
 
 /// Send errors of one switch are logged at most this often.
 pub const LOG_EVERY: Duration = Duration::from_secs(10);

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use ofproto::v13;
 
-use super::backend::{Backend, PortBinding, PortMap};
 use super::flowtable::FlowTable;
+use tc_datapath::{Backend, PortMap};
 
 /// Flow tables per local switch (TC chains 0..N_TABLES).
 pub(crate) const N_TABLES: u8 = 8;
@@ -72,18 +72,11 @@ impl Switch {
     }
 
     pub(crate) fn port_map(&self) -> PortMap {
-        self.ports
-            .iter()
-            .map(|(no, p)| {
-                (
-                    *no,
-                    PortBinding {
-                        name: String::from_utf8_lossy(&p.desc.name).into_owned(),
-                        ifindex: p.ifindex,
-                    },
-                )
-            })
-            .collect()
+        let mut m = PortMap::new();
+        for (no, p) in &self.ports {
+            m.insert(*no, p.ifindex, &String::from_utf8_lossy(&p.desc.name));
+        }
+        m
     }
 }
 

@@ -9,7 +9,8 @@ use ofproto::v13::{self, multipart as mp, Message as M};
 use ofproto::OfpErrorCode;
 
 use super::*;
-use crate::datapath::backend::{Backend, Counters, InMemory};
+use crate::datapath::flowtable::tests::InMemory;
+use tc_datapath::{Backend, Counters};
 
 const ECHO: Duration = Duration::from_secs(10);
 
@@ -769,37 +770,36 @@ fn standalone_keeps_a_normal_table_miss_the_controller_installed() {
 }
 
 /// The in-memory backend, plus the psample groups of its flows as a test sets them (the
-/// real mapping is tc.rs's, shown with packets by regress/tests/kernel_packet_in.rs).
+/// real mapping is tc_datapath::Table's, shown with packets by regress/tests/kernel_packet_in.rs).
 struct WithGroups {
     inner: InMemory,
-    groups: std::collections::HashMap<u32, crate::datapath::backend::PacketInFlow>,
+    groups: std::collections::HashMap<u32, tc_datapath::PacketInFlow>,
 }
 
 impl Backend for WithGroups {
     fn install(
         &mut self,
-        id: crate::datapath::backend::FlowId,
-        flow: &crate::datapath::backend::FlowSpec,
-        m: &crate::datapath::backend::MeterTable,
+        id: tc_datapath::FlowId,
+        flow: &tc_datapath::FlowSpec,
     ) -> Result<(), Refusal> {
-        self.inner.install(id, flow, m)
+        self.inner.install(id, flow)
     }
-    fn remove(&mut self, id: crate::datapath::backend::FlowId) {
+    fn remove(&mut self, id: tc_datapath::FlowId) {
         self.inner.remove(id)
     }
     fn counters(
         &mut self,
         now: Instant,
-    ) -> std::collections::HashMap<crate::datapath::backend::FlowId, Counters> {
+    ) -> std::collections::HashMap<tc_datapath::FlowId, Counters> {
         self.inner.counters(now)
     }
-    fn packet_in_flow(&self, group: u32) -> Option<crate::datapath::backend::PacketInFlow> {
+    fn packet_in_flow(&self, group: u32) -> Option<tc_datapath::PacketInFlow> {
         self.groups.get(&group).copied()
     }
 }
 
 fn agent_with_groups(now: Instant) -> Agent {
-    use crate::datapath::backend::PacketInFlow;
+    use tc_datapath::PacketInFlow;
     let mut a = agent(now);
     let mut groups = std::collections::HashMap::new();
     groups.insert(

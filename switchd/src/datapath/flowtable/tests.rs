@@ -10,7 +10,50 @@ use ofproto::v13::{
 use ofproto::OfpErrorCode;
 
 use super::*;
-use crate::datapath::backend::{Counters, InMemory, Refusal};
+use tc_datapath::{Counters, Refusal};
+
+/// A backend that keeps flows in memory, for the unit tests of the flow table, the agent
+/// and packet-out: it can be told to refuse, and its counters are set by the test.
+#[derive(Debug, Default)]
+pub(crate) struct InMemory {
+    pub installed: std::collections::BTreeMap<FlowId, FlowSpec>,
+    pub counters: std::collections::HashMap<FlowId, Counters>,
+    /// Refuse every install with this error while set.
+    pub refuse: Option<Refusal>,
+    /// Refuse the installs of flows of this priority with this error.
+    pub refuse_priority: Option<(u16, Refusal)>,
+    pub ports: tc_datapath::PortMap,
+}
+
+impl Backend for InMemory {
+    fn install(&mut self, id: FlowId, flow: &FlowSpec) -> Result<(), Refusal> {
+        if let Some(r) = &self.refuse {
+            return Err(r.clone());
+        }
+        if let Some((_, r)) = self
+            .refuse_priority
+            .as_ref()
+            .filter(|(p, _)| *p == flow.priority)
+        {
+            return Err(r.clone());
+        }
+        self.installed.insert(id, flow.clone());
+        Ok(())
+    }
+
+    fn remove(&mut self, id: FlowId) {
+        self.installed.remove(&id);
+        self.counters.remove(&id);
+    }
+
+    fn counters(&mut self, _now: Instant) -> std::collections::HashMap<FlowId, Counters> {
+        self.counters.clone()
+    }
+
+    fn set_ports(&mut self, ports: &tc_datapath::PortMap) {
+        self.ports = ports.clone();
+    }
+}
 
 fn out(p: u32) -> Instruction {
     Instruction::ApplyActions(
@@ -441,12 +484,12 @@ fn a_backend_refusal_is_the_error_and_leaves_the_table_unchanged() {
 fn modify_refused_half_way_takes_back_what_it_installed() {
     struct RefuseSecond(InMemory, u32);
     impl Backend for RefuseSecond {
-        fn install(&mut self, id: FlowId, f: &FlowSpec, m: &MeterTable) -> Result<(), Refusal> {
+        fn install(&mut self, id: FlowId, f: &FlowSpec) -> Result<(), Refusal> {
             self.1 += 1;
             if self.1 == 2 {
                 return Err(Refusal::new(OfpErrorCode::new(2, 4), "no"));
             }
-            self.0.install(id, f, m)
+            self.0.install(id, f)
         }
         fn remove(&mut self, id: FlowId) {
             self.0.remove(id)
@@ -682,7 +725,7 @@ fn meters_add_modify_delete_and_the_flows_that_use_them() {
         .meter_mod(&meter(M::Modify, 1, 9), &mut t.b, now)
         .is_err());
     assert!(matches!(
-        &t.t.meters()[&1].bands[..],
+        &t.t.meters().get(1).expect("meter 1").bands[..],
         [v13::MeterBand::Drop { rate: 2000, .. }]
     ));
     t.b.refuse = None;

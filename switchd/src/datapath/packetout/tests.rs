@@ -12,7 +12,7 @@ use ofproto::OfpErrorCode;
 
 use super::*;
 use crate::datapath::agent::{Agent, AgentConfig, Switch, SwitchPort};
-use crate::datapath::backend::InMemory;
+use crate::datapath::flowtable::tests::InMemory;
 
 type Sent = Arc<Mutex<Vec<(Dest, Vec<u8>)>>>;
 

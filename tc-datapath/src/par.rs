@@ -24,7 +24,7 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
             .chunks(chunk)
             .map(|c| {
                 let h = std::thread::Builder::new()
-                    .name("switchd-par".into())
+                    .name("tc-datapath-par".into())
                     .spawn_scoped(s, move || c.iter().map(f).collect::<Vec<R>>());
                 (c, h)
             })

@@ -3,7 +3,7 @@
 //! single-threaded runtime. Also the plumbing each child's event loop shares.
 
 use std::collections::HashMap;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 
 use caps::Capability;
@@ -46,8 +46,9 @@ fn parent_channel_present() -> bool {
     r == 0 && ty == libc::SOCK_SEQPACKET
 }
 
-/// Run a child process: never returns.
-pub fn main(role: Role) -> ! {
+/// Turn this exec'd process into the child `role`: take the parent channel, shed what was
+/// inherited, receive the setup, drop privileges keeping only `keep`. Exits on failure.
+pub(crate) fn setup(role: Role, keep: &[Capability]) -> Setup {
     if !parent_channel_present() {
         eprintln!(
             "switchd: \"{}\" is a process switchd starts itself; run switchd instead",
@@ -78,12 +79,6 @@ pub fn main(role: Role) -> ! {
     };
     log::init(role.name(), init.foreground, init.verbose);
 
-    let keep: &[Capability] = match role {
-        Role::Control => crate::control::KEEP_CAPS,
-        Role::Ofp => crate::ofp::KEEP_CAPS,
-        Role::Datapath => crate::datapath::KEEP_CAPS,
-        Role::Parent => fatalx!("the parent is not a child"),
-    };
     let last_cap = privsep::cap_last_cap();
     let dropped = privsep::enter_chroot(&init.chroot)
         .and_then(|()| privsep::drop_privileges(init.uid, init.gid, keep, last_cap))
@@ -129,7 +124,11 @@ pub fn main(role: Role) -> ! {
             other => msg::unexpected(Role::Parent, &other),
         }
     }
+    setup
+}
 
+/// Run a child's entry function on a single-threaded runtime and exit with its status.
+pub(crate) fn run(main: impl std::future::Future<Output = i32>) -> ! {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -137,15 +136,7 @@ pub fn main(role: Role) -> ! {
         Ok(rt) => rt,
         Err(e) => fatalx!("cannot start the runtime: {e}"),
     };
-    let status = rt.block_on(async move {
-        match role {
-            Role::Control => crate::control::control(setup).await,
-            Role::Ofp => crate::ofp::ofp(setup).await,
-            Role::Datapath => crate::datapath::datapath(setup).await,
-            Role::Parent => 1,
-        }
-    });
-    std::process::exit(status)
+    std::process::exit(rt.block_on(main))
 }
 
 /// Something that arrived on one of a process's channels.
@@ -259,9 +250,4 @@ pub fn channel_closed(role: Role) -> Option<i32> {
         std::process::exit(1);
     });
     None
-}
-
-/// A raw descriptor list for passing one descriptor.
-pub fn raw(fd: &OwnedFd) -> [std::os::fd::RawFd; 1] {
-    [fd.as_raw_fd()]
 }

@@ -9,6 +9,7 @@
 //! - `registry.rs`: the listeners, the connected switches and what reaches their sessions;
 //! - `fast13.rs`: the learning switch's OpenFlow 1.3 hot path on bytes;
 //! - `flowtext.rs`: flow entries as text for `switchctl show flows`;
+//! - `errtext.rs`: OFPT_ERROR messages as the operator reads them;
 //! - here: the process entry, listeners, and the tables `switchctl show` asks for.
 
 mod conn;

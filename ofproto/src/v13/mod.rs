@@ -28,7 +28,7 @@ pub mod instruction;
 pub mod multipart;
 pub mod oxm;
 pub mod switch;
-pub mod symmetric;
+pub(crate) mod symmetric;
 pub mod table_features;
 mod wire;
 
@@ -160,7 +160,7 @@ pub mod msg_type {
     pub const PORT_MOD: u8 = 16;
     pub const TABLE_MOD: u8 = 17;
     pub const MULTIPART_REQUEST: u8 = 18;
-    pub const MULTIPART_REPLY: u8 = 19;
+    pub(crate) const MULTIPART_REPLY: u8 = 19;
     pub const BARRIER_REQUEST: u8 = 20;
     pub const BARRIER_REPLY: u8 = 21;
     pub const QUEUE_GET_CONFIG_REQUEST: u8 = 22;

@@ -48,7 +48,7 @@ pub use sweep::{leftovers, sweep};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The prefix of every namespace, link and directory the fixtures create.
-pub const PREFIX: &str = "swt";
+pub(crate) const PREFIX: &str = "swt";
 
 /// A name unique to this process and this call, at most 15 bytes so that it is also a valid
 /// interface name (IFNAMSIZ): `swt<pid>x<n>`.
@@ -61,13 +61,13 @@ pub fn unique_name() -> String {
 
 /// The prefix of every directory the fixtures create in the temporary directory:
 /// `swt-<kind>-<pid>-<n>` (`swt-ovs-…` for Open vSwitch, `swt-switchd-…` for a daemon).
-pub const DIR_PREFIX: &str = "swt-";
+pub(crate) const DIR_PREFIX: &str = "swt-";
 
 /// Parse the creator's pid out of a name made by [`unique_name`] (`swt<pid>x<n>`), or of a
 /// directory `swt-<kind>-<pid>-<n>` (see [`DIR_PREFIX`]). Anything else is not ours, even
 /// with the prefix (`regress/vm` makes `swt-vm-XXXXXX` with mktemp): the sweep must never
 /// take a stranger's name for a dead test's.
-pub fn owner_pid(name: &str) -> Option<u32> {
+pub(crate) fn owner_pid(name: &str) -> Option<u32> {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let rest = name.strip_prefix(PREFIX)?;
     let (pid, n) = match rest.strip_prefix('-') {

@@ -9,6 +9,10 @@
 //! The grammar is documented in `switchd.conf.5` next to this crate. The lexer follows
 //! OpenBSD's parse.y: macros are expanded character by character and the expansion is lexed
 //! again, `\` joins lines, `#` starts a comment.
+//!
+//! Files: `lex.rs` (the lexer: files, includes, macro expansions), `parse.rs` (the parser
+//! and the semantic checks), `print.rs` (the canonical form), `error.rs` (`file:line:
+//! message` errors); here: the validated types and the entry points.
 
 mod error;
 mod lex;

@@ -107,7 +107,7 @@ use crate::{free_tcp_port, procfs};
 pub use switchctl::{eval_json, output_text, parse_rows, Monitor, Switchctl};
 
 /// The unprivileged user switchd's children run as.
-pub(crate) const USER: &str = "_switchd";
+pub const USER: &str = "_switchd";
 
 /// Errors preparing or starting a daemon.
 #[derive(thiserror::Error)]

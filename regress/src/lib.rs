@@ -16,6 +16,13 @@
 //! - [`wait`]: waiting for a condition with a deadline; [`procfs`]: processes seen
 //!   through /proc.
 //!
+//! Files: `net.rs` (namespaces, veths, bridges, `Lan`), `ovs.rs`, `port.rs`
+//! ([`free_tcp_port`]), `proc.rs`, `daemon.rs` (and `daemon/switchctl.rs`), `rig.rs`,
+//! `wait.rs`, `procfs.rs`, `cmd.rs` (running ip, tc, ovs-vsctl with errors that say what
+//! failed), `workspace.rs` (the workspace's binaries, the test user, scratch directories),
+//! `sweep.rs` (what killed test processes left behind), `ofbench/` (the cbench-style load
+//! generator); `bin/ofbench.rs` and `bin/regress-sweep.rs` are their command lines.
+//!
 //! Cleanup is guaranteed twice over. Every resource is a guard whose `Drop` removes it, and
 //! `Drop` also runs when a test panics. And every name carries the creating process's pid
 //! (`swt<pid>x<n>` for namespaces and links, `/tmp/swt-<kind>-<pid>-<n>` for directories),

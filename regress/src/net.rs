@@ -156,7 +156,7 @@ impl Netns {
     /// what it sends. A veth otherwise leaves them to the receiver (checksum offload), which
     /// is fine for the kernel on the other end but not for Open vSwitch's userspace
     /// datapath, which forwards the frame as it is: TCP through it fails.
-    pub(crate) fn tx_checksum_off(&self, ifname: &str) -> std::io::Result<()> {
+    pub fn tx_checksum_off(&self, ifname: &str) -> std::io::Result<()> {
         let ifname = ifname.to_string();
         self.enter(move || tx_checksum_off(&ifname))?
     }

@@ -153,7 +153,7 @@ crate::error::error_codes! {
 
 /// An error code as the operator reads it, e.g. `OFPBAC_BAD_OUT_PORT (OFPET_BAD_ACTION,
 /// code 4)`; a code the specification does not name keeps its numbers.
-pub(crate) fn describe_code(code: OfpErrorCode) -> String {
+pub fn describe_code(code: OfpErrorCode) -> String {
     crate::error::describe(NAMES, code.err_type, code.code)
 }
 

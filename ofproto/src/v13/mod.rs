@@ -9,6 +9,12 @@
 //!   ([`PacketInView`]) and template encoders ([`PacketInHead`], [`LearnedFlowMod`],
 //!   [`PacketOutHead`]) that write what [`Message::encode`] writes.
 //! - [`errors`]: every error code of 7.4.4 by its specification name, and how it prints.
+//! - The messages by the spec's sections: [`switch`] (features, config, ports, tables, roles,
+//!   async config, queues), [`flow`] (PACKET_IN, FLOW_REMOVED, PACKET_OUT, FLOW_MOD),
+//!   [`group_meter`] (GROUP_MOD, METER_MOD), [`multipart`] (every multipart type),
+//!   [`table_features`]; their parts: [`oxm`] (match fields), [`instruction`], [`action`];
+//!   `symmetric.rs` (HELLO, ERROR, ECHO, EXPERIMENTER, version negotiation), `wire.rs`
+//!   (checked reading and length-patched writing).
 //! - Here: the reserved numbers (`OFPP_*`, `OFPTT_*`, `OFPG_*`, `OFPM_*`) and the small enums
 //!   (`OFPR_*`, `OFPRR_*`, `OFPPR_*`, `OFPCR_ROLE_*`, `OFPC_*`, `OFPMF_*`).
 //!

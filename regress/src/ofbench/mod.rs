@@ -24,6 +24,10 @@
 //!
 //! [`Fleet`] is the same machinery for tests: connect many switches, check they are all
 //! served, close them.
+//!
+//! - `engine.rs`: the emulated switches of one thread, under epoll;
+//! - [`wire`]: what they say, built with `ofproto`;
+//! - here: the options, the threads, the rounds and what is reported.
 
 pub(crate) mod engine;
 pub mod wire;

@@ -1,6 +1,6 @@
 //! Fixtures for switchd's end-to-end tests, on real parts.
 //!
-//! Every later end-to-end test builds on these:
+//! The end-to-end tests build on these:
 //! - [`Netns`]: a network namespace of the test's own, deleted (with every process in it)
 //!   when dropped;
 //! - [`VethPair`], [`Bridge`] and [`Lan`]: veth pairs, Linux bridges, and a ready star of

@@ -70,7 +70,7 @@ pub async fn control(setup: Setup) -> i32 {
     // - accept connections on the control socket the parent created (0660, root:group);
     //   it cannot create or remove the socket file itself;
     // - talks to parent (reload, log level, events), ofp (counts, events) and datapath
-    //   (pings, later tables and counters).
+    //   (pings, connecting and disconnecting local switches).
     let Some((path, sock)) = setup.control_socket else {
         log_warn!("BUG: no control socket from parent");
         return 1;

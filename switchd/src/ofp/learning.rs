@@ -72,7 +72,8 @@ pub(crate) struct Learning {
     /// A local switch forwarded to a remote controller: it learns nothing and changes
     /// nothing.
     observe: bool,
-    /// Counters for the log and `show`.
+    /// PACKET_INs handed to the policy: only the tests read it.
+    #[cfg(test)]
     pub(crate) packet_ins: u64,
 }
 
@@ -84,6 +85,7 @@ impl Learning {
             cache,
             local: false,
             observe: false,
+            #[cfg(test)]
             packet_ins: 0,
         }
     }
@@ -147,7 +149,10 @@ impl Learning {
         if self.observe {
             return;
         }
-        self.packet_ins += 1;
+        #[cfg(test)]
+        {
+            self.packet_ins += 1;
+        }
         let fwd = self.decide(w, ep, p, now);
         let idle_timeout = self.mac_timeout.min(u16::MAX.into()) as u16;
         w.forward(ep, p, fwd, idle_timeout);

@@ -20,7 +20,7 @@ use crate::msg::{self, Msg, Role};
 use crate::{log, log_debug, log_info, log_warn};
 
 /// No capabilities at all.
-pub const KEEP_CAPS: &[Capability] = &[];
+pub(crate) const KEEP_CAPS: &[Capability] = &[];
 
 /// The longest request line we read from a client.
 const MAX_REQUEST: u64 = 64 * 1024;
@@ -62,7 +62,7 @@ impl Ctx {
 }
 
 /// The control process.
-pub async fn control(setup: Setup) -> i32 {
+pub(crate) async fn control(setup: Setup) -> i32 {
     // May do (enforced before this function runs, see child.rs):
     // - user `_switchd`, chrooted to the empty directory, no capabilities, no_new_privs:
     //   it parses requests from local users (root or the socket group), so a bug here must

@@ -129,7 +129,7 @@ impl Lexer {
     }
 
     /// Defines a macro from the file; a `-D` definition of the same name wins.
-    pub fn set_macro(&mut self, name: &str, value: &str) {
+    pub(crate) fn set_macro(&mut self, name: &str, value: &str) {
         if self.macros.get(name).is_some_and(|m| m.persist) {
             return;
         }
@@ -253,7 +253,7 @@ impl Lexer {
         }
     }
 
-    pub fn next_token(&mut self) -> Token {
+    pub(crate) fn next_token(&mut self) -> Token {
         let mut word = String::new();
         let mut start: Option<(Rc<str>, u32)> = None;
         loop {

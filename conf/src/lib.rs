@@ -9,6 +9,10 @@
 //! The grammar is documented in `switchd.conf.5` next to this crate. The lexer follows
 //! OpenBSD's parse.y: macros are expanded character by character and the expansion is lexed
 //! again, `\` joins lines, `#` starts a comment.
+//!
+//! Files: `lex.rs` (the lexer: files, includes, macro expansions), `parse.rs` (the parser
+//! and the semantic checks), `print.rs` (the canonical form), `error.rs` (`file:line:
+//! message` errors); here: the validated types and the entry points.
 
 mod error;
 mod lex;
@@ -24,19 +28,19 @@ use serde::{Deserialize, Serialize};
 pub use error::{ConfError, Errors};
 
 /// The OpenFlow controller port registered with IANA; the default for `listen on`.
-pub const DEFAULT_PORT: u16 = 6653;
+pub(crate) const DEFAULT_PORT: u16 = 6653;
 /// The control socket that `switchctl` talks to.
 pub const DEFAULT_SOCKET: &str = "/run/switchd.sock";
 /// The unprivileged user the children run as.
-pub const DEFAULT_USER: &str = "_switchd";
+pub(crate) const DEFAULT_USER: &str = "_switchd";
 /// The directory the unprivileged children are chrooted into.
-pub const DEFAULT_CHROOT: &str = "/var/empty";
+pub(crate) const DEFAULT_CHROOT: &str = "/var/empty";
 /// MAC aging, seconds (OpenBSD switchd's value).
-pub const DEFAULT_TIMEOUT: u32 = 240;
+pub(crate) const DEFAULT_TIMEOUT: u32 = 240;
 /// MAC table limit per switch.
-pub const DEFAULT_CACHE: u32 = 4096;
+pub(crate) const DEFAULT_CACHE: u32 = 4096;
 /// Seconds between echo requests to a silent switch.
-pub const DEFAULT_ECHO_INTERVAL: u32 = 15;
+pub(crate) const DEFAULT_ECHO_INTERVAL: u32 = 15;
 /// The highest physical port number in OpenFlow 1.3 (OFPP_MAX).
 pub const PORT_NUMBER_MAX: u32 = ofproto::v13::OFPP_MAX;
 

@@ -4,6 +4,9 @@
 //! request line, one JSON response line (or a stream of event lines for `monitor`). With
 //! `-j`, what is printed is that response, one JSON document per command (one line per
 //! event for `monitor`), errors included.
+//!
+//! - `parse.rs`: `switchctl parse`, OpenFlow messages in files printed one line each;
+//! - here: the command line, the request to the control socket, and printing its answer.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::MetadataExt;

@@ -20,17 +20,17 @@ pub mod err_type {
     pub const HELLO_FAILED: u16 = 0;
     pub const BAD_REQUEST: u16 = 1;
     pub const BAD_ACTION: u16 = 2;
-    pub const BAD_INSTRUCTION: u16 = 3;
-    pub const BAD_MATCH: u16 = 4;
+    pub(crate) const BAD_INSTRUCTION: u16 = 3;
+    pub(crate) const BAD_MATCH: u16 = 4;
     pub const FLOW_MOD_FAILED: u16 = 5;
-    pub const GROUP_MOD_FAILED: u16 = 6;
-    pub const PORT_MOD_FAILED: u16 = 7;
-    pub const TABLE_MOD_FAILED: u16 = 8;
-    pub const QUEUE_OP_FAILED: u16 = 9;
-    pub const SWITCH_CONFIG_FAILED: u16 = 10;
-    pub const ROLE_REQUEST_FAILED: u16 = 11;
-    pub const METER_MOD_FAILED: u16 = 12;
-    pub const TABLE_FEATURES_FAILED: u16 = 13;
+    pub(crate) const GROUP_MOD_FAILED: u16 = 6;
+    pub(crate) const PORT_MOD_FAILED: u16 = 7;
+    pub(crate) const TABLE_MOD_FAILED: u16 = 8;
+    pub(crate) const QUEUE_OP_FAILED: u16 = 9;
+    pub(crate) const SWITCH_CONFIG_FAILED: u16 = 10;
+    pub(crate) const ROLE_REQUEST_FAILED: u16 = 11;
+    pub(crate) const METER_MOD_FAILED: u16 = 12;
+    pub(crate) const TABLE_FEATURES_FAILED: u16 = 13;
     pub const EXPERIMENTER: u16 = 0xffff;
 }
 
@@ -74,7 +74,7 @@ impl OfpErrorCode {
     /// OFPET_BAD_MATCH / OFPBMC_DUP_FIELD
     pub const BAD_MATCH_DUP_FIELD: Self = crate::v13::errors::bad_match::DUP_FIELD;
     /// OFPET_BAD_MATCH / OFPBMC_BAD_MASK
-    pub const BAD_MATCH_MASK: Self = crate::v13::errors::bad_match::BAD_MASK;
+    pub(crate) const BAD_MATCH_MASK: Self = crate::v13::errors::bad_match::BAD_MASK;
     /// OFPET_BAD_REQUEST / OFPBRC_BAD_EXP_TYPE
     pub const BAD_EXP_TYPE: Self = crate::v13::errors::bad_request::BAD_EXP_TYPE;
     /// OFPET_BAD_ACTION / OFPBAC_BAD_SET_TYPE

@@ -14,7 +14,7 @@
 use crate::error::{DecodeError, OfpErrorCode};
 
 /// `ofp_header` is 8 bytes.
-pub const HEADER_LEN: usize = 8;
+pub(crate) const HEADER_LEN: usize = 8;
 
 /// OpenFlow 1.0 wire version.
 pub const OFP10_VERSION: u8 = 0x01;

@@ -26,7 +26,7 @@ pub fn run_ok(args: &[&str]) -> Result<String, CmdError> {
 }
 
 /// Like [`run_ok`], with extra environment variables.
-pub fn run_env(args: &[&str], env: &[(&str, &str)]) -> Result<String, CmdError> {
+pub(crate) fn run_env(args: &[&str], env: &[(&str, &str)]) -> Result<String, CmdError> {
     let (prog, rest) = args.split_first().ok_or_else(|| CmdError::Spawn {
         cmd: String::new(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command"),

@@ -58,6 +58,9 @@
 //!   [`eval_json`] (a Python expression over a JSON document), [`parse_rows`].
 //!   [`crate::wait`] waits for any condition with a deadline.
 //!
+//! [`Switchctl`], [`Monitor`] and the output helpers are in `daemon/switchctl.rs`; the
+//! daemon, its builder and its configuration are here.
+//!
 //! # Moving a test's own daemon helper here
 //!
 //! | a test's own helper | here |

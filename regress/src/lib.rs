@@ -1,6 +1,6 @@
 //! Fixtures for switchd's end-to-end tests, on real parts.
 //!
-//! Every later end-to-end test builds on these:
+//! The end-to-end tests build on these:
 //! - [`Netns`]: a network namespace of the test's own, deleted (with every process in it)
 //!   when dropped;
 //! - [`VethPair`], [`Bridge`] and [`Lan`]: veth pairs, Linux bridges, and a ready star of
@@ -15,6 +15,13 @@
 //!   controller, ready for traffic;
 //! - [`wait`]: waiting for a condition with a deadline; [`procfs`]: processes seen
 //!   through /proc.
+//!
+//! Files: `net.rs` (namespaces, veths, bridges, `Lan`), `ovs.rs`, `port.rs`
+//! ([`free_tcp_port`]), `proc.rs`, `daemon.rs` (and `daemon/switchctl.rs`), `rig.rs`,
+//! `wait.rs`, `procfs.rs`, `cmd.rs` (running ip, tc, ovs-vsctl with errors that say what
+//! failed), `workspace.rs` (the workspace's binaries, the test user, scratch directories),
+//! `sweep.rs` (what killed test processes left behind), `ofbench/` (the cbench-style load
+//! generator); `bin/ofbench.rs` and `bin/regress-sweep.rs` are their command lines.
 //!
 //! Cleanup is guaranteed twice over. Every resource is a guard whose `Drop` removes it, and
 //! `Drop` also runs when a test panics. And every name carries the creating process's pid
@@ -48,7 +55,7 @@ pub use sweep::{leftovers, sweep};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The prefix of every namespace, link and directory the fixtures create.
-pub const PREFIX: &str = "swt";
+pub(crate) const PREFIX: &str = "swt";
 
 /// A name unique to this process and this call, at most 15 bytes so that it is also a valid
 /// interface name (IFNAMSIZ): `swt<pid>x<n>`.
@@ -61,13 +68,13 @@ pub fn unique_name() -> String {
 
 /// The prefix of every directory the fixtures create in the temporary directory:
 /// `swt-<kind>-<pid>-<n>` (`swt-ovs-…` for Open vSwitch, `swt-switchd-…` for a daemon).
-pub const DIR_PREFIX: &str = "swt-";
+pub(crate) const DIR_PREFIX: &str = "swt-";
 
 /// Parse the creator's pid out of a name made by [`unique_name`] (`swt<pid>x<n>`), or of a
 /// directory `swt-<kind>-<pid>-<n>` (see [`DIR_PREFIX`]). Anything else is not ours, even
 /// with the prefix (`regress/vm` makes `swt-vm-XXXXXX` with mktemp): the sweep must never
 /// take a stranger's name for a dead test's.
-pub fn owner_pid(name: &str) -> Option<u32> {
+pub(crate) fn owner_pid(name: &str) -> Option<u32> {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let rest = name.strip_prefix(PREFIX)?;
     let (pid, n) = match rest.strip_prefix('-') {

@@ -121,7 +121,7 @@ impl Ovs {
     /// Stop ovs-vswitchd (`ovs-appctl exit`) and start it again on the same database, as
     /// after a crash or an upgrade: its flow tables are empty, and its bridges connect to
     /// their controllers anew. The database (bridges, ports, controllers) stays.
-    pub fn restart_vswitchd(&mut self) -> Result<(), OvsError> {
+    pub(crate) fn restart_vswitchd(&mut self) -> Result<(), OvsError> {
         self.appctl(&["exit"])?;
         if self
             .vswitchd
@@ -179,7 +179,7 @@ impl Ovs {
     }
 
     /// `ovs-appctl -t ovs-vswitchd ARGS...` for this instance.
-    pub fn appctl(&self, args: &[&str]) -> Result<String, CmdError> {
+    pub(crate) fn appctl(&self, args: &[&str]) -> Result<String, CmdError> {
         let target = format!("{}/ovs-vswitchd.ctl", self.dir.display());
         let mut v = vec!["-t", target.as_str()];
         v.extend_from_slice(args);

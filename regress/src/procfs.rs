@@ -38,7 +38,7 @@ pub fn alive(pid: u32) -> bool {
 }
 
 /// The parent pid of `pid` (field 4 of /proc/PID/stat), if the process exists.
-pub fn parent_of(pid: u32) -> Option<u32> {
+pub(crate) fn parent_of(pid: u32) -> Option<u32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name in parentheses may contain spaces; fields resume after the last ')'.
     let rest = stat.get(stat.rfind(')')? + 2..)?;

@@ -39,7 +39,7 @@ pub fn bin(name: &str) -> PathBuf {
 }
 
 /// The unprivileged user must exist; the tests do not depend on regress/setup for it.
-pub fn ensure_user(user: &str) {
+pub(crate) fn ensure_user(user: &str) {
     static DONE: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
     if done.iter().any(|u| u == user) {

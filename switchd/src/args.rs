@@ -8,20 +8,20 @@ pub const USAGE: &str =
     "usage: switchd [-dnv] [-D macro=value] [-f file] [-c cachesize] [-t timeout]";
 
 /// The default configuration file.
-pub const DEFAULT_CONFIG: &str = "/etc/switchd.conf";
+pub(crate) const DEFAULT_CONFIG: &str = "/etc/switchd.conf";
 
 #[derive(Debug, Clone)]
 pub struct Args {
     /// `-d`: stay in the foreground and log to stderr.
-    pub debug: bool,
+    pub(crate) debug: bool,
     /// `-n`: check the configuration and exit.
-    pub noaction: bool,
+    pub(crate) noaction: bool,
     /// `-v`, repeatable.
-    pub verbose: u8,
+    pub(crate) verbose: u8,
     /// `-D name=value`.
-    pub defines: Vec<(String, String)>,
-    pub file: PathBuf,
-    pub overrides: Overrides,
+    pub(crate) defines: Vec<(String, String)>,
+    pub(crate) file: PathBuf,
+    pub(crate) overrides: Overrides,
 }
 
 /// Parse the arguments after the program name, getopt style (`-dv`, `-ffile`, `-f file`).

@@ -3,7 +3,7 @@
 //! single-threaded runtime. Also the plumbing each child's event loop shares.
 
 use std::collections::HashMap;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 
 use caps::Capability;
@@ -14,19 +14,18 @@ use crate::msg::{self, Init, Msg, Role};
 use crate::{fatalx, log, log_debug, log_warn, privsep, title};
 
 /// The descriptor on which a child finds its channel to the parent.
-pub const PARENT_FD: i32 = 3;
+pub(crate) const PARENT_FD: i32 = 3;
 
 /// Everything a child received from the parent before it started serving.
 #[derive(Debug)]
 pub struct Setup {
-    pub role: Role,
-    pub init: Init,
-    pub parent: OwnedFd,
-    pub peers: Vec<(Role, OwnedFd)>,
-    pub control_socket: Option<(String, OwnedFd)>,
-    pub listeners: Vec<(String, OwnedFd)>,
+    pub(crate) init: Init,
+    pub(crate) parent: OwnedFd,
+    pub(crate) peers: Vec<(Role, OwnedFd)>,
+    pub(crate) control_socket: Option<(String, OwnedFd)>,
+    pub(crate) listeners: Vec<(String, OwnedFd)>,
     /// Datapath: the AF_PACKET socket packet-outs are sent on.
-    pub packet_socket: Option<OwnedFd>,
+    pub(crate) packet_socket: Option<OwnedFd>,
 }
 
 /// Whether descriptor 3 is a SEQPACKET socket, i.e. we were started by a switchd parent.
@@ -46,8 +45,9 @@ fn parent_channel_present() -> bool {
     r == 0 && ty == libc::SOCK_SEQPACKET
 }
 
-/// Run a child process: never returns.
-pub fn main(role: Role) -> ! {
+/// Turn this exec'd process into the child `role`: take the parent channel, shed what was
+/// inherited, receive the setup, drop privileges keeping only `keep`. Exits on failure.
+pub(crate) fn setup(role: Role, keep: &[Capability]) -> Setup {
     if !parent_channel_present() {
         eprintln!(
             "switchd: \"{}\" is a process switchd starts itself; run switchd instead",
@@ -78,12 +78,6 @@ pub fn main(role: Role) -> ! {
     };
     log::init(role.name(), init.foreground, init.verbose);
 
-    let keep: &[Capability] = match role {
-        Role::Control => crate::control::KEEP_CAPS,
-        Role::Ofp => crate::ofp::KEEP_CAPS,
-        Role::Datapath => crate::datapath::KEEP_CAPS,
-        Role::Parent => fatalx!("the parent is not a child"),
-    };
     let last_cap = privsep::cap_last_cap();
     let dropped = privsep::enter_chroot(&init.chroot)
         .and_then(|()| privsep::drop_privileges(init.uid, init.gid, keep, last_cap))
@@ -94,7 +88,6 @@ pub fn main(role: Role) -> ! {
     }
 
     let mut setup = Setup {
-        role,
         init,
         parent,
         peers: Vec::new(),
@@ -129,7 +122,11 @@ pub fn main(role: Role) -> ! {
             other => msg::unexpected(Role::Parent, &other),
         }
     }
+    setup
+}
 
+/// Run a child's entry function on a single-threaded runtime and exit with its status.
+pub(crate) fn run(main: impl std::future::Future<Output = i32>) -> ! {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -137,20 +134,12 @@ pub fn main(role: Role) -> ! {
         Ok(rt) => rt,
         Err(e) => fatalx!("cannot start the runtime: {e}"),
     };
-    let status = rt.block_on(async move {
-        match role {
-            Role::Control => crate::control::control(setup).await,
-            Role::Ofp => crate::ofp::ofp(setup).await,
-            Role::Datapath => crate::datapath::datapath(setup).await,
-            Role::Parent => 1,
-        }
-    });
-    std::process::exit(status)
+    std::process::exit(rt.block_on(main))
 }
 
 /// Something that arrived on one of a process's channels.
 #[derive(Debug)]
-pub enum Input {
+pub(crate) enum Input {
     Msg(Role, Msg, Vec<OwnedFd>),
     /// The channel to this process was closed: it is gone.
     Closed(Role),
@@ -158,13 +147,13 @@ pub enum Input {
 
 /// A child's channels: to the parent and to its peers.
 #[derive(Debug, Clone)]
-pub struct Peers {
+pub(crate) struct Peers {
     chans: HashMap<Role, Arc<Channel>>,
 }
 
 /// What every child's main loop starts with: its channels (see [`Peers::start`]) and a
 /// handler for SIGTERM. `None`, after logging why, means the child cannot run.
-pub fn start_channels(
+pub(crate) fn start_channels(
     parent: OwnedFd,
     peers: Vec<(Role, OwnedFd)>,
 ) -> Option<(
@@ -191,7 +180,7 @@ pub fn start_channels(
 impl Peers {
     /// Wrap the setup's channels (inside the runtime) and start one reader task per channel,
     /// all feeding the returned queue.
-    pub fn start(
+    pub(crate) fn start(
         parent: OwnedFd,
         peers: Vec<(Role, OwnedFd)>,
     ) -> std::io::Result<(Peers, mpsc::UnboundedReceiver<Input>)> {
@@ -228,11 +217,11 @@ impl Peers {
     }
 
     /// Send to `to`; a failure is logged (the reader of that channel will report it gone).
-    pub async fn send(&self, to: Role, m: &Msg) {
+    pub(crate) async fn send(&self, to: Role, m: &Msg) {
         self.send_with_fds(to, m, &[]).await
     }
 
-    pub async fn send_with_fds(&self, to: Role, m: &Msg, fds: &[std::os::fd::RawFd]) {
+    pub(crate) async fn send_with_fds(&self, to: Role, m: &Msg, fds: &[std::os::fd::RawFd]) {
         match self.chans.get(&to) {
             Some(chan) => {
                 if let Err(e) = chan.send_with_fds(m, fds).await {
@@ -248,7 +237,7 @@ impl Peers {
 /// down, or died and took us with it). A peer gone: the parent supervises, so it will see
 /// that child die and stop us all within moments; only if it does not (a peer closed its
 /// end without dying, which is a bug) do we give up by ourselves, loudly.
-pub fn channel_closed(role: Role) -> Option<i32> {
+pub(crate) fn channel_closed(role: Role) -> Option<i32> {
     if role == Role::Parent {
         return Some(0);
     }
@@ -259,9 +248,4 @@ pub fn channel_closed(role: Role) -> Option<i32> {
         std::process::exit(1);
     });
     None
-}
-
-/// A raw descriptor list for passing one descriptor.
-pub fn raw(fd: &OwnedFd) -> [std::os::fd::RawFd; 1] {
-    [fd.as_raw_fd()]
 }

@@ -4,17 +4,17 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-pub use conf::{Config, Listen};
+pub(crate) use conf::{Config, Listen};
 
 /// `-c` and `-t` from the command line; they win over the file, also after a reload.
 #[derive(Debug, Clone, Default)]
-pub struct Overrides {
-    pub cache: Option<u32>,
-    pub timeout: Option<u32>,
+pub(crate) struct Overrides {
+    pub(crate) cache: Option<u32>,
+    pub(crate) timeout: Option<u32>,
 }
 
 /// Load and validate `path`; on failure every error as one `file:line: message`.
-pub fn load(
+pub(crate) fn load(
     path: &Path,
     defines: &[(String, String)],
     overrides: &Overrides,
@@ -35,6 +35,6 @@ pub fn load(
 }
 
 /// The name of a listener everywhere (logs, IPC, switchctl): `addr:port`, `[v6]:port`.
-pub fn listen_name(l: &Listen) -> String {
+pub(crate) fn listen_name(l: &Listen) -> String {
     SocketAddr::new(l.addr, l.port).to_string()
 }

@@ -20,7 +20,7 @@ use crate::msg::{self, Msg, Role};
 use crate::{log, log_debug, log_info, log_warn};
 
 /// No capabilities at all.
-pub const KEEP_CAPS: &[Capability] = &[];
+pub(crate) const KEEP_CAPS: &[Capability] = &[];
 
 /// The longest request line we read from a client.
 const MAX_REQUEST: u64 = 64 * 1024;
@@ -62,7 +62,7 @@ impl Ctx {
 }
 
 /// The control process.
-pub async fn control(setup: Setup) -> i32 {
+pub(crate) async fn control(setup: Setup) -> i32 {
     // May do (enforced before this function runs, see child.rs):
     // - user `_switchd`, chrooted to the empty directory, no capabilities, no_new_privs:
     //   it parses requests from local users (root or the socket group), so a bug here must
@@ -70,7 +70,7 @@ pub async fn control(setup: Setup) -> i32 {
     // - accept connections on the control socket the parent created (0660, root:group);
     //   it cannot create or remove the socket file itself;
     // - talks to parent (reload, log level, events), ofp (counts, events) and datapath
-    //   (pings, later tables and counters).
+    //   (pings, connecting and disconnecting local switches).
     let Some((path, sock)) = setup.control_socket else {
         log_warn!("BUG: no control socket from parent");
         return 1;

@@ -163,7 +163,7 @@ pub struct Table {
 }
 
 impl Table {
-    pub fn empty(kind: TableKind) -> Table {
+    pub(crate) fn empty(kind: TableKind) -> Table {
         Table {
             table: kind,
             columns: kind.columns().iter().map(|c| c.to_string()).collect(),
@@ -250,7 +250,7 @@ pub enum EventKind {
 }
 
 impl Event {
-    pub fn now(kind: EventKind) -> Event {
+    pub(crate) fn now(kind: EventKind) -> Event {
         let time_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)

@@ -30,16 +30,16 @@ use crate::msg::{Msg, Role};
 
 /// The largest frame we send or accept. Comfortably below the default socket buffer
 /// (about 208 KiB), which bounds a SEQPACKET record.
-pub const MAX_FRAME: usize = 64 * 1024;
+pub(crate) const MAX_FRAME: usize = 64 * 1024;
 /// The largest message, over all its records.
-pub const MAX_MESSAGE: usize = 64 * 1024 * 1024;
+pub(crate) const MAX_MESSAGE: usize = 64 * 1024 * 1024;
 /// In a record's length: more records of this message follow.
 const MORE: u32 = 1 << 31;
 /// The most descriptors one message carries.
-pub const MAX_FDS: usize = 4;
+pub(crate) const MAX_FDS: usize = 4;
 
 #[derive(Debug, thiserror::Error)]
-pub enum IpcError {
+pub(crate) enum IpcError {
     #[error("{0}")]
     Io(#[from] io::Error),
     #[error("frame of {0} bytes is larger than {MAX_FRAME}")]
@@ -61,7 +61,7 @@ impl From<nix::Error> for IpcError {
 }
 
 /// A new channel: two connected SEQPACKET sockets, close-on-exec.
-pub fn pair() -> io::Result<(OwnedFd, OwnedFd)> {
+pub(crate) fn pair() -> io::Result<(OwnedFd, OwnedFd)> {
     socketpair(
         AddressFamily::Unix,
         SockType::SeqPacket,
@@ -71,8 +71,9 @@ pub fn pair() -> io::Result<(OwnedFd, OwnedFd)> {
     .map_err(io::Error::from)
 }
 
-/// Encode a message as one frame.
-pub fn encode(msg: &Msg) -> Result<Vec<u8>, IpcError> {
+/// Encode a message as one frame (the tests' reference for a small message's one record).
+#[cfg(test)]
+fn encode(msg: &Msg) -> Result<Vec<u8>, IpcError> {
     let json = serde_json::to_vec(msg)?;
     let len = json.len();
     if len + 4 > MAX_FRAME {
@@ -85,7 +86,7 @@ pub fn encode(msg: &Msg) -> Result<Vec<u8>, IpcError> {
 }
 
 /// Encode a message as the records it takes: one, or several for a large one.
-pub fn encode_records(msg: &Msg) -> Result<Vec<Vec<u8>>, IpcError> {
+pub(crate) fn encode_records(msg: &Msg) -> Result<Vec<Vec<u8>>, IpcError> {
     let json = serde_json::to_vec(msg)?;
     if json.len() > MAX_MESSAGE {
         return Err(IpcError::MessageTooLarge(json.len()));
@@ -140,7 +141,7 @@ fn join(partial: &mut Vec<u8>, record: &[u8]) -> Result<Option<Msg>, IpcError> {
 }
 
 /// Decode one received record.
-pub fn decode(record: &[u8]) -> Result<Msg, IpcError> {
+pub(crate) fn decode(record: &[u8]) -> Result<Msg, IpcError> {
     if record.len() < 4 {
         return Err(IpcError::Truncated {
             record: record.len(),
@@ -200,7 +201,7 @@ fn recv_raw(
 }
 
 /// Send on a blocking descriptor (before a process's runtime starts).
-pub fn send_blocking(fd: BorrowedFd<'_>, msg: &Msg, fds: &[RawFd]) -> Result<(), IpcError> {
+pub(crate) fn send_blocking(fd: BorrowedFd<'_>, msg: &Msg, fds: &[RawFd]) -> Result<(), IpcError> {
     for (i, frame) in encode_records(msg)?.iter().enumerate() {
         send_raw(fd.as_raw_fd(), frame, if i == 0 { fds } else { &[] })?;
     }
@@ -208,7 +209,7 @@ pub fn send_blocking(fd: BorrowedFd<'_>, msg: &Msg, fds: &[RawFd]) -> Result<(),
 }
 
 /// Receive on a blocking descriptor (before a process's runtime starts).
-pub fn recv_blocking(fd: BorrowedFd<'_>) -> Result<Option<(Msg, Vec<OwnedFd>)>, IpcError> {
+pub(crate) fn recv_blocking(fd: BorrowedFd<'_>) -> Result<Option<(Msg, Vec<OwnedFd>)>, IpcError> {
     let mut partial = Vec::new();
     let mut all = Vec::new();
     loop {
@@ -226,10 +227,10 @@ pub fn recv_blocking(fd: BorrowedFd<'_>) -> Result<Option<(Msg, Vec<OwnedFd>)>, 
 /// One end of a channel, inside a tokio runtime. `send` and `recv` take `&self`, so one task
 /// can read while others write (each record goes out whole).
 #[derive(Debug)]
-pub struct Channel {
+pub(crate) struct Channel {
     fd: AsyncFd<OwnedFd>,
     /// The process at the other end.
-    pub peer: Role,
+    pub(crate) peer: Role,
     /// The records of a message received so far, and their descriptors.
     partial: std::sync::Mutex<(Vec<u8>, Vec<OwnedFd>)>,
     /// Held while the records of one message go out, so that two never interleave.
@@ -238,7 +239,7 @@ pub struct Channel {
 
 impl Channel {
     /// Wrap a channel descriptor; must be called inside a runtime.
-    pub fn new(fd: OwnedFd, peer: Role) -> io::Result<Channel> {
+    pub(crate) fn new(fd: OwnedFd, peer: Role) -> io::Result<Channel> {
         set_nonblocking(fd.as_raw_fd())?;
         // SAFETY: an OwnedFd is a valid open descriptor, always the same one, for as long
         // as the AsyncFd that owns it lives.
@@ -253,11 +254,7 @@ impl Channel {
         })
     }
 
-    pub async fn send(&self, msg: &Msg) -> Result<(), IpcError> {
-        self.send_with_fds(msg, &[]).await
-    }
-
-    pub async fn send_with_fds(&self, msg: &Msg, fds: &[RawFd]) -> Result<(), IpcError> {
+    pub(crate) async fn send_with_fds(&self, msg: &Msg, fds: &[RawFd]) -> Result<(), IpcError> {
         let frames = encode_records(msg)?;
         let _one_at_a_time = self.sending.lock().await;
         for (i, frame) in frames.iter().enumerate() {
@@ -279,7 +276,7 @@ impl Channel {
     }
 
     /// The next message and its descriptors; `Ok(None)` when the peer has gone.
-    pub async fn recv(&self) -> Result<Option<(Msg, Vec<OwnedFd>)>, IpcError> {
+    pub(crate) async fn recv(&self) -> Result<Option<(Msg, Vec<OwnedFd>)>, IpcError> {
         loop {
             let mut guard = self.fd.readable().await?;
             let res = guard.try_io(|fd| {
@@ -314,7 +311,7 @@ impl Channel {
     }
 }
 
-pub fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     // SAFETY: fcntl on a descriptor we own, with integer arguments.
     unsafe {
         let flags = libc::fcntl(fd, libc::F_GETFL);
@@ -397,7 +394,7 @@ mod tests {
         rt.block_on(async {
             let a = Channel::new(a, Role::Ofp).unwrap();
             let b = Channel::new(b, Role::Parent).unwrap();
-            let (sent, got) = tokio::join!(a.send(&big), b.recv());
+            let (sent, got) = tokio::join!(a.send_with_fds(&big, &[]), b.recv());
             sent.unwrap();
             assert_eq!(got.unwrap().unwrap().0, big);
         });

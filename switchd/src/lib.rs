@@ -1,21 +1,42 @@
 //! switchd(8): the OpenFlow controller daemon, as a library so that `switchctl` shares its
 //! control protocol and the tests reach its parts.
 //!
-//! Processes (see DESIGN.md): `parent` (root), and three children started by re-executing
-//! this binary: `control`, `ofp`, `datapath`. One file per process; `child.rs` is what the
-//! children share between exec and their entry function.
+//! Processes (see switchd(8), `switchd.8`): `parent` (root), and three children started by
+//! re-executing this binary: `control`, `ofp`, `datapath`. One file (or directory) per
+//! process:
+//!
+//! - `parent.rs`: the parent: configuration, privileged opens, supervision, reloads;
+//! - `control.rs`: the control process, serving switchctl;
+//! - `ofp.rs` (and `ofp/`): the ofp process, OpenFlow sessions and the learning switch;
+//! - `datapath/`: the datapath process, the kernel's configuration and the local switches.
+//!
+//! What they share:
+//!
+//! - `args.rs`: the command line;
+//! - `config.rs`: loading the configuration (over the `conf` crate);
+//! - `run.rs`: a child's start, by role; `child.rs`: what every child does between exec and
+//!   its entry function, and the channels of its event loop;
+//! - `privsep.rs`: dropping privileges; `title.rs`: process titles;
+//! - `msg.rs`: the messages between processes; `ipc.rs`: the channels they travel on;
+//! - `ctlproto.rs`: the control protocol, shared with switchctl;
+//! - `endpoint.rs` (and `endpoint/`): one end of an OpenFlow connection and its socket pump,
+//!   used by `ofp` and `datapath`;
+//! - `log.rs`: logging, OpenBSD style.
+//!
+//! `pub` here is what switchctl, the tests and the examples use; the rest is `pub(crate)`.
 
 pub mod args;
-pub mod child;
-pub mod config;
-pub mod control;
+pub(crate) mod child;
+pub(crate) mod config;
+pub(crate) mod control;
 pub mod ctlproto;
 pub mod datapath;
 pub(crate) mod endpoint;
-pub mod ipc;
+pub(crate) mod ipc;
 pub mod log;
 pub mod msg;
-pub mod ofp;
+pub(crate) mod ofp;
 pub mod parent;
-pub mod privsep;
-pub mod title;
+pub(crate) mod privsep;
+pub mod run;
+pub(crate) mod title;

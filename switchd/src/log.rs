@@ -43,7 +43,7 @@ pub fn install() {
 
 /// Set the process name that prefixes every line, and where lines go. In syslog mode the
 /// log socket is opened now (LOG_NDELAY), before a child chroots away from `/dev/log`.
-pub fn init(role: &'static str, foreground: bool, verbose: u8) {
+pub(crate) fn init(role: &'static str, foreground: bool, verbose: u8) {
     install();
     let _ = ROLE.set(role);
     set_verbose(verbose);
@@ -54,7 +54,7 @@ pub fn init(role: &'static str, foreground: bool, verbose: u8) {
 
 /// From now on, log to syslog (the parent switches after daemonizing, so that startup
 /// errors still reach the terminal).
-pub fn to_syslog() {
+pub(crate) fn to_syslog() {
     // SAFETY: the identity is a static C string; openlog keeps the pointer.
     unsafe {
         libc::openlog(
@@ -66,7 +66,7 @@ pub fn to_syslog() {
     SYSLOG.store(true, Ordering::Relaxed);
 }
 
-pub fn set_verbose(verbose: u8) {
+pub(crate) fn set_verbose(verbose: u8) {
     if VERBOSE.swap(verbose, Ordering::Relaxed) != verbose {
         // Callsites cache whether they are enabled, and tracing keeps a global maximum
         // level: both are asked again.
@@ -74,7 +74,7 @@ pub fn set_verbose(verbose: u8) {
     }
 }
 
-pub fn verbose() -> u8 {
+pub(crate) fn verbose() -> u8 {
     VERBOSE.load(Ordering::Relaxed)
 }
 

@@ -9,7 +9,7 @@ fn main() {
     let arg0 = argv.next().unwrap_or_default();
     if argv.len() == 0 {
         if let Some(role) = arg0.to_str().and_then(Role::from_title) {
-            switchd::child::main(role);
+            switchd::run::child(role);
         }
     }
     let args: Vec<String> = match std::env::args_os()

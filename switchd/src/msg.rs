@@ -24,9 +24,9 @@ pub enum Role {
 
 impl Role {
     /// The children, in the order the parent starts them.
-    pub const CHILDREN: [Role; 3] = [Role::Control, Role::Ofp, Role::Datapath];
+    pub(crate) const CHILDREN: [Role; 3] = [Role::Control, Role::Ofp, Role::Datapath];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Role::Parent => "parent",
             Role::Control => "control",
@@ -36,7 +36,7 @@ impl Role {
     }
 
     /// The process title, which `ps -o args` shows; for a child it is its whole argv.
-    pub fn title(self) -> String {
+    pub(crate) fn title(self) -> String {
         format!("switchd: {}", self.name())
     }
 
@@ -130,7 +130,7 @@ pub struct SwitchConfig {
 
 impl SwitchConfig {
     /// Equal but for the flow lines.
-    pub fn same_but_flows(&self, other: &SwitchConfig) -> bool {
+    pub(crate) fn same_but_flows(&self, other: &SwitchConfig) -> bool {
         let SwitchConfig {
             name,
             bridge,
@@ -190,7 +190,7 @@ pub enum FlowForm {
 impl ConfiguredFlow {
     /// The flow lines `flows` as the process that installs them for a local (`local`) or an
     /// external switch takes them.
-    pub fn all(flows: &[conf::Flow], local: bool) -> Vec<ConfiguredFlow> {
+    pub(crate) fn all(flows: &[conf::Flow], local: bool) -> Vec<ConfiguredFlow> {
         let mut file: Arc<str> = Arc::from("");
         flows
             .iter()
@@ -221,7 +221,7 @@ impl ConfiguredFlow {
     }
 
     /// `FILE:LINE`, the start of a log line about this flow (as OpenBSD's daemons say it).
-    pub fn at(&self) -> String {
+    pub(crate) fn at(&self) -> String {
         format!("{}:{}", self.file, self.line)
     }
 }
@@ -490,7 +490,7 @@ pub enum Msg {
 
 impl Msg {
     /// The variant's name, for logs.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Msg::Init(_) => "init",
             Msg::PeerChannel { .. } => "peer_channel",
@@ -522,7 +522,7 @@ impl Msg {
 }
 
 /// Report a message that `peer` should never have sent us: a bug in switchd, logged loudly.
-pub fn unexpected(peer: Role, msg: &Msg) {
+pub(crate) fn unexpected(peer: Role, msg: &Msg) {
     crate::log_warn!(
         "BUG: unexpected message {} from {peer}: {msg:?}",
         msg.kind()

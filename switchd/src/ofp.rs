@@ -9,6 +9,7 @@
 //! - `registry.rs`: the listeners, the connected switches and what reaches their sessions;
 //! - `fast13.rs`: the learning switch's OpenFlow 1.3 hot path on bytes;
 //! - `flowtext.rs`: flow entries as text for `switchctl show flows`;
+//! - `errtext.rs`: OFPT_ERROR messages as the operator reads them;
 //! - here: the process entry, listeners, and the tables `switchctl show` asks for.
 
 mod conn;
@@ -37,7 +38,7 @@ use registry::{event, lock, static_flows, Cmd, Conn, FlowModError, Shared, State
 use session::SessionConfig;
 
 /// No capabilities at all.
-pub const KEEP_CAPS: &[Capability] = &[];
+pub(crate) const KEEP_CAPS: &[Capability] = &[];
 
 fn session_config(c: &RuntimeConfig) -> SessionConfig {
     SessionConfig {
@@ -48,7 +49,7 @@ fn session_config(c: &RuntimeConfig) -> SessionConfig {
 }
 
 /// The ofp process.
-pub async fn ofp(setup: Setup) -> i32 {
+pub(crate) async fn ofp(setup: Setup) -> i32 {
     // May do (enforced before this function runs, see child.rs):
     // - user `_switchd`, chrooted to the empty directory, no capabilities, no_new_privs:
     //   this process parses untrusted input from the network, so a compromise must yield

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use caps::{CapSet, Capability, CapsHashSet};
 
 #[derive(Debug, thiserror::Error)]
-pub enum PrivError {
+pub(crate) enum PrivError {
     #[error("close_range: {0}")]
     CloseRange(io::Error),
     #[error("chroot {0}: {1}")]
@@ -33,7 +33,7 @@ pub enum PrivError {
 }
 
 /// Close every descriptor above `last_kept` (the child keeps 0-2 and its parent channel).
-pub fn close_inherited(last_kept: u32) -> Result<(), PrivError> {
+pub(crate) fn close_inherited(last_kept: u32) -> Result<(), PrivError> {
     // SAFETY: close_range(2) only closes descriptors; nothing else in this single-threaded
     // process holds any above `last_kept` yet.
     let r = unsafe { libc::syscall(libc::SYS_close_range, last_kept + 1, u32::MAX, 0u32) };
@@ -44,12 +44,12 @@ pub fn close_inherited(last_kept: u32) -> Result<(), PrivError> {
 }
 
 /// Forget the environment: nothing a child does depends on it, and it may carry secrets.
-pub fn clear_env() {
+pub(crate) fn clear_env() {
     // SAFETY: called before any thread exists.
     unsafe { libc::clearenv() };
 }
 
-pub fn enter_chroot(dir: &Path) -> Result<(), PrivError> {
+pub(crate) fn enter_chroot(dir: &Path) -> Result<(), PrivError> {
     std::os::unix::fs::chroot(dir).map_err(|e| PrivError::Chroot(dir.to_path_buf(), e))?;
     std::env::set_current_dir("/").map_err(PrivError::Chdir)
 }
@@ -77,7 +77,7 @@ fn prctl(name: &'static str, option: libc::c_int, arg: libc::c_ulong) -> Result<
 ///
 /// `last_cap` is the kernel's highest capability ([`cap_last_cap`], read before chroot):
 /// newer ones cannot be dropped (EINVAL), the kernel does not have them.
-pub fn drop_privileges(
+pub(crate) fn drop_privileges(
     uid: u32,
     gid: u32,
     keep: &[Capability],
@@ -131,7 +131,7 @@ pub fn drop_privileges(
 }
 
 /// The highest capability the running kernel knows (all of ours if /proc cannot say).
-pub fn cap_last_cap() -> u8 {
+pub(crate) fn cap_last_cap() -> u8 {
     std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse().ok())
@@ -139,13 +139,13 @@ pub fn cap_last_cap() -> u8 {
 }
 
 /// No exec of a set-user-ID or file-capability binary can ever raise our privileges.
-pub fn no_new_privs() -> Result<(), PrivError> {
+pub(crate) fn no_new_privs() -> Result<(), PrivError> {
     prctl("PR_SET_NO_NEW_PRIVS", libc::PR_SET_NO_NEW_PRIVS, 1)
 }
 
 /// Die (SIGKILL) when the parent does. Must be (re)set after the credential change, which
 /// clears it; `parent` is the pid we expect as parent, to close the race where it died first.
-pub fn die_with_parent(parent: u32) -> Result<(), PrivError> {
+pub(crate) fn die_with_parent(parent: u32) -> Result<(), PrivError> {
     prctl(
         "PR_SET_PDEATHSIG",
         libc::PR_SET_PDEATHSIG,
@@ -161,7 +161,7 @@ pub fn die_with_parent(parent: u32) -> Result<(), PrivError> {
 
 /// Raise the soft limit on open descriptors to the hard limit; the new soft limit. Every
 /// switch connection is a descriptor of the ofp process, and children inherit the limit.
-pub fn raise_nofile() -> io::Result<libc::rlim_t> {
+pub(crate) fn raise_nofile() -> io::Result<libc::rlim_t> {
     let mut l = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -181,7 +181,7 @@ pub fn raise_nofile() -> io::Result<libc::rlim_t> {
 }
 
 /// Look up a user: its uid and primary gid, or `None` if it does not exist.
-pub fn lookup_user(name: &str) -> io::Result<Option<(u32, u32)>> {
+pub(crate) fn lookup_user(name: &str) -> io::Result<Option<(u32, u32)>> {
     let cname = CString::new(name)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "user name contains NUL"))?;
     // SAFETY: getpwnam_r with buffers we own.
@@ -207,7 +207,7 @@ pub fn lookup_user(name: &str) -> io::Result<Option<(u32, u32)>> {
 }
 
 /// Look up a group's gid, or `None` if it does not exist.
-pub fn lookup_group(name: &str) -> io::Result<Option<u32>> {
+pub(crate) fn lookup_group(name: &str) -> io::Result<Option<u32>> {
     let cname = CString::new(name)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "group name contains NUL"))?;
     // SAFETY: getgrnam_r with buffers we own.

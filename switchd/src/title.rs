@@ -18,7 +18,7 @@
 use std::io;
 
 /// Set comm, the 15-byte task name.
-pub fn set_comm(name: &str) {
+pub(crate) fn set_comm(name: &str) {
     let mut buf = [0u8; 16];
     let n = name.len().min(15);
     buf[..n].copy_from_slice(&name.as_bytes()[..n]);
@@ -28,7 +28,7 @@ pub fn set_comm(name: &str) {
 
 /// Make /proc/self/cmdline read `title`, by overwriting the argument area in place (see
 /// the module comment). Must run before any thread exists: it may rebuild the environment.
-pub fn set_cmdline(title: &str) -> io::Result<()> {
+pub(crate) fn set_cmdline(title: &str) -> io::Result<()> {
     let stat = std::fs::read_to_string("/proc/self/stat")?;
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "unexpected /proc/self/stat");
     // Fields after the parenthesised comm start at field 3 (state); arg_start is field 48.

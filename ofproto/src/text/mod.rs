@@ -1,7 +1,7 @@
 //! The ovs-ofctl flow syntax, and one-line printing of every message.
 //!
 //! - [`parse_flow`] reads a flow as operators paste it into `ovs-ofctl add-flow` and builds
-//!   an OpenFlow 1.3 [`v13::FlowMod`]; [`parse_flow10`] builds an OpenFlow 1.0 one where the
+//!   an OpenFlow 1.3 [`FlowMod`](crate::v13::FlowMod); [`parse_flow10`] builds an OpenFlow 1.0 one where the
 //!   flow is expressible in 1.0.
 //! - [`print_flow_mod`] / [`print_flow_mod10`] write a FLOW_MOD back in the add-flow syntax
 //!   (what they print, `parse_flow` reads back to the same message);
@@ -16,6 +16,11 @@
 //! used. `nw_ttl`, `tun_src` and `tun_dst`, Nicira fields with no OXM of their own, go out
 //! as Open vSwitch sends them in 1.3: OXMs of the NXM_1 class (0x0001) with their NXM
 //! field numbers, in matches and in `set_field`.
+//!
+//! Files: `flow13.rs` and `flow10.rs` (flows per version), `fields.rs` (match fields),
+//! `actions.rs` (actions and instructions), `value.rs` (the value syntax both share),
+//! `lex.rs` (splitting key/value lists as ovs-ofctl does), `message.rs` (one line per
+//! message).
 
 mod actions;
 mod fields;

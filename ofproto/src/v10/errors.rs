@@ -13,8 +13,8 @@ pub mod err_type {
     pub const BAD_REQUEST: u16 = 1;
     pub const BAD_ACTION: u16 = 2;
     pub const FLOW_MOD_FAILED: u16 = 3;
-    pub const PORT_MOD_FAILED: u16 = 4;
-    pub const QUEUE_OP_FAILED: u16 = 5;
+    pub(crate) const PORT_MOD_FAILED: u16 = 4;
+    pub(crate) const QUEUE_OP_FAILED: u16 = 5;
 }
 
 /// The code alone: 1.0's code modules hold the `code` field's values.

@@ -33,7 +33,7 @@ pub enum FlowModCommand {
 }
 
 impl FlowModCommand {
-    pub fn to_wire(self) -> u16 {
+    pub(crate) fn to_wire(self) -> u16 {
         match self {
             FlowModCommand::Add => 0,
             FlowModCommand::Modify => 1,
@@ -43,7 +43,7 @@ impl FlowModCommand {
         }
     }
 
-    pub fn from_wire(v: u16) -> Option<Self> {
+    pub(crate) fn from_wire(v: u16) -> Option<Self> {
         Some(match v {
             0 => FlowModCommand::Add,
             1 => FlowModCommand::Modify,

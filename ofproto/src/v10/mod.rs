@@ -8,6 +8,13 @@
 //!
 //! Padding is ignored on input and written as zeros; every other byte is kept, so a message
 //! with zero padding re-encodes to the bytes it came from.
+//!
+//! Files, by the spec's sections: `switch.rs` (features, config), `port.rs` (ports,
+//! PORT_STATUS, PORT_MOD), `flow_match.rs` (`ofp_match`), `flow.rs` (FLOW_MOD,
+//! FLOW_REMOVED), `packet.rs` (PACKET_IN, PACKET_OUT), `action.rs`, `stats.rs` (STATS
+//! requests and replies), `queue.rs` (queue configuration), `errors.rs` (the 1.0 error
+//! numbering), `wire.rs` (the bounds-checked cursor); here: the message enum, `decode`
+//! and `encode`.
 
 mod action;
 pub mod errors;

@@ -155,7 +155,7 @@ impl<const N: usize> FixedStr<N> {
     }
 
     /// The bytes before the first NUL (all of them if there is none).
-    pub fn as_bytes_trimmed(&self) -> &[u8] {
+    pub(crate) fn as_bytes_trimmed(&self) -> &[u8] {
         let n = self.0.iter().position(|&b| b == 0).unwrap_or(N);
         &self.0[..n]
     }

@@ -15,21 +15,21 @@ use crate::error::{DecodeError, OfpErrorCode};
 /// `enum ofp_action_type`
 pub mod action_type {
     pub const OUTPUT: u16 = 0;
-    pub const COPY_TTL_OUT: u16 = 11;
-    pub const COPY_TTL_IN: u16 = 12;
-    pub const SET_MPLS_TTL: u16 = 15;
-    pub const DEC_MPLS_TTL: u16 = 16;
+    pub(crate) const COPY_TTL_OUT: u16 = 11;
+    pub(crate) const COPY_TTL_IN: u16 = 12;
+    pub(crate) const SET_MPLS_TTL: u16 = 15;
+    pub(crate) const DEC_MPLS_TTL: u16 = 16;
     pub const PUSH_VLAN: u16 = 17;
     pub const POP_VLAN: u16 = 18;
-    pub const PUSH_MPLS: u16 = 19;
-    pub const POP_MPLS: u16 = 20;
+    pub(crate) const PUSH_MPLS: u16 = 19;
+    pub(crate) const POP_MPLS: u16 = 20;
     pub const SET_QUEUE: u16 = 21;
     pub const GROUP: u16 = 22;
-    pub const SET_NW_TTL: u16 = 23;
-    pub const DEC_NW_TTL: u16 = 24;
+    pub(crate) const SET_NW_TTL: u16 = 23;
+    pub(crate) const DEC_NW_TTL: u16 = 24;
     pub const SET_FIELD: u16 = 25;
-    pub const PUSH_PBB: u16 = 26;
-    pub const POP_PBB: u16 = 27;
+    pub(crate) const PUSH_PBB: u16 = 26;
+    pub(crate) const POP_PBB: u16 = 27;
     pub const EXPERIMENTER: u16 = 0xffff;
 }
 

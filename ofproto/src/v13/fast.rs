@@ -32,22 +32,22 @@ const fn oxm_basic(field: u8, len: u8) -> u32 {
 /// `OXM_OF_IN_PORT`
 pub const OXM_OF_IN_PORT: u32 = oxm_basic(super::oxm::field::IN_PORT, 4);
 /// `OXM_OF_ETH_DST`
-pub const OXM_OF_ETH_DST: u32 = oxm_basic(super::oxm::field::ETH_DST, 6);
+pub(crate) const OXM_OF_ETH_DST: u32 = oxm_basic(super::oxm::field::ETH_DST, 6);
 /// `OXM_OF_ETH_SRC`
-pub const OXM_OF_ETH_SRC: u32 = oxm_basic(super::oxm::field::ETH_SRC, 6);
+pub(crate) const OXM_OF_ETH_SRC: u32 = oxm_basic(super::oxm::field::ETH_SRC, 6);
 
 /// Where the fields of `ofp_packet_in` are (7.4.1).
 mod pi {
     use std::ops::Range;
-    pub const XID: Range<usize> = 4..8;
-    pub const BUFFER_ID: Range<usize> = 8..12;
-    pub const TOTAL_LEN: Range<usize> = 12..14;
-    pub const REASON: usize = 14;
-    pub const TABLE_ID: usize = 15;
+    pub(crate) const XID: Range<usize> = 4..8;
+    pub(crate) const BUFFER_ID: Range<usize> = 8..12;
+    pub(crate) const TOTAL_LEN: Range<usize> = 12..14;
+    pub(crate) const REASON: usize = 14;
+    pub(crate) const TABLE_ID: usize = 15;
     pub const COOKIE: Range<usize> = 16..24;
-    pub const MATCH_TYPE: Range<usize> = 24..26;
+    pub(crate) const MATCH_TYPE: Range<usize> = 24..26;
     pub const MATCH_LEN: Range<usize> = 26..28;
-    pub const OXMS: usize = 28;
+    pub(crate) const OXMS: usize = 28;
     /// The match starts here; after it (padded to 8) come 2 bytes of padding, then data.
     pub const MATCH: usize = 24;
 }
@@ -162,14 +162,14 @@ impl<T: AsRef<[u8]>> PacketInView<T> {
 
     /// The match's OXM TLVs, without the match header and padding.
     #[inline]
-    pub fn oxms(&self) -> &[u8] {
+    pub(crate) fn oxms(&self) -> &[u8] {
         &self.buffer.as_ref()[pi::OXMS..pi::MATCH + self.match_len()]
     }
 
     /// Each OXM of the match as (header, value and mask), in wire order, up to the first
     /// one that does not fit.
     #[inline]
-    pub fn oxm_iter(&self) -> impl Iterator<Item = (u32, &[u8])> {
+    pub(crate) fn oxm_iter(&self) -> impl Iterator<Item = (u32, &[u8])> {
         let mut rest = self.oxms();
         std::iter::from_fn(move || {
             if rest.len() < 4 {
@@ -203,7 +203,7 @@ impl<T: AsRef<[u8]>> PacketInView<T> {
     /// Where the data starts: after the match, its padding and 2 bytes that align the
     /// frame's payload (IP header) to 32 bits (7.4.1).
     #[inline]
-    pub fn data_offset(&self) -> usize {
+    pub(crate) fn data_offset(&self) -> usize {
         pi::MATCH + pad8(self.match_len()) + 2
     }
 }
@@ -387,7 +387,7 @@ pub struct FlowModView<T> {
 
 impl<T: AsRef<[u8]>> FlowModView<T> {
     /// `ofp_flow_mod` up to its match.
-    pub const FIXED_LEN: usize = 48;
+    pub(crate) const FIXED_LEN: usize = 48;
 
     /// The view if `buffer` is a version 0x04 FLOW_MOD at least as long as its fixed part.
     #[inline]

@@ -178,7 +178,7 @@ impl FlowModCommand {
         })
     }
 
-    pub fn to_u8(self) -> u8 {
+    pub(crate) fn to_u8(self) -> u8 {
         self as u8
     }
 }
@@ -188,8 +188,8 @@ pub mod flow_mod_flags {
     pub const SEND_FLOW_REM: u16 = 1 << 0;
     pub const CHECK_OVERLAP: u16 = 1 << 1;
     pub const RESET_COUNTS: u16 = 1 << 2;
-    pub const NO_PKT_COUNTS: u16 = 1 << 3;
-    pub const NO_BYT_COUNTS: u16 = 1 << 4;
+    pub(crate) const NO_PKT_COUNTS: u16 = 1 << 3;
+    pub(crate) const NO_BYT_COUNTS: u16 = 1 << 4;
 }
 
 /// OFPT_FLOW_MOD (`ofp_flow_mod`, 7.3.4.1).

@@ -91,7 +91,7 @@ impl GroupModCommand {
             _ => return None,
         })
     }
-    pub fn to_u16(self) -> u16 {
+    pub(crate) fn to_u16(self) -> u16 {
         self as u16
     }
 }
@@ -279,7 +279,7 @@ impl MeterModCommand {
             _ => return None,
         })
     }
-    pub fn to_u16(self) -> u16 {
+    pub(crate) fn to_u16(self) -> u16 {
         self as u16
     }
 }

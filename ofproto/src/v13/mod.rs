@@ -9,6 +9,12 @@
 //!   ([`PacketInView`]) and template encoders ([`PacketInHead`], [`LearnedFlowMod`],
 //!   [`PacketOutHead`]) that write what [`Message::encode`] writes.
 //! - [`errors`]: every error code of 7.4.4 by its specification name, and how it prints.
+//! - The messages by the spec's sections: [`switch`] (features, config, ports, tables, roles,
+//!   async config, queues), [`flow`] (PACKET_IN, FLOW_REMOVED, PACKET_OUT, FLOW_MOD),
+//!   [`group_meter`] (GROUP_MOD, METER_MOD), [`multipart`] (every multipart type),
+//!   [`table_features`]; their parts: [`oxm`] (match fields), [`instruction`], [`action`];
+//!   `symmetric.rs` (HELLO, ERROR, ECHO, EXPERIMENTER, version negotiation), `wire.rs`
+//!   (checked reading and length-patched writing).
 //! - Here: the reserved numbers (`OFPP_*`, `OFPTT_*`, `OFPG_*`, `OFPM_*`) and the small enums
 //!   (`OFPR_*`, `OFPRR_*`, `OFPPR_*`, `OFPCR_ROLE_*`, `OFPC_*`, `OFPMF_*`).
 //!
@@ -28,7 +34,7 @@ pub mod instruction;
 pub mod multipart;
 pub mod oxm;
 pub mod switch;
-pub mod symmetric;
+pub(crate) mod symmetric;
 pub mod table_features;
 mod wire;
 
@@ -160,7 +166,7 @@ pub mod msg_type {
     pub const PORT_MOD: u8 = 16;
     pub const TABLE_MOD: u8 = 17;
     pub const MULTIPART_REQUEST: u8 = 18;
-    pub const MULTIPART_REPLY: u8 = 19;
+    pub(crate) const MULTIPART_REPLY: u8 = 19;
     pub const BARRIER_REQUEST: u8 = 20;
     pub const BARRIER_REPLY: u8 = 21;
     pub const QUEUE_GET_CONFIG_REQUEST: u8 = 22;

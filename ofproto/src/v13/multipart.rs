@@ -30,7 +30,7 @@ pub mod mp_type {
     pub const GROUP_FEATURES: u16 = 8;
     pub const METER: u16 = 9;
     pub const METER_CONFIG: u16 = 10;
-    pub const METER_FEATURES: u16 = 11;
+    pub(crate) const METER_FEATURES: u16 = 11;
     pub const TABLE_FEATURES: u16 = 12;
     pub const PORT_DESC: u16 = 13;
     pub const EXPERIMENTER: u16 = 0xffff;

@@ -26,7 +26,7 @@ pub const OXM_CLASS_NXM_0: u16 = 0x0000;
 pub const OXM_CLASS_NXM_1: u16 = 0x0001;
 
 /// `OFPMT_OXM`, the only match type of OpenFlow 1.3 we accept.
-pub const OFPMT_OXM: u16 = 1;
+pub(crate) const OFPMT_OXM: u16 = 1;
 
 /// An Ethernet address.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
@@ -85,8 +85,8 @@ pub mod field {
     pub const IN_PORT: u8 = 0;
     pub const IN_PHY_PORT: u8 = 1;
     pub const METADATA: u8 = 2;
-    pub const ETH_DST: u8 = 3;
-    pub const ETH_SRC: u8 = 4;
+    pub(crate) const ETH_DST: u8 = 3;
+    pub(crate) const ETH_SRC: u8 = 4;
     pub const ETH_TYPE: u8 = 5;
     pub const VLAN_VID: u8 = 6;
     pub const VLAN_PCP: u8 = 7;
@@ -120,7 +120,7 @@ pub mod field {
     pub const MPLS_TC: u8 = 35;
     pub const MPLS_BOS: u8 = 36;
     pub const PBB_ISID: u8 = 37;
-    pub const TUNNEL_ID: u8 = 38;
+    pub(crate) const TUNNEL_ID: u8 = 38;
     pub const IPV6_EXTHDR: u8 = 39;
     /// Defined by OpenFlow 1.4 (field 40 is unassigned); accepted here because Open vSwitch
     /// and others send it on 1.3 connections too.
@@ -184,7 +184,7 @@ pub enum Oxm {
 }
 
 /// Value length in bytes and whether a mask is allowed, per basic field (spec table 12).
-pub fn basic_field_spec(field: u8) -> Option<(usize, bool)> {
+pub(crate) fn basic_field_spec(field: u8) -> Option<(usize, bool)> {
     use field::*;
     Some(match field {
         IN_PORT | IN_PHY_PORT => (4, false),

@@ -88,8 +88,8 @@ pub struct Port {
     pub max_speed: u32,
 }
 
-pub const OFP_MAX_PORT_NAME_LEN: usize = 16;
-pub const PORT_LEN: usize = 64;
+pub(crate) const OFP_MAX_PORT_NAME_LEN: usize = 16;
+pub(crate) const PORT_LEN: usize = 64;
 
 impl Port {
     pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {

@@ -7,7 +7,7 @@ use super::wire::{pad8, pad_from, patch_u16, Reader};
 use crate::error::{DecodeError, OfpErrorCode};
 
 /// `OFPHET_VERSIONBITMAP`
-pub const OFPHET_VERSIONBITMAP: u16 = 1;
+pub(crate) const OFPHET_VERSIONBITMAP: u16 = 1;
 
 /// OFPT_HELLO body: a list of hello elements (7.5.1). Empty for pre-1.3.1 peers.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

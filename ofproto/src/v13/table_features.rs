@@ -12,26 +12,26 @@ use super::oxm::OXM_CLASS_EXPERIMENTER;
 use super::wire::{pad8, pad_from, patch_u16, put_str, read_str, Reader};
 use crate::error::{DecodeError, OfpErrorCode};
 
-pub const OFP_MAX_TABLE_NAME_LEN: usize = 32;
+pub(crate) const OFP_MAX_TABLE_NAME_LEN: usize = 32;
 
 /// `enum ofp_table_feature_prop_type`
 pub mod prop_type {
     pub const INSTRUCTIONS: u16 = 0;
-    pub const INSTRUCTIONS_MISS: u16 = 1;
+    pub(crate) const INSTRUCTIONS_MISS: u16 = 1;
     pub const NEXT_TABLES: u16 = 2;
-    pub const NEXT_TABLES_MISS: u16 = 3;
+    pub(crate) const NEXT_TABLES_MISS: u16 = 3;
     pub const WRITE_ACTIONS: u16 = 4;
-    pub const WRITE_ACTIONS_MISS: u16 = 5;
+    pub(crate) const WRITE_ACTIONS_MISS: u16 = 5;
     pub const APPLY_ACTIONS: u16 = 6;
-    pub const APPLY_ACTIONS_MISS: u16 = 7;
+    pub(crate) const APPLY_ACTIONS_MISS: u16 = 7;
     pub const MATCH: u16 = 8;
     pub const WILDCARDS: u16 = 10;
     pub const WRITE_SETFIELD: u16 = 12;
-    pub const WRITE_SETFIELD_MISS: u16 = 13;
+    pub(crate) const WRITE_SETFIELD_MISS: u16 = 13;
     pub const APPLY_SETFIELD: u16 = 14;
-    pub const APPLY_SETFIELD_MISS: u16 = 15;
+    pub(crate) const APPLY_SETFIELD_MISS: u16 = 15;
     pub const EXPERIMENTER: u16 = 0xfffe;
-    pub const EXPERIMENTER_MISS: u16 = 0xffff;
+    pub(crate) const EXPERIMENTER_MISS: u16 = 0xffff;
 }
 
 /// An instruction or action id: the TLV header (type, len) of an instruction or action and,

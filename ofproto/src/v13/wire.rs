@@ -34,7 +34,7 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
-    pub fn remaining(&self) -> usize {
+    pub(crate) fn remaining(&self) -> usize {
         self.end - self.pos
     }
 
@@ -102,7 +102,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Peek a big-endian u16 at `pos + at` without consuming.
-    pub fn peek_u16(&self, at: usize) -> Result<u16, DecodeError> {
+    pub(crate) fn peek_u16(&self, at: usize) -> Result<u16, DecodeError> {
         self.need(at + 2)?;
         let p = self.pos + at;
         Ok(u16::from_be_bytes([self.buf[p], self.buf[p + 1]]))
@@ -110,7 +110,7 @@ impl<'a> Reader<'a> {
 
     /// Split the next `n` bytes off as their own window; `short` and `what` describe the
     /// structure inside it. Fails with *this* reader's error if fewer than `n` remain.
-    pub fn sub(
+    pub(crate) fn sub(
         &mut self,
         n: usize,
         short: OfpErrorCode,

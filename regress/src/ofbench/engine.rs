@@ -24,7 +24,7 @@ pub enum Load {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SwState {
+pub(crate) enum SwState {
     /// HELLO sent, no FEATURES_REQUEST answered yet.
     Handshake,
     /// FEATURES_REPLY sent; the destination's PACKET_IN is out, waiting for its answer.
@@ -63,7 +63,7 @@ pub struct Switch {
 }
 
 /// The learned destination: one host behind port 1 of every switch.
-pub const DST_MAC: [u8; 6] = [0x02, 0xdd, 0, 0, 0, 1];
+pub(crate) const DST_MAC: [u8; 6] = [0x02, 0xdd, 0, 0, 0, 1];
 
 fn src_mac(index: u32, mac: u32) -> [u8; 6] {
     let i = index.to_be_bytes();
@@ -324,7 +324,7 @@ impl Switch {
 }
 
 /// A set of switches served by one thread.
-pub struct Engine {
+pub(crate) struct Engine {
     epoll: OwnedFd,
     pub switches: Vec<Switch>,
     pub load: Load,
@@ -480,7 +480,7 @@ impl Engine {
     }
 
     /// The first thing that went wrong on any switch, for a report.
-    pub fn first_problem(&self) -> Option<String> {
+    pub(crate) fn first_problem(&self) -> Option<String> {
         self.switches.iter().find_map(|s| {
             s.close_reason
                 .as_ref()

@@ -24,8 +24,12 @@
 //!
 //! [`Fleet`] is the same machinery for tests: connect many switches, check they are all
 //! served, close them.
+//!
+//! - `engine.rs`: the emulated switches of one thread, under epoll;
+//! - [`wire`]: what they say, built with `ofproto`;
+//! - here: the options, the threads, the rounds and what is reported.
 
-pub mod engine;
+pub(crate) mod engine;
 pub mod wire;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -282,7 +286,7 @@ fn self_cpu() -> f64 {
 }
 
 /// CPU seconds used by process `pid` so far (all its threads), from /proc.
-pub fn proc_cpu(pid: u32) -> Option<f64> {
+pub(crate) fn proc_cpu(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &stat[stat.rfind(')')? + 2..];
     let f: Vec<&str> = rest.split_whitespace().collect();

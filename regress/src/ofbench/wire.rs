@@ -9,12 +9,12 @@ use ofproto::v13::{self, Message as M, MultipartReplyBody as B};
 
 /// The ports every emulated switch has: 1 (where the learned destination lives) and 2
 /// (where the random sources come from), plus two idle ones.
-pub const PORTS: [u32; 4] = [1, 2, 3, 4];
-pub const DST_PORT: u32 = 1;
-pub const SRC_PORT: u32 = 2;
+pub(crate) const PORTS: [u32; 4] = [1, 2, 3, 4];
+pub(crate) const DST_PORT: u32 = 1;
+pub(crate) const SRC_PORT: u32 = 2;
 
 /// Length of the Ethernet frame carried by each PACKET_IN (a minimal UDP/IPv4 packet).
-pub const FRAME_LEN: usize = 60;
+pub(crate) const FRAME_LEN: usize = 60;
 
 /// Append `m` to `out`.
 pub fn put(out: &mut Vec<u8>, xid: u32, m: M) {
@@ -30,7 +30,7 @@ pub fn hello(out: &mut Vec<u8>) {
     out.extend_from_slice(&b);
 }
 
-pub fn features_reply(out: &mut Vec<u8>, xid: u32, dpid: u64) {
+pub(crate) fn features_reply(out: &mut Vec<u8>, xid: u32, dpid: u64) {
     let f = v13::FeaturesReply {
         datapath_id: dpid,
         n_buffers: 256,

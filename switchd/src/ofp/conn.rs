@@ -24,13 +24,13 @@ use crate::{log_debug, log_info, log_warn};
 /// most a few times `READ_CHUNK`, so the queue stays well below that limit.
 const READ_PAUSE: usize = 256 * 1024;
 
-pub fn dpid_text(dpid: u64) -> String {
+pub(crate) fn dpid_text(dpid: u64) -> String {
     format!("{dpid:016x}")
 }
 
 /// What kind of switch a connection is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Local {
+pub(crate) enum Local {
     /// A switch that connected to a listener.
     No,
     /// A local bridge, whose table-miss flow the datapath process installs from the

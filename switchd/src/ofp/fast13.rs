@@ -12,16 +12,16 @@ use ofproto::v13::{LearnedFlowMod, PacketInView, PacketOutHead};
 
 /// What the learning switch needs from a PACKET_IN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PacketIn<'a> {
-    pub xid: u32,
-    pub buffer_id: u32,
-    pub in_port: u32,
-    pub data: &'a [u8],
+pub(crate) struct PacketIn<'a> {
+    pub(crate) xid: u32,
+    pub(crate) buffer_id: u32,
+    pub(crate) in_port: u32,
+    pub(crate) data: &'a [u8],
 }
 
 /// `msg` (one framed message) as a PACKET_IN whose match is exactly `in_port`; `None` for
 /// every other message, which then goes through `v13::decode`.
-pub fn packet_in(msg: &[u8]) -> Option<PacketIn<'_>> {
+pub(crate) fn packet_in(msg: &[u8]) -> Option<PacketIn<'_>> {
     let v = PacketInView::new_checked(msg)?;
     Some(PacketIn {
         xid: v.xid(),
@@ -32,19 +32,19 @@ pub fn packet_in(msg: &[u8]) -> Option<PacketIn<'_>> {
 }
 
 /// The learned flow (see [`LearnedFlowMod`]).
-pub struct LearnedFlow {
-    pub cookie: u64,
-    pub priority: u16,
-    pub idle_timeout: u16,
-    pub buffer_id: u32,
-    pub in_port: u32,
-    pub dst: [u8; 6],
-    pub src: [u8; 6],
-    pub out_port: u32,
+pub(crate) struct LearnedFlow {
+    pub(crate) cookie: u64,
+    pub(crate) priority: u16,
+    pub(crate) idle_timeout: u16,
+    pub(crate) buffer_id: u32,
+    pub(crate) in_port: u32,
+    pub(crate) dst: [u8; 6],
+    pub(crate) src: [u8; 6],
+    pub(crate) out_port: u32,
 }
 
 /// Append the FLOW_MOD [`LearnedFlow`] describes.
-pub fn flow_mod(out: &mut BytesMut, xid: u32, f: &LearnedFlow) {
+pub(crate) fn flow_mod(out: &mut BytesMut, xid: u32, f: &LearnedFlow) {
     LearnedFlowMod {
         cookie: f.cookie,
         priority: f.priority,
@@ -59,7 +59,7 @@ pub fn flow_mod(out: &mut BytesMut, xid: u32, f: &LearnedFlow) {
 }
 
 /// Append PACKET_OUT { buffer_id, in_port, actions: [Output { port, max_len: 0 }], data }.
-pub fn packet_out(
+pub(crate) fn packet_out(
     out: &mut BytesMut,
     xid: u32,
     buffer_id: u32,

@@ -6,19 +6,19 @@ use ofproto::v13;
 
 /// One flow entry, version-neutral and already formatted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FlowRow {
-    pub cookie: u64,
-    pub table: u8,
-    pub priority: u16,
-    pub match_text: String,
-    pub actions_text: String,
-    pub packets: u64,
-    pub bytes: u64,
-    pub idle_timeout: u16,
-    pub duration_sec: u32,
+pub(crate) struct FlowRow {
+    pub(crate) cookie: u64,
+    pub(crate) table: u8,
+    pub(crate) priority: u16,
+    pub(crate) match_text: String,
+    pub(crate) actions_text: String,
+    pub(crate) packets: u64,
+    pub(crate) bytes: u64,
+    pub(crate) idle_timeout: u16,
+    pub(crate) duration_sec: u32,
 }
 
-pub fn row13(s: &v13::multipart::FlowStats) -> FlowRow {
+pub(crate) fn row13(s: &v13::multipart::FlowStats) -> FlowRow {
     let m = ofproto::text::print_match(&s.match_);
     FlowRow {
         cookie: s.cookie,
@@ -33,7 +33,7 @@ pub fn row13(s: &v13::multipart::FlowStats) -> FlowRow {
     }
 }
 
-pub fn row10(s: &v10::FlowStats) -> FlowRow {
+pub(crate) fn row10(s: &v10::FlowStats) -> FlowRow {
     let m = ofproto::text::print_match10(&s.r#match);
     FlowRow {
         cookie: s.cookie,

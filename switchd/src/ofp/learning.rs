@@ -21,11 +21,11 @@ use crate::endpoint::Endpoint;
 
 /// The cookie of the flows the learning switch installs, so that they can be deleted
 /// without touching anyone else's ("SWDL" + 1).
-pub const LEARNED_COOKIE: u64 = 0x5357_444c_0000_0001;
+pub(crate) const LEARNED_COOKIE: u64 = 0x5357_444c_0000_0001;
 /// The cookie of the table-miss flow.
-pub const TABLE_MISS_COOKIE: u64 = 0x5357_444c_0000_0000;
+pub(crate) const TABLE_MISS_COOKIE: u64 = 0x5357_444c_0000_0000;
 /// Learned flows sit above table-miss (priority 0); OpenBSD put both at the same priority.
-pub const LEARNED_PRIORITY: u16 = 1;
+pub(crate) const LEARNED_PRIORITY: u16 = 1;
 
 /// A packet the switch sent us, as the learning switch reads it.
 #[derive(Debug, Clone, Copy)]
@@ -72,7 +72,8 @@ pub(crate) struct Learning {
     /// A local switch forwarded to a remote controller: it learns nothing and changes
     /// nothing.
     observe: bool,
-    /// Counters for the log and `show`.
+    /// PACKET_INs handed to the policy: only the tests read it.
+    #[cfg(test)]
     pub(crate) packet_ins: u64,
 }
 
@@ -84,6 +85,7 @@ impl Learning {
             cache,
             local: false,
             observe: false,
+            #[cfg(test)]
             packet_ins: 0,
         }
     }
@@ -147,7 +149,10 @@ impl Learning {
         if self.observe {
             return;
         }
-        self.packet_ins += 1;
+        #[cfg(test)]
+        {
+            self.packet_ins += 1;
+        }
         let fwd = self.decide(w, ep, p, now);
         let idle_timeout = self.mac_timeout.min(u16::MAX.into()) as u16;
         w.forward(ep, p, fwd, idle_timeout);
@@ -207,15 +212,15 @@ pub(crate) fn eth_addrs(frame: &[u8]) -> Option<(MacAddr, MacAddr)> {
 
 /// One learned address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MacEntry {
-    pub port: u32,
+pub(crate) struct MacEntry {
+    pub(crate) port: u32,
     /// When a packet from this address was last seen.
-    pub seen: Instant,
+    pub(crate) seen: Instant,
 }
 
 /// What learning the source address did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Learned {
+pub(crate) enum Learned {
     /// Not learned: a multicast/broadcast source, or a reserved port.
     Ignored,
     New,
@@ -231,7 +236,7 @@ pub enum Learned {
 
 /// Where the packet goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Forward {
+pub(crate) enum Forward {
     /// Unknown, broadcast or multicast destination.
     Flood,
     /// Known unicast destination behind this port: install a flow and send it there.
@@ -241,9 +246,9 @@ pub enum Forward {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decision {
-    pub learned: Learned,
-    pub forward: Forward,
+pub(crate) struct Decision {
+    pub(crate) learned: Learned,
+    pub(crate) forward: Forward,
 }
 
 /// Hashes a MAC address (as a `u64`) with one folded multiply keyed by two random
@@ -251,7 +256,7 @@ pub struct Decision {
 /// by whoever sends frames, so the seeds are random per table: an attacker cannot aim
 /// addresses at one bucket without seeing the table's timing.
 #[derive(Debug, Clone, Copy)]
-pub struct MacHashBuilder {
+pub(crate) struct MacHashBuilder {
     k0: u64,
     k1: u64,
 }
@@ -267,7 +272,7 @@ impl MacHashBuilder {
 }
 
 #[derive(Debug, Clone, Copy)]
-pub struct MacHasher {
+pub(crate) struct MacHasher {
     k0: u64,
     k1: u64,
     h: u64,
@@ -319,20 +324,20 @@ fn mac(key: u64) -> MacAddr {
 /// The MAC table of one switch, bounded by `limit` entries, aged after `timeout`
 /// (zero: never).
 #[derive(Debug, Clone)]
-pub struct MacTable {
+pub(crate) struct MacTable {
     /// By the address as a `u64` (see [`key`]).
     entries: HashMap<u64, MacEntry, MacHashBuilder>,
     limit: usize,
     timeout: Duration,
 }
 
-pub fn is_multicast(mac: &MacAddr) -> bool {
+pub(crate) fn is_multicast(mac: &MacAddr) -> bool {
     // IEEE 802: the I/G bit, the lowest bit of the first octet; broadcast is a multicast.
     mac.0[0] & 1 == 1
 }
 
 impl MacTable {
-    pub fn new(limit: u32, timeout_secs: u32) -> MacTable {
+    pub(crate) fn new(limit: u32, timeout_secs: u32) -> MacTable {
         MacTable {
             entries: HashMap::with_hasher(MacHashBuilder::random()),
             limit: limit as usize,
@@ -342,7 +347,7 @@ impl MacTable {
 
     /// Apply a new `cache`/`timeout` (after a reload); entries over the new limit stay until
     /// they age out.
-    pub fn reconfigure(&mut self, limit: u32, timeout_secs: u32) {
+    pub(crate) fn reconfigure(&mut self, limit: u32, timeout_secs: u32) {
         self.limit = limit as usize;
         self.timeout = Duration::from_secs(timeout_secs.into());
     }
@@ -364,7 +369,7 @@ impl MacTable {
 
     /// Learn that `mac` was seen on `port` (a physical port) at `now`.
     #[cfg(test)]
-    pub fn learn(&mut self, mac: MacAddr, port: u32, now: Instant) -> Learned {
+    pub(crate) fn learn(&mut self, mac: MacAddr, port: u32, now: Instant) -> Learned {
         let cutoff = self.cutoff(now);
         self.learn_cut(mac, port, now, cutoff)
     }
@@ -411,7 +416,7 @@ impl MacTable {
 
     /// The port `mac` is behind, unless unknown or aged.
     #[cfg(test)]
-    pub fn lookup(&self, mac: &MacAddr, now: Instant) -> Option<u32> {
+    pub(crate) fn lookup(&self, mac: &MacAddr, now: Instant) -> Option<u32> {
         self.lookup_cut(mac, self.cutoff(now))
     }
 
@@ -424,7 +429,7 @@ impl MacTable {
 
     /// Learn the source, then decide where a packet from `src` to `dst` that came in on
     /// `in_port` goes.
-    pub fn packet_in(
+    pub(crate) fn packet_in(
         &mut self,
         in_port: u32,
         src: MacAddr,
@@ -446,7 +451,7 @@ impl MacTable {
     }
 
     /// Drop aged entries; how many went.
-    pub fn expire(&mut self, now: Instant) -> usize {
+    pub(crate) fn expire(&mut self, now: Instant) -> usize {
         let before = self.entries.len();
         if !self.timeout.is_zero() {
             let timeout = self.timeout;
@@ -457,7 +462,7 @@ impl MacTable {
     }
 
     /// Forget every address behind `port` (the port went away or down); the addresses.
-    pub fn forget_port(&mut self, port: u32) -> Vec<MacAddr> {
+    pub(crate) fn forget_port(&mut self, port: u32) -> Vec<MacAddr> {
         let gone: Vec<u64> = self
             .entries
             .iter()
@@ -471,7 +476,7 @@ impl MacTable {
     }
 
     /// The live entries with their age, sorted by port then address.
-    pub fn entries(&self, now: Instant) -> Vec<(MacAddr, u32, Duration)> {
+    pub(crate) fn entries(&self, now: Instant) -> Vec<(MacAddr, u32, Duration)> {
         let mut v: Vec<_> = self
             .entries
             .iter()

@@ -41,27 +41,27 @@ use ofp13::V13;
 use static_flows::STATIC_COOKIE;
 
 /// The versions we speak, in our HELLO's bitmap.
-pub const VERSIONS: [u8; 2] = [OFP10_VERSION, OFP13_VERSION];
+pub(crate) const VERSIONS: [u8; 2] = [OFP10_VERSION, OFP13_VERSION];
 
 pub(crate) use crate::endpoint::CloseReason;
 
 /// The most we queue for a peer that does not read; past this the session is closed.
-pub const WRITE_QUEUE_MAX: usize = 1024 * 1024;
+pub(crate) const WRITE_QUEUE_MAX: usize = 1024 * 1024;
 
 /// OpenFlow 1.3 reserved ports (`enum ofp_port_no`), ofproto's, by their short names.
-pub use ofproto::v13::port as port13;
+pub(crate) use ofproto::v13::port as port13;
 use ofproto::v13::{OFPG_ANY, OFPTT_ALL};
 /// `OFPPC_PORT_DOWN` and `OFPPS_LINK_DOWN`: bit 0 in both versions.
 const PORT_DOWN: u32 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Version {
+pub(crate) enum Version {
     V10,
     V13,
 }
 
 impl Version {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Version::V10 => "1.0",
             Version::V13 => "1.3",
@@ -82,32 +82,32 @@ fn endpoint_config(echo_interval: Duration) -> EndpointConfig {
 
 /// What a session needs from the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionConfig {
+pub(crate) struct SessionConfig {
     /// Zero disables echoes and the dead-peer check.
-    pub echo_interval: Duration,
+    pub(crate) echo_interval: Duration,
     /// MAC aging and the learned flows' idle timeout, seconds.
-    pub mac_timeout: u32,
-    pub cache: u32,
+    pub(crate) mac_timeout: u32,
+    pub(crate) cache: u32,
 }
 
 /// A port as we show it: version-neutral, port numbers in 1.3 numbering.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PortInfo {
-    pub port_no: u32,
-    pub name: String,
-    pub hw_addr: MacAddr,
-    pub config: u32,
-    pub state: u32,
+pub(crate) struct PortInfo {
+    pub(crate) port_no: u32,
+    pub(crate) name: String,
+    pub(crate) hw_addr: MacAddr,
+    pub(crate) config: u32,
+    pub(crate) state: u32,
 }
 
 impl PortInfo {
-    pub fn is_up(&self) -> bool {
+    pub(crate) fn is_up(&self) -> bool {
         self.config & PORT_DOWN == 0 && self.state & PORT_DOWN == 0
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PortChange {
+pub(crate) enum PortChange {
     Added,
     Deleted,
     Modified,
@@ -124,7 +124,7 @@ impl PortChange {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             PortChange::Added => "added",
             PortChange::Deleted => "deleted",
@@ -135,7 +135,7 @@ impl PortChange {
 
 /// What the session reports to its owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionEvent {
+pub(crate) enum SessionEvent {
     /// The handshake is done: the switch is `datapath_id`.
     Connected {
         datapath_id: u64,
@@ -189,7 +189,7 @@ enum State {
 
 /// One switch connection.
 #[derive(Debug)]
-pub struct Session {
+pub(crate) struct Session {
     cfg: SessionConfig,
     /// Framing, xids, HELLO, echo and dead-peer timing, the output queue.
     ep: Endpoint,
@@ -234,7 +234,7 @@ trait Dialect: Wire + Sync {
 
 impl Session {
     /// A new session; our HELLO is queued.
-    pub fn new(cfg: SessionConfig, now: Instant) -> Session {
+    pub(crate) fn new(cfg: SessionConfig, now: Instant) -> Session {
         Session {
             cfg,
             ep: Endpoint::new(endpoint_config(cfg.echo_interval), now),
@@ -252,16 +252,16 @@ impl Session {
 
     /// The switch is a local bridge: the datapath process installed the configured
     /// table-miss flow (normal or drop), so the learning switch must not add its own.
-    pub fn set_local(&mut self) {
+    pub(crate) fn set_local(&mut self) {
         self.learning.set_local();
     }
 
     /// The switch is a local bridge driven by a remote controller: look, do not touch.
-    pub fn set_observe(&mut self) {
+    pub(crate) fn set_observe(&mut self) {
         self.learning.set_observe();
     }
 
-    pub fn reconfigure(&mut self, cfg: SessionConfig) {
+    pub(crate) fn reconfigure(&mut self, cfg: SessionConfig) {
         self.cfg = cfg;
         self.ep.set_echo_interval(cfg.echo_interval);
         self.learning.reconfigure(cfg.cache, cfg.mac_timeout);
@@ -286,50 +286,50 @@ impl Session {
         self.dialect().map(|d| d.version())
     }
 
-    pub fn ports(&self) -> impl Iterator<Item = &PortInfo> {
+    pub(crate) fn ports(&self) -> impl Iterator<Item = &PortInfo> {
         self.ports.values()
     }
 
-    pub fn macs(&self, now: Instant) -> Vec<(MacAddr, u32, Duration)> {
+    pub(crate) fn macs(&self, now: Instant) -> Vec<(MacAddr, u32, Duration)> {
         self.learning.macs(now)
     }
 
     /// Bytes waiting to be written.
-    pub fn output(&self) -> &[u8] {
+    pub(crate) fn output(&self) -> &[u8] {
         self.ep.output()
     }
 
     /// `n` bytes of [`Session::output`] were written.
-    pub fn consume(&mut self, n: usize) {
+    pub(crate) fn consume(&mut self, n: usize) {
         self.ep.consume(n);
     }
 
-    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+    pub(crate) fn poll_event(&mut self) -> Option<SessionEvent> {
         self.events.pop_front()
     }
 
     /// Set once the session must end: flush [`Session::output`] (best effort), then close.
-    pub fn close_reason(&self) -> Option<&CloseReason> {
+    pub(crate) fn close_reason(&self) -> Option<&CloseReason> {
         self.ep.close_reason()
     }
 
     /// End the session (e.g. replaced by a newer connection of the same switch).
-    pub fn close(&mut self, reason: String) {
+    pub(crate) fn close(&mut self, reason: String) {
         self.ep.close(CloseReason::Other(reason));
     }
 
     /// When [`Session::handle_timeout`] wants to run next.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.ep.poll_timeout()
     }
 
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         self.learning.expire(now);
         self.ep.handle_timeout(now);
     }
 
     /// Bytes from the peer.
-    pub fn handle_input(&mut self, data: &[u8], now: Instant) {
+    pub(crate) fn handle_input(&mut self, data: &[u8], now: Instant) {
         if !self.ep.received(data, now) {
             return;
         }
@@ -392,7 +392,7 @@ impl Session {
 
     /// Ask the switch for all its flows; the rows arrive as [`SessionEvent::FlowStats`] with
     /// the returned xid. `None` before the handshake is done.
-    pub fn request_flow_stats(&mut self) -> Option<u32> {
+    pub(crate) fn request_flow_stats(&mut self) -> Option<u32> {
         if self.state != State::Ready || !self.ep.is_open() {
             return None;
         }
@@ -436,7 +436,7 @@ impl Session {
     /// answered. A text that does not parse for this version is an `Err` and nothing is
     /// sent. A delete that matches every flow also removes the table-miss flow and the
     /// static flows: they are put back behind it, as after the handshake.
-    pub fn flow_mod(&mut self, cmd: FlowCommand, flow: &str) -> Result<u32, String> {
+    pub(crate) fn flow_mod(&mut self, cmd: FlowCommand, flow: &str) -> Result<u32, String> {
         if self.state != State::Ready || !self.ep.is_open() {
             return Err("the switch is not ready".into());
         }

@@ -9,14 +9,14 @@ use crate::ctlproto::FlowCommand;
 
 /// The cookie of the configuration's static flows ("SWDL" + 2): a reload deletes the
 /// removed ones by it, never someone else's.
-pub const STATIC_COOKIE: u64 = 0x5357_444c_0000_0002;
+pub(crate) const STATIC_COOKIE: u64 = 0x5357_444c_0000_0002;
 
 impl Session {
     /// The configuration's static flows for this switch. Before the handshake they are only
     /// kept (installed on connect); on a ready switch the difference is applied: the removed
     /// ones deleted (strictly, and in 1.3 only if they carry [`STATIC_COOKIE`]), the new ones
     /// added.
-    pub fn set_static_flows(&mut self, flows: Vec<String>) {
+    pub(crate) fn set_static_flows(&mut self, flows: Vec<String>) {
         let old = std::mem::replace(&mut self.static_flows, flows);
         if self.state != State::Ready || !self.ep.is_open() || old == self.static_flows {
             return;
@@ -51,7 +51,7 @@ impl Session {
     /// which switch it is: in 1.3 the ones a previous connection left are deleted first (by
     /// cookie), so that a flow removed from the configuration while the switch was away
     /// does not stay; 1.0 deleted every flow at the start of learning already.
-    pub fn install_static_flows(&mut self, flows: Vec<String>) {
+    pub(crate) fn install_static_flows(&mut self, flows: Vec<String>) {
         self.static_flows = flows;
         let Some(d) = self.dialect().filter(|_| self.state == State::Ready) else {
             return;

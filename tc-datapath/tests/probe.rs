@@ -15,7 +15,7 @@ fn probe_names_what_the_host_kernel_lacks() {
     if std::env::var("SWITCHD_REGRESS_TIER").as_deref() == Ok("kernel") {
         return;
     }
-    // What the host kernel of our machines lacks (DESIGN.md, "Testing on real parts").
+    // What the host kernel of our machines lacks (README.md, "Run every test": the kernel tier).
     for (module, option) in [
         ("cls_flower", "CONFIG_NET_CLS_FLOWER"),
         ("act_gact", "CONFIG_NET_ACT_GACT"),

@@ -169,7 +169,7 @@ async fn dispatch_parent(st: &mut State, peers: &Peers, m: Msg) {
     }
 }
 
-/// Messages from ofp and control: the same few for now.
+/// Messages from ofp and control.
 async fn dispatch_peer(peers: &Peers, from: Role, m: Msg) {
     match m {
         Msg::Ping { id } => peers.send(from, &Msg::Pong { id }).await,

@@ -99,7 +99,14 @@ impl TableKind {
     /// The column headers of this table, as switchctl prints them.
     pub fn columns(self) -> &'static [&'static str] {
         match self {
-            TableKind::Switches => &["switch", "address", "version", "ports", "connected since"],
+            TableKind::Switches => &[
+                "switch",
+                "address",
+                "version",
+                "ports",
+                "connected since",
+                "notes",
+            ],
             TableKind::Ports => &["switch", "port", "name", "address", "state"],
             TableKind::Macs => &["switch", "port", "mac", "vlan", "age"],
             TableKind::Flows => &[

@@ -479,6 +479,13 @@ pub enum Msg {
         #[serde(default)]
         observe: bool,
     },
+    /// datapath -> ofp: what the operator is told about local switch `name` in `show
+    /// switches` (ports its kernel table leaves alone, and why); replaces what was said
+    /// before, empty when nothing is to be said.
+    SwitchNotes {
+        name: String,
+        notes: Vec<String>,
+    },
     /// anyone -> datapath, answered by `Pong` with the same id.
     Ping {
         id: u64,
@@ -517,6 +524,7 @@ impl Msg {
             Msg::LocalSwitch { .. } => "local_switch",
             Msg::Ping { .. } => "ping",
             Msg::Pong { .. } => "pong",
+            Msg::SwitchNotes { .. } => "switch_notes",
         }
     }
 }

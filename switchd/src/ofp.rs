@@ -67,6 +67,7 @@ pub(crate) async fn ofp(setup: Setup) -> i32 {
         session_config: session_config(&setup.init.config),
         switches: BTreeMap::new(),
         configured: setup.init.config.switches.clone(),
+        notes: HashMap::new(),
     }));
     for (name, fd) in setup.listeners {
         add_listener(&state, &peers, name, fd);
@@ -182,6 +183,14 @@ fn dispatch_datapath(state: &Shared, peers: &Peers, m: Msg, mut fds: Vec<OwnedFd
             (Some(fd), true) => local_switch(state, peers, name, observe, fd),
             _ => log_warn!("BUG: local_switch from datapath without exactly one descriptor"),
         },
+        Msg::SwitchNotes { name, notes } => {
+            let mut st = lock(state);
+            if notes.is_empty() {
+                st.notes.remove(&name);
+            } else {
+                st.notes.insert(name, notes);
+            }
+        }
         other => msg::unexpected(Role::Datapath, &other),
     }
 }
@@ -465,6 +474,19 @@ fn switch_matches(arg: &str, dpid: u64, peer: &str) -> bool {
 }
 
 /// `YYYY-MM-DD HH:MM:SS` UTC (this process is chrooted away from the time zone files).
+/// The notes column of `show switches`: what the datapath says about a local switch
+/// (peer `local:NAME` or `forwarded:NAME`), `-` for nothing or an external switch.
+fn switch_notes(st: &State, peer: &str) -> String {
+    let name = peer
+        .strip_prefix(LOCAL)
+        .or_else(|| peer.strip_prefix(FORWARDED))
+        .and_then(|rest| rest.strip_prefix(':'));
+    match name.and_then(|n| st.notes.get(n)) {
+        Some(notes) if !notes.is_empty() => notes.join("; "),
+        _ => "-".into(),
+    }
+}
+
 fn utc_text(ms: u64) -> String {
     let secs = ms / 1000;
     let (days, rem) = (secs / 86400, secs % 86400);
@@ -517,6 +539,7 @@ async fn show(state: Shared, peers: Peers, id: u64, table: TableKind, switch: Op
                         h.version.name().into(),
                         snap.ports.len().to_string(),
                         utc_text(h.since_ms),
+                        switch_notes(&lock(&state), &h.peer),
                     ]),
                     TableKind::Ports => {
                         for p in snap.ports {

@@ -47,6 +47,8 @@ pub(crate) struct State {
     pub(crate) switches: BTreeMap<u64, SwitchHandle>,
     /// The configured `switch` blocks: names, and static flows by datapath id.
     pub(crate) configured: Vec<SwitchConfig>,
+    /// What the datapath says about each local switch, by name (see `Msg::SwitchNotes`).
+    pub(crate) notes: HashMap<String, Vec<String>>,
 }
 
 pub(crate) type Shared = Arc<Mutex<State>>;

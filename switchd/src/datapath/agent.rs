@@ -18,15 +18,20 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use ofproto::header::OFP13_VERSION;
-use ofproto::v13::{self, multipart as mp, Message as M};
+use ofproto::v13::errors::{
+    bad_request, port_mod_failed, queue_op_failed, role_request_failed, switch_config_failed,
+    table_mod_failed,
+};
+use ofproto::v13::{self, Message as M};
 use ofproto::OfpErrorCode;
 
-use super::flowtable::{self, port, RemovedFlow, Selector, METER_ALL, METER_MAX};
+use super::flowtable::RemovedFlow;
 use super::packetout;
 pub(crate) use super::switch::{LinkCounters, Switch, SwitchPort};
 use crate::endpoint::pump::Pumped;
 use crate::endpoint::{Endpoint, EndpointConfig};
 use crate::{log_debug, log_info, log_warn};
+use ofproto::v13::port;
 use tc_datapath::Refusal;
 
 pub(crate) use crate::endpoint::CloseReason;
@@ -36,37 +41,9 @@ pub const WRITE_QUEUE_MAX: usize = 4 * 1024 * 1024;
 /// Packet-ins are dropped (and counted) while this much waits to be written: a controller
 /// that reads slowly gets fewer packets, not a connection closed for a full queue.
 pub const PACKET_IN_QUEUE_MAX: usize = 256 * 1024;
-/// Multipart replies are cut into messages of at most this many body bytes.
-const MULTIPART_BODY_MAX: usize = 60 * 1024;
 
 /// `ofp_capabilities` we have: flow, table and port statistics.
 pub const CAPABILITIES: u32 = v13::OFPC_FLOW_STATS | v13::OFPC_TABLE_STATS | v13::OFPC_PORT_STATS;
-
-/// Errors of spec 7.4.4 the agent answers with.
-mod err {
-    use ofproto::OfpErrorCode as E;
-    pub const BAD_TYPE: E = E::BAD_TYPE;
-    pub const BAD_MULTIPART: E = E::BAD_MULTIPART;
-    pub const BAD_EXPERIMENTER: E = E::BAD_EXPERIMENTER;
-    pub use ofproto::v13::errors::bad_request::BAD_PORT;
-    pub use ofproto::v13::errors::bad_request::IS_SLAVE;
-    pub use ofproto::v13::errors::group_mod_failed::UNKNOWN_GROUP as GROUP_UNKNOWN;
-    pub use ofproto::v13::errors::meter_mod_failed::UNKNOWN_METER as METER_UNKNOWN;
-    pub use ofproto::v13::errors::port_mod_failed::BAD_PORT as PORT_MOD_BAD_PORT;
-    pub use ofproto::v13::errors::port_mod_failed::EPERM as PORT_MOD_EPERM;
-    pub use ofproto::v13::errors::queue_op_failed::BAD_PORT as QUEUE_BAD_PORT;
-    pub use ofproto::v13::errors::role_request_failed::BAD_ROLE as ROLE_BAD_ROLE;
-    pub use ofproto::v13::errors::role_request_failed::STALE as ROLE_STALE;
-    pub use ofproto::v13::errors::switch_config_failed::BAD_FLAGS as SWITCH_CONFIG_BAD_FLAGS;
-    pub use ofproto::v13::errors::table_features_failed::EPERM as TABLE_FEATURES_EPERM;
-    pub use ofproto::v13::errors::table_mod_failed::BAD_TABLE as TABLE_MOD_BAD_TABLE;
-}
-
-/// `enum ofp_controller_role`
-pub mod role {
-    pub use ofproto::v13::{OFPCR_ROLE_EQUAL as EQUAL, OFPCR_ROLE_MASTER as MASTER};
-    pub use ofproto::v13::{OFPCR_ROLE_NOCHANGE as NOCHANGE, OFPCR_ROLE_SLAVE as SLAVE};
-}
 
 /// What the agent needs to know about the switch it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,7 +165,7 @@ impl Agent {
             ep: Endpoint::new(endpoint_config(cfg.echo_interval), now),
             cfg,
             switch,
-            role: role::EQUAL,
+            role: v13::OFPCR_ROLE_EQUAL,
             generation: None,
             async_cfg: default_async(),
             config: v13::SwitchConfig {
@@ -210,9 +187,9 @@ impl Agent {
     pub fn restart(&mut self, now: Instant) {
         self.ep.restart(now);
         self.role = if self.observer {
-            role::SLAVE
+            v13::OFPCR_ROLE_SLAVE
         } else {
-            role::EQUAL
+            v13::OFPCR_ROLE_EQUAL
         };
         self.generation = None;
         self.async_cfg = default_async();
@@ -225,7 +202,7 @@ impl Agent {
     /// counters, changes nothing (OFPBRC_IS_SLAVE) and gets no packet-in or flow-removed.
     pub fn set_observer(&mut self) {
         self.observer = true;
-        self.role = role::SLAVE;
+        self.role = v13::OFPCR_ROLE_SLAVE;
     }
 
     pub fn is_connected(&self) -> bool {
@@ -381,7 +358,7 @@ impl Agent {
     }
 
     fn is_slave(&self) -> bool {
-        self.role == role::SLAVE
+        self.role == v13::OFPCR_ROLE_SLAVE
     }
 
     fn handle13(&mut self, xid: u32, m: M, raw: &Bytes, now: Instant) {
@@ -396,7 +373,7 @@ impl Agent {
                 | M::PacketOut(_)
         );
         if modifies && self.is_slave() {
-            self.error(err::IS_SLAVE, raw);
+            self.error(bad_request::IS_SLAVE, raw);
             return;
         }
         match m {
@@ -421,7 +398,7 @@ impl Agent {
                 // 7.3.2: OFPC_FRAG_DROP and _REASM are for switches that handle fragments;
                 // the bridge passes them as any packet (OFPC_FRAG_NORMAL).
                 if c.flags & 3 != 0 {
-                    self.error(err::SWITCH_CONFIG_BAD_FLAGS, raw);
+                    self.error(switch_config_failed::BAD_FLAGS, raw);
                 } else {
                     self.config = c;
                 }
@@ -449,16 +426,16 @@ impl Agent {
             }
             M::TableMod(t) => {
                 // 7.3.3: the config bits are deprecated in 1.3; only the table must exist.
-                if t.table_id != flowtable::TABLE_ALL && t.table_id >= self.cfg.n_tables {
-                    self.error(err::TABLE_MOD_BAD_TABLE, raw);
+                if t.table_id != v13::OFPTT_ALL && t.table_id >= self.cfg.n_tables {
+                    self.error(table_mod_failed::BAD_TABLE, raw);
                 }
             }
             M::PortMod(p) => {
                 let code = if self.switch.ports.contains_key(&p.port_no) {
                     // The interfaces are the administrator's, not the controller's.
-                    err::PORT_MOD_EPERM
+                    port_mod_failed::EPERM
                 } else {
-                    err::PORT_MOD_BAD_PORT
+                    port_mod_failed::BAD_PORT
                 };
                 self.error(code, raw);
             }
@@ -472,14 +449,14 @@ impl Agent {
                         xid,
                     );
                 } else {
-                    self.error(err::QUEUE_BAD_PORT, raw);
+                    self.error(queue_op_failed::BAD_PORT, raw);
                 }
             }
             M::RoleRequest(r) => self.role_request(r, raw, xid),
             M::GetAsyncRequest => self.send_xid(&M::GetAsyncReply(self.async_cfg), xid),
             M::SetAsync(a) => self.async_cfg = a,
             M::MultipartRequest(r) => self.multipart(xid, r, raw, now),
-            M::Experimenter(_) => self.error(err::BAD_EXPERIMENTER, raw),
+            M::Experimenter(_) => self.error(bad_request::BAD_EXPERIMENTER, raw),
             M::PacketOut(po) => {
                 if let Err(r) = packetout::execute(&po, &mut self.switch) {
                     self.refuse(&r, raw, "packet_out");
@@ -497,20 +474,20 @@ impl Agent {
             | M::BarrierReply
             | M::QueueGetConfigReply(_)
             | M::RoleReply(_)
-            | M::GetAsyncReply(_) => self.error(err::BAD_TYPE, raw),
+            | M::GetAsyncReply(_) => self.error(bad_request::BAD_TYPE, raw),
         }
     }
 
     fn role_request(&mut self, r: v13::Role, raw: &Bytes, xid: u32) {
         match r.role {
-            role::NOCHANGE => {}
-            role::EQUAL => self.role = role::EQUAL,
-            role::MASTER | role::SLAVE => {
+            v13::OFPCR_ROLE_NOCHANGE => {}
+            v13::OFPCR_ROLE_EQUAL => self.role = v13::OFPCR_ROLE_EQUAL,
+            v13::OFPCR_ROLE_MASTER | v13::OFPCR_ROLE_SLAVE => {
                 // 6.3.5: a generation id older than the last one seen is stale
                 // (compared as a signed 64-bit distance, so that it may wrap).
                 if let Some(g) = self.generation {
                     if (r.generation_id.wrapping_sub(g) as i64) < 0 {
-                        self.error(err::ROLE_STALE, raw);
+                        self.error(role_request_failed::STALE, raw);
                         return;
                     }
                 }
@@ -518,7 +495,7 @@ impl Agent {
                 self.role = r.role;
             }
             _ => {
-                self.error(err::ROLE_BAD_ROLE, raw);
+                self.error(role_request_failed::BAD_ROLE, raw);
                 return;
             }
         }
@@ -585,262 +562,6 @@ impl Agent {
         }
     }
 
-    /// The counters asked for by [`AgentEvent::NeedPortStats`] `xid`; ports missing from
-    /// `counters` are reported with every counter unavailable (all ones, 7.3.5.6).
-    pub fn port_stats(&mut self, xid: u32, counters: Vec<(u32, LinkCounters)>, now: Instant) {
-        if self.pending.as_ref().map(|p| p.0) != Some(xid) {
-            log_warn!("BUG: port counters for a request that is not pending");
-            return;
-        }
-        self.pending = None;
-        let stats: Vec<mp::PortStats> = counters
-            .into_iter()
-            .map(|(no, c)| {
-                let d = self
-                    .switch
-                    .ports
-                    .get(&no)
-                    .map(|p| now.saturating_duration_since(p.since))
-                    .unwrap_or_default();
-                mp::PortStats {
-                    port_no: no,
-                    rx_packets: c.rx_packets,
-                    tx_packets: c.tx_packets,
-                    rx_bytes: c.rx_bytes,
-                    tx_bytes: c.tx_bytes,
-                    rx_dropped: c.rx_dropped,
-                    tx_dropped: c.tx_dropped,
-                    rx_errors: c.rx_errors,
-                    tx_errors: c.tx_errors,
-                    rx_frame_err: c.rx_frame_errors,
-                    rx_over_err: c.rx_over_errors,
-                    rx_crc_err: c.rx_crc_errors,
-                    collisions: c.collisions,
-                    duration_sec: d.as_secs() as u32,
-                    duration_nsec: d.subsec_nanos(),
-                }
-            })
-            .collect();
-        self.multipart_reply(xid, stats, |_| 112, mp::MultipartReplyBody::PortStats);
-        self.process(now);
-    }
-
-    fn multipart(&mut self, xid: u32, r: v13::MultipartRequest, raw: &Bytes, now: Instant) {
-        use mp::MultipartReplyBody as R;
-        use mp::MultipartRequestBody as Q;
-        let n_tables = self.cfg.n_tables;
-        match r.body {
-            Q::Desc => {
-                let s = |t: &str| Bytes::copy_from_slice(t.as_bytes());
-                let desc = mp::Desc {
-                    mfr_desc: s("switchd"),
-                    hw_desc: s("Linux bridge + TC flower"),
-                    sw_desc: s(env!("CARGO_PKG_VERSION")),
-                    serial_num: s("None"),
-                    dp_desc: s(&format!("{} (bridge {})", self.cfg.name, self.cfg.bridge)),
-                };
-                self.send_xid(
-                    &M::MultipartReply(v13::MultipartReply {
-                        flags: 0,
-                        body: R::Desc(desc),
-                    }),
-                    xid,
-                );
-            }
-            Q::PortDesc => {
-                let ports: Vec<v13::Port> =
-                    self.switch.ports.values().map(|p| p.desc.clone()).collect();
-                self.multipart_reply(xid, ports, |_| 64, R::PortDesc);
-            }
-            Q::Flow(f) => match Selector::of_stats(&f, n_tables) {
-                Ok(sel) => {
-                    let sw = &mut self.switch;
-                    let stats: Vec<mp::FlowStats> = sw
-                        .table
-                        .select(&sel, sw.backend.as_mut(), now)
-                        .into_iter()
-                        .map(|e| {
-                            let d = now.saturating_duration_since(e.added);
-                            mp::FlowStats {
-                                table_id: e.spec.table_id,
-                                duration_sec: d.as_secs() as u32,
-                                duration_nsec: d.subsec_nanos(),
-                                priority: e.spec.priority,
-                                idle_timeout: e.idle_timeout,
-                                hard_timeout: e.hard_timeout,
-                                flags: e.flags,
-                                cookie: e.spec.cookie,
-                                packet_count: e.packets(),
-                                byte_count: e.bytes(),
-                                match_: e.spec.match_(),
-                                instructions: e.spec.instructions(),
-                            }
-                        })
-                        .collect();
-                    self.multipart_reply(
-                        xid,
-                        stats,
-                        |f| {
-                            48 + f.match_.wire_len()
-                                + f.instructions.iter().map(|i| i.wire_len()).sum::<usize>()
-                        },
-                        R::Flow,
-                    );
-                }
-                Err(r) => self.refuse(&r, raw, "flow stats request"),
-            },
-            Q::Aggregate(f) => match Selector::of_stats(&f, n_tables) {
-                Ok(sel) => {
-                    let sw = &mut self.switch;
-                    let sel = sw.table.select(&sel, sw.backend.as_mut(), now);
-                    let agg = mp::AggregateStats {
-                        packet_count: sel.iter().map(|e| e.packets()).sum(),
-                        byte_count: sel.iter().map(|e| e.bytes()).sum(),
-                        flow_count: sel.len() as u32,
-                    };
-                    self.send_xid(
-                        &M::MultipartReply(v13::MultipartReply {
-                            flags: 0,
-                            body: R::Aggregate(agg),
-                        }),
-                        xid,
-                    );
-                }
-                Err(r) => self.refuse(&r, raw, "aggregate stats request"),
-            },
-            Q::Table => {
-                let sw = &mut self.switch;
-                sw.table.refresh(sw.backend.as_mut(), now);
-                let stats: Vec<mp::TableStats> = (0..n_tables)
-                    .map(|t| mp::TableStats {
-                        table_id: t,
-                        active_count: sw.table.entries().filter(|e| e.spec.table_id == t).count()
-                            as u32,
-                        // TC counts what filters match, not lookups: unavailable, all ones.
-                        lookup_count: u64::MAX,
-                        matched_count: sw.table.matched(t),
-                    })
-                    .collect();
-                self.multipart_reply(xid, stats, |_| 24, R::Table);
-            }
-            Q::PortStats { port_no } => {
-                let ports: Vec<(u32, u32)> = if port_no == port::ANY {
-                    self.switch
-                        .ports
-                        .iter()
-                        .map(|(n, p)| (*n, p.ifindex))
-                        .collect()
-                } else if let Some(p) = self.switch.ports.get(&port_no) {
-                    vec![(port_no, p.ifindex)]
-                } else {
-                    self.error(err::BAD_PORT, raw);
-                    return;
-                };
-                self.pending = Some((xid, raw.clone()));
-                self.events
-                    .push_back(AgentEvent::NeedPortStats { xid, ports });
-            }
-            Q::Queue { port_no, .. } => {
-                if port_no == port::ANY || self.switch.ports.contains_key(&port_no) {
-                    self.multipart_reply(xid, Vec::new(), |_| 40, R::Queue);
-                } else {
-                    self.error(err::QUEUE_BAD_PORT, raw);
-                }
-            }
-            // No groups: the lists are empty, and the features say no group type.
-            Q::Group { group_id } => {
-                if group_id == flowtable::GROUP_ANY || group_id == v13::OFPG_ALL {
-                    self.multipart_reply(xid, Vec::new(), |_| 40, R::Group);
-                } else {
-                    self.error(err::GROUP_UNKNOWN, raw);
-                }
-            }
-            Q::GroupDesc => self.multipart_reply(xid, Vec::new(), |_| 8, R::GroupDesc),
-            Q::GroupFeatures => self.send_xid(
-                &M::MultipartReply(v13::MultipartReply {
-                    flags: 0,
-                    body: R::GroupFeatures(mp::GroupFeatures::default()),
-                }),
-                xid,
-            ),
-            Q::MeterConfig { meter_id } => {
-                let meters = self.switch.table.meters();
-                let list: Vec<mp::MeterConfig> = meters
-                    .iter()
-                    .filter(|(id, _)| meter_id == METER_ALL || *id == meter_id)
-                    .map(|(id, m)| mp::MeterConfig {
-                        flags: m.flags,
-                        meter_id: id,
-                        bands: m.bands.clone(),
-                    })
-                    .collect();
-                if list.is_empty() && meter_id != METER_ALL {
-                    self.error(err::METER_UNKNOWN, raw);
-                } else {
-                    self.multipart_reply(xid, list, |m| 8 + 16 * m.bands.len(), R::MeterConfig);
-                }
-            }
-            Q::MeterFeatures => self.send_xid(
-                &M::MultipartReply(v13::MultipartReply {
-                    flags: 0,
-                    body: R::MeterFeatures(mp::MeterFeatures {
-                        max_meter: METER_MAX,
-                        // OFPMBT_DROP only; kbps or pktps, with burst (TC police).
-                        band_types: 1 << 1,
-                        capabilities: 1 | 2 | 4,
-                        max_bands: 1,
-                        max_color: 0,
-                    }),
-                }),
-                xid,
-            ),
-            // Meter counters would be TC police counters; not read yet.
-            Q::Meter { .. } => self.error(err::BAD_MULTIPART, raw),
-            Q::TableFeatures(set) => {
-                if set.is_empty() {
-                    self.error(err::BAD_MULTIPART, raw);
-                } else {
-                    self.error(err::TABLE_FEATURES_EPERM, raw);
-                }
-            }
-            Q::Experimenter(_) => self.error(err::BAD_EXPERIMENTER, raw),
-        }
-    }
-
-    /// Send `items` in as many replies as they need, OFPMPF_REPLY_MORE on all but the last.
-    fn multipart_reply<T>(
-        &mut self,
-        xid: u32,
-        items: Vec<T>,
-        size: fn(&T) -> usize,
-        body: fn(Vec<T>) -> mp::MultipartReplyBody,
-    ) {
-        let mut chunks: Vec<Vec<T>> = vec![Vec::new()];
-        let mut used = 0;
-        for it in items {
-            let n = size(&it);
-            if used + n > MULTIPART_BODY_MAX && chunks.last().is_some_and(|c| !c.is_empty()) {
-                chunks.push(Vec::new());
-                used = 0;
-            }
-            used += n;
-            if let Some(c) = chunks.last_mut() {
-                c.push(it);
-            }
-        }
-        let last = chunks.len() - 1;
-        for (i, c) in chunks.into_iter().enumerate() {
-            let flags = if i == last { 0 } else { mp::OFPMPF_MORE };
-            self.send_xid(
-                &M::MultipartReply(v13::MultipartReply {
-                    flags,
-                    body: body(c),
-                }),
-                xid,
-            );
-        }
-    }
-
     /// Fail mode standalone, no controller connected: make sure the bridge forwards, with a
     /// table-miss entry (table 0, priority 0, matching everything) that outputs to NORMAL.
     /// An entry already doing that is kept; another table-miss entry is replaced and put
@@ -863,7 +584,7 @@ impl Agent {
                 priority: 0,
                 buffer_id: v13::OFP_NO_BUFFER,
                 out_port: port::ANY,
-                out_group: flowtable::GROUP_ANY,
+                out_group: v13::OFPG_ANY,
                 flags: e.flags,
                 instructions: e.spec.instructions(),
                 ..Default::default()
@@ -876,7 +597,7 @@ impl Agent {
             priority: 0,
             buffer_id: v13::OFP_NO_BUFFER,
             out_port: port::ANY,
-            out_group: flowtable::GROUP_ANY,
+            out_group: v13::OFPG_ANY,
             instructions: normal,
             ..Default::default()
         };
@@ -905,7 +626,7 @@ impl Agent {
             priority: 0,
             buffer_id: v13::OFP_NO_BUFFER,
             out_port: port::ANY,
-            out_group: flowtable::GROUP_ANY,
+            out_group: v13::OFPG_ANY,
             ..Default::default()
         });
         match self.local_flow_mod(&fm, now) {
@@ -983,5 +704,6 @@ fn is_table_miss(m: &v13::Match, table_id: u8, priority: u16) -> bool {
     table_id == 0 && priority == 0 && m.fields.is_empty()
 }
 
+mod multipart;
 #[cfg(test)]
 mod tests;

@@ -13,55 +13,17 @@ use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use ofproto::v13::{self, flow::flow_mod_flags as ff, FlowModCommand, Instruction, Oxm};
+use ofproto::v13::errors::{
+    bad_action, bad_instruction, bad_match, bad_request, flow_mod_failed, meter_mod_failed,
+};
+use ofproto::v13::{self, flow::flow_mod_flags as ff, port, FlowModCommand, Instruction, Oxm};
 
 use tc_datapath::{Backend, Counters, FlowId, FlowSpec, MeterTable, Refusal};
 
-/// OpenFlow 1.3 reserved port numbers (`enum ofp_port_no`), ofproto's.
-pub use ofproto::v13::port;
-
-pub use ofproto::v13::{OFPG_ANY as GROUP_ANY, OFPTT_ALL as TABLE_ALL};
-pub use ofproto::v13::{OFPM_ALL as METER_ALL, OFPM_MAX as METER_MAX};
 /// `OFPM_CONTROLLER`: the virtual meter of packet-ins (7.3.4.4).
 pub const METER_CONTROLLER: u32 = 0xffff_fffd;
 /// The most entries one switch holds, over all its tables (OFPFMFC_TABLE_FULL beyond).
 pub const MAX_ENTRIES: usize = 262_144;
-
-/// `enum ofp_flow_removed_reason`
-pub mod removed {
-    pub use ofproto::v13::OFPRR_IDLE_TIMEOUT as IDLE_TIMEOUT;
-    pub use ofproto::v13::{OFPRR_DELETE as DELETE, OFPRR_HARD_TIMEOUT as HARD_TIMEOUT};
-}
-
-/// The OpenFlow 1.3 errors this module answers with (spec 7.4.4), beyond those the decoder
-/// names in `ofproto`.
-pub mod err {
-    pub use ofproto::v13::errors::bad_action::BAD_EXPERIMENTER as BA_BAD_EXPERIMENTER;
-    pub use ofproto::v13::errors::bad_action::BAD_OUT_GROUP as BA_BAD_OUT_GROUP;
-    pub use ofproto::v13::errors::bad_action::BAD_OUT_PORT as BA_BAD_OUT_PORT;
-    pub use ofproto::v13::errors::bad_action::BAD_QUEUE as BA_BAD_QUEUE;
-    pub use ofproto::v13::errors::bad_instruction::BAD_EXPERIMENTER as BI_BAD_EXPERIMENTER;
-    pub use ofproto::v13::errors::bad_instruction::BAD_TABLE_ID as BI_BAD_TABLE_ID;
-    pub use ofproto::v13::errors::bad_instruction::UNSUP_INST as BI_UNSUP_INST;
-    pub use ofproto::v13::errors::bad_match::BAD_FIELD as BM_BAD_FIELD;
-    pub use ofproto::v13::errors::bad_match::BAD_MASK as BM_BAD_MASK;
-    pub use ofproto::v13::errors::bad_match::BAD_PREREQ as BM_BAD_PREREQ;
-    pub use ofproto::v13::errors::bad_match::BAD_VALUE as BM_BAD_VALUE;
-    pub use ofproto::v13::errors::bad_match::BAD_WILDCARDS as BM_BAD_WILDCARDS;
-    pub use ofproto::v13::errors::bad_request::BUFFER_UNKNOWN;
-    pub use ofproto::v13::errors::flow_mod_failed::BAD_FLAGS as FM_BAD_FLAGS;
-    pub use ofproto::v13::errors::flow_mod_failed::BAD_TABLE_ID as FM_BAD_TABLE_ID;
-    pub use ofproto::v13::errors::flow_mod_failed::OVERLAP as FM_OVERLAP;
-    pub use ofproto::v13::errors::flow_mod_failed::TABLE_FULL as FM_TABLE_FULL;
-    pub use ofproto::v13::errors::flow_mod_failed::UNKNOWN as FM_UNKNOWN;
-    pub use ofproto::v13::errors::meter_mod_failed::BAD_BAND as MM_BAD_BAND;
-    pub use ofproto::v13::errors::meter_mod_failed::BAD_FLAGS as MM_BAD_FLAGS;
-    pub use ofproto::v13::errors::meter_mod_failed::BAD_RATE as MM_BAD_RATE;
-    pub use ofproto::v13::errors::meter_mod_failed::INVALID_METER as MM_INVALID_METER;
-    pub use ofproto::v13::errors::meter_mod_failed::METER_EXISTS as MM_METER_EXISTS;
-    pub use ofproto::v13::errors::meter_mod_failed::OUT_OF_BANDS as MM_OUT_OF_BANDS;
-    pub use ofproto::v13::errors::meter_mod_failed::UNKNOWN_METER as MM_UNKNOWN_METER;
-}
 
 /// A match in normal form: per field (class, field number), the value with the mask
 /// applied, and the mask (all ones for an exact field).
@@ -197,7 +159,7 @@ impl FlowEntry {
     /// Whether the entry forwards to `group` (`ANY`: always). We have no groups, so no
     /// entry ever does.
     pub fn outputs_to_group(&self, group: u32) -> bool {
-        group == GROUP_ANY
+        group == v13::OFPG_ANY
             || actions(&self.spec.instructions())
                 .any(|a| matches!(a, v13::Action::Group(g) if *g == group))
     }
@@ -300,7 +262,7 @@ pub struct Selector {
 
 impl Selector {
     fn selects(&self, e: &FlowEntry) -> bool {
-        (self.table_id == TABLE_ALL || self.table_id == e.spec.table_id)
+        (self.table_id == v13::OFPTT_ALL || self.table_id == e.spec.table_id)
             && (e.spec.cookie & self.cookie_mask) == (self.cookie & self.cookie_mask)
             && if self.strict {
                 e.spec.priority == self.priority && e.key() == self.key
@@ -317,7 +279,7 @@ impl Selector {
         r: &v13::multipart::FlowStatsRequest,
         n_tables: u8,
     ) -> Result<Selector, Refusal> {
-        if r.table_id != TABLE_ALL && r.table_id >= n_tables {
+        if r.table_id != v13::OFPTT_ALL && r.table_id >= n_tables {
             // 7.3.5.2 does not name one; OFPBRC_BAD_TABLE_ID is the request-level error.
             return Err(Refusal::new(
                 ofproto::v13::errors::bad_request::BAD_TABLE_ID,
@@ -483,7 +445,7 @@ impl FlowTable {
                     out_port: fm.out_port,
                     out_group: fm.out_group,
                 };
-                Ok(self.delete(&sel, removed::DELETE, backend, now))
+                Ok(self.delete(&sel, v13::OFPRR_DELETE, backend, now))
             }
         }
     }
@@ -566,10 +528,10 @@ impl FlowTable {
         let adds = matches!(fm.command, C::Add | C::Modify | C::ModifyStrict);
         // 7.3.4.1: OFPTT_ALL is valid only for delete; any other table past n_tables is
         // OFPFMFC_BAD_TABLE_ID.
-        let table_ok = fm.table_id < self.n_tables || (!adds && fm.table_id == TABLE_ALL);
+        let table_ok = fm.table_id < self.n_tables || (!adds && fm.table_id == v13::OFPTT_ALL);
         if !table_ok {
             return Err(Refusal::new(
-                err::FM_BAD_TABLE_ID,
+                flow_mod_failed::BAD_TABLE_ID,
                 format!(
                     "no table {} (this switch has {})",
                     fm.table_id, self.n_tables
@@ -579,7 +541,7 @@ impl FlowTable {
         // 7.3.4.1: unknown flag bits.
         if fm.flags & !0x1f != 0 {
             return Err(Refusal::new(
-                err::FM_BAD_FLAGS,
+                flow_mod_failed::BAD_FLAGS,
                 format!("unknown flow_mod flags 0x{:04x}", fm.flags),
             ));
         }
@@ -590,7 +552,7 @@ impl FlowTable {
         // We announce n_buffers 0, so no buffer id is valid (7.3.4.1: OFPBRC_BUFFER_UNKNOWN).
         if fm.buffer_id != v13::OFP_NO_BUFFER {
             return Err(Refusal::new(
-                err::BUFFER_UNKNOWN,
+                bad_request::BUFFER_UNKNOWN,
                 format!(
                     "buffer {} does not exist: this switch buffers nothing",
                     fm.buffer_id
@@ -628,14 +590,14 @@ impl FlowTable {
             });
             if overlap {
                 return Err(Refusal::new(
-                    err::FM_OVERLAP,
+                    flow_mod_failed::OVERLAP,
                     "an entry of the same priority overlaps (CHECK_OVERLAP)",
                 ));
             }
         }
         if same.is_none() && self.entries.len() >= MAX_ENTRIES {
             return Err(Refusal::new(
-                err::FM_TABLE_FULL,
+                flow_mod_failed::TABLE_FULL,
                 format!("the switch holds {MAX_ENTRIES} entries already"),
             ));
         }
@@ -676,7 +638,7 @@ impl FlowTable {
             cookie: fm.cookie,
             cookie_mask: fm.cookie_mask,
             out_port: port::ANY,
-            out_group: GROUP_ANY,
+            out_group: v13::OFPG_ANY,
         };
         let chosen: Vec<FlowId> = self
             .entries
@@ -804,8 +766,8 @@ impl FlowTable {
                 idle.push(e.id);
             }
         }
-        let mut out = self.remove_ids(&hard, removed::HARD_TIMEOUT, backend, now);
-        out.extend(self.remove_ids(&idle, removed::IDLE_TIMEOUT, backend, now));
+        let mut out = self.remove_ids(&hard, v13::OFPRR_HARD_TIMEOUT, backend, now);
+        out.extend(self.remove_ids(&idle, v13::OFPRR_IDLE_TIMEOUT, backend, now));
         out
     }
 
@@ -819,7 +781,7 @@ impl FlowTable {
             let bit = 1u32 << (t & 31);
             if t != v13::instruction::instruction_type::EXPERIMENTER && seen & bit != 0 {
                 return Err(Refusal::new(
-                    err::BI_UNSUP_INST,
+                    bad_instruction::UNSUP_INST,
                     format!("instruction type {t} appears twice"),
                 ));
             }
@@ -828,7 +790,7 @@ impl FlowTable {
                 Instruction::GotoTable(to) => {
                     if *to <= table || *to >= self.n_tables {
                         return Err(Refusal::new(
-                            err::BI_BAD_TABLE_ID,
+                            bad_instruction::BAD_TABLE_ID,
                             format!(
                                 "goto_table:{to} from table {table}: only forward, below {}",
                                 self.n_tables
@@ -838,12 +800,15 @@ impl FlowTable {
                 }
                 Instruction::Meter(m) => {
                     if !self.meters.contains(*m) {
-                        return Err(Refusal::new(err::MM_UNKNOWN_METER, format!("no meter {m}")));
+                        return Err(Refusal::new(
+                            meter_mod_failed::UNKNOWN_METER,
+                            format!("no meter {m}"),
+                        ));
                     }
                 }
                 Instruction::Experimenter { experimenter, .. } => {
                     return Err(Refusal::new(
-                        err::BI_BAD_EXPERIMENTER,
+                        bad_instruction::BAD_EXPERIMENTER,
                         format!("experimenter instruction 0x{experimenter:08x}"),
                     ))
                 }
@@ -870,7 +835,7 @@ impl FlowTable {
         use v13::MeterModCommand as C;
         let id = mm.meter_id;
         if mm.command == C::Delete {
-            let ids: Vec<u32> = if id == METER_ALL {
+            let ids: Vec<u32> = if id == v13::OFPM_ALL {
                 self.meters.iter().map(|(m, _)| m).collect()
             } else {
                 vec![id]
@@ -894,13 +859,13 @@ impl FlowTable {
                     .filter(|e| e.uses_meter(m))
                     .map(|e| e.id)
                     .collect();
-                out.extend(self.remove_ids(&users, removed::DELETE, backend, now));
+                out.extend(self.remove_ids(&users, v13::OFPRR_DELETE, backend, now));
             }
             return Ok(out);
         }
-        if (id == 0 || id > METER_MAX) && id != METER_CONTROLLER {
+        if (id == 0 || id > v13::OFPM_MAX) && id != METER_CONTROLLER {
             return Err(Refusal::new(
-                err::MM_INVALID_METER,
+                meter_mod_failed::INVALID_METER,
                 format!("meter id {id} is not configurable"),
             ));
         }
@@ -908,13 +873,13 @@ impl FlowTable {
         match (mm.command, self.meters.contains(id)) {
             (C::Add, true) => {
                 return Err(Refusal::new(
-                    err::MM_METER_EXISTS,
+                    meter_mod_failed::METER_EXISTS,
                     format!("meter {id} exists"),
                 ))
             }
             (C::Modify, false) => {
                 return Err(Refusal::new(
-                    err::MM_UNKNOWN_METER,
+                    meter_mod_failed::UNKNOWN_METER,
                     format!("no meter {id}"),
                 ))
             }
@@ -992,22 +957,25 @@ fn check_meter(mm: &v13::MeterMod) -> Result<(), Refusal> {
     const PKTPS: u16 = 2;
     if mm.flags & KBPS != 0 && mm.flags & PKTPS != 0 || mm.flags & !0xf != 0 {
         return Err(Refusal::new(
-            err::MM_BAD_FLAGS,
+            meter_mod_failed::BAD_FLAGS,
             format!("meter flags 0x{:x}", mm.flags),
         ));
     }
     match &mm.bands[..] {
-        [] => Err(Refusal::new(err::MM_BAD_BAND, "a meter needs a band")),
+        [] => Err(Refusal::new(
+            meter_mod_failed::BAD_BAND,
+            "a meter needs a band",
+        )),
         [v13::MeterBand::Drop { rate, .. }] if *rate == 0 => {
-            Err(Refusal::new(err::MM_BAD_RATE, "band rate 0"))
+            Err(Refusal::new(meter_mod_failed::BAD_RATE, "band rate 0"))
         }
         [v13::MeterBand::Drop { .. }] => Ok(()),
         [_] => Err(Refusal::new(
-            err::MM_BAD_BAND,
+            meter_mod_failed::BAD_BAND,
             "only drop bands are supported",
         )),
         _ => Err(Refusal::new(
-            err::MM_OUT_OF_BANDS,
+            meter_mod_failed::OUT_OF_BANDS,
             "one band per meter is supported",
         )),
     }
@@ -1029,26 +997,26 @@ fn check_action(a: &v13::Action) -> Result<(), Refusal> {
             // reserved number is OFPBAC_BAD_OUT_PORT.
             if *p == 0 || (*p > port::MAX && !reserved_ok) {
                 return Err(Refusal::new(
-                    err::BA_BAD_OUT_PORT,
+                    bad_action::BAD_OUT_PORT,
                     format!("output to port 0x{p:x}"),
                 ));
             }
         }
         v13::Action::Group(g) => {
             return Err(Refusal::new(
-                err::BA_BAD_OUT_GROUP,
+                bad_action::BAD_OUT_GROUP,
                 format!("no group {g}: this switch has no groups"),
             ))
         }
         v13::Action::SetQueue(q) => {
             return Err(Refusal::new(
-                err::BA_BAD_QUEUE,
+                bad_action::BAD_QUEUE,
                 format!("no queue {q}: this switch has no queues"),
             ))
         }
         v13::Action::Experimenter { experimenter, .. } => {
             return Err(Refusal::new(
-                err::BA_BAD_EXPERIMENTER,
+                bad_action::BAD_EXPERIMENTER,
                 format!("experimenter action 0x{experimenter:08x}"),
             ))
         }
@@ -1069,9 +1037,9 @@ pub fn check_match(m: &v13::Match) -> Result<(), Refusal> {
                 continue;
             }
             let e = if op.class == v13::oxm::OXM_CLASS_OPENFLOW_BASIC {
-                err::BM_BAD_MASK
+                bad_match::BAD_MASK
             } else {
-                err::BM_BAD_FIELD
+                bad_match::BAD_FIELD
             };
             return Err(Refusal::new(
                 e,
@@ -1085,7 +1053,7 @@ pub fn check_match(m: &v13::Match) -> Result<(), Refusal> {
             let (v, mk) = p.split_at(p.len() / 2);
             if v.iter().zip(mk).any(|(v, m)| v & !m != 0) {
                 return Err(Refusal::new(
-                    err::BM_BAD_WILDCARDS,
+                    bad_match::BAD_WILDCARDS,
                     format!(
                         "field {} has value bits outside its mask",
                         o.basic_field().unwrap_or(0)
@@ -1095,7 +1063,10 @@ pub fn check_match(m: &v13::Match) -> Result<(), Refusal> {
         }
         if let Oxm::InPort(p) | Oxm::InPhyPort(p) = o {
             if *p == 0 || (*p > port::MAX && *p != port::LOCAL && *p != port::CONTROLLER) {
-                return Err(Refusal::new(err::BM_BAD_VALUE, format!("in_port 0x{p:x}")));
+                return Err(Refusal::new(
+                    bad_match::BAD_VALUE,
+                    format!("in_port 0x{p:x}"),
+                ));
             }
         }
     }
@@ -1143,7 +1114,7 @@ pub fn check_match(m: &v13::Match) -> Result<(), Refusal> {
         if let Some(n) = o.basic_field() {
             if let Some(why) = prereq(n) {
                 return Err(Refusal::new(
-                    err::BM_BAD_PREREQ,
+                    bad_match::BAD_PREREQ,
                     format!("match field {n}: {why}"),
                 ));
             }

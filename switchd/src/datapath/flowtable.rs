@@ -20,8 +20,6 @@ use ofproto::v13::{self, flow::flow_mod_flags as ff, port, FlowModCommand, Instr
 
 use tc_datapath::{Backend, Counters, FlowId, FlowSpec, MeterTable, Refusal};
 
-/// `OFPM_CONTROLLER`: the virtual meter of packet-ins (7.3.4.4).
-pub const METER_CONTROLLER: u32 = 0xffff_fffd;
 /// The most entries one switch holds, over all its tables (OFPFMFC_TABLE_FULL beyond).
 pub const MAX_ENTRIES: usize = 262_144;
 
@@ -167,7 +165,7 @@ impl FlowEntry {
     /// Whether meter `id` bounds this entry: its meter instruction, or OFPM_CONTROLLER for
     /// an entry that outputs to CONTROLLER.
     fn uses_meter(&self, id: u32) -> bool {
-        if id == METER_CONTROLLER {
+        if id == v13::OFPM_CONTROLLER {
             tc_datapath::PacketInFlow::of(&self.spec).is_some()
         } else {
             self.meter() == Some(id)
@@ -847,7 +845,7 @@ impl FlowTable {
                     continue;
                 };
                 backend.set_meters(&self.meters);
-                if m == METER_CONTROLLER {
+                if m == v13::OFPM_CONTROLLER {
                     // The packet-in bound goes back to its default; the flows stay.
                     self.reinstall_users(m, Some(old), backend, now)?;
                     continue;
@@ -863,7 +861,7 @@ impl FlowTable {
             }
             return Ok(out);
         }
-        if (id == 0 || id > v13::OFPM_MAX) && id != METER_CONTROLLER {
+        if (id == 0 || id > v13::OFPM_MAX) && id != v13::OFPM_CONTROLLER {
             return Err(Refusal::new(
                 meter_mod_failed::INVALID_METER,
                 format!("meter id {id} is not configurable"),

@@ -861,7 +861,7 @@ fn the_controller_meter_reinstalls_the_flows_to_the_controller_and_deletes_none(
     let (to_ctl, other) = (t.id_of(1), t.id_of(2));
     // Setting OFPM_CONTROLLER installs the flow to the controller again (with the new
     // bound), and only that one.
-    t.t.meter_mod(&meter(M::Add, METER_CONTROLLER, 50_000), &mut t.b, now)
+    t.t.meter_mod(&meter(M::Add, v13::OFPM_CONTROLLER, 50_000), &mut t.b, now)
         .expect("set the controller meter");
     assert_ne!(t.id_of(1), to_ctl);
     assert_eq!(t.id_of(2), other);
@@ -869,7 +869,7 @@ fn the_controller_meter_reinstalls_the_flows_to_the_controller_and_deletes_none(
     // Deleting it puts the default back: the flows stay, reinstalled.
     let again = t.id_of(1);
     let gone =
-        t.t.meter_mod(&meter(M::Delete, METER_CONTROLLER, 0), &mut t.b, now)
+        t.t.meter_mod(&meter(M::Delete, v13::OFPM_CONTROLLER, 0), &mut t.b, now)
             .expect("delete the controller meter");
     assert!(gone.is_empty());
     assert_ne!(t.id_of(1), again);

@@ -37,57 +37,58 @@ use tc_datapath::Refusal;
 pub(crate) use crate::endpoint::CloseReason;
 
 /// The most we queue for a controller that does not read.
-pub const WRITE_QUEUE_MAX: usize = 4 * 1024 * 1024;
+pub(crate) const WRITE_QUEUE_MAX: usize = 4 * 1024 * 1024;
 /// Packet-ins are dropped (and counted) while this much waits to be written: a controller
 /// that reads slowly gets fewer packets, not a connection closed for a full queue.
-pub const PACKET_IN_QUEUE_MAX: usize = 256 * 1024;
+pub(crate) const PACKET_IN_QUEUE_MAX: usize = 256 * 1024;
 
 /// `ofp_capabilities` we have: flow, table and port statistics.
-pub const CAPABILITIES: u32 = v13::OFPC_FLOW_STATS | v13::OFPC_TABLE_STATS | v13::OFPC_PORT_STATS;
+pub(crate) const CAPABILITIES: u32 =
+    v13::OFPC_FLOW_STATS | v13::OFPC_TABLE_STATS | v13::OFPC_PORT_STATS;
 
 /// What the agent needs to know about the switch it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AgentConfig {
+pub(crate) struct AgentConfig {
     /// The switch's name in the configuration (and in `dp_desc`).
-    pub name: String,
-    pub bridge: String,
-    pub datapath_id: u64,
-    pub n_tables: u8,
+    pub(crate) name: String,
+    pub(crate) bridge: String,
+    pub(crate) datapath_id: u64,
+    pub(crate) n_tables: u8,
     /// Zero disables echoes and the dead-peer check.
-    pub echo_interval: Duration,
+    pub(crate) echo_interval: Duration,
 }
 
 /// What became of the packets that TC sampled for the controller.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PacketInCounters {
+pub(crate) struct PacketInCounters {
     /// Sent as OFPT_PACKET_IN.
-    pub sent: u64,
+    pub(crate) sent: u64,
     /// Not wanted: the controller's role and async mask leave out the reason.
-    pub masked: u64,
+    pub(crate) masked: u64,
     /// Dropped: no controller connected.
-    pub unconnected: u64,
+    pub(crate) unconnected: u64,
     /// Dropped: the write queue to the controller was over [`PACKET_IN_QUEUE_MAX`], or
     /// the switch's task fell behind the psample reader.
-    pub backlog: u64,
+    pub(crate) backlog: u64,
     /// Dropped: no installed flow has the packet's psample group (a filter left over
     /// from an earlier run, not adopted).
-    pub unknown: u64,
+    pub(crate) unknown: u64,
 }
 
 /// A packet that output:CONTROLLER copied (`tc_datapath::psample::Sample`).
 #[derive(Debug, Clone, Copy)]
-pub struct SampledPacket<'a> {
+pub(crate) struct SampledPacket<'a> {
     /// The ingress device's ifindex, its low 16 bits (all that psample carries).
-    pub ifindex16: u16,
-    pub group: u32,
-    pub total_len: u32,
+    pub(crate) ifindex16: u16,
+    pub(crate) group: u32,
+    pub(crate) total_len: u32,
     /// From the MAC header, already cut to the action's max_len by the kernel.
-    pub data: &'a [u8],
+    pub(crate) data: &'a [u8],
 }
 
 /// What the agent asks of its owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AgentEvent {
+pub(crate) enum AgentEvent {
     /// Read the counters of these ports (number, interface index) and hand them to
     /// [`Agent::port_stats`] with the same xid. Input is held until then, so that the
     /// reply comes before anything the controller sent after the request.
@@ -109,9 +110,9 @@ fn endpoint_config(echo_interval: Duration) -> EndpointConfig {
 
 /// One OpenFlow connection of a local switch to its controller.
 #[derive(Debug)]
-pub struct Agent {
+pub(crate) struct Agent {
     cfg: AgentConfig,
-    pub switch: Switch,
+    pub(crate) switch: Switch,
     /// Framing, xids, HELLO, echo and dead-peer timing, the output queue.
     ep: Endpoint,
     role: u32,
@@ -125,7 +126,7 @@ pub struct Agent {
     /// [`Agent::fail_open`] put in place is there, with the entry it replaced (if any), to
     /// be put back when a controller connects.
     fail_open: Option<Option<v13::FlowMod>>,
-    pub packet_ins: PacketInCounters,
+    pub(crate) packet_ins: PacketInCounters,
     /// ofp's view of a switch that a remote controller drives: a slave for good.
     observer: bool,
 }
@@ -150,7 +151,7 @@ impl Pumped for Agent {
 
 /// The asynchronous-message masks a switch starts with (spec 7.3.10; Open vSwitch's
 /// defaults): everything to a master or equal controller, port status only to a slave.
-pub fn default_async() -> v13::AsyncConfig {
+pub(crate) fn default_async() -> v13::AsyncConfig {
     v13::AsyncConfig {
         packet_in_mask: [0b11, 0],
         port_status_mask: [0b111, 0b111],
@@ -160,7 +161,7 @@ pub fn default_async() -> v13::AsyncConfig {
 
 impl Agent {
     /// A new connection for `switch`; our HELLO is queued.
-    pub fn new(cfg: AgentConfig, switch: Switch, now: Instant) -> Agent {
+    pub(crate) fn new(cfg: AgentConfig, switch: Switch, now: Instant) -> Agent {
         let mut a = Agent {
             ep: Endpoint::new(endpoint_config(cfg.echo_interval), now),
             cfg,
@@ -184,7 +185,7 @@ impl Agent {
 
     /// Begin a new connection with the same switch: our HELLO queued, the per-connection
     /// state (role, async masks, config, buffers) as a new switch connection has it.
-    pub fn restart(&mut self, now: Instant) {
+    pub(crate) fn restart(&mut self, now: Instant) {
         self.ep.restart(now);
         self.role = if self.observer {
             v13::OFPCR_ROLE_SLAVE
@@ -200,12 +201,12 @@ impl Agent {
     /// Make this connection an observer: ofp's view of a switch that a remote controller
     /// drives (`forward to`). It is a slave for good (6.3.5): it reads ports, flows and
     /// counters, changes nothing (OFPBRC_IS_SLAVE) and gets no packet-in or flow-removed.
-    pub fn set_observer(&mut self) {
+    pub(crate) fn set_observer(&mut self) {
         self.observer = true;
         self.role = v13::OFPCR_ROLE_SLAVE;
     }
 
-    pub fn is_connected(&self) -> bool {
+    pub(crate) fn is_connected(&self) -> bool {
         self.is_ready() && self.ep.is_open()
     }
 
@@ -215,16 +216,16 @@ impl Agent {
     }
 
     /// Bytes waiting to be written.
-    pub fn output(&self) -> &[u8] {
+    pub(crate) fn output(&self) -> &[u8] {
         self.ep.output()
     }
 
     /// `n` bytes of [`Agent::output`] were written.
-    pub fn consume(&mut self, n: usize) {
+    pub(crate) fn consume(&mut self, n: usize) {
         self.ep.consume(n);
     }
 
-    pub fn poll_event(&mut self) -> Option<AgentEvent> {
+    pub(crate) fn poll_event(&mut self) -> Option<AgentEvent> {
         self.events.pop_front()
     }
 
@@ -234,7 +235,7 @@ impl Agent {
         self.ep.close_reason()
     }
 
-    pub fn close(&mut self, why: impl Into<String>) {
+    pub(crate) fn close(&mut self, why: impl Into<String>) {
         self.ep.close(CloseReason::Other(why.into()));
     }
 
@@ -244,14 +245,14 @@ impl Agent {
     }
 
     /// When [`Agent::handle_timeout`] wants to run next.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         [self.ep.poll_timeout(), self.switch.table.next_deadline()]
             .into_iter()
             .flatten()
             .min()
     }
 
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         let gone = self.switch.table.expire(self.switch.backend.as_mut(), now);
         self.flows_removed(gone, now);
         self.ep.handle_timeout(now);
@@ -264,7 +265,7 @@ impl Agent {
     /// role and async mask want the reason (7.3.10; a slave by default gets none), and
     /// dropped, counted, when the write queue is long: packet-ins are never queued
     /// without bound.
-    pub fn packet_in(&mut self, p: SampledPacket<'_>) {
+    pub(crate) fn packet_in(&mut self, p: SampledPacket<'_>) {
         // Every local switch sees every sample: one that came in on another switch's
         // port is not this one's business.
         let Some(in_port) = self
@@ -306,7 +307,7 @@ impl Agent {
     }
 
     /// Bytes from the controller.
-    pub fn handle_input(&mut self, data: &[u8], now: Instant) {
+    pub(crate) fn handle_input(&mut self, data: &[u8], now: Instant) {
         if self.ep.received(data, now) {
             self.process(now);
         }
@@ -524,7 +525,7 @@ impl Agent {
 
     /// A port appeared or changed: PORT_STATUS (ADD or MODIFY) if it is news; the reason
     /// and description, if it was.
-    pub fn port_update(&mut self, p: SwitchPort) -> Option<(u8, v13::Port)> {
+    pub(crate) fn port_update(&mut self, p: SwitchPort) -> Option<(u8, v13::Port)> {
         let no = p.desc.port_no;
         let reason = match self.switch.ports.get(&no) {
             None => 0,
@@ -546,7 +547,7 @@ impl Agent {
     }
 
     /// A port went away: PORT_STATUS DELETE; the reason and description, if it was there.
-    pub fn port_delete(&mut self, port_no: u32) -> Option<(u8, v13::Port)> {
+    pub(crate) fn port_delete(&mut self, port_no: u32) -> Option<(u8, v13::Port)> {
         let p = self.switch.ports.remove(&port_no)?;
         let map = self.switch.port_map();
         self.switch.backend.set_ports(&map);
@@ -555,7 +556,7 @@ impl Agent {
     }
 
     /// PORT_STATUS, if this controller's async mask wants the reason.
-    pub fn port_status(&mut self, reason: u8, desc: v13::Port) {
+    pub(crate) fn port_status(&mut self, reason: u8, desc: v13::Port) {
         let mask = self.async_cfg.port_status_mask[usize::from(self.is_slave())];
         if self.is_connected() && mask & (1 << reason) != 0 {
             self.send(&M::PortStatus(v13::PortStatus { reason, desc }));
@@ -566,7 +567,7 @@ impl Agent {
     /// table-miss entry (table 0, priority 0, matching everything) that outputs to NORMAL.
     /// An entry already doing that is kept; another table-miss entry is replaced and put
     /// back by [`Agent::fail_closed`] when a controller connects. Idempotent.
-    pub fn fail_open(&mut self, now: Instant) {
+    pub(crate) fn fail_open(&mut self, now: Instant) {
         if self.fail_open.is_some() {
             return;
         }
@@ -643,13 +644,17 @@ impl Agent {
 
     /// Whether [`Agent::fail_open`]'s entry is in place.
     #[cfg(test)]
-    pub fn is_failed_open(&self) -> bool {
+    pub(crate) fn is_failed_open(&self) -> bool {
         self.fail_open.is_some()
     }
 
     /// Carry out a FLOW_MOD that did not come from the controller (the configured
     /// table-miss and static flows); the refusal is returned, not sent.
-    pub fn local_flow_mod(&mut self, fm: &v13::FlowMod, now: Instant) -> Result<(), Refusal> {
+    pub(crate) fn local_flow_mod(
+        &mut self,
+        fm: &v13::FlowMod,
+        now: Instant,
+    ) -> Result<(), Refusal> {
         let gone = self
             .switch
             .table
@@ -686,7 +691,7 @@ fn encode_packet_in(out: &mut BytesMut, xid: u32, h: PacketInHead, data: &[u8]) 
 }
 
 /// Apply-actions output:NORMAL, the instructions of a table-miss that lets the bridge forward.
-pub fn normal_instructions() -> v13::InstructionList {
+pub(crate) fn normal_instructions() -> v13::InstructionList {
     [v13::Instruction::ApplyActions(
         [v13::Action::Output {
             port: port::NORMAL,

@@ -21,15 +21,15 @@ use ofproto::v13::{self, flow::flow_mod_flags as ff, port, FlowModCommand, Instr
 use tc_datapath::{Backend, Counters, FlowId, FlowSpec, MeterTable, Refusal};
 
 /// The most entries one switch holds, over all its tables (OFPFMFC_TABLE_FULL beyond).
-pub const MAX_ENTRIES: usize = 262_144;
+pub(crate) const MAX_ENTRIES: usize = 262_144;
 
 /// A match in normal form: per field (class, field number), the value with the mask
 /// applied, and the mask (all ones for an exact field).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct MatchKey(BTreeMap<(u16, u8), (Vec<u8>, Vec<u8>)>);
+pub(crate) struct MatchKey(BTreeMap<(u16, u8), (Vec<u8>, Vec<u8>)>);
 
 impl MatchKey {
-    pub fn of(m: &v13::Match) -> MatchKey {
+    pub(crate) fn of(m: &v13::Match) -> MatchKey {
         let mut b = BytesMut::new();
         m.encode(&mut b);
         MatchKey::of_wire(&b)
@@ -39,7 +39,7 @@ impl MatchKey {
     /// TLVs of a 4-byte header `class:16 field:7 hasmask:1 length:8` and the payload,
     /// value then mask). Entries keep their match encoded ([`FlowSpec`]); this reads it
     /// without decoding it into `Oxm`s.
-    pub fn of_wire(b: &[u8]) -> MatchKey {
+    pub(crate) fn of_wire(b: &[u8]) -> MatchKey {
         let mut map = BTreeMap::new();
         let len = b
             .get(2..4)
@@ -71,7 +71,7 @@ impl MatchKey {
     /// Whether every packet this (entry) key matches is also matched by `req`: the
     /// non-strict selection of MODIFY, DELETE and the flow-stats requests (6.4: "a flow
     /// entry matches if it is identical to or more specific than the request's match").
-    pub fn within(&self, req: &MatchKey) -> bool {
+    pub(crate) fn within(&self, req: &MatchKey) -> bool {
         req.0.iter().all(|(k, (rv, rm))| {
             self.0.get(k).is_some_and(|(ev, em)| {
                 em.iter().zip(rm).all(|(e, r)| e & r == *r)
@@ -82,7 +82,7 @@ impl MatchKey {
 
     /// Whether some packet could match both (6.4, CHECK_OVERLAP): on every field both
     /// constrain, the bits both masks cover agree.
-    pub fn overlaps(&self, other: &MatchKey) -> bool {
+    pub(crate) fn overlaps(&self, other: &MatchKey) -> bool {
         self.0.iter().all(|(k, (av, am))| match other.0.get(k) {
             None => true,
             Some((bv, bm)) => av
@@ -106,14 +106,14 @@ fn index_hash(table: u8, priority: u16, key: &MatchKey) -> u64 {
 #[derive(Debug, Clone)]
 pub struct FlowEntry {
     /// The backend's name for the installed version of this entry.
-    pub id: FlowId,
-    pub spec: FlowSpec,
-    pub idle_timeout: u16,
-    pub hard_timeout: u16,
-    pub flags: u16,
+    pub(crate) id: FlowId,
+    pub(crate) spec: FlowSpec,
+    pub(crate) idle_timeout: u16,
+    pub(crate) hard_timeout: u16,
+    pub(crate) flags: u16,
     /// When the entry was added (a MODIFY keeps it): duration and hard timeout count
     /// from here.
-    pub added: Instant,
+    pub(crate) added: Instant,
     /// Counters of earlier installed versions of this entry (a MODIFY reinstalls).
     base: (u64, u64),
     /// The backend's counters of the current version, as last read.
@@ -138,17 +138,17 @@ impl FlowEntry {
         }
     }
 
-    pub fn packets(&self) -> u64 {
+    pub(crate) fn packets(&self) -> u64 {
         self.base.0 + self.seen.packets
     }
 
-    pub fn bytes(&self) -> u64 {
+    pub(crate) fn bytes(&self) -> u64 {
         self.base.1 + self.seen.bytes
     }
 
     /// Whether the entry outputs to `port` (`ANY`: always), in any apply or write actions
     /// (7.3.4.2: the out_port filter).
-    pub fn outputs_to(&self, p: u32) -> bool {
+    pub(crate) fn outputs_to(&self, p: u32) -> bool {
         p == port::ANY
             || actions(&self.spec.instructions())
                 .any(|a| matches!(a, v13::Action::Output { port, .. } if *port == p))
@@ -156,7 +156,7 @@ impl FlowEntry {
 
     /// Whether the entry forwards to `group` (`ANY`: always). We have no groups, so no
     /// entry ever does.
-    pub fn outputs_to_group(&self, group: u32) -> bool {
+    pub(crate) fn outputs_to_group(&self, group: u32) -> bool {
         group == v13::OFPG_ANY
             || actions(&self.spec.instructions())
                 .any(|a| matches!(a, v13::Action::Group(g) if *g == group))
@@ -180,7 +180,7 @@ impl FlowEntry {
     }
 
     /// The entry's match in normal form (computed: entries do not keep it).
-    pub fn key(&self) -> MatchKey {
+    pub(crate) fn key(&self) -> MatchKey {
         MatchKey::of_wire(self.spec.match_wire())
     }
 
@@ -215,14 +215,14 @@ fn actions(instructions: &[Instruction]) -> impl Iterator<Item = &v13::Action> +
 /// An entry that left the table, for FLOW_REMOVED (sent if its SEND_FLOW_REM flag is set).
 #[derive(Debug, Clone)]
 pub struct RemovedFlow {
-    pub entry: FlowEntry,
+    pub(crate) entry: FlowEntry,
     /// [`removed`]
-    pub reason: u8,
+    pub(crate) reason: u8,
 }
 
 impl RemovedFlow {
     /// The FLOW_REMOVED message (7.4.2) for this entry.
-    pub fn message(&self, now: Instant) -> v13::FlowRemoved {
+    pub(crate) fn message(&self, now: Instant) -> v13::FlowRemoved {
         let e = &self.entry;
         let d = now.saturating_duration_since(e.added);
         v13::FlowRemoved {
@@ -240,22 +240,22 @@ impl RemovedFlow {
         }
     }
 
-    pub fn wants_message(&self) -> bool {
+    pub(crate) fn wants_message(&self) -> bool {
         self.entry.flags & ff::SEND_FLOW_REM != 0
     }
 }
 
 /// Which entries a MODIFY, DELETE or stats request selects.
 #[derive(Debug, Clone)]
-pub struct Selector {
-    pub table_id: u8,
-    pub strict: bool,
-    pub priority: u16,
-    pub key: MatchKey,
-    pub cookie: u64,
-    pub cookie_mask: u64,
-    pub out_port: u32,
-    pub out_group: u32,
+pub(crate) struct Selector {
+    pub(crate) table_id: u8,
+    pub(crate) strict: bool,
+    pub(crate) priority: u16,
+    pub(crate) key: MatchKey,
+    pub(crate) cookie: u64,
+    pub(crate) cookie_mask: u64,
+    pub(crate) out_port: u32,
+    pub(crate) out_group: u32,
 }
 
 impl Selector {
@@ -273,7 +273,7 @@ impl Selector {
     }
 
     /// The selector of a flow-stats or aggregate request (non-strict), after checking it.
-    pub fn of_stats(
+    pub(crate) fn of_stats(
         r: &v13::multipart::FlowStatsRequest,
         n_tables: u8,
     ) -> Result<Selector, Refusal> {
@@ -325,28 +325,16 @@ impl FlowTable {
         }
     }
 
-    pub fn n_tables(&self) -> u8 {
-        self.n_tables
-    }
-
-    pub fn entries(&self) -> impl Iterator<Item = &FlowEntry> {
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &FlowEntry> {
         self.entries.values()
     }
 
-    pub fn meters(&self) -> &MeterTable {
+    pub(crate) fn meters(&self) -> &MeterTable {
         &self.meters
     }
 
-    /// Entries in the order `show flows` and flow-stats list them: table, then priority
-    /// from high to low, then age.
-    pub fn sorted(&self) -> Vec<&FlowEntry> {
-        let mut v: Vec<&FlowEntry> = self.entries.values().collect();
-        v.sort_by_key(|e| (e.spec.table_id, std::cmp::Reverse(e.spec.priority), e.id));
-        v
-    }
-
     /// Packets matched in `table`, counting entries that have left it.
-    pub fn matched(&self, table: u8) -> u64 {
+    pub(crate) fn matched(&self, table: u8) -> u64 {
         self.removed_packets
             .get(usize::from(table))
             .copied()
@@ -397,7 +385,7 @@ impl FlowTable {
     }
 
     /// Read every entry's counters from the backend.
-    pub fn refresh(&mut self, backend: &mut dyn Backend, now: Instant) {
+    pub(crate) fn refresh(&mut self, backend: &mut dyn Backend, now: Instant) {
         let c = backend.counters(now);
         for e in self.entries.values_mut() {
             e.observe(c.get(&e.id).copied().unwrap_or(e.seen), now);
@@ -405,7 +393,7 @@ impl FlowTable {
     }
 
     /// The entries `sel` selects, counters fresh from the backend.
-    pub fn select(
+    pub(crate) fn select(
         &mut self,
         sel: &Selector,
         backend: &mut dyn Backend,
@@ -419,7 +407,7 @@ impl FlowTable {
 
     /// Carry out a FLOW_MOD. `Ok` lists the entries it removed (DELETE); `Err` is the
     /// error to answer with, and nothing changed.
-    pub fn flow_mod(
+    pub(crate) fn flow_mod(
         &mut self,
         fm: &v13::FlowMod,
         backend: &mut dyn Backend,
@@ -693,7 +681,7 @@ impl FlowTable {
     }
 
     /// Remove what `sel` selects, with `reason`.
-    pub fn delete(
+    pub(crate) fn delete(
         &mut self,
         sel: &Selector,
         reason: u8,
@@ -734,7 +722,7 @@ impl FlowTable {
     }
 
     /// When [`FlowTable::expire`] wants to run next.
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.entries
             .values()
             .flat_map(|e| [e.idle_deadline(), e.hard_deadline()])
@@ -744,7 +732,7 @@ impl FlowTable {
 
     /// Remove entries whose hard timeout passed, or whose idle timeout passed without use
     /// (the backend's last-used time is read before an idle entry is judged).
-    pub fn expire(&mut self, backend: &mut dyn Backend, now: Instant) -> Vec<RemovedFlow> {
+    pub(crate) fn expire(&mut self, backend: &mut dyn Backend, now: Instant) -> Vec<RemovedFlow> {
         let idle_due = self
             .entries
             .values()
@@ -824,7 +812,7 @@ impl FlowTable {
     /// Carry out a METER_MOD (7.3.4.4). `Ok` lists the flows removed with a deleted meter.
     /// OFPM_CONTROLLER is the bound on packet-ins: setting it installs the flows that
     /// output to CONTROLLER again with its rate; deleting it puts the default back.
-    pub fn meter_mod(
+    pub(crate) fn meter_mod(
         &mut self,
         mm: &v13::MeterMod,
         backend: &mut dyn Backend,
@@ -1027,7 +1015,7 @@ fn check_action(a: &v13::Action) -> Result<(), Refusal> {
 /// OFPBMC_BAD_FIELD, a mask on a field that allows none OFPBMC_BAD_MASK), no value bits
 /// outside the mask (OFPBMC_BAD_WILDCARDS), valid in_port, and every prerequisite present
 /// (7.2.3.6, OFPBMC_BAD_PREREQ).
-pub fn check_match(m: &v13::Match) -> Result<(), Refusal> {
+pub(crate) fn check_match(m: &v13::Match) -> Result<(), Refusal> {
     use v13::oxm::field as f;
     for o in &m.fields {
         if let Oxm::Opaque(op) = o {

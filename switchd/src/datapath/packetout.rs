@@ -52,10 +52,10 @@ use crate::{log_info, log_warn};
 use tc_datapath::Refusal;
 
 /// Send errors of one switch are logged at most this often.
-pub const LOG_EVERY: Duration = Duration::from_secs(10);
+pub(crate) const LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// The frames a packet-out sends, in the order of its actions, or why it is refused.
-pub fn plan(
+pub(crate) fn plan(
     po: &v13::PacketOut,
     ports: &BTreeMap<u32, SwitchPort>,
 ) -> Result<Vec<(Dest, Bytes)>, Refusal> {
@@ -286,14 +286,14 @@ fn set_field(frame: &mut [u8], f: &Oxm) -> Result<(), Refusal> {
 static SOCKET: OnceLock<Arc<OwnedFd>> = OnceLock::new();
 
 /// Keep the parent's packet socket for the switches to send on (once, at start).
-pub fn set_socket(fd: OwnedFd) {
+pub(crate) fn set_socket(fd: OwnedFd) {
     if SOCKET.set(Arc::new(fd)).is_err() {
         log_warn!("BUG: a second packet socket from the parent; the first is kept");
     }
 }
 
 /// The sink for switch `name` on bridge `bridge_ifindex`, if the parent gave us a socket.
-pub fn sink(name: &str, bridge_ifindex: u32) -> Option<Box<dyn FrameSink + Send>> {
+pub(crate) fn sink(name: &str, bridge_ifindex: u32) -> Option<Box<dyn FrameSink + Send>> {
     let fd = SOCKET.get()?.clone();
     Some(Box::new(PacketSocket {
         fd,
@@ -307,12 +307,12 @@ pub fn sink(name: &str, bridge_ifindex: u32) -> Option<Box<dyn FrameSink + Send>
 
 /// What a switch's packet-outs came to, since it started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counters {
-    pub sent: u64,
+pub(crate) struct Counters {
+    pub(crate) sent: u64,
     /// The socket's send queue was full (EAGAIN): the frame was dropped.
-    pub dropped: u64,
+    pub(crate) dropped: u64,
     /// Any other send error (ENETDOWN, ENXIO, EMSGSIZE, ENOBUFS...).
-    pub failed: u64,
+    pub(crate) failed: u64,
 }
 
 /// One switch's view of the packet socket.
@@ -426,7 +426,7 @@ fn send(fd: &OwnedFd, ifindex: u32, frame: &[u8]) -> io::Result<()> {
 
 /// The parent's side: the packet socket it hands to the datapath process. SOCK_RAW with
 /// protocol 0 is bound to no protocol, so the kernel queues nothing on it to read.
-pub fn open_socket() -> io::Result<OwnedFd> {
+pub(crate) fn open_socket() -> io::Result<OwnedFd> {
     // SAFETY: socket(2) with constant arguments; the descriptor is owned at once.
     let fd = unsafe {
         libc::socket(
@@ -443,7 +443,7 @@ pub fn open_socket() -> io::Result<OwnedFd> {
 }
 
 /// Carry out a packet-out on `switch`: all of it, or nothing and the refusal.
-pub fn execute(po: &v13::PacketOut, switch: &mut Switch) -> Result<usize, Refusal> {
+pub(crate) fn execute(po: &v13::PacketOut, switch: &mut Switch) -> Result<usize, Refusal> {
     let frames = plan(po, &switch.ports)?;
     let Some(sink) = switch.frames.as_mut() else {
         return Err(Refusal::new(

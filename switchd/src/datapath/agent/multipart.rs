@@ -23,7 +23,12 @@ const MULTIPART_BODY_MAX: usize = 60 * 1024;
 impl Agent {
     /// The counters asked for by [`AgentEvent::NeedPortStats`] `xid`; ports missing from
     /// `counters` are reported with every counter unavailable (all ones, 7.3.5.6).
-    pub fn port_stats(&mut self, xid: u32, counters: Vec<(u32, LinkCounters)>, now: Instant) {
+    pub(crate) fn port_stats(
+        &mut self,
+        xid: u32,
+        counters: Vec<(u32, LinkCounters)>,
+        now: Instant,
+    ) {
         if self.pending.as_ref().map(|p| p.0) != Some(xid) {
             log_warn!("BUG: port counters for a request that is not pending");
             return;

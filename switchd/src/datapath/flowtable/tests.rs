@@ -19,13 +19,13 @@ use tc_datapath::{Counters, Refusal};
 /// and packet-out: it can be told to refuse, and its counters are set by the test.
 #[derive(Debug, Default)]
 pub(crate) struct InMemory {
-    pub installed: std::collections::BTreeMap<FlowId, FlowSpec>,
-    pub counters: std::collections::HashMap<FlowId, Counters>,
+    pub(crate) installed: std::collections::BTreeMap<FlowId, FlowSpec>,
+    pub(crate) counters: std::collections::HashMap<FlowId, Counters>,
     /// Refuse every install with this error while set.
-    pub refuse: Option<Refusal>,
+    pub(crate) refuse: Option<Refusal>,
     /// Refuse the installs of flows of this priority with this error.
-    pub refuse_priority: Option<(u16, Refusal)>,
-    pub ports: tc_datapath::PortMap,
+    pub(crate) refuse_priority: Option<(u16, Refusal)>,
+    pub(crate) ports: tc_datapath::PortMap,
 }
 
 impl Backend for InMemory {
@@ -820,7 +820,7 @@ fn a_run_of_flow_mods_in_batches_ends_as_one_by_one() {
     );
     assert!(b[0].is_ok() && b[3].is_ok() && b[7].is_ok());
     let entries =
-        |t: &T| -> Vec<FlowSpec> { t.t.sorted().into_iter().map(|e| e.spec.clone()).collect() };
+        |t: &T| -> Vec<FlowSpec> { sorted(&t.t).into_iter().map(|e| e.spec.clone()).collect() };
     assert_eq!(entries(&one), entries(&many));
     assert_eq!(entries(&many).len(), 2);
     let installed = |t: &T| -> Vec<FlowSpec> { t.b.installed.values().cloned().collect() };
@@ -875,4 +875,11 @@ fn the_controller_meter_reinstalls_the_flows_to_the_controller_and_deletes_none(
     assert_ne!(t.id_of(1), again);
     assert_eq!(t.shape().len(), 2);
     t.consistent();
+}
+
+/// Entries in table order, then priority from high to low, then age.
+fn sorted(t: &FlowTable) -> Vec<&FlowEntry> {
+    let mut v: Vec<&FlowEntry> = t.entries().collect();
+    v.sort_by_key(|e| (e.spec.table_id, std::cmp::Reverse(e.spec.priority), e.id));
+    v
 }

@@ -439,7 +439,7 @@ impl Controller {
         self.send(&M::MeterMod(v13::MeterMod {
             command: v13::MeterModCommand::Add,
             flags: v13::OFPMF_PKTPS,
-            meter_id: 0xffff_fffd,
+            meter_id: v13::OFPM_CONTROLLER,
             bands: vec![v13::MeterBand::Drop {
                 rate: 100_000_000,
                 burst_size: 0,

@@ -18,99 +18,77 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use ofproto::header::OFP13_VERSION;
-use ofproto::v13::{self, multipart as mp, Message as M};
+use ofproto::v13::errors::{
+    bad_request, port_mod_failed, queue_op_failed, role_request_failed, switch_config_failed,
+    table_mod_failed,
+};
+use ofproto::v13::{self, Message as M};
 use ofproto::OfpErrorCode;
 
-use super::flowtable::{self, port, RemovedFlow, Selector, METER_ALL, METER_MAX};
+use super::flowtable::RemovedFlow;
 use super::packetout;
 pub(crate) use super::switch::{LinkCounters, Switch, SwitchPort};
 use crate::endpoint::pump::Pumped;
 use crate::endpoint::{Endpoint, EndpointConfig};
 use crate::{log_debug, log_info, log_warn};
+use ofproto::v13::port;
 use tc_datapath::Refusal;
 
 pub(crate) use crate::endpoint::CloseReason;
 
 /// The most we queue for a controller that does not read.
-pub const WRITE_QUEUE_MAX: usize = 4 * 1024 * 1024;
+pub(crate) const WRITE_QUEUE_MAX: usize = 4 * 1024 * 1024;
 /// Packet-ins are dropped (and counted) while this much waits to be written: a controller
 /// that reads slowly gets fewer packets, not a connection closed for a full queue.
-pub const PACKET_IN_QUEUE_MAX: usize = 256 * 1024;
-/// Multipart replies are cut into messages of at most this many body bytes.
-const MULTIPART_BODY_MAX: usize = 60 * 1024;
+pub(crate) const PACKET_IN_QUEUE_MAX: usize = 256 * 1024;
 
 /// `ofp_capabilities` we have: flow, table and port statistics.
-pub const CAPABILITIES: u32 = v13::OFPC_FLOW_STATS | v13::OFPC_TABLE_STATS | v13::OFPC_PORT_STATS;
-
-/// Errors of spec 7.4.4 the agent answers with.
-mod err {
-    use ofproto::OfpErrorCode as E;
-    pub const BAD_TYPE: E = E::BAD_TYPE;
-    pub const BAD_MULTIPART: E = E::BAD_MULTIPART;
-    pub const BAD_EXPERIMENTER: E = E::BAD_EXPERIMENTER;
-    pub use ofproto::v13::errors::bad_request::BAD_PORT;
-    pub use ofproto::v13::errors::bad_request::IS_SLAVE;
-    pub use ofproto::v13::errors::group_mod_failed::UNKNOWN_GROUP as GROUP_UNKNOWN;
-    pub use ofproto::v13::errors::meter_mod_failed::UNKNOWN_METER as METER_UNKNOWN;
-    pub use ofproto::v13::errors::port_mod_failed::BAD_PORT as PORT_MOD_BAD_PORT;
-    pub use ofproto::v13::errors::port_mod_failed::EPERM as PORT_MOD_EPERM;
-    pub use ofproto::v13::errors::queue_op_failed::BAD_PORT as QUEUE_BAD_PORT;
-    pub use ofproto::v13::errors::role_request_failed::BAD_ROLE as ROLE_BAD_ROLE;
-    pub use ofproto::v13::errors::role_request_failed::STALE as ROLE_STALE;
-    pub use ofproto::v13::errors::switch_config_failed::BAD_FLAGS as SWITCH_CONFIG_BAD_FLAGS;
-    pub use ofproto::v13::errors::table_features_failed::EPERM as TABLE_FEATURES_EPERM;
-    pub use ofproto::v13::errors::table_mod_failed::BAD_TABLE as TABLE_MOD_BAD_TABLE;
-}
-
-/// `enum ofp_controller_role`
-pub mod role {
-    pub use ofproto::v13::{OFPCR_ROLE_EQUAL as EQUAL, OFPCR_ROLE_MASTER as MASTER};
-    pub use ofproto::v13::{OFPCR_ROLE_NOCHANGE as NOCHANGE, OFPCR_ROLE_SLAVE as SLAVE};
-}
+pub(crate) const CAPABILITIES: u32 =
+    v13::OFPC_FLOW_STATS | v13::OFPC_TABLE_STATS | v13::OFPC_PORT_STATS;
 
 /// What the agent needs to know about the switch it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AgentConfig {
+pub(crate) struct AgentConfig {
     /// The switch's name in the configuration (and in `dp_desc`).
-    pub name: String,
-    pub bridge: String,
-    pub datapath_id: u64,
-    pub n_tables: u8,
+    pub(crate) name: String,
+    pub(crate) bridge: String,
+    pub(crate) datapath_id: u64,
+    pub(crate) n_tables: u8,
     /// Zero disables echoes and the dead-peer check.
-    pub echo_interval: Duration,
+    pub(crate) echo_interval: Duration,
 }
 
 /// What became of the packets that TC sampled for the controller.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PacketInCounters {
+pub(crate) struct PacketInCounters {
     /// Sent as OFPT_PACKET_IN.
-    pub sent: u64,
+    pub(crate) sent: u64,
     /// Not wanted: the controller's role and async mask leave out the reason.
-    pub masked: u64,
+    pub(crate) masked: u64,
     /// Dropped: no controller connected.
-    pub unconnected: u64,
+    pub(crate) unconnected: u64,
     /// Dropped: the write queue to the controller was over [`PACKET_IN_QUEUE_MAX`], or
     /// the switch's task fell behind the psample reader.
-    pub backlog: u64,
+    pub(crate) backlog: u64,
     /// Dropped: no installed flow has the packet's psample group (a filter left over
     /// from an earlier run, not adopted).
-    pub unknown: u64,
+    pub(crate) unknown: u64,
 }
 
 /// A packet that output:CONTROLLER copied (`tc_datapath::psample::Sample`).
 #[derive(Debug, Clone, Copy)]
-pub struct SampledPacket<'a> {
+pub(crate) struct SampledPacket<'a> {
     /// The ingress device's ifindex, its low 16 bits (all that psample carries).
-    pub ifindex16: u16,
-    pub group: u32,
-    pub total_len: u32,
+    pub(crate) ifindex16: u16,
+    pub(crate) group: u32,
+    pub(crate) total_len: u32,
     /// From the MAC header, already cut to the action's max_len by the kernel.
-    pub data: &'a [u8],
+    pub(crate) data: &'a [u8],
 }
 
 /// What the agent asks of its owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AgentEvent {
+pub(crate) enum AgentEvent {
     /// Read the counters of these ports (number, interface index) and hand them to
     /// [`Agent::port_stats`] with the same xid. Input is held until then, so that the
     /// reply comes before anything the controller sent after the request.
@@ -132,9 +110,9 @@ fn endpoint_config(echo_interval: Duration) -> EndpointConfig {
 
 /// One OpenFlow connection of a local switch to its controller.
 #[derive(Debug)]
-pub struct Agent {
+pub(crate) struct Agent {
     cfg: AgentConfig,
-    pub switch: Switch,
+    pub(crate) switch: Switch,
     /// Framing, xids, HELLO, echo and dead-peer timing, the output queue.
     ep: Endpoint,
     role: u32,
@@ -148,7 +126,7 @@ pub struct Agent {
     /// [`Agent::fail_open`] put in place is there, with the entry it replaced (if any), to
     /// be put back when a controller connects.
     fail_open: Option<Option<v13::FlowMod>>,
-    pub packet_ins: PacketInCounters,
+    pub(crate) packet_ins: PacketInCounters,
     /// ofp's view of a switch that a remote controller drives: a slave for good.
     observer: bool,
 }
@@ -173,7 +151,7 @@ impl Pumped for Agent {
 
 /// The asynchronous-message masks a switch starts with (spec 7.3.10; Open vSwitch's
 /// defaults): everything to a master or equal controller, port status only to a slave.
-pub fn default_async() -> v13::AsyncConfig {
+pub(crate) fn default_async() -> v13::AsyncConfig {
     v13::AsyncConfig {
         packet_in_mask: [0b11, 0],
         port_status_mask: [0b111, 0b111],
@@ -183,12 +161,12 @@ pub fn default_async() -> v13::AsyncConfig {
 
 impl Agent {
     /// A new connection for `switch`; our HELLO is queued.
-    pub fn new(cfg: AgentConfig, switch: Switch, now: Instant) -> Agent {
+    pub(crate) fn new(cfg: AgentConfig, switch: Switch, now: Instant) -> Agent {
         let mut a = Agent {
             ep: Endpoint::new(endpoint_config(cfg.echo_interval), now),
             cfg,
             switch,
-            role: role::EQUAL,
+            role: v13::OFPCR_ROLE_EQUAL,
             generation: None,
             async_cfg: default_async(),
             config: v13::SwitchConfig {
@@ -207,12 +185,12 @@ impl Agent {
 
     /// Begin a new connection with the same switch: our HELLO queued, the per-connection
     /// state (role, async masks, config, buffers) as a new switch connection has it.
-    pub fn restart(&mut self, now: Instant) {
+    pub(crate) fn restart(&mut self, now: Instant) {
         self.ep.restart(now);
         self.role = if self.observer {
-            role::SLAVE
+            v13::OFPCR_ROLE_SLAVE
         } else {
-            role::EQUAL
+            v13::OFPCR_ROLE_EQUAL
         };
         self.generation = None;
         self.async_cfg = default_async();
@@ -223,12 +201,12 @@ impl Agent {
     /// Make this connection an observer: ofp's view of a switch that a remote controller
     /// drives (`forward to`). It is a slave for good (6.3.5): it reads ports, flows and
     /// counters, changes nothing (OFPBRC_IS_SLAVE) and gets no packet-in or flow-removed.
-    pub fn set_observer(&mut self) {
+    pub(crate) fn set_observer(&mut self) {
         self.observer = true;
-        self.role = role::SLAVE;
+        self.role = v13::OFPCR_ROLE_SLAVE;
     }
 
-    pub fn is_connected(&self) -> bool {
+    pub(crate) fn is_connected(&self) -> bool {
         self.is_ready() && self.ep.is_open()
     }
 
@@ -238,16 +216,16 @@ impl Agent {
     }
 
     /// Bytes waiting to be written.
-    pub fn output(&self) -> &[u8] {
+    pub(crate) fn output(&self) -> &[u8] {
         self.ep.output()
     }
 
     /// `n` bytes of [`Agent::output`] were written.
-    pub fn consume(&mut self, n: usize) {
+    pub(crate) fn consume(&mut self, n: usize) {
         self.ep.consume(n);
     }
 
-    pub fn poll_event(&mut self) -> Option<AgentEvent> {
+    pub(crate) fn poll_event(&mut self) -> Option<AgentEvent> {
         self.events.pop_front()
     }
 
@@ -257,7 +235,7 @@ impl Agent {
         self.ep.close_reason()
     }
 
-    pub fn close(&mut self, why: impl Into<String>) {
+    pub(crate) fn close(&mut self, why: impl Into<String>) {
         self.ep.close(CloseReason::Other(why.into()));
     }
 
@@ -267,14 +245,14 @@ impl Agent {
     }
 
     /// When [`Agent::handle_timeout`] wants to run next.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         [self.ep.poll_timeout(), self.switch.table.next_deadline()]
             .into_iter()
             .flatten()
             .min()
     }
 
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         let gone = self.switch.table.expire(self.switch.backend.as_mut(), now);
         self.flows_removed(gone, now);
         self.ep.handle_timeout(now);
@@ -287,7 +265,7 @@ impl Agent {
     /// role and async mask want the reason (7.3.10; a slave by default gets none), and
     /// dropped, counted, when the write queue is long: packet-ins are never queued
     /// without bound.
-    pub fn packet_in(&mut self, p: SampledPacket<'_>) {
+    pub(crate) fn packet_in(&mut self, p: SampledPacket<'_>) {
         // Every local switch sees every sample: one that came in on another switch's
         // port is not this one's business.
         let Some(in_port) = self
@@ -329,7 +307,7 @@ impl Agent {
     }
 
     /// Bytes from the controller.
-    pub fn handle_input(&mut self, data: &[u8], now: Instant) {
+    pub(crate) fn handle_input(&mut self, data: &[u8], now: Instant) {
         if self.ep.received(data, now) {
             self.process(now);
         }
@@ -381,7 +359,7 @@ impl Agent {
     }
 
     fn is_slave(&self) -> bool {
-        self.role == role::SLAVE
+        self.role == v13::OFPCR_ROLE_SLAVE
     }
 
     fn handle13(&mut self, xid: u32, m: M, raw: &Bytes, now: Instant) {
@@ -396,7 +374,7 @@ impl Agent {
                 | M::PacketOut(_)
         );
         if modifies && self.is_slave() {
-            self.error(err::IS_SLAVE, raw);
+            self.error(bad_request::IS_SLAVE, raw);
             return;
         }
         match m {
@@ -421,7 +399,7 @@ impl Agent {
                 // 7.3.2: OFPC_FRAG_DROP and _REASM are for switches that handle fragments;
                 // the bridge passes them as any packet (OFPC_FRAG_NORMAL).
                 if c.flags & 3 != 0 {
-                    self.error(err::SWITCH_CONFIG_BAD_FLAGS, raw);
+                    self.error(switch_config_failed::BAD_FLAGS, raw);
                 } else {
                     self.config = c;
                 }
@@ -449,16 +427,16 @@ impl Agent {
             }
             M::TableMod(t) => {
                 // 7.3.3: the config bits are deprecated in 1.3; only the table must exist.
-                if t.table_id != flowtable::TABLE_ALL && t.table_id >= self.cfg.n_tables {
-                    self.error(err::TABLE_MOD_BAD_TABLE, raw);
+                if t.table_id != v13::OFPTT_ALL && t.table_id >= self.cfg.n_tables {
+                    self.error(table_mod_failed::BAD_TABLE, raw);
                 }
             }
             M::PortMod(p) => {
                 let code = if self.switch.ports.contains_key(&p.port_no) {
                     // The interfaces are the administrator's, not the controller's.
-                    err::PORT_MOD_EPERM
+                    port_mod_failed::EPERM
                 } else {
-                    err::PORT_MOD_BAD_PORT
+                    port_mod_failed::BAD_PORT
                 };
                 self.error(code, raw);
             }
@@ -472,14 +450,14 @@ impl Agent {
                         xid,
                     );
                 } else {
-                    self.error(err::QUEUE_BAD_PORT, raw);
+                    self.error(queue_op_failed::BAD_PORT, raw);
                 }
             }
             M::RoleRequest(r) => self.role_request(r, raw, xid),
             M::GetAsyncRequest => self.send_xid(&M::GetAsyncReply(self.async_cfg), xid),
             M::SetAsync(a) => self.async_cfg = a,
             M::MultipartRequest(r) => self.multipart(xid, r, raw, now),
-            M::Experimenter(_) => self.error(err::BAD_EXPERIMENTER, raw),
+            M::Experimenter(_) => self.error(bad_request::BAD_EXPERIMENTER, raw),
             M::PacketOut(po) => {
                 if let Err(r) = packetout::execute(&po, &mut self.switch) {
                     self.refuse(&r, raw, "packet_out");
@@ -497,20 +475,20 @@ impl Agent {
             | M::BarrierReply
             | M::QueueGetConfigReply(_)
             | M::RoleReply(_)
-            | M::GetAsyncReply(_) => self.error(err::BAD_TYPE, raw),
+            | M::GetAsyncReply(_) => self.error(bad_request::BAD_TYPE, raw),
         }
     }
 
     fn role_request(&mut self, r: v13::Role, raw: &Bytes, xid: u32) {
         match r.role {
-            role::NOCHANGE => {}
-            role::EQUAL => self.role = role::EQUAL,
-            role::MASTER | role::SLAVE => {
+            v13::OFPCR_ROLE_NOCHANGE => {}
+            v13::OFPCR_ROLE_EQUAL => self.role = v13::OFPCR_ROLE_EQUAL,
+            v13::OFPCR_ROLE_MASTER | v13::OFPCR_ROLE_SLAVE => {
                 // 6.3.5: a generation id older than the last one seen is stale
                 // (compared as a signed 64-bit distance, so that it may wrap).
                 if let Some(g) = self.generation {
                     if (r.generation_id.wrapping_sub(g) as i64) < 0 {
-                        self.error(err::ROLE_STALE, raw);
+                        self.error(role_request_failed::STALE, raw);
                         return;
                     }
                 }
@@ -518,7 +496,7 @@ impl Agent {
                 self.role = r.role;
             }
             _ => {
-                self.error(err::ROLE_BAD_ROLE, raw);
+                self.error(role_request_failed::BAD_ROLE, raw);
                 return;
             }
         }
@@ -547,7 +525,7 @@ impl Agent {
 
     /// A port appeared or changed: PORT_STATUS (ADD or MODIFY) if it is news; the reason
     /// and description, if it was.
-    pub fn port_update(&mut self, p: SwitchPort) -> Option<(u8, v13::Port)> {
+    pub(crate) fn port_update(&mut self, p: SwitchPort) -> Option<(u8, v13::Port)> {
         let no = p.desc.port_no;
         let reason = match self.switch.ports.get(&no) {
             None => 0,
@@ -569,7 +547,7 @@ impl Agent {
     }
 
     /// A port went away: PORT_STATUS DELETE; the reason and description, if it was there.
-    pub fn port_delete(&mut self, port_no: u32) -> Option<(u8, v13::Port)> {
+    pub(crate) fn port_delete(&mut self, port_no: u32) -> Option<(u8, v13::Port)> {
         let p = self.switch.ports.remove(&port_no)?;
         let map = self.switch.port_map();
         self.switch.backend.set_ports(&map);
@@ -578,266 +556,10 @@ impl Agent {
     }
 
     /// PORT_STATUS, if this controller's async mask wants the reason.
-    pub fn port_status(&mut self, reason: u8, desc: v13::Port) {
+    pub(crate) fn port_status(&mut self, reason: u8, desc: v13::Port) {
         let mask = self.async_cfg.port_status_mask[usize::from(self.is_slave())];
         if self.is_connected() && mask & (1 << reason) != 0 {
             self.send(&M::PortStatus(v13::PortStatus { reason, desc }));
-        }
-    }
-
-    /// The counters asked for by [`AgentEvent::NeedPortStats`] `xid`; ports missing from
-    /// `counters` are reported with every counter unavailable (all ones, 7.3.5.6).
-    pub fn port_stats(&mut self, xid: u32, counters: Vec<(u32, LinkCounters)>, now: Instant) {
-        if self.pending.as_ref().map(|p| p.0) != Some(xid) {
-            log_warn!("BUG: port counters for a request that is not pending");
-            return;
-        }
-        self.pending = None;
-        let stats: Vec<mp::PortStats> = counters
-            .into_iter()
-            .map(|(no, c)| {
-                let d = self
-                    .switch
-                    .ports
-                    .get(&no)
-                    .map(|p| now.saturating_duration_since(p.since))
-                    .unwrap_or_default();
-                mp::PortStats {
-                    port_no: no,
-                    rx_packets: c.rx_packets,
-                    tx_packets: c.tx_packets,
-                    rx_bytes: c.rx_bytes,
-                    tx_bytes: c.tx_bytes,
-                    rx_dropped: c.rx_dropped,
-                    tx_dropped: c.tx_dropped,
-                    rx_errors: c.rx_errors,
-                    tx_errors: c.tx_errors,
-                    rx_frame_err: c.rx_frame_errors,
-                    rx_over_err: c.rx_over_errors,
-                    rx_crc_err: c.rx_crc_errors,
-                    collisions: c.collisions,
-                    duration_sec: d.as_secs() as u32,
-                    duration_nsec: d.subsec_nanos(),
-                }
-            })
-            .collect();
-        self.multipart_reply(xid, stats, |_| 112, mp::MultipartReplyBody::PortStats);
-        self.process(now);
-    }
-
-    fn multipart(&mut self, xid: u32, r: v13::MultipartRequest, raw: &Bytes, now: Instant) {
-        use mp::MultipartReplyBody as R;
-        use mp::MultipartRequestBody as Q;
-        let n_tables = self.cfg.n_tables;
-        match r.body {
-            Q::Desc => {
-                let s = |t: &str| Bytes::copy_from_slice(t.as_bytes());
-                let desc = mp::Desc {
-                    mfr_desc: s("switchd"),
-                    hw_desc: s("Linux bridge + TC flower"),
-                    sw_desc: s(env!("CARGO_PKG_VERSION")),
-                    serial_num: s("None"),
-                    dp_desc: s(&format!("{} (bridge {})", self.cfg.name, self.cfg.bridge)),
-                };
-                self.send_xid(
-                    &M::MultipartReply(v13::MultipartReply {
-                        flags: 0,
-                        body: R::Desc(desc),
-                    }),
-                    xid,
-                );
-            }
-            Q::PortDesc => {
-                let ports: Vec<v13::Port> =
-                    self.switch.ports.values().map(|p| p.desc.clone()).collect();
-                self.multipart_reply(xid, ports, |_| 64, R::PortDesc);
-            }
-            Q::Flow(f) => match Selector::of_stats(&f, n_tables) {
-                Ok(sel) => {
-                    let sw = &mut self.switch;
-                    let stats: Vec<mp::FlowStats> = sw
-                        .table
-                        .select(&sel, sw.backend.as_mut(), now)
-                        .into_iter()
-                        .map(|e| {
-                            let d = now.saturating_duration_since(e.added);
-                            mp::FlowStats {
-                                table_id: e.spec.table_id,
-                                duration_sec: d.as_secs() as u32,
-                                duration_nsec: d.subsec_nanos(),
-                                priority: e.spec.priority,
-                                idle_timeout: e.idle_timeout,
-                                hard_timeout: e.hard_timeout,
-                                flags: e.flags,
-                                cookie: e.spec.cookie,
-                                packet_count: e.packets(),
-                                byte_count: e.bytes(),
-                                match_: e.spec.match_(),
-                                instructions: e.spec.instructions(),
-                            }
-                        })
-                        .collect();
-                    self.multipart_reply(
-                        xid,
-                        stats,
-                        |f| {
-                            48 + f.match_.wire_len()
-                                + f.instructions.iter().map(|i| i.wire_len()).sum::<usize>()
-                        },
-                        R::Flow,
-                    );
-                }
-                Err(r) => self.refuse(&r, raw, "flow stats request"),
-            },
-            Q::Aggregate(f) => match Selector::of_stats(&f, n_tables) {
-                Ok(sel) => {
-                    let sw = &mut self.switch;
-                    let sel = sw.table.select(&sel, sw.backend.as_mut(), now);
-                    let agg = mp::AggregateStats {
-                        packet_count: sel.iter().map(|e| e.packets()).sum(),
-                        byte_count: sel.iter().map(|e| e.bytes()).sum(),
-                        flow_count: sel.len() as u32,
-                    };
-                    self.send_xid(
-                        &M::MultipartReply(v13::MultipartReply {
-                            flags: 0,
-                            body: R::Aggregate(agg),
-                        }),
-                        xid,
-                    );
-                }
-                Err(r) => self.refuse(&r, raw, "aggregate stats request"),
-            },
-            Q::Table => {
-                let sw = &mut self.switch;
-                sw.table.refresh(sw.backend.as_mut(), now);
-                let stats: Vec<mp::TableStats> = (0..n_tables)
-                    .map(|t| mp::TableStats {
-                        table_id: t,
-                        active_count: sw.table.entries().filter(|e| e.spec.table_id == t).count()
-                            as u32,
-                        // TC counts what filters match, not lookups: unavailable, all ones.
-                        lookup_count: u64::MAX,
-                        matched_count: sw.table.matched(t),
-                    })
-                    .collect();
-                self.multipart_reply(xid, stats, |_| 24, R::Table);
-            }
-            Q::PortStats { port_no } => {
-                let ports: Vec<(u32, u32)> = if port_no == port::ANY {
-                    self.switch
-                        .ports
-                        .iter()
-                        .map(|(n, p)| (*n, p.ifindex))
-                        .collect()
-                } else if let Some(p) = self.switch.ports.get(&port_no) {
-                    vec![(port_no, p.ifindex)]
-                } else {
-                    self.error(err::BAD_PORT, raw);
-                    return;
-                };
-                self.pending = Some((xid, raw.clone()));
-                self.events
-                    .push_back(AgentEvent::NeedPortStats { xid, ports });
-            }
-            Q::Queue { port_no, .. } => {
-                if port_no == port::ANY || self.switch.ports.contains_key(&port_no) {
-                    self.multipart_reply(xid, Vec::new(), |_| 40, R::Queue);
-                } else {
-                    self.error(err::QUEUE_BAD_PORT, raw);
-                }
-            }
-            // No groups: the lists are empty, and the features say no group type.
-            Q::Group { group_id } => {
-                if group_id == flowtable::GROUP_ANY || group_id == v13::OFPG_ALL {
-                    self.multipart_reply(xid, Vec::new(), |_| 40, R::Group);
-                } else {
-                    self.error(err::GROUP_UNKNOWN, raw);
-                }
-            }
-            Q::GroupDesc => self.multipart_reply(xid, Vec::new(), |_| 8, R::GroupDesc),
-            Q::GroupFeatures => self.send_xid(
-                &M::MultipartReply(v13::MultipartReply {
-                    flags: 0,
-                    body: R::GroupFeatures(mp::GroupFeatures::default()),
-                }),
-                xid,
-            ),
-            Q::MeterConfig { meter_id } => {
-                let meters = self.switch.table.meters();
-                let list: Vec<mp::MeterConfig> = meters
-                    .iter()
-                    .filter(|(id, _)| meter_id == METER_ALL || *id == meter_id)
-                    .map(|(id, m)| mp::MeterConfig {
-                        flags: m.flags,
-                        meter_id: id,
-                        bands: m.bands.clone(),
-                    })
-                    .collect();
-                if list.is_empty() && meter_id != METER_ALL {
-                    self.error(err::METER_UNKNOWN, raw);
-                } else {
-                    self.multipart_reply(xid, list, |m| 8 + 16 * m.bands.len(), R::MeterConfig);
-                }
-            }
-            Q::MeterFeatures => self.send_xid(
-                &M::MultipartReply(v13::MultipartReply {
-                    flags: 0,
-                    body: R::MeterFeatures(mp::MeterFeatures {
-                        max_meter: METER_MAX,
-                        // OFPMBT_DROP only; kbps or pktps, with burst (TC police).
-                        band_types: 1 << 1,
-                        capabilities: 1 | 2 | 4,
-                        max_bands: 1,
-                        max_color: 0,
-                    }),
-                }),
-                xid,
-            ),
-            // Meter counters would be TC police counters; not read yet.
-            Q::Meter { .. } => self.error(err::BAD_MULTIPART, raw),
-            Q::TableFeatures(set) => {
-                if set.is_empty() {
-                    self.error(err::BAD_MULTIPART, raw);
-                } else {
-                    self.error(err::TABLE_FEATURES_EPERM, raw);
-                }
-            }
-            Q::Experimenter(_) => self.error(err::BAD_EXPERIMENTER, raw),
-        }
-    }
-
-    /// Send `items` in as many replies as they need, OFPMPF_REPLY_MORE on all but the last.
-    fn multipart_reply<T>(
-        &mut self,
-        xid: u32,
-        items: Vec<T>,
-        size: fn(&T) -> usize,
-        body: fn(Vec<T>) -> mp::MultipartReplyBody,
-    ) {
-        let mut chunks: Vec<Vec<T>> = vec![Vec::new()];
-        let mut used = 0;
-        for it in items {
-            let n = size(&it);
-            if used + n > MULTIPART_BODY_MAX && chunks.last().is_some_and(|c| !c.is_empty()) {
-                chunks.push(Vec::new());
-                used = 0;
-            }
-            used += n;
-            if let Some(c) = chunks.last_mut() {
-                c.push(it);
-            }
-        }
-        let last = chunks.len() - 1;
-        for (i, c) in chunks.into_iter().enumerate() {
-            let flags = if i == last { 0 } else { mp::OFPMPF_MORE };
-            self.send_xid(
-                &M::MultipartReply(v13::MultipartReply {
-                    flags,
-                    body: body(c),
-                }),
-                xid,
-            );
         }
     }
 
@@ -845,7 +567,7 @@ impl Agent {
     /// table-miss entry (table 0, priority 0, matching everything) that outputs to NORMAL.
     /// An entry already doing that is kept; another table-miss entry is replaced and put
     /// back by [`Agent::fail_closed`] when a controller connects. Idempotent.
-    pub fn fail_open(&mut self, now: Instant) {
+    pub(crate) fn fail_open(&mut self, now: Instant) {
         if self.fail_open.is_some() {
             return;
         }
@@ -863,7 +585,7 @@ impl Agent {
                 priority: 0,
                 buffer_id: v13::OFP_NO_BUFFER,
                 out_port: port::ANY,
-                out_group: flowtable::GROUP_ANY,
+                out_group: v13::OFPG_ANY,
                 flags: e.flags,
                 instructions: e.spec.instructions(),
                 ..Default::default()
@@ -876,7 +598,7 @@ impl Agent {
             priority: 0,
             buffer_id: v13::OFP_NO_BUFFER,
             out_port: port::ANY,
-            out_group: flowtable::GROUP_ANY,
+            out_group: v13::OFPG_ANY,
             instructions: normal,
             ..Default::default()
         };
@@ -905,7 +627,7 @@ impl Agent {
             priority: 0,
             buffer_id: v13::OFP_NO_BUFFER,
             out_port: port::ANY,
-            out_group: flowtable::GROUP_ANY,
+            out_group: v13::OFPG_ANY,
             ..Default::default()
         });
         match self.local_flow_mod(&fm, now) {
@@ -922,13 +644,17 @@ impl Agent {
 
     /// Whether [`Agent::fail_open`]'s entry is in place.
     #[cfg(test)]
-    pub fn is_failed_open(&self) -> bool {
+    pub(crate) fn is_failed_open(&self) -> bool {
         self.fail_open.is_some()
     }
 
     /// Carry out a FLOW_MOD that did not come from the controller (the configured
     /// table-miss and static flows); the refusal is returned, not sent.
-    pub fn local_flow_mod(&mut self, fm: &v13::FlowMod, now: Instant) -> Result<(), Refusal> {
+    pub(crate) fn local_flow_mod(
+        &mut self,
+        fm: &v13::FlowMod,
+        now: Instant,
+    ) -> Result<(), Refusal> {
         let gone = self
             .switch
             .table
@@ -965,7 +691,7 @@ fn encode_packet_in(out: &mut BytesMut, xid: u32, h: PacketInHead, data: &[u8]) 
 }
 
 /// Apply-actions output:NORMAL, the instructions of a table-miss that lets the bridge forward.
-pub fn normal_instructions() -> v13::InstructionList {
+pub(crate) fn normal_instructions() -> v13::InstructionList {
     [v13::Instruction::ApplyActions(
         [v13::Action::Output {
             port: port::NORMAL,
@@ -983,5 +709,6 @@ fn is_table_miss(m: &v13::Match, table_id: u8, priority: u16) -> bool {
     table_id == 0 && priority == 0 && m.fields.is_empty()
 }
 
+mod multipart;
 #[cfg(test)]
 mod tests;

@@ -14,7 +14,6 @@ use bytes::Bytes;
 use ofproto::v13;
 
 use super::agent::Agent;
-use super::flowtable;
 use crate::msg::{ConfiguredFlow, FlowForm, SwitchConfig};
 use crate::{log_info, log_warn};
 use tc_datapath::par;
@@ -78,10 +77,10 @@ fn table_miss(miss: conf::TableMiss) -> v13::FlowMod {
         .collect()
     };
     let instructions: v13::InstructionList = match miss {
-        conf::TableMiss::Normal => output(flowtable::port::NORMAL, 0),
+        conf::TableMiss::Normal => output(v13::port::NORMAL, 0),
         // The whole packet (OFPCML_NO_BUFFER): the switch buffers nothing.
         conf::TableMiss::Controller => output(
-            flowtable::port::CONTROLLER,
+            v13::port::CONTROLLER,
             tc_datapath::translate::OFPCML_NO_BUFFER,
         ),
         // No instructions: drop.
@@ -91,8 +90,8 @@ fn table_miss(miss: conf::TableMiss) -> v13::FlowMod {
         command: v13::FlowModCommand::Add,
         priority: 0,
         buffer_id: v13::OFP_NO_BUFFER,
-        out_port: flowtable::port::ANY,
-        out_group: flowtable::GROUP_ANY,
+        out_port: v13::port::ANY,
+        out_group: v13::OFPG_ANY,
         instructions,
         ..Default::default()
     }

@@ -12,127 +12,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-use ofproto::v13::{self, flow::flow_mod_flags as ff, FlowModCommand, Instruction, Oxm};
+use ofproto::v13::errors::{bad_instruction, bad_request, flow_mod_failed, meter_mod_failed};
+use ofproto::v13::{self, flow::flow_mod_flags as ff, port, FlowModCommand, Instruction};
 
 use tc_datapath::{Backend, Counters, FlowId, FlowSpec, MeterTable, Refusal};
 
-/// OpenFlow 1.3 reserved port numbers (`enum ofp_port_no`), ofproto's.
-pub use ofproto::v13::port;
-
-pub use ofproto::v13::{OFPG_ANY as GROUP_ANY, OFPTT_ALL as TABLE_ALL};
-pub use ofproto::v13::{OFPM_ALL as METER_ALL, OFPM_MAX as METER_MAX};
-/// `OFPM_CONTROLLER`: the virtual meter of packet-ins (7.3.4.4).
-pub const METER_CONTROLLER: u32 = 0xffff_fffd;
 /// The most entries one switch holds, over all its tables (OFPFMFC_TABLE_FULL beyond).
-pub const MAX_ENTRIES: usize = 262_144;
+pub(crate) const MAX_ENTRIES: usize = 262_144;
 
-/// `enum ofp_flow_removed_reason`
-pub mod removed {
-    pub use ofproto::v13::OFPRR_IDLE_TIMEOUT as IDLE_TIMEOUT;
-    pub use ofproto::v13::{OFPRR_DELETE as DELETE, OFPRR_HARD_TIMEOUT as HARD_TIMEOUT};
-}
-
-/// The OpenFlow 1.3 errors this module answers with (spec 7.4.4), beyond those the decoder
-/// names in `ofproto`.
-pub mod err {
-    pub use ofproto::v13::errors::bad_action::BAD_EXPERIMENTER as BA_BAD_EXPERIMENTER;
-    pub use ofproto::v13::errors::bad_action::BAD_OUT_GROUP as BA_BAD_OUT_GROUP;
-    pub use ofproto::v13::errors::bad_action::BAD_OUT_PORT as BA_BAD_OUT_PORT;
-    pub use ofproto::v13::errors::bad_action::BAD_QUEUE as BA_BAD_QUEUE;
-    pub use ofproto::v13::errors::bad_instruction::BAD_EXPERIMENTER as BI_BAD_EXPERIMENTER;
-    pub use ofproto::v13::errors::bad_instruction::BAD_TABLE_ID as BI_BAD_TABLE_ID;
-    pub use ofproto::v13::errors::bad_instruction::UNSUP_INST as BI_UNSUP_INST;
-    pub use ofproto::v13::errors::bad_match::BAD_FIELD as BM_BAD_FIELD;
-    pub use ofproto::v13::errors::bad_match::BAD_MASK as BM_BAD_MASK;
-    pub use ofproto::v13::errors::bad_match::BAD_PREREQ as BM_BAD_PREREQ;
-    pub use ofproto::v13::errors::bad_match::BAD_VALUE as BM_BAD_VALUE;
-    pub use ofproto::v13::errors::bad_match::BAD_WILDCARDS as BM_BAD_WILDCARDS;
-    pub use ofproto::v13::errors::bad_request::BUFFER_UNKNOWN;
-    pub use ofproto::v13::errors::flow_mod_failed::BAD_FLAGS as FM_BAD_FLAGS;
-    pub use ofproto::v13::errors::flow_mod_failed::BAD_TABLE_ID as FM_BAD_TABLE_ID;
-    pub use ofproto::v13::errors::flow_mod_failed::OVERLAP as FM_OVERLAP;
-    pub use ofproto::v13::errors::flow_mod_failed::TABLE_FULL as FM_TABLE_FULL;
-    pub use ofproto::v13::errors::flow_mod_failed::UNKNOWN as FM_UNKNOWN;
-    pub use ofproto::v13::errors::meter_mod_failed::BAD_BAND as MM_BAD_BAND;
-    pub use ofproto::v13::errors::meter_mod_failed::BAD_FLAGS as MM_BAD_FLAGS;
-    pub use ofproto::v13::errors::meter_mod_failed::BAD_RATE as MM_BAD_RATE;
-    pub use ofproto::v13::errors::meter_mod_failed::INVALID_METER as MM_INVALID_METER;
-    pub use ofproto::v13::errors::meter_mod_failed::METER_EXISTS as MM_METER_EXISTS;
-    pub use ofproto::v13::errors::meter_mod_failed::OUT_OF_BANDS as MM_OUT_OF_BANDS;
-    pub use ofproto::v13::errors::meter_mod_failed::UNKNOWN_METER as MM_UNKNOWN_METER;
-}
-
-/// A match in normal form: per field (class, field number), the value with the mask
-/// applied, and the mask (all ones for an exact field).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct MatchKey(BTreeMap<(u16, u8), (Vec<u8>, Vec<u8>)>);
-
-impl MatchKey {
-    pub fn of(m: &v13::Match) -> MatchKey {
-        let mut b = BytesMut::new();
-        m.encode(&mut b);
-        MatchKey::of_wire(&b)
-    }
-
-    /// The key of an `ofp_match` in its wire encoding (7.2.2: type, length, then OXM
-    /// TLVs of a 4-byte header `class:16 field:7 hasmask:1 length:8` and the payload,
-    /// value then mask). Entries keep their match encoded ([`FlowSpec`]); this reads it
-    /// without decoding it into `Oxm`s.
-    pub fn of_wire(b: &[u8]) -> MatchKey {
-        let mut map = BTreeMap::new();
-        let len = b
-            .get(2..4)
-            .map_or(0, |l| usize::from(u16::from_be_bytes([l[0], l[1]])))
-            .min(b.len());
-        let mut at = 4;
-        while at + 4 <= len {
-            let header = u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
-            let class = (header >> 16) as u16;
-            let field = ((header >> 9) & 0x7f) as u8;
-            let has_mask = header & 0x100 != 0;
-            let n = (header & 0xff) as usize;
-            let Some(payload) = b.get(at + 4..at + 4 + n) else {
-                break;
-            };
-            let (value, mask) = if has_mask {
-                let half = payload.len() / 2;
-                (&payload[..half], payload[half..].to_vec())
-            } else {
-                (payload, vec![0xff; payload.len()])
-            };
-            let value = value.iter().zip(&mask).map(|(v, m)| v & m).collect();
-            map.insert((class, field), (value, mask));
-            at += 4 + n;
-        }
-        MatchKey(map)
-    }
-
-    /// Whether every packet this (entry) key matches is also matched by `req`: the
-    /// non-strict selection of MODIFY, DELETE and the flow-stats requests (6.4: "a flow
-    /// entry matches if it is identical to or more specific than the request's match").
-    pub fn within(&self, req: &MatchKey) -> bool {
-        req.0.iter().all(|(k, (rv, rm))| {
-            self.0.get(k).is_some_and(|(ev, em)| {
-                em.iter().zip(rm).all(|(e, r)| e & r == *r)
-                    && ev.iter().zip(rm).zip(rv).all(|((e, m), r)| e & m == *r)
-            })
-        })
-    }
-
-    /// Whether some packet could match both (6.4, CHECK_OVERLAP): on every field both
-    /// constrain, the bits both masks cover agree.
-    pub fn overlaps(&self, other: &MatchKey) -> bool {
-        self.0.iter().all(|(k, (av, am))| match other.0.get(k) {
-            None => true,
-            Some((bv, bm)) => av
-                .iter()
-                .zip(am)
-                .zip(bv.iter().zip(bm))
-                .all(|((a, am), (b, bm))| a & am & bm == b & am & bm),
-        })
-    }
-}
+mod select;
+pub(crate) use select::{MatchKey, Selector};
 
 /// The index's hash of (table, priority, match). `DefaultHasher::new()` has fixed keys,
 /// so equal inputs hash alike for the life of the process (nothing keeps it longer).
@@ -146,14 +35,14 @@ fn index_hash(table: u8, priority: u16, key: &MatchKey) -> u64 {
 #[derive(Debug, Clone)]
 pub struct FlowEntry {
     /// The backend's name for the installed version of this entry.
-    pub id: FlowId,
-    pub spec: FlowSpec,
-    pub idle_timeout: u16,
-    pub hard_timeout: u16,
-    pub flags: u16,
+    pub(crate) id: FlowId,
+    pub(crate) spec: FlowSpec,
+    pub(crate) idle_timeout: u16,
+    pub(crate) hard_timeout: u16,
+    pub(crate) flags: u16,
     /// When the entry was added (a MODIFY keeps it): duration and hard timeout count
     /// from here.
-    pub added: Instant,
+    pub(crate) added: Instant,
     /// Counters of earlier installed versions of this entry (a MODIFY reinstalls).
     base: (u64, u64),
     /// The backend's counters of the current version, as last read.
@@ -178,17 +67,17 @@ impl FlowEntry {
         }
     }
 
-    pub fn packets(&self) -> u64 {
+    pub(crate) fn packets(&self) -> u64 {
         self.base.0 + self.seen.packets
     }
 
-    pub fn bytes(&self) -> u64 {
+    pub(crate) fn bytes(&self) -> u64 {
         self.base.1 + self.seen.bytes
     }
 
     /// Whether the entry outputs to `port` (`ANY`: always), in any apply or write actions
     /// (7.3.4.2: the out_port filter).
-    pub fn outputs_to(&self, p: u32) -> bool {
+    pub(crate) fn outputs_to(&self, p: u32) -> bool {
         p == port::ANY
             || actions(&self.spec.instructions())
                 .any(|a| matches!(a, v13::Action::Output { port, .. } if *port == p))
@@ -196,8 +85,8 @@ impl FlowEntry {
 
     /// Whether the entry forwards to `group` (`ANY`: always). We have no groups, so no
     /// entry ever does.
-    pub fn outputs_to_group(&self, group: u32) -> bool {
-        group == GROUP_ANY
+    pub(crate) fn outputs_to_group(&self, group: u32) -> bool {
+        group == v13::OFPG_ANY
             || actions(&self.spec.instructions())
                 .any(|a| matches!(a, v13::Action::Group(g) if *g == group))
     }
@@ -205,7 +94,7 @@ impl FlowEntry {
     /// Whether meter `id` bounds this entry: its meter instruction, or OFPM_CONTROLLER for
     /// an entry that outputs to CONTROLLER.
     fn uses_meter(&self, id: u32) -> bool {
-        if id == METER_CONTROLLER {
+        if id == v13::OFPM_CONTROLLER {
             tc_datapath::PacketInFlow::of(&self.spec).is_some()
         } else {
             self.meter() == Some(id)
@@ -220,7 +109,7 @@ impl FlowEntry {
     }
 
     /// The entry's match in normal form (computed: entries do not keep it).
-    pub fn key(&self) -> MatchKey {
+    pub(crate) fn key(&self) -> MatchKey {
         MatchKey::of_wire(self.spec.match_wire())
     }
 
@@ -255,14 +144,14 @@ fn actions(instructions: &[Instruction]) -> impl Iterator<Item = &v13::Action> +
 /// An entry that left the table, for FLOW_REMOVED (sent if its SEND_FLOW_REM flag is set).
 #[derive(Debug, Clone)]
 pub struct RemovedFlow {
-    pub entry: FlowEntry,
+    pub(crate) entry: FlowEntry,
     /// [`removed`]
-    pub reason: u8,
+    pub(crate) reason: u8,
 }
 
 impl RemovedFlow {
     /// The FLOW_REMOVED message (7.4.2) for this entry.
-    pub fn message(&self, now: Instant) -> v13::FlowRemoved {
+    pub(crate) fn message(&self, now: Instant) -> v13::FlowRemoved {
         let e = &self.entry;
         let d = now.saturating_duration_since(e.added);
         v13::FlowRemoved {
@@ -280,27 +169,15 @@ impl RemovedFlow {
         }
     }
 
-    pub fn wants_message(&self) -> bool {
+    pub(crate) fn wants_message(&self) -> bool {
         self.entry.flags & ff::SEND_FLOW_REM != 0
     }
 }
 
-/// Which entries a MODIFY, DELETE or stats request selects.
-#[derive(Debug, Clone)]
-pub struct Selector {
-    pub table_id: u8,
-    pub strict: bool,
-    pub priority: u16,
-    pub key: MatchKey,
-    pub cookie: u64,
-    pub cookie_mask: u64,
-    pub out_port: u32,
-    pub out_group: u32,
-}
-
+// Here, not in select.rs, so that select.rs needs nothing from this file.
 impl Selector {
     fn selects(&self, e: &FlowEntry) -> bool {
-        (self.table_id == TABLE_ALL || self.table_id == e.spec.table_id)
+        (self.table_id == v13::OFPTT_ALL || self.table_id == e.spec.table_id)
             && (e.spec.cookie & self.cookie_mask) == (self.cookie & self.cookie_mask)
             && if self.strict {
                 e.spec.priority == self.priority && e.key() == self.key
@@ -310,31 +187,6 @@ impl Selector {
             }
             && e.outputs_to(self.out_port)
             && e.outputs_to_group(self.out_group)
-    }
-
-    /// The selector of a flow-stats or aggregate request (non-strict), after checking it.
-    pub fn of_stats(
-        r: &v13::multipart::FlowStatsRequest,
-        n_tables: u8,
-    ) -> Result<Selector, Refusal> {
-        if r.table_id != TABLE_ALL && r.table_id >= n_tables {
-            // 7.3.5.2 does not name one; OFPBRC_BAD_TABLE_ID is the request-level error.
-            return Err(Refusal::new(
-                ofproto::v13::errors::bad_request::BAD_TABLE_ID,
-                format!("no table {}", r.table_id),
-            ));
-        }
-        check_match(&r.match_)?;
-        Ok(Selector {
-            table_id: r.table_id,
-            strict: false,
-            priority: 0,
-            key: MatchKey::of(&r.match_),
-            cookie: r.cookie,
-            cookie_mask: r.cookie_mask,
-            out_port: r.out_port,
-            out_group: r.out_group,
-        })
     }
 }
 
@@ -365,28 +217,16 @@ impl FlowTable {
         }
     }
 
-    pub fn n_tables(&self) -> u8 {
-        self.n_tables
-    }
-
-    pub fn entries(&self) -> impl Iterator<Item = &FlowEntry> {
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &FlowEntry> {
         self.entries.values()
     }
 
-    pub fn meters(&self) -> &MeterTable {
+    pub(crate) fn meters(&self) -> &MeterTable {
         &self.meters
     }
 
-    /// Entries in the order `show flows` and flow-stats list them: table, then priority
-    /// from high to low, then age.
-    pub fn sorted(&self) -> Vec<&FlowEntry> {
-        let mut v: Vec<&FlowEntry> = self.entries.values().collect();
-        v.sort_by_key(|e| (e.spec.table_id, std::cmp::Reverse(e.spec.priority), e.id));
-        v
-    }
-
     /// Packets matched in `table`, counting entries that have left it.
-    pub fn matched(&self, table: u8) -> u64 {
+    pub(crate) fn matched(&self, table: u8) -> u64 {
         self.removed_packets
             .get(usize::from(table))
             .copied()
@@ -437,7 +277,7 @@ impl FlowTable {
     }
 
     /// Read every entry's counters from the backend.
-    pub fn refresh(&mut self, backend: &mut dyn Backend, now: Instant) {
+    pub(crate) fn refresh(&mut self, backend: &mut dyn Backend, now: Instant) {
         let c = backend.counters(now);
         for e in self.entries.values_mut() {
             e.observe(c.get(&e.id).copied().unwrap_or(e.seen), now);
@@ -445,7 +285,7 @@ impl FlowTable {
     }
 
     /// The entries `sel` selects, counters fresh from the backend.
-    pub fn select(
+    pub(crate) fn select(
         &mut self,
         sel: &Selector,
         backend: &mut dyn Backend,
@@ -459,7 +299,7 @@ impl FlowTable {
 
     /// Carry out a FLOW_MOD. `Ok` lists the entries it removed (DELETE); `Err` is the
     /// error to answer with, and nothing changed.
-    pub fn flow_mod(
+    pub(crate) fn flow_mod(
         &mut self,
         fm: &v13::FlowMod,
         backend: &mut dyn Backend,
@@ -483,7 +323,7 @@ impl FlowTable {
                     out_port: fm.out_port,
                     out_group: fm.out_group,
                 };
-                Ok(self.delete(&sel, removed::DELETE, backend, now))
+                Ok(self.delete(&sel, v13::OFPRR_DELETE, backend, now))
             }
         }
     }
@@ -566,10 +406,10 @@ impl FlowTable {
         let adds = matches!(fm.command, C::Add | C::Modify | C::ModifyStrict);
         // 7.3.4.1: OFPTT_ALL is valid only for delete; any other table past n_tables is
         // OFPFMFC_BAD_TABLE_ID.
-        let table_ok = fm.table_id < self.n_tables || (!adds && fm.table_id == TABLE_ALL);
+        let table_ok = fm.table_id < self.n_tables || (!adds && fm.table_id == v13::OFPTT_ALL);
         if !table_ok {
             return Err(Refusal::new(
-                err::FM_BAD_TABLE_ID,
+                flow_mod_failed::BAD_TABLE_ID,
                 format!(
                     "no table {} (this switch has {})",
                     fm.table_id, self.n_tables
@@ -579,7 +419,7 @@ impl FlowTable {
         // 7.3.4.1: unknown flag bits.
         if fm.flags & !0x1f != 0 {
             return Err(Refusal::new(
-                err::FM_BAD_FLAGS,
+                flow_mod_failed::BAD_FLAGS,
                 format!("unknown flow_mod flags 0x{:04x}", fm.flags),
             ));
         }
@@ -590,7 +430,7 @@ impl FlowTable {
         // We announce n_buffers 0, so no buffer id is valid (7.3.4.1: OFPBRC_BUFFER_UNKNOWN).
         if fm.buffer_id != v13::OFP_NO_BUFFER {
             return Err(Refusal::new(
-                err::BUFFER_UNKNOWN,
+                bad_request::BUFFER_UNKNOWN,
                 format!(
                     "buffer {} does not exist: this switch buffers nothing",
                     fm.buffer_id
@@ -628,14 +468,14 @@ impl FlowTable {
             });
             if overlap {
                 return Err(Refusal::new(
-                    err::FM_OVERLAP,
+                    flow_mod_failed::OVERLAP,
                     "an entry of the same priority overlaps (CHECK_OVERLAP)",
                 ));
             }
         }
         if same.is_none() && self.entries.len() >= MAX_ENTRIES {
             return Err(Refusal::new(
-                err::FM_TABLE_FULL,
+                flow_mod_failed::TABLE_FULL,
                 format!("the switch holds {MAX_ENTRIES} entries already"),
             ));
         }
@@ -676,7 +516,7 @@ impl FlowTable {
             cookie: fm.cookie,
             cookie_mask: fm.cookie_mask,
             out_port: port::ANY,
-            out_group: GROUP_ANY,
+            out_group: v13::OFPG_ANY,
         };
         let chosen: Vec<FlowId> = self
             .entries
@@ -733,7 +573,7 @@ impl FlowTable {
     }
 
     /// Remove what `sel` selects, with `reason`.
-    pub fn delete(
+    pub(crate) fn delete(
         &mut self,
         sel: &Selector,
         reason: u8,
@@ -774,7 +614,7 @@ impl FlowTable {
     }
 
     /// When [`FlowTable::expire`] wants to run next.
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.entries
             .values()
             .flat_map(|e| [e.idle_deadline(), e.hard_deadline()])
@@ -784,7 +624,7 @@ impl FlowTable {
 
     /// Remove entries whose hard timeout passed, or whose idle timeout passed without use
     /// (the backend's last-used time is read before an idle entry is judged).
-    pub fn expire(&mut self, backend: &mut dyn Backend, now: Instant) -> Vec<RemovedFlow> {
+    pub(crate) fn expire(&mut self, backend: &mut dyn Backend, now: Instant) -> Vec<RemovedFlow> {
         let idle_due = self
             .entries
             .values()
@@ -804,8 +644,8 @@ impl FlowTable {
                 idle.push(e.id);
             }
         }
-        let mut out = self.remove_ids(&hard, removed::HARD_TIMEOUT, backend, now);
-        out.extend(self.remove_ids(&idle, removed::IDLE_TIMEOUT, backend, now));
+        let mut out = self.remove_ids(&hard, v13::OFPRR_HARD_TIMEOUT, backend, now);
+        out.extend(self.remove_ids(&idle, v13::OFPRR_IDLE_TIMEOUT, backend, now));
         out
     }
 
@@ -819,7 +659,7 @@ impl FlowTable {
             let bit = 1u32 << (t & 31);
             if t != v13::instruction::instruction_type::EXPERIMENTER && seen & bit != 0 {
                 return Err(Refusal::new(
-                    err::BI_UNSUP_INST,
+                    bad_instruction::UNSUP_INST,
                     format!("instruction type {t} appears twice"),
                 ));
             }
@@ -828,7 +668,7 @@ impl FlowTable {
                 Instruction::GotoTable(to) => {
                     if *to <= table || *to >= self.n_tables {
                         return Err(Refusal::new(
-                            err::BI_BAD_TABLE_ID,
+                            bad_instruction::BAD_TABLE_ID,
                             format!(
                                 "goto_table:{to} from table {table}: only forward, below {}",
                                 self.n_tables
@@ -838,12 +678,15 @@ impl FlowTable {
                 }
                 Instruction::Meter(m) => {
                     if !self.meters.contains(*m) {
-                        return Err(Refusal::new(err::MM_UNKNOWN_METER, format!("no meter {m}")));
+                        return Err(Refusal::new(
+                            meter_mod_failed::UNKNOWN_METER,
+                            format!("no meter {m}"),
+                        ));
                     }
                 }
                 Instruction::Experimenter { experimenter, .. } => {
                     return Err(Refusal::new(
-                        err::BI_BAD_EXPERIMENTER,
+                        bad_instruction::BAD_EXPERIMENTER,
                         format!("experimenter instruction 0x{experimenter:08x}"),
                     ))
                 }
@@ -861,7 +704,7 @@ impl FlowTable {
     /// Carry out a METER_MOD (7.3.4.4). `Ok` lists the flows removed with a deleted meter.
     /// OFPM_CONTROLLER is the bound on packet-ins: setting it installs the flows that
     /// output to CONTROLLER again with its rate; deleting it puts the default back.
-    pub fn meter_mod(
+    pub(crate) fn meter_mod(
         &mut self,
         mm: &v13::MeterMod,
         backend: &mut dyn Backend,
@@ -870,7 +713,7 @@ impl FlowTable {
         use v13::MeterModCommand as C;
         let id = mm.meter_id;
         if mm.command == C::Delete {
-            let ids: Vec<u32> = if id == METER_ALL {
+            let ids: Vec<u32> = if id == v13::OFPM_ALL {
                 self.meters.iter().map(|(m, _)| m).collect()
             } else {
                 vec![id]
@@ -882,7 +725,7 @@ impl FlowTable {
                     continue;
                 };
                 backend.set_meters(&self.meters);
-                if m == METER_CONTROLLER {
+                if m == v13::OFPM_CONTROLLER {
                     // The packet-in bound goes back to its default; the flows stay.
                     self.reinstall_users(m, Some(old), backend, now)?;
                     continue;
@@ -894,13 +737,13 @@ impl FlowTable {
                     .filter(|e| e.uses_meter(m))
                     .map(|e| e.id)
                     .collect();
-                out.extend(self.remove_ids(&users, removed::DELETE, backend, now));
+                out.extend(self.remove_ids(&users, v13::OFPRR_DELETE, backend, now));
             }
             return Ok(out);
         }
-        if (id == 0 || id > METER_MAX) && id != METER_CONTROLLER {
+        if (id == 0 || id > v13::OFPM_MAX) && id != v13::OFPM_CONTROLLER {
             return Err(Refusal::new(
-                err::MM_INVALID_METER,
+                meter_mod_failed::INVALID_METER,
                 format!("meter id {id} is not configurable"),
             ));
         }
@@ -908,13 +751,13 @@ impl FlowTable {
         match (mm.command, self.meters.contains(id)) {
             (C::Add, true) => {
                 return Err(Refusal::new(
-                    err::MM_METER_EXISTS,
+                    meter_mod_failed::METER_EXISTS,
                     format!("meter {id} exists"),
                 ))
             }
             (C::Modify, false) => {
                 return Err(Refusal::new(
-                    err::MM_UNKNOWN_METER,
+                    meter_mod_failed::UNKNOWN_METER,
                     format!("no meter {id}"),
                 ))
             }
@@ -985,172 +828,8 @@ impl FlowTable {
     }
 }
 
-/// 7.3.4.4: what a meter must be for any kernel: one band (TC police has one rate), a
-/// drop band, a rate, and not both kbps and pktps.
-fn check_meter(mm: &v13::MeterMod) -> Result<(), Refusal> {
-    const KBPS: u16 = 1;
-    const PKTPS: u16 = 2;
-    if mm.flags & KBPS != 0 && mm.flags & PKTPS != 0 || mm.flags & !0xf != 0 {
-        return Err(Refusal::new(
-            err::MM_BAD_FLAGS,
-            format!("meter flags 0x{:x}", mm.flags),
-        ));
-    }
-    match &mm.bands[..] {
-        [] => Err(Refusal::new(err::MM_BAD_BAND, "a meter needs a band")),
-        [v13::MeterBand::Drop { rate, .. }] if *rate == 0 => {
-            Err(Refusal::new(err::MM_BAD_RATE, "band rate 0"))
-        }
-        [v13::MeterBand::Drop { .. }] => Ok(()),
-        [_] => Err(Refusal::new(
-            err::MM_BAD_BAND,
-            "only drop bands are supported",
-        )),
-        _ => Err(Refusal::new(
-            err::MM_OUT_OF_BANDS,
-            "one band per meter is supported",
-        )),
-    }
-}
-
-fn check_action(a: &v13::Action) -> Result<(), Refusal> {
-    match a {
-        v13::Action::Output { port: p, .. } => {
-            let reserved_ok = matches!(
-                *p,
-                port::IN_PORT
-                    | port::NORMAL
-                    | port::FLOOD
-                    | port::ALL
-                    | port::CONTROLLER
-                    | port::LOCAL
-            );
-            // 7.2.5: output to port 0, ANY, TABLE (packet-out only) or an unassigned
-            // reserved number is OFPBAC_BAD_OUT_PORT.
-            if *p == 0 || (*p > port::MAX && !reserved_ok) {
-                return Err(Refusal::new(
-                    err::BA_BAD_OUT_PORT,
-                    format!("output to port 0x{p:x}"),
-                ));
-            }
-        }
-        v13::Action::Group(g) => {
-            return Err(Refusal::new(
-                err::BA_BAD_OUT_GROUP,
-                format!("no group {g}: this switch has no groups"),
-            ))
-        }
-        v13::Action::SetQueue(q) => {
-            return Err(Refusal::new(
-                err::BA_BAD_QUEUE,
-                format!("no queue {q}: this switch has no queues"),
-            ))
-        }
-        v13::Action::Experimenter { experimenter, .. } => {
-            return Err(Refusal::new(
-                err::BA_BAD_EXPERIMENTER,
-                format!("experimenter action 0x{experimenter:08x}"),
-            ))
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-/// A match checked as 7.2.3 asks: only fields of the basic class (others are
-/// OFPBMC_BAD_FIELD, a mask on a field that allows none OFPBMC_BAD_MASK), no value bits
-/// outside the mask (OFPBMC_BAD_WILDCARDS), valid in_port, and every prerequisite present
-/// (7.2.3.6, OFPBMC_BAD_PREREQ).
-pub fn check_match(m: &v13::Match) -> Result<(), Refusal> {
-    use v13::oxm::field as f;
-    for o in &m.fields {
-        if let Oxm::Opaque(op) = o {
-            if tc_datapath::translate::opaque_match_field_translates(op) {
-                continue;
-            }
-            let e = if op.class == v13::oxm::OXM_CLASS_OPENFLOW_BASIC {
-                err::BM_BAD_MASK
-            } else {
-                err::BM_BAD_FIELD
-            };
-            return Err(Refusal::new(
-                e,
-                format!("match field class 0x{:04x} field {}", op.class, op.field),
-            ));
-        }
-        if o.has_mask() {
-            let mut b = BytesMut::new();
-            o.encode(&mut b);
-            let p = &b[4..];
-            let (v, mk) = p.split_at(p.len() / 2);
-            if v.iter().zip(mk).any(|(v, m)| v & !m != 0) {
-                return Err(Refusal::new(
-                    err::BM_BAD_WILDCARDS,
-                    format!(
-                        "field {} has value bits outside its mask",
-                        o.basic_field().unwrap_or(0)
-                    ),
-                ));
-            }
-        }
-        if let Oxm::InPort(p) | Oxm::InPhyPort(p) = o {
-            if *p == 0 || (*p > port::MAX && *p != port::LOCAL && *p != port::CONTROLLER) {
-                return Err(Refusal::new(err::BM_BAD_VALUE, format!("in_port 0x{p:x}")));
-            }
-        }
-    }
-    let get = |n: u8| m.fields.iter().find(|o| o.basic_field() == Some(n));
-    let eth_type = m.fields.iter().find_map(|o| match o {
-        Oxm::EthType(t) => Some(*t),
-        _ => None,
-    });
-    let ip_proto = m.fields.iter().find_map(|o| match o {
-        Oxm::IpProto(p) => Some(*p),
-        _ => None,
-    });
-    let icmp6_type = m.fields.iter().find_map(|o| match o {
-        Oxm::Icmpv6Type(t) => Some(*t),
-        _ => None,
-    });
-    let ip = matches!(eth_type, Some(0x0800 | 0x86dd));
-    let prereq = |field: u8| -> Option<&'static str> {
-        let ok = match field {
-            f::IN_PHY_PORT => get(f::IN_PORT).is_some(),
-            f::VLAN_PCP => {
-                matches!(get(f::VLAN_VID), Some(Oxm::VlanVid(v)) if v.value & v13::oxm::OFPVID_PRESENT != 0 || v.mask.is_some())
-            }
-            f::IP_DSCP | f::IP_ECN | f::IP_PROTO => ip,
-            f::IPV4_SRC | f::IPV4_DST => eth_type == Some(0x0800),
-            f::TCP_SRC | f::TCP_DST => ip && ip_proto == Some(6),
-            f::UDP_SRC | f::UDP_DST => ip && ip_proto == Some(17),
-            f::SCTP_SRC | f::SCTP_DST => ip && ip_proto == Some(132),
-            f::ICMPV4_TYPE | f::ICMPV4_CODE => eth_type == Some(0x0800) && ip_proto == Some(1),
-            f::ARP_OP | f::ARP_SPA | f::ARP_TPA | f::ARP_SHA | f::ARP_THA => {
-                eth_type == Some(0x0806)
-            }
-            f::IPV6_SRC | f::IPV6_DST | f::IPV6_FLABEL | f::IPV6_EXTHDR => eth_type == Some(0x86dd),
-            f::ICMPV6_TYPE | f::ICMPV6_CODE => eth_type == Some(0x86dd) && ip_proto == Some(58),
-            f::IPV6_ND_TARGET => eth_type == Some(0x86dd) && matches!(icmp6_type, Some(135 | 136)),
-            f::IPV6_ND_SLL => eth_type == Some(0x86dd) && icmp6_type == Some(135),
-            f::IPV6_ND_TLL => eth_type == Some(0x86dd) && icmp6_type == Some(136),
-            f::MPLS_LABEL | f::MPLS_TC | f::MPLS_BOS => matches!(eth_type, Some(0x8847 | 0x8848)),
-            f::PBB_ISID | f::PBB_UCA => eth_type == Some(0x88e7),
-            _ => true,
-        };
-        (!ok).then_some("a prerequisite field is missing or has another value")
-    };
-    for o in &m.fields {
-        if let Some(n) = o.basic_field() {
-            if let Some(why) = prereq(n) {
-                return Err(Refusal::new(
-                    err::BM_BAD_PREREQ,
-                    format!("match field {n}: {why}"),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
+mod check;
+use check::{check_action, check_match, check_meter};
 
 #[cfg(test)]
 pub(crate) mod tests;

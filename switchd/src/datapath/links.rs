@@ -20,22 +20,22 @@ use super::switch::LinkCounters;
 
 /// A network interface as we need to know it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Link {
-    pub index: u32,
-    pub name: String,
+pub(crate) struct Link {
+    pub(crate) index: u32,
+    pub(crate) name: String,
     /// The bridge (or other controller) it is enslaved to.
-    pub master: Option<u32>,
-    pub mac: [u8; 6],
+    pub(crate) master: Option<u32>,
+    pub(crate) mac: [u8; 6],
     /// IFF_UP: the administrator wants it up.
-    pub admin_up: bool,
+    pub(crate) admin_up: bool,
     /// IFF_LOWER_UP: it has a carrier.
-    pub lower_up: bool,
-    pub is_bridge: bool,
-    pub counters: Option<LinkCounters>,
+    pub(crate) lower_up: bool,
+    pub(crate) is_bridge: bool,
+    pub(crate) counters: Option<LinkCounters>,
 }
 
 impl Link {
-    pub fn of(m: &LinkMessage) -> Link {
+    pub(crate) fn of(m: &LinkMessage) -> Link {
         let mut l = Link {
             index: m.header.index,
             name: String::new(),
@@ -80,7 +80,7 @@ impl Link {
 }
 
 /// What the kernel said, in its words when it gave some (extended ack), else the errno.
-pub fn kernel_words(e: &rtnetlink::Error) -> String {
+pub(crate) fn kernel_words(e: &rtnetlink::Error) -> String {
     match e {
         rtnetlink::Error::NetlinkError(m) => error_text(m),
         other => other.to_string(),
@@ -90,7 +90,7 @@ pub fn kernel_words(e: &rtnetlink::Error) -> String {
 /// An NLMSG_ERROR as a sentence: the extended ack's message (NLMSGERR_ATTR_MSG) if there
 /// is one, and the errno. Needs NETLINK_CAP_ACK (the payload is then the 16-byte header of
 /// the request, then the ack's attributes).
-pub fn error_text(m: &ErrorMessage) -> String {
+pub(crate) fn error_text(m: &ErrorMessage) -> String {
     let errno = m.to_io().to_string();
     match ext_ack_message(&m.header) {
         Some(msg) => format!("{msg} ({errno})"),
@@ -100,7 +100,7 @@ pub fn error_text(m: &ErrorMessage) -> String {
 
 /// NLMSGERR_ATTR_MSG out of an error payload (after the errno): 16 bytes of the request's
 /// header, then attributes.
-pub fn ext_ack_message(payload: &[u8]) -> Option<String> {
+pub(crate) fn ext_ack_message(payload: &[u8]) -> Option<String> {
     let mut rest = payload.get(16..)?;
     while rest.len() >= 4 {
         let len = u16::from_ne_bytes([rest[0], rest[1]]) as usize;
@@ -120,7 +120,7 @@ pub fn ext_ack_message(payload: &[u8]) -> Option<String> {
 
 /// A link changed or went away.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LinkEvent {
+pub(crate) enum LinkEvent {
     New(Link),
     Del(Link),
 }
@@ -133,7 +133,7 @@ pub struct Links {
 
 impl Links {
     /// A NETLINK_ROUTE socket for requests (its connection runs as a task).
-    pub fn open() -> io::Result<Links> {
+    pub(crate) fn open() -> io::Result<Links> {
         let (mut conn, handle, _) = rtnetlink::new_connection()?;
         let s = conn.socket_mut().socket_mut();
         s.set_ext_ack(true)?;
@@ -142,7 +142,7 @@ impl Links {
         Ok(Links { handle })
     }
 
-    pub fn handle(&self) -> &Handle {
+    pub(crate) fn handle(&self) -> &Handle {
         &self.handle
     }
 
@@ -159,17 +159,17 @@ impl Links {
         }
     }
 
-    pub async fn by_name(&self, name: &str) -> Result<Option<Link>, String> {
+    pub(crate) async fn by_name(&self, name: &str) -> Result<Option<Link>, String> {
         self.get_one(self.handle.link().get().match_name(name.to_string()))
             .await
     }
 
-    pub async fn by_index(&self, index: u32) -> Result<Option<Link>, String> {
+    pub(crate) async fn by_index(&self, index: u32) -> Result<Option<Link>, String> {
         self.get_one(self.handle.link().get().match_index(index))
             .await
     }
 
-    pub async fn all(&self) -> Result<Vec<Link>, String> {
+    pub(crate) async fn all(&self) -> Result<Vec<Link>, String> {
         let mut s = self.handle.link().get().execute();
         let mut v = Vec::new();
         while let Some(m) = s.next().await {
@@ -178,7 +178,7 @@ impl Links {
         Ok(v)
     }
 
-    pub async fn add_bridge(&self, name: &str) -> Result<(), String> {
+    pub(crate) async fn add_bridge(&self, name: &str) -> Result<(), String> {
         self.handle
             .link()
             .add(LinkBridge::new(name).up().build())
@@ -188,7 +188,7 @@ impl Links {
     }
 
     /// Make `index` a port of bridge `master`, and bring it up.
-    pub async fn enslave(&self, index: u32, master: u32) -> Result<(), String> {
+    pub(crate) async fn enslave(&self, index: u32, master: u32) -> Result<(), String> {
         self.handle
             .link()
             .set(
@@ -202,7 +202,7 @@ impl Links {
             .map_err(|e| kernel_words(&e))
     }
 
-    pub async fn delete(&self, index: u32) -> Result<(), String> {
+    pub(crate) async fn delete(&self, index: u32) -> Result<(), String> {
         self.handle
             .link()
             .del(index)
@@ -213,7 +213,7 @@ impl Links {
 }
 
 /// Link events (RTNLGRP_LINK), decoded.
-pub fn watch() -> io::Result<UnboundedReceiver<LinkEvent>> {
+pub(crate) fn watch() -> io::Result<UnboundedReceiver<LinkEvent>> {
     let (conn, _handle, mut messages) =
         rtnetlink::new_multicast_connection(&[MulticastGroup::Link])?;
     tokio::spawn(conn);
@@ -243,25 +243,25 @@ pub fn watch() -> io::Result<UnboundedReceiver<LinkEvent>> {
 /// any other member gets the lowest number that no configured port and no other member
 /// has, kept while it stays.
 #[derive(Debug, Clone, Default)]
-pub struct PortNumbers {
+pub(crate) struct PortNumbers {
     configured: Vec<(String, u32)>,
     assigned: BTreeMap<String, u32>,
 }
 
 impl PortNumbers {
-    pub fn new(configured: Vec<(String, u32)>) -> PortNumbers {
+    pub(crate) fn new(configured: Vec<(String, u32)>) -> PortNumbers {
         PortNumbers {
             configured,
             assigned: BTreeMap::new(),
         }
     }
 
-    pub fn is_configured(&self, name: &str) -> bool {
+    pub(crate) fn is_configured(&self, name: &str) -> bool {
         self.configured.iter().any(|(n, _)| n == name)
     }
 
     /// The number of port `name`, assigning one if it has none.
-    pub fn number(&mut self, name: &str) -> u32 {
+    pub(crate) fn number(&mut self, name: &str) -> u32 {
         if let Some((_, n)) = self.configured.iter().find(|(n, _)| n == name) {
             return *n;
         }
@@ -277,14 +277,14 @@ impl PortNumbers {
     }
 
     /// Port `name` left the bridge: its automatic number is free again.
-    pub fn release(&mut self, name: &str) {
+    pub(crate) fn release(&mut self, name: &str) {
         self.assigned.remove(name);
     }
 }
 
 /// What a link event means for one bridge.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BridgeChange {
+pub(crate) enum BridgeChange {
     /// The link is (still) a port of the bridge: report it added or modified.
     Port(Link),
     /// A configured port that is not in the bridge: enslave it.
@@ -298,16 +298,16 @@ pub enum BridgeChange {
 
 /// One bridge as the datapath process follows it.
 #[derive(Debug, Clone)]
-pub struct Bridge {
-    pub name: String,
-    pub index: u32,
-    pub numbers: PortNumbers,
+pub(crate) struct Bridge {
+    pub(crate) name: String,
+    pub(crate) index: u32,
+    pub(crate) numbers: PortNumbers,
     /// Port interfaces by index, with their OpenFlow number.
-    pub members: BTreeMap<u32, (String, u32)>,
+    pub(crate) members: BTreeMap<u32, (String, u32)>,
 }
 
 impl Bridge {
-    pub fn classify(&self, ev: &LinkEvent) -> BridgeChange {
+    pub(crate) fn classify(&self, ev: &LinkEvent) -> BridgeChange {
         match ev {
             LinkEvent::Del(l) if l.index == self.index => BridgeChange::BridgeGone,
             LinkEvent::Del(l) if self.members.contains_key(&l.index) => {
@@ -328,7 +328,7 @@ impl Bridge {
 }
 
 /// The OpenFlow description of a port (7.2.1).
-pub fn port_desc(l: &Link, port_no: u32) -> ofproto::v13::Port {
+pub(crate) fn port_desc(l: &Link, port_no: u32) -> ofproto::v13::Port {
     ofproto::v13::Port {
         port_no,
         hw_addr: ofproto::v13::MacAddr(l.mac),
@@ -342,7 +342,7 @@ pub fn port_desc(l: &Link, port_no: u32) -> ofproto::v13::Port {
 
 /// The datapath id of a bridge without a configured one: as Open vSwitch does it, 16 zero
 /// bits and the bridge's MAC address.
-pub fn datapath_id(mac: [u8; 6]) -> u64 {
+pub(crate) fn datapath_id(mac: [u8; 6]) -> u64 {
     mac.iter().fold(0u64, |a, b| a << 8 | u64::from(*b))
 }
 

@@ -27,7 +27,7 @@ pub(crate) mod agent;
 mod channel;
 pub mod configured;
 pub mod flowtable;
-pub mod inject;
+pub(crate) mod inject;
 pub(crate) mod links;
 mod local;
 pub(crate) mod observer;
@@ -52,7 +52,7 @@ use local::{local_switch, unavailable, Inputs, SwitchCmd, SAMPLE_DRAIN};
 use tc_datapath::psample::{Psample, Sample};
 
 /// The only capability this process keeps (effective and permitted).
-pub const KEEP_CAPS: &[Capability] = &[Capability::CAP_NET_ADMIN];
+pub(crate) const KEEP_CAPS: &[Capability] = &[Capability::CAP_NET_ADMIN];
 
 /// Sampled packets that a local switch's task may fall behind the psample reader by;
 /// more are dropped and counted.
@@ -87,7 +87,7 @@ struct State {
 }
 
 /// The datapath process.
-pub async fn datapath(setup: Setup) -> i32 {
+pub(crate) async fn datapath(setup: Setup) -> i32 {
     // May do (enforced before this function runs, see child.rs):
     // - user `_switchd`, chrooted to the empty directory: it reads no files at all;
     // - CAP_NET_ADMIN, effective and permitted, nothing else, ambient and inheritable empty:

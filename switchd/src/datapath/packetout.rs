@@ -30,6 +30,11 @@
 //! CONTROLLER (the packet-in path is not in this process), and to TABLE or LOCAL when the
 //! switch has no injection pair (its creation failed: see the log). Output to NORMAL is a
 //! transmission on the bridge device, which forwards it as the bridge does.
+//!
+//! A pop_vlan, or a set-field of a VLAN field, on a frame without a VLAN tag is refused with
+//! OFPBAC_BAD_TAG (12, "actions uses an unsupported tag/encap"), not OFPBAC_MATCH_INCONSISTENT
+//! (10): that one is for an action that does not fit a flow's match, and a 1.3 PACKET_OUT
+//! has no match; what is wrong here is the tag the frame lacks.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -38,6 +43,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use ofproto::v13::errors::{bad_action, bad_request};
 use ofproto::v13::{self, port, Action, Oxm};
 
 use super::inject;
@@ -46,34 +52,17 @@ use crate::{log_info, log_warn};
 use tc_datapath::Refusal;
 
 /// Send errors of one switch are logged at most this often.
-pub const LOG_EVERY: Duration = Duration::from_secs(10);
-
-/// The errors of spec 7.4.4 a packet-out is refused with.
-pub mod err {
-    pub use ofproto::v13::errors::bad_action::BAD_EXPERIMENTER;
-    pub use ofproto::v13::errors::bad_action::BAD_OUT_GROUP;
-    pub use ofproto::v13::errors::bad_action::BAD_OUT_PORT;
-    pub use ofproto::v13::errors::bad_action::BAD_QUEUE;
-    pub use ofproto::v13::errors::bad_action::BAD_TYPE;
-    pub use ofproto::v13::errors::bad_request::BAD_PACKET;
-    pub use ofproto::v13::errors::bad_request::BAD_PORT;
-    pub use ofproto::v13::errors::bad_request::BUFFER_UNKNOWN;
-    pub use ofproto::v13::errors::bad_request::EPERM;
-    // 12 is OFPBAC_BAD_TAG (OFPBAC_MATCH_INCONSISTENT is 10): the frame lacks the tag.
-    pub use ofproto::v13::errors::bad_action::BAD_SET_ARGUMENT;
-    pub use ofproto::v13::errors::bad_action::BAD_SET_TYPE;
-    pub use ofproto::v13::errors::bad_action::BAD_TAG as MATCH_INCONSISTENT;
-}
+pub(crate) const LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// The frames a packet-out sends, in the order of its actions, or why it is refused.
-pub fn plan(
+pub(crate) fn plan(
     po: &v13::PacketOut,
     ports: &BTreeMap<u32, SwitchPort>,
 ) -> Result<Vec<(Dest, Bytes)>, Refusal> {
     // 7.3.7: buffer_id refers to a packet buffered at the switch; we buffer none.
     if po.buffer_id != v13::OFP_NO_BUFFER {
         return Err(Refusal::new(
-            err::BUFFER_UNKNOWN,
+            bad_request::BUFFER_UNKNOWN,
             format!(
                 "buffer_id 0x{:x}: this switch buffers no packets (n_buffers 0)",
                 po.buffer_id
@@ -87,13 +76,13 @@ pub fn plan(
         || matches!(in_port, port::CONTROLLER | port::LOCAL | port::ANY))
     {
         return Err(Refusal::new(
-            err::BAD_PORT,
+            bad_request::BAD_PORT,
             format!("in_port {in_port:#x} is not a port of this switch"),
         ));
     }
     if po.data.len() < 14 {
         return Err(Refusal::new(
-            err::BAD_PACKET,
+            bad_request::BAD_PACKET,
             format!(
                 "the frame is {} bytes, shorter than an Ethernet header",
                 po.data.len()
@@ -108,8 +97,9 @@ pub fn plan(
             Action::PushVlan(tpid) => push_vlan(&mut frame, *tpid)?,
             Action::PopVlan => {
                 if !tagged(&frame) {
+                    // No tag to pop: OFPBAC_BAD_TAG (see the module doc).
                     return Err(Refusal::new(
-                        err::MATCH_INCONSISTENT,
+                        bad_action::BAD_TAG,
                         "pop_vlan on a frame without a VLAN tag",
                     ));
                 }
@@ -118,25 +108,25 @@ pub fn plan(
             Action::SetField(f) => set_field(&mut frame, f)?,
             Action::Group(g) => {
                 return Err(Refusal::new(
-                    err::BAD_OUT_GROUP,
+                    bad_action::BAD_OUT_GROUP,
                     format!("no group {g}: this switch has no groups"),
                 ))
             }
             Action::SetQueue(q) => {
                 return Err(Refusal::new(
-                    err::BAD_QUEUE,
+                    bad_action::BAD_QUEUE,
                     format!("no queue {q}: this switch has no queues"),
                 ))
             }
             Action::Experimenter { experimenter, .. } => {
                 return Err(Refusal::new(
-                    err::BAD_EXPERIMENTER,
+                    bad_action::BAD_EXPERIMENTER,
                     format!("experimenter action 0x{experimenter:08x}"),
                 ))
             }
             other => {
                 return Err(Refusal::new(
-                    err::BAD_TYPE,
+                    bad_action::BAD_TYPE,
                     format!(
                         "packet-out action {other:?} is not supported (output, push_vlan, \
                          pop_vlan and set-field of eth_dst, eth_src, vlan_vid, vlan_pcp are)"
@@ -156,7 +146,7 @@ fn output(
     out: &mut Vec<(Dest, Bytes)>,
 ) -> Result<(), Refusal> {
     let frame = Bytes::copy_from_slice(frame);
-    let refuse = |why: String| Err(Refusal::new(err::BAD_OUT_PORT, why));
+    let refuse = |why: String| Err(Refusal::new(bad_action::BAD_OUT_PORT, why));
     match p {
         port::IN_PORT => match ports.get(&in_port) {
             Some(sp) => out.push((Dest::Ifindex(sp.ifindex), frame)),
@@ -177,7 +167,7 @@ fn output(
         port::TABLE => {
             if !ports.contains_key(&in_port) {
                 return Err(Refusal::new(
-                    err::BAD_PORT,
+                    bad_request::BAD_PORT,
                     format!(
                         "output:TABLE with in_port {in_port:#x}: the flow table is on the \
                          switch's ports, so in_port must be one of them"
@@ -186,7 +176,7 @@ fn output(
             }
             if in_port > inject::MAX_PORT {
                 return Err(Refusal::new(
-                    err::BAD_PORT,
+                    bad_request::BAD_PORT,
                     format!(
                         "output:TABLE with in_port {in_port}: ports above {} cannot be \
                          carried in the injection tag",
@@ -221,7 +211,7 @@ fn tagged(frame: &[u8]) -> bool {
 fn push_vlan(frame: &mut Vec<u8>, tpid: u16) -> Result<(), Refusal> {
     if !is_tpid(tpid) {
         return Err(Refusal::new(
-            err::BAD_SET_ARGUMENT,
+            bad_action::BAD_SET_ARGUMENT,
             format!("push_vlan ethertype {tpid:#06x}"),
         ));
     }
@@ -239,16 +229,17 @@ fn set_field(frame: &mut [u8], f: &Oxm) -> Result<(), Refusal> {
     let masked = |m: bool| {
         if m {
             Err(Refusal::new(
-                err::BAD_SET_ARGUMENT,
+                bad_action::BAD_SET_ARGUMENT,
                 "masked set-field in a packet-out",
             ))
         } else {
             Ok(())
         }
     };
+    // No VLAN tag to set a field in: OFPBAC_BAD_TAG (see the module doc).
     let no_tag = || {
         Err(Refusal::new(
-            err::MATCH_INCONSISTENT,
+            bad_action::BAD_TAG,
             "set-field of a VLAN field on a frame without a VLAN tag",
         ))
     };
@@ -280,7 +271,7 @@ fn set_field(frame: &mut [u8], f: &Oxm) -> Result<(), Refusal> {
         }
         other => {
             return Err(Refusal::new(
-                err::BAD_SET_TYPE,
+                bad_action::BAD_SET_TYPE,
                 format!(
                     "packet-out set-field {other:?} is not supported (eth_dst, eth_src, \
                      vlan_vid and vlan_pcp are)"
@@ -295,14 +286,14 @@ fn set_field(frame: &mut [u8], f: &Oxm) -> Result<(), Refusal> {
 static SOCKET: OnceLock<Arc<OwnedFd>> = OnceLock::new();
 
 /// Keep the parent's packet socket for the switches to send on (once, at start).
-pub fn set_socket(fd: OwnedFd) {
+pub(crate) fn set_socket(fd: OwnedFd) {
     if SOCKET.set(Arc::new(fd)).is_err() {
         log_warn!("BUG: a second packet socket from the parent; the first is kept");
     }
 }
 
 /// The sink for switch `name` on bridge `bridge_ifindex`, if the parent gave us a socket.
-pub fn sink(name: &str, bridge_ifindex: u32) -> Option<Box<dyn FrameSink + Send>> {
+pub(crate) fn sink(name: &str, bridge_ifindex: u32) -> Option<Box<dyn FrameSink + Send>> {
     let fd = SOCKET.get()?.clone();
     Some(Box::new(PacketSocket {
         fd,
@@ -316,12 +307,12 @@ pub fn sink(name: &str, bridge_ifindex: u32) -> Option<Box<dyn FrameSink + Send>
 
 /// What a switch's packet-outs came to, since it started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counters {
-    pub sent: u64,
+pub(crate) struct Counters {
+    pub(crate) sent: u64,
     /// The socket's send queue was full (EAGAIN): the frame was dropped.
-    pub dropped: u64,
+    pub(crate) dropped: u64,
     /// Any other send error (ENETDOWN, ENXIO, EMSGSIZE, ENOBUFS...).
-    pub failed: u64,
+    pub(crate) failed: u64,
 }
 
 /// One switch's view of the packet socket.
@@ -435,7 +426,7 @@ fn send(fd: &OwnedFd, ifindex: u32, frame: &[u8]) -> io::Result<()> {
 
 /// The parent's side: the packet socket it hands to the datapath process. SOCK_RAW with
 /// protocol 0 is bound to no protocol, so the kernel queues nothing on it to read.
-pub fn open_socket() -> io::Result<OwnedFd> {
+pub(crate) fn open_socket() -> io::Result<OwnedFd> {
     // SAFETY: socket(2) with constant arguments; the descriptor is owned at once.
     let fd = unsafe {
         libc::socket(
@@ -452,18 +443,18 @@ pub fn open_socket() -> io::Result<OwnedFd> {
 }
 
 /// Carry out a packet-out on `switch`: all of it, or nothing and the refusal.
-pub fn execute(po: &v13::PacketOut, switch: &mut Switch) -> Result<usize, Refusal> {
+pub(crate) fn execute(po: &v13::PacketOut, switch: &mut Switch) -> Result<usize, Refusal> {
     let frames = plan(po, &switch.ports)?;
     let Some(sink) = switch.frames.as_mut() else {
         return Err(Refusal::new(
-            err::EPERM,
+            bad_request::EPERM,
             "packet-out is unavailable: no packet socket from the parent",
         ));
     };
     let inject = switch.inject;
     if inject.is_none() && frames.iter().any(|(d, _)| *d == Dest::Inject) {
         return Err(Refusal::new(
-            err::BAD_OUT_PORT,
+            bad_action::BAD_OUT_PORT,
             "output:TABLE and LOCAL are unavailable: the switch has no injection pair \
              (see the log)",
         ));

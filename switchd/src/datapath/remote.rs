@@ -11,10 +11,10 @@ use tokio::net::TcpStream;
 
 /// The first wait after a failed connection to a remote controller; it doubles up to
 /// [`BACKOFF_MAX`].
-pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
-pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+pub(crate) const BACKOFF_MIN: Duration = Duration::from_secs(1);
+pub(crate) const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// How long one connection attempt may take before it counts as failed.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Who a remote controller is, for the log: its address if the socket still knows it.
 pub(crate) fn peer_name(addr: io::Result<SocketAddr>) -> String {
@@ -27,7 +27,7 @@ pub(crate) fn peer_name(addr: io::Result<SocketAddr>) -> String {
 /// The address of `forward to` (`HOST:PORT`, `[V6]:PORT`). The datapath process runs in
 /// an empty chroot, without /etc/hosts, /etc/resolv.conf or nsswitch, so it cannot
 /// resolve host names: only IP addresses are accepted.
-pub fn controller_addr(forward_to: &str) -> Result<SocketAddr, String> {
+pub(crate) fn controller_addr(forward_to: &str) -> Result<SocketAddr, String> {
     forward_to.parse::<SocketAddr>().map_err(|_| {
         format!(
             "forward to tcp:{forward_to}: not an IP address and port (host names cannot be \
@@ -37,7 +37,7 @@ pub fn controller_addr(forward_to: &str) -> Result<SocketAddr, String> {
 }
 
 /// Connect to a remote controller, giving up after [`CONNECT_TIMEOUT`].
-pub async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+pub(crate) async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
     let s = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
         Ok(r) => r?,
         Err(_) => {
@@ -55,7 +55,7 @@ pub async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
 /// The waits between connection attempts to a controller that is away: 1, 2, 4 … 30 s,
 /// back to 1 s once a connection got through the OpenFlow handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     next: Duration,
     /// The reason of the last failure logged at the longest wait: at that wait a failure
     /// for the same reason is not logged again.
@@ -74,7 +74,7 @@ impl Default for Backoff {
 impl Backoff {
     /// An attempt failed for `reason`: the wait before the next one, and whether to log
     /// this failure (each step once; at the longest wait, only when the reason changes).
-    pub fn failed(&mut self, reason: &str) -> (Duration, bool) {
+    pub(crate) fn failed(&mut self, reason: &str) -> (Duration, bool) {
         let wait = self.next;
         let log = if wait >= BACKOFF_MAX {
             let new = self.quiet.as_deref() != Some(reason);
@@ -88,7 +88,7 @@ impl Backoff {
     }
 
     /// A connection got through the handshake: the next failure starts over at 1 s.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         *self = Backoff::default();
     }
 }

@@ -15,40 +15,40 @@ pub(crate) const N_TABLES: u8 = 8;
 
 /// A port of the switch: its OpenFlow description and the interface behind it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SwitchPort {
-    pub desc: v13::Port,
-    pub ifindex: u32,
+pub(crate) struct SwitchPort {
+    pub(crate) desc: v13::Port,
+    pub(crate) ifindex: u32,
     /// When the port appeared (port stats durations count from here).
-    pub since: Instant,
+    pub(crate) since: Instant,
 }
 
 /// A port's counters as the kernel keeps them (`rtnl_link_stats64`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LinkCounters {
-    pub rx_packets: u64,
-    pub tx_packets: u64,
-    pub rx_bytes: u64,
-    pub tx_bytes: u64,
-    pub rx_dropped: u64,
-    pub tx_dropped: u64,
-    pub rx_errors: u64,
-    pub tx_errors: u64,
-    pub rx_frame_errors: u64,
-    pub rx_over_errors: u64,
-    pub rx_crc_errors: u64,
-    pub collisions: u64,
+pub(crate) struct LinkCounters {
+    pub(crate) rx_packets: u64,
+    pub(crate) tx_packets: u64,
+    pub(crate) rx_bytes: u64,
+    pub(crate) tx_bytes: u64,
+    pub(crate) rx_dropped: u64,
+    pub(crate) tx_dropped: u64,
+    pub(crate) rx_errors: u64,
+    pub(crate) tx_errors: u64,
+    pub(crate) rx_frame_errors: u64,
+    pub(crate) rx_over_errors: u64,
+    pub(crate) rx_crc_errors: u64,
+    pub(crate) collisions: u64,
 }
 
 /// The state a local switch keeps across connections.
-pub struct Switch {
-    pub table: FlowTable,
-    pub backend: Box<dyn Backend + Send>,
-    pub ports: BTreeMap<u32, SwitchPort>,
+pub(crate) struct Switch {
+    pub(crate) table: FlowTable,
+    pub(crate) backend: Box<dyn Backend + Send>,
+    pub(crate) ports: BTreeMap<u32, SwitchPort>,
     /// Where packet-outs are sent (`None`: refused, there is no packet socket).
-    pub frames: Option<Box<dyn FrameSink + Send>>,
+    pub(crate) frames: Option<Box<dyn FrameSink + Send>>,
     /// The near end of the injection pair that output:TABLE and LOCAL are sent on
     /// (`None`: they are refused).
-    pub inject: Option<u32>,
+    pub(crate) inject: Option<u32>,
 }
 
 impl std::fmt::Debug for Switch {
@@ -61,7 +61,7 @@ impl std::fmt::Debug for Switch {
 }
 
 impl Switch {
-    pub fn new(n_tables: u8, backend: Box<dyn Backend + Send>) -> Switch {
+    pub(crate) fn new(n_tables: u8, backend: Box<dyn Backend + Send>) -> Switch {
         Switch {
             table: FlowTable::new(n_tables),
             backend,
@@ -82,7 +82,7 @@ impl Switch {
 
 /// Where one frame goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dest {
+pub(crate) enum Dest {
     /// A port's interface.
     Ifindex(u32),
     /// The bridge device (output:NORMAL): the bridge forwards what it transmits.
@@ -93,7 +93,7 @@ pub enum Dest {
 }
 
 /// What transmits the frames of one switch: the packet socket, or a recorder in tests.
-pub trait FrameSink {
+pub(crate) trait FrameSink {
     /// Send `frame` to `dest`; failures are the sink's to count and log.
     fn transmit(&mut self, dest: Dest, frame: &[u8]);
 }

@@ -92,7 +92,7 @@ fn flow(cmd: v13::FlowModCommand, priority: u16, fields: Vec<v13::Oxm>, to: u32)
         priority,
         buffer_id: v13::OFP_NO_BUFFER,
         out_port: port::ANY,
-        out_group: flowtable::GROUP_ANY,
+        out_group: v13::OFPG_ANY,
         match_: v13::Match::from_fields(fields),
         instructions: [v13::Instruction::ApplyActions(
             [v13::Action::Output {
@@ -114,9 +114,9 @@ fn mp_req(body: mp::MultipartRequestBody) -> M {
 
 fn all_flows() -> mp::FlowStatsRequest {
     mp::FlowStatsRequest {
-        table_id: flowtable::TABLE_ALL,
+        table_id: v13::OFPTT_ALL,
         out_port: port::ANY,
-        out_group: flowtable::GROUP_ANY,
+        out_group: v13::OFPG_ANY,
         cookie: 0,
         cookie_mask: 0,
         match_: v13::Match::new(),
@@ -450,7 +450,7 @@ fn unsupported_requests_get_the_right_error_and_keep_the_connection() {
         ),
         (
             mp_req(mp::MultipartRequestBody::Meter {
-                meter_id: METER_ALL,
+                meter_id: v13::OFPM_ALL,
             }),
             OfpErrorCode::BAD_MULTIPART,
         ),
@@ -534,30 +534,30 @@ fn roles_slave_cannot_modify_and_stale_generations_are_refused() {
             generation_id: g,
         })
     };
-    let r = ask(&mut a, 1, role(role::MASTER, 5), now);
+    let r = ask(&mut a, 1, role(v13::OFPCR_ROLE_MASTER, 5), now);
     assert_eq!(
         r,
         [(
             1,
             M::RoleReply(v13::Role {
-                role: role::MASTER,
+                role: v13::OFPCR_ROLE_MASTER,
                 generation_id: 5
             })
         )]
     );
-    let r = ask(&mut a, 2, role(role::SLAVE, 4), now);
+    let r = ask(&mut a, 2, role(v13::OFPCR_ROLE_SLAVE, 4), now);
     assert_eq!(
         error_code(&r),
         Some(OfpErrorCode::new(11, 0)),
         "stale generation"
     );
-    let r = ask(&mut a, 3, role(role::SLAVE, 6), now);
+    let r = ask(&mut a, 3, role(v13::OFPCR_ROLE_SLAVE, 6), now);
     assert!(matches!(
         &r[..],
         [(
             3,
             M::RoleReply(v13::Role {
-                role: role::SLAVE,
+                role: v13::OFPCR_ROLE_SLAVE,
                 ..
             })
         )]
@@ -573,26 +573,26 @@ fn roles_slave_cannot_modify_and_stale_generations_are_refused() {
         Some(OfpErrorCode::new(1, 10)),
         "slave may not modify"
     );
-    let r = ask(&mut a, 5, role(role::NOCHANGE, 0), now);
+    let r = ask(&mut a, 5, role(v13::OFPCR_ROLE_NOCHANGE, 0), now);
     assert!(matches!(
         &r[..],
         [(
             5,
             M::RoleReply(v13::Role {
-                role: role::SLAVE,
+                role: v13::OFPCR_ROLE_SLAVE,
                 generation_id: 6
             })
         )]
     ));
     let r = ask(&mut a, 6, role(9, 0), now);
     assert_eq!(error_code(&r), Some(OfpErrorCode::new(11, 2)));
-    let r = ask(&mut a, 7, role(role::EQUAL, 0), now);
+    let r = ask(&mut a, 7, role(v13::OFPCR_ROLE_EQUAL, 0), now);
     assert!(matches!(
         &r[..],
         [(
             7,
             M::RoleReply(v13::Role {
-                role: role::EQUAL,
+                role: v13::OFPCR_ROLE_EQUAL,
                 ..
             })
         )]
@@ -685,7 +685,7 @@ fn meter_mod_and_meter_config() {
         &mut a,
         3,
         mp_req(mp::MultipartRequestBody::MeterConfig {
-            meter_id: METER_ALL,
+            meter_id: v13::OFPM_ALL,
         }),
         now,
     );
@@ -876,7 +876,7 @@ fn a_slave_gets_no_packet_in_unless_its_async_mask_asks() {
         &mut a,
         1,
         M::RoleRequest(v13::Role {
-            role: role::SLAVE,
+            role: v13::OFPCR_ROLE_SLAVE,
             generation_id: 1,
         }),
         now,

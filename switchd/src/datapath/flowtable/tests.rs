@@ -4,6 +4,9 @@
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
+use ofproto::v13::errors::{
+    bad_action, bad_instruction, bad_match, bad_request, flow_mod_failed, meter_mod_failed,
+};
 use ofproto::v13::{
     self, flow::flow_mod_flags as ff, FlowModCommand as C, Instruction, Masked, Oxm,
 };
@@ -16,13 +19,13 @@ use tc_datapath::{Counters, Refusal};
 /// and packet-out: it can be told to refuse, and its counters are set by the test.
 #[derive(Debug, Default)]
 pub(crate) struct InMemory {
-    pub installed: std::collections::BTreeMap<FlowId, FlowSpec>,
-    pub counters: std::collections::HashMap<FlowId, Counters>,
+    pub(crate) installed: std::collections::BTreeMap<FlowId, FlowSpec>,
+    pub(crate) counters: std::collections::HashMap<FlowId, Counters>,
     /// Refuse every install with this error while set.
-    pub refuse: Option<Refusal>,
+    pub(crate) refuse: Option<Refusal>,
     /// Refuse the installs of flows of this priority with this error.
-    pub refuse_priority: Option<(u16, Refusal)>,
-    pub ports: tc_datapath::PortMap,
+    pub(crate) refuse_priority: Option<(u16, Refusal)>,
+    pub(crate) ports: tc_datapath::PortMap,
 }
 
 impl Backend for InMemory {
@@ -72,7 +75,7 @@ fn fm(cmd: C, priority: u16, fields: Vec<Oxm>, instr: Vec<Instruction>) -> v13::
         priority,
         buffer_id: v13::OFP_NO_BUFFER,
         out_port: port::ANY,
-        out_group: GROUP_ANY,
+        out_group: v13::OFPG_ANY,
         match_: v13::Match::from_fields(fields),
         instructions: instr.into_iter().collect(),
         ..Default::default()
@@ -227,7 +230,7 @@ fn check_overlap_refuses_an_overlapping_entry_of_the_same_priority_only() {
     t.ok(add(10, ip_dst([10, 0, 0, 0], 8), 1));
     let mut m = add(10, ip_dst([10, 1, 0, 0], 16), 2);
     m.flags = ff::CHECK_OVERLAP;
-    assert_eq!(t.code(m.clone()), err::FM_OVERLAP);
+    assert_eq!(t.code(m.clone()), flow_mod_failed::OVERLAP);
     assert_eq!(t.shape(), [(0, 10, 1)], "the refused add changed the table");
     // Another priority does not overlap in OpenFlow's sense.
     m.priority = 11;
@@ -239,7 +242,7 @@ fn check_overlap_refuses_an_overlapping_entry_of_the_same_priority_only() {
     // A field only one of them has does not keep them apart.
     let mut e = add(10, vec![Oxm::InPort(7)], 3);
     e.flags = ff::CHECK_OVERLAP;
-    assert_eq!(t.code(e), err::FM_OVERLAP);
+    assert_eq!(t.code(e), flow_mod_failed::OVERLAP);
     // Without the flag the same add is fine.
     t.ok(add(10, vec![Oxm::InPort(7)], 3));
     t.consistent();
@@ -368,19 +371,19 @@ fn delete_all_tables_and_bad_table_ids() {
     m.table_id = 3;
     t.ok(m.clone());
     m.table_id = 4;
-    assert_eq!(t.code(m.clone()), err::FM_BAD_TABLE_ID);
-    m.table_id = TABLE_ALL;
+    assert_eq!(t.code(m.clone()), flow_mod_failed::BAD_TABLE_ID);
+    m.table_id = v13::OFPTT_ALL;
     assert_eq!(
         t.code(m),
-        err::FM_BAD_TABLE_ID,
+        flow_mod_failed::BAD_TABLE_ID,
         "OFPTT_ALL is for delete only"
     );
     let mut d = fm(C::Delete, 0, vec![], vec![]);
     d.table_id = 1;
     assert!(t.ok(d.clone()).is_empty());
     d.table_id = 9;
-    assert_eq!(t.code(d.clone()), err::FM_BAD_TABLE_ID);
-    d.table_id = TABLE_ALL;
+    assert_eq!(t.code(d.clone()), flow_mod_failed::BAD_TABLE_ID);
+    d.table_id = v13::OFPTT_ALL;
     assert_eq!(t.ok(d).len(), 2);
 }
 
@@ -407,7 +410,7 @@ fn deleted_entries_report_reason_and_final_counters_for_flow_removed() {
             fr.byte_count,
             fr.duration_sec
         ),
-        (removed::DELETE, 42, 7, 3, 300, 5)
+        (v13::OFPRR_DELETE, 42, 7, 3, 300, 5)
     );
 }
 
@@ -424,7 +427,7 @@ fn hard_timeout_expires_whatever_the_use() {
     assert!(t.t.expire(&mut t.b, t0 + Duration::from_secs(9)).is_empty());
     let gone = t.t.expire(&mut t.b, t0 + Duration::from_secs(10));
     assert_eq!(gone.len(), 1);
-    assert_eq!(gone[0].reason, removed::HARD_TIMEOUT);
+    assert_eq!(gone[0].reason, v13::OFPRR_HARD_TIMEOUT);
     t.consistent();
 }
 
@@ -452,7 +455,7 @@ fn idle_timeout_counts_from_the_backends_last_use() {
     assert_eq!(t.t.next_deadline(), Some(t0 + Duration::from_secs(26)));
     let gone = t.t.expire(&mut t.b, t0 + Duration::from_secs(26));
     assert_eq!(gone.len(), 1);
-    assert_eq!(gone[0].reason, removed::IDLE_TIMEOUT);
+    assert_eq!(gone[0].reason, v13::OFPRR_IDLE_TIMEOUT);
     assert_eq!(gone[0].entry.packets(), 2);
 }
 
@@ -521,31 +524,37 @@ fn modify_refused_half_way_takes_back_what_it_installed() {
 fn instructions_and_actions_every_switch_refuses() {
     let mut t = T::new();
     let cases: Vec<(Vec<Instruction>, OfpErrorCode)> = vec![
-        (vec![Instruction::GotoTable(0)], err::BI_BAD_TABLE_ID),
-        (vec![Instruction::GotoTable(4)], err::BI_BAD_TABLE_ID),
-        (vec![out(1), out(2)], err::BI_UNSUP_INST),
-        (vec![Instruction::Meter(5)], err::MM_UNKNOWN_METER),
-        (vec![out(0)], err::BA_BAD_OUT_PORT),
-        (vec![out(port::ANY)], err::BA_BAD_OUT_PORT),
-        (vec![out(port::TABLE)], err::BA_BAD_OUT_PORT),
+        (
+            vec![Instruction::GotoTable(0)],
+            bad_instruction::BAD_TABLE_ID,
+        ),
+        (
+            vec![Instruction::GotoTable(4)],
+            bad_instruction::BAD_TABLE_ID,
+        ),
+        (vec![out(1), out(2)], bad_instruction::UNSUP_INST),
+        (vec![Instruction::Meter(5)], meter_mod_failed::UNKNOWN_METER),
+        (vec![out(0)], bad_action::BAD_OUT_PORT),
+        (vec![out(port::ANY)], bad_action::BAD_OUT_PORT),
+        (vec![out(port::TABLE)], bad_action::BAD_OUT_PORT),
         (
             vec![Instruction::ApplyActions(
                 [v13::Action::Group(1)].into_iter().collect(),
             )],
-            err::BA_BAD_OUT_GROUP,
+            bad_action::BAD_OUT_GROUP,
         ),
         (
             vec![Instruction::ApplyActions(
                 [v13::Action::SetQueue(1)].into_iter().collect(),
             )],
-            err::BA_BAD_QUEUE,
+            bad_action::BAD_QUEUE,
         ),
         (
             vec![Instruction::Experimenter {
                 experimenter: 0x2320,
                 data: Default::default(),
             }],
-            err::BI_BAD_EXPERIMENTER,
+            bad_instruction::BAD_EXPERIMENTER,
         ),
     ];
     for (instr, code) in cases {
@@ -570,39 +579,39 @@ fn instructions_and_actions_every_switch_refuses() {
     }
     let mut m = add(1, vec![], 1);
     m.buffer_id = 3;
-    assert_eq!(t.code(m), err::BUFFER_UNKNOWN);
+    assert_eq!(t.code(m), bad_request::BUFFER_UNKNOWN);
     let mut m = add(1, vec![], 1);
     m.flags = 0x100;
-    assert_eq!(t.code(m), err::FM_BAD_FLAGS);
+    assert_eq!(t.code(m), flow_mod_failed::BAD_FLAGS);
 }
 
 #[test]
 fn matches_are_checked_for_prerequisites_masks_and_ports() {
     let mut t = T::new();
     let cases: Vec<(Vec<Oxm>, OfpErrorCode)> = vec![
-        (vec![Oxm::TcpDst(80)], err::BM_BAD_PREREQ),
+        (vec![Oxm::TcpDst(80)], bad_match::BAD_PREREQ),
         (
             vec![Oxm::EthType(0x0800), Oxm::TcpDst(80)],
-            err::BM_BAD_PREREQ,
+            bad_match::BAD_PREREQ,
         ),
         (
             vec![Oxm::EthType(0x0800), Oxm::IpProto(17), Oxm::TcpDst(80)],
-            err::BM_BAD_PREREQ,
+            bad_match::BAD_PREREQ,
         ),
         (
             vec![Oxm::Ipv4Src(Masked::exact(Ipv4Addr::LOCALHOST))],
-            err::BM_BAD_PREREQ,
+            bad_match::BAD_PREREQ,
         ),
         (
             vec![
                 Oxm::EthType(0x86dd),
                 Oxm::Ipv4Src(Masked::exact(Ipv4Addr::LOCALHOST)),
             ],
-            err::BM_BAD_PREREQ,
+            bad_match::BAD_PREREQ,
         ),
-        (vec![Oxm::ArpOp(1)], err::BM_BAD_PREREQ),
-        (vec![Oxm::VlanPcp(3)], err::BM_BAD_PREREQ),
-        (vec![Oxm::InPhyPort(1)], err::BM_BAD_PREREQ),
+        (vec![Oxm::ArpOp(1)], bad_match::BAD_PREREQ),
+        (vec![Oxm::VlanPcp(3)], bad_match::BAD_PREREQ),
+        (vec![Oxm::InPhyPort(1)], bad_match::BAD_PREREQ),
         (
             vec![
                 Oxm::EthType(0x0800),
@@ -611,10 +620,10 @@ fn matches_are_checked_for_prerequisites_masks_and_ports() {
                     Ipv4Addr::new(255, 0, 0, 0),
                 )),
             ],
-            err::BM_BAD_WILDCARDS,
+            bad_match::BAD_WILDCARDS,
         ),
-        (vec![Oxm::InPort(0)], err::BM_BAD_VALUE),
-        (vec![Oxm::InPort(port::ANY)], err::BM_BAD_VALUE),
+        (vec![Oxm::InPort(0)], bad_match::BAD_VALUE),
+        (vec![Oxm::InPort(port::ANY)], bad_match::BAD_VALUE),
         (
             vec![Oxm::Opaque(v13::OxmOpaque {
                 class: 1,
@@ -622,7 +631,7 @@ fn matches_are_checked_for_prerequisites_masks_and_ports() {
                 has_mask: false,
                 payload: bytes::Bytes::from_static(&[0, 0, 0, 1]),
             })],
-            err::BM_BAD_FIELD,
+            bad_match::BAD_FIELD,
         ),
     ];
     for (fields, code) in cases {
@@ -658,7 +667,7 @@ fn table_full_is_refused() {
     }
     assert_eq!(
         t.code(add(1, vec![Oxm::InPort(MAX_ENTRIES as u32 + 1)], 1)),
-        err::FM_TABLE_FULL
+        flow_mod_failed::TABLE_FULL
     );
     // Replacing an existing entry still works when full.
     t.ok(add(1, vec![Oxm::InPort(1)], 2));
@@ -688,28 +697,28 @@ fn meters_add_modify_delete_and_the_flows_that_use_them() {
             .map(|_| ())
             .unwrap_err()
             .error,
-        err::MM_METER_EXISTS
+        meter_mod_failed::METER_EXISTS
     );
     assert_eq!(
         t.t.meter_mod(&meter(M::Modify, 2, 1000), &mut t.b, now)
             .map(|_| ())
             .unwrap_err()
             .error,
-        err::MM_UNKNOWN_METER
+        meter_mod_failed::UNKNOWN_METER
     );
     assert_eq!(
         t.t.meter_mod(&meter(M::Add, 0, 1000), &mut t.b, now)
             .map(|_| ())
             .unwrap_err()
             .error,
-        err::MM_INVALID_METER
+        meter_mod_failed::INVALID_METER
     );
     assert_eq!(
         t.t.meter_mod(&meter(M::Add, 3, 0), &mut t.b, now)
             .map(|_| ())
             .unwrap_err()
             .error,
-        err::MM_BAD_RATE
+        meter_mod_failed::BAD_RATE
     );
     t.ok(fm(C::Add, 1, vec![], vec![Instruction::Meter(1), out(2)]));
     t.ok(add(2, vec![], 2));
@@ -719,7 +728,10 @@ fn meters_add_modify_delete_and_the_flows_that_use_them() {
         .expect("modify");
     assert_ne!(t.id_of(1), old);
     t.consistent();
-    t.b.refuse = Some(Refusal::new(err::MM_BAD_RATE, "police: rate too high"));
+    t.b.refuse = Some(Refusal::new(
+        meter_mod_failed::BAD_RATE,
+        "police: rate too high",
+    ));
     assert!(t
         .t
         .meter_mod(&meter(M::Modify, 1, 9), &mut t.b, now)
@@ -749,9 +761,9 @@ fn stats_selector_selects_like_a_non_strict_delete() {
     t.ok(add(10, ip_dst([10, 1, 0, 0], 16), 1));
     t.ok(add(20, ip_dst([11, 1, 0, 0], 16), 2));
     let r = v13::multipart::FlowStatsRequest {
-        table_id: TABLE_ALL,
+        table_id: v13::OFPTT_ALL,
         out_port: port::ANY,
-        out_group: GROUP_ANY,
+        out_group: v13::OFPG_ANY,
         cookie: 0,
         cookie_mask: 0,
         match_: v13::Match::from_fields(ip_dst([10, 0, 0, 0], 8)),
@@ -770,7 +782,7 @@ fn stats_selector_selects_like_a_non_strict_delete() {
 /// the backend refuses is refused alone.
 #[test]
 fn a_run_of_flow_mods_in_batches_ends_as_one_by_one() {
-    let refusal = Refusal::new(err::FM_UNKNOWN, "the kernel said no");
+    let refusal = Refusal::new(flow_mod_failed::UNKNOWN, "the kernel said no");
     let mut bad_table = add(5, ip_dst([10, 0, 0, 9], 32), 1);
     bad_table.table_id = 9;
     let mut overlap = add(10, ip_dst([10, 0, 0, 0], 24), 2);
@@ -801,10 +813,14 @@ fn a_run_of_flow_mods_in_batches_ends_as_one_by_one() {
         .map(|r| r.map(|r| r.len()).map_err(|e| e.error))
         .collect();
     assert_eq!(a, b);
-    assert_eq!(b[1], Err(err::FM_UNKNOWN), "the refused flow is refused");
+    assert_eq!(
+        b[1],
+        Err(flow_mod_failed::UNKNOWN),
+        "the refused flow is refused"
+    );
     assert!(b[0].is_ok() && b[3].is_ok() && b[7].is_ok());
     let entries =
-        |t: &T| -> Vec<FlowSpec> { t.t.sorted().into_iter().map(|e| e.spec.clone()).collect() };
+        |t: &T| -> Vec<FlowSpec> { sorted(&t.t).into_iter().map(|e| e.spec.clone()).collect() };
     assert_eq!(entries(&one), entries(&many));
     assert_eq!(entries(&many).len(), 2);
     let installed = |t: &T| -> Vec<FlowSpec> { t.b.installed.values().cloned().collect() };
@@ -845,7 +861,7 @@ fn the_controller_meter_reinstalls_the_flows_to_the_controller_and_deletes_none(
     let (to_ctl, other) = (t.id_of(1), t.id_of(2));
     // Setting OFPM_CONTROLLER installs the flow to the controller again (with the new
     // bound), and only that one.
-    t.t.meter_mod(&meter(M::Add, METER_CONTROLLER, 50_000), &mut t.b, now)
+    t.t.meter_mod(&meter(M::Add, v13::OFPM_CONTROLLER, 50_000), &mut t.b, now)
         .expect("set the controller meter");
     assert_ne!(t.id_of(1), to_ctl);
     assert_eq!(t.id_of(2), other);
@@ -853,10 +869,17 @@ fn the_controller_meter_reinstalls_the_flows_to_the_controller_and_deletes_none(
     // Deleting it puts the default back: the flows stay, reinstalled.
     let again = t.id_of(1);
     let gone =
-        t.t.meter_mod(&meter(M::Delete, METER_CONTROLLER, 0), &mut t.b, now)
+        t.t.meter_mod(&meter(M::Delete, v13::OFPM_CONTROLLER, 0), &mut t.b, now)
             .expect("delete the controller meter");
     assert!(gone.is_empty());
     assert_ne!(t.id_of(1), again);
     assert_eq!(t.shape().len(), 2);
     t.consistent();
+}
+
+/// Entries in table order, then priority from high to low, then age.
+fn sorted(t: &FlowTable) -> Vec<&FlowEntry> {
+    let mut v: Vec<&FlowEntry> = t.entries().collect();
+    v.sort_by_key(|e| (e.spec.table_id, std::cmp::Reverse(e.spec.priority), e.id));
+    v
 }

@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use ofproto::v13;
 
+use crate::filter::Filter;
 use crate::flow::{Counters, FlowId, FlowSpec, PacketInFlow, Refusal};
 use crate::meter::MeterTable;
 use crate::ports::PortMap;
@@ -64,6 +65,14 @@ pub trait Backend {
     /// The configured flows are in: whatever an earlier run left in the kernel and no
     /// flow claimed is removed now (and, from now on, at once when a port appears).
     fn remove_leftovers(&mut self) {}
+
+    /// The filters of the switch's injection pair's far end (ifindex `far`, named
+    /// `far_name`) are to be `filters` and nothing else: the backend keeps them as it keeps
+    /// flows (adopted by cookie after a restart, changed in place). `false`: some were
+    /// refused (logged); the caller tries again at the next change. The default has none.
+    fn set_injection(&mut self, _far: u32, _far_name: &str, _filters: &[Filter]) -> bool {
+        false
+    }
 
     /// The flow whose output to CONTROLLER sampled a packet into psample group `group`
     /// (see [`crate::psample`]), if this backend installed one. The default: none.

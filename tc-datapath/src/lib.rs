@@ -13,10 +13,8 @@
 //!   table-miss filters every table needs; [`meter`] turns meters into police rates.
 //! - [`table`]: one local switch's flows in the kernel ([`Table`], the [`Backend`] of a
 //!   local switch): places, adoption after a restart, counters, table-miss filters,
-//!   packet-in groups, the ports it leaves alone.
-//! - [`reconcile`]: [`plan`] what to add, replace and remove so that one device holds
-//!   exactly the wanted filters, from a full dump, by cookie (the injection pair's far end
-//!   is kept so; the kernel table's own places do the same for the flows).
+//!   packet-in groups, the ports it leaves alone, and the injection pair's far end
+//!   ([`Backend::set_injection`]): the one reconciler.
 //! - [`Tc`]: the blocking netlink socket: probe, clsact, batched install/replace/remove,
 //!   dump (full, of one place, or terse: place, cookie and counters only).
 //! - [`psample`]: the packets that output to CONTROLLER (act_sample) copies, as the
@@ -38,7 +36,6 @@ pub mod par;
 pub mod ports;
 pub mod prio;
 pub mod psample;
-pub mod reconcile;
 pub mod table;
 pub mod translate;
 mod uapi;
@@ -52,6 +49,5 @@ pub use flow::{Counters, DecodedFlow, FlowId, FlowSpec, PacketInFlow, Refusal};
 pub use meter::{Meter, MeterTable};
 pub use netlink::{KernelError, KernelSupport, Tc};
 pub use ports::PortMap;
-pub use reconcile::{diff, plan, Plan};
 pub use table::Table;
 pub use translate::translate;

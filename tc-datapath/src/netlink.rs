@@ -484,7 +484,7 @@ impl Tc {
     /// its (device, chain, prio) that it replaces (`tc filter replace`). The kernel swaps
     /// the old for the new at once, so no packet sees neither: this is how a filter whose
     /// key stays and whose actions change is updated (adding it beside the old one fails,
-    /// flower allows one filter per key in a prio). See [`crate::reconcile::plan`].
+    /// flower allows one filter per key in a prio). See [`crate::Table`].
     pub fn replace(&mut self, filters: &[Filter]) -> Vec<Result<(), KernelError>> {
         let flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
         self.pipeline(filters.len(), false, |i, seq, buf| {

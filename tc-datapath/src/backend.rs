@@ -3,7 +3,7 @@
 //!
 //! The flow table (switchd's `datapath/flowtable.rs`) owns OpenFlow's semantics: which
 //! entries exist, which a FLOW_MOD adds, replaces, modifies or deletes, timeouts, cookies,
-//! counters carried across a modify. The backend ([`crate::Table`]) only makes one entry
+//! counters carried across a modify. The backend (the kernel `Table`) only makes one entry
 //! real in the kernel, or takes it away, and reads counters. Each entry is known to the
 //! backend by a [`FlowId`] that the table never reuses; a MODIFY installs the new version
 //! under a new id before the old one is removed, so a refusal leaves the kernel as it was.
@@ -75,7 +75,7 @@ pub trait Backend {
     }
 
     /// The flow whose output to CONTROLLER sampled a packet into psample group `group`
-    /// (see [`crate::psample`]), if this backend installed one. The default: none.
+    /// (see the `psample` module), if this backend installed one. The default: none.
     fn packet_in_flow(&self, _group: u32) -> Option<PacketInFlow> {
         None
     }

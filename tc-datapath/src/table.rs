@@ -2,7 +2,7 @@
 //! [`crate::translate()`] makes of it, on the clsact ingress of the bridge's ports, over a
 //! blocking [`Tc`] socket. The [`Table`] is the switch's [`Backend`].
 //!
-//! Filters are kept by their place in the kernel, a [`SlotKey`] (device, chain, prio,
+//! Filters are kept by their place in the kernel, a `SlotKey` (device, chain, prio,
 //! flower key): flower holds one filter per key in a prio. A flow that needs a place that
 //! another flow holds (a MODIFY installs the new version before the old one goes) takes it
 //! over, by replacing the filter in place when the content differs; the previous holder
@@ -11,7 +11,7 @@
 //! every port ([`crate::prio`]); the packet-in group of each flow that outputs to
 //! CONTROLLER is known, to name the flow of a sampled packet.
 //!
-//! Hitless restart ([`adopt`]): a port seen for the first time is dumped tersely, and its
+//! Hitless restart (`adopt.rs`): a port seen for the first time is dumped tersely, and its
 //! filters are leftovers that the flows of this run adopt by cookie;
 //! [`Backend::remove_leftovers`], once the configured flows are in, removes the rest.
 //!

@@ -42,9 +42,9 @@ pub struct FilterId {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Filter {
     pub ifindex: u32,
-    /// The TC chain: the OpenFlow table id, or an overflow chain (see [`crate::prio`]).
+    /// The TC chain: the OpenFlow table id, or an overflow chain (see the `prio` module).
     pub chain: u32,
-    /// TC prio (1..=65535, lower runs first); see [`crate::prio`].
+    /// TC prio (1..=65535, lower runs first); see the `prio` module.
     pub prio: u16,
     /// The flower handle, unique within (ifindex, chain, prio); never 0.
     pub handle: u32,

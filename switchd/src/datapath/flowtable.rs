@@ -23,7 +23,7 @@ pub use ofproto::v13::port;
 pub use ofproto::v13::{OFPG_ANY as GROUP_ANY, OFPTT_ALL as TABLE_ALL};
 pub use ofproto::v13::{OFPM_ALL as METER_ALL, OFPM_MAX as METER_MAX};
 /// `OFPM_CONTROLLER`: the virtual meter of packet-ins (7.3.4.4).
-pub const METER_CONTROLLER: u32 = 0xffff_fffd;
+pub const METER_CONTROLLER: u32 = ofproto::v13::OFPM_CONTROLLER;
 /// The most entries one switch holds, over all its tables (OFPFMFC_TABLE_FULL beyond).
 pub const MAX_ENTRIES: usize = 262_144;
 

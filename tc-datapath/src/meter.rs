@@ -149,7 +149,7 @@ impl MeterTable {
     /// The bound on the packets a filter copies to the controller: OFPM_CONTROLLER's rate
     /// if a controller set that meter (`None`: it has no band, no bound), otherwise
     /// [`CONTROLLER_DEFAULT`].
-    pub fn controller_rate(&self) -> Option<PoliceRate> {
+    pub(crate) fn controller_rate(&self) -> Option<PoliceRate> {
         match self.police(OFPM_CONTROLLER) {
             Ok(r) => r,
             Err(_) => Some(CONTROLLER_DEFAULT),

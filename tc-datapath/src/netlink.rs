@@ -509,7 +509,10 @@ impl Tc {
     /// handle H flower`): those switchd did not make may have been added with a protocol
     /// of their own (`protocol ip`), which [`Tc::remove`] (protocol all, as switchd
     /// installs) does not find. One result per filter, in order.
-    pub fn remove_any_protocol(&mut self, filters: &[FilterId]) -> Vec<Result<(), KernelError>> {
+    pub(crate) fn remove_any_protocol(
+        &mut self,
+        filters: &[FilterId],
+    ) -> Vec<Result<(), KernelError>> {
         self.pipeline(filters.len(), false, |i, seq, buf| {
             let f = &filters[i];
             let at = begin_msg(buf, RTM_DELTFILTER, NLM_F_REQUEST | NLM_F_ACK, seq);

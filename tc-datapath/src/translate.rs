@@ -972,7 +972,7 @@ pub use ofproto::v13::OFPCML_NO_BUFFER;
 /// the sample, so the packet takes the rest of the filter's actions without the copy to
 /// the controller) and act_sample (every packet, cut to `trunc`, to psample group
 /// `group`, which names the flow). Without a rate, the sample alone.
-pub fn controller_actions(
+pub(crate) fn controller_actions(
     at: usize,
     group: u32,
     trunc: Option<u32>,

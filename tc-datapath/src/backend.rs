@@ -3,7 +3,7 @@
 //!
 //! The flow table (switchd's `datapath/flowtable.rs`) owns OpenFlow's semantics: which
 //! entries exist, which a FLOW_MOD adds, replaces, modifies or deletes, timeouts, cookies,
-//! counters carried across a modify. The backend ([`crate::Table`]) only makes one entry
+//! counters carried across a modify. The backend (the kernel `Table`) only makes one entry
 //! real in the kernel, or takes it away, and reads counters. Each entry is known to the
 //! backend by a [`FlowId`] that the table never reuses; a MODIFY installs the new version
 //! under a new id before the old one is removed, so a refusal leaves the kernel as it was.
@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use ofproto::v13;
 
+use crate::filter::Filter;
 use crate::flow::{Counters, FlowId, FlowSpec, PacketInFlow, Refusal};
 use crate::meter::MeterTable;
 use crate::ports::PortMap;
@@ -65,8 +66,16 @@ pub trait Backend {
     /// flow claimed is removed now (and, from now on, at once when a port appears).
     fn remove_leftovers(&mut self) {}
 
+    /// The filters of the switch's injection pair's far end (ifindex `far`, named
+    /// `far_name`) are to be `filters` and nothing else: the backend keeps them as it keeps
+    /// flows (adopted by cookie after a restart, changed in place). `false`: some were
+    /// refused (logged); the caller tries again at the next change. The default has none.
+    fn set_injection(&mut self, _far: u32, _far_name: &str, _filters: &[Filter]) -> bool {
+        false
+    }
+
     /// The flow whose output to CONTROLLER sampled a packet into psample group `group`
-    /// (see [`crate::psample`]), if this backend installed one. The default: none.
+    /// (see the `psample` module), if this backend installed one. The default: none.
     fn packet_in_flow(&self, _group: u32) -> Option<PacketInFlow> {
         None
     }

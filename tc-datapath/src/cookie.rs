@@ -34,7 +34,7 @@ impl Fnv {
 }
 
 /// The first half of the cookies of `flow`'s filters.
-pub fn flow_hash(flow: &DecodedFlow) -> [u8; 8] {
+pub(crate) fn flow_hash(flow: &DecodedFlow) -> [u8; 8] {
     let mut h = Fnv::new();
     h.write(b"flow");
     h.write(&[flow.table_id]);

@@ -26,15 +26,15 @@ pub struct FlowSpec {
     pub table_id: u8,
     pub priority: u16,
     /// The controller's cookie; not part of the TC filter (the filter cookie identifies the
-    /// flow by content, see [`crate::cookie`]).
+    /// flow by content, see the `cookie` module).
     pub cookie: u64,
     /// `ofp_match` (padded) then the instructions, as ofproto's
     /// `encode_match_instructions` writes them.
     wire: Arc<[u8]>,
 }
 
-/// One flow decoded, borrowed: what the pure translation ([`crate::translate()`]) and the
-/// cookies ([`crate::cookie::flow_hash`]) read.
+/// One flow decoded, borrowed: what the pure translation (`translate()`) and the
+/// cookies (`cookie::flow_hash`) read.
 #[derive(Debug, Clone, Copy)]
 pub struct DecodedFlow<'a> {
     pub table_id: u8,

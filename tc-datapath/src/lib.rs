@@ -2,43 +2,47 @@
 //! and the per-switch kernel table that installs, adopts after a restart, counts and
 //! removes them over rtnetlink.
 //!
-//! - [`flow`]: a flow as the kernel side takes it ([`FlowSpec`], decoded [`DecodedFlow`]),
+//! Files, from the bottom up (a file uses only those above it in this list):
+//!
+//! - `uapi.rs`: numbers from the kernel's uapi headers. `nla.rs`: the netlink attribute
+//!   writer and reader (netlink-packet-route 0.34 lacks gact, vlan, pedit, csum and police,
+//!   so this crate writes and reads the messages itself).
+//! - `flow.rs`: a flow as the kernel side takes it ([`FlowSpec`], decoded [`DecodedFlow`]),
 //!   its [`Refusal`], its [`Counters`], the [`FlowId`] a flow table names it by.
-//! - [`backend`]: the [`Backend`] trait a flow table drives, and [`NormalOnly`] for a switch
-//!   without a kernel table.
+//! - `ports.rs`: the switch's [`PortMap`] (OpenFlow port number <-> Linux interface).
+//! - [`filter`]: the typed filters ([`Filter`]) and their netlink encoding and parsing;
+//!   `filter/flower/` one file per group of match keys, `filter/action/` one per action.
+//! - [`cookie`]: names each filter by its flow and content. [`meter`]: meters as police
+//!   rates ([`MeterTable`]). [`prio`]: where OpenFlow priorities go among TC chains and
+//!   prios, and the table-miss filters every table needs. [`psample`]: the packets that
+//!   output to CONTROLLER (act_sample) copies, as the kernel's psample family delivers
+//!   them (read in an async task: the one part that needs tokio).
 //! - [`translate`](mod@translate): one flow + the switch's [`PortMap`] and [`MeterTable`]
 //!   -> the [`Filter`]s that implement it, or a [`Refusal`] with the OpenFlow error.
-//!   Pure: no kernel, no I/O. [`cookie`] names each filter by its flow and content;
-//!   [`prio`] says where OpenFlow priorities go among TC chains and prios, and which
-//!   table-miss filters every table needs; [`meter`] turns meters into police rates.
-//! - [`table`]: one local switch's flows in the kernel ([`Table`], the [`Backend`] of a
-//!   local switch): places, adoption after a restart, counters, table-miss filters,
-//!   packet-in groups, the ports it leaves alone.
-//! - [`reconcile`]: [`plan`] what to add, replace and remove so that one device holds
-//!   exactly the wanted filters, from a full dump, by cookie (the injection pair's far end
-//!   is kept so; the kernel table's own places do the same for the flows).
-//! - [`Tc`]: the blocking netlink socket: probe, clsact, batched install/replace/remove,
-//!   dump (full, of one place, or terse: place, cookie and counters only).
-//! - [`psample`]: the packets that output to CONTROLLER (act_sample) copies, as the
-//!   kernel's psample family delivers them (read in an async task: it is the one part
-//!   that needs tokio).
-//! - [`filter`]: the typed filters and actions and their netlink encoding; [`nla`] is the
-//!   attribute writer and reader underneath (netlink-packet-route 0.34 lacks gact, vlan,
-//!   pedit, csum and police, so this crate writes and reads the messages itself).
+//!   Pure: no kernel, no I/O.
 //! - [`par`]: work on many flows spread over the CPUs.
+//! - `netlink.rs`: [`Tc`], the blocking netlink socket: probe, clsact, batched
+//!   install/replace/remove, dump (full, of one place, or terse: place, cookie and counters
+//!   only).
+//! - `backend.rs`: the [`Backend`] trait a flow table drives, and [`NormalOnly`] for a
+//!   switch without a kernel table.
+//! - [`table`]: one local switch's flows in the kernel ([`Table`], the [`Backend`] of a
+//!   local switch): places, counters, table-miss filters, packet-in groups, the ports it
+//!   leaves alone, and the injection pair's far end ([`Backend::set_injection`]); the one
+//!   reconciler. `table/adopt.rs`: adoption of what an earlier run left, by cookie;
+//!   `table/batch.rs`: many flows at once, in pipelined batches.
 
-pub mod backend;
+pub(crate) mod backend;
 pub mod cookie;
 pub mod filter;
-pub mod flow;
+pub(crate) mod flow;
 pub mod meter;
-pub mod netlink;
-pub mod nla;
+pub(crate) mod netlink;
+pub(crate) mod nla;
 pub mod par;
-pub mod ports;
+pub(crate) mod ports;
 pub mod prio;
 pub mod psample;
-pub mod reconcile;
 pub mod table;
 pub mod translate;
 mod uapi;
@@ -52,6 +56,5 @@ pub use flow::{Counters, DecodedFlow, FlowId, FlowSpec, PacketInFlow, Refusal};
 pub use meter::{Meter, MeterTable};
 pub use netlink::{KernelError, KernelSupport, Tc};
 pub use ports::PortMap;
-pub use reconcile::{diff, plan, Plan};
 pub use table::Table;
 pub use translate::translate;

@@ -14,10 +14,9 @@ pub mod flags {
     pub use ofproto::v13::{OFPMF_PKTPS as PKTPS, OFPMF_STATS as STATS};
 }
 
-pub use ofproto::v13::{OFPM_ALL, OFPM_MAX};
-/// `OFPM_CONTROLLER`: the virtual meter of the packets sent to the controller (1.3
+/// `OFPM_CONTROLLER` is the virtual meter of the packets sent to the controller (1.3.5
 /// section 7.3.4.4), the bound on packet-ins; without it, [`CONTROLLER_DEFAULT`].
-pub const OFPM_CONTROLLER: u32 = 0xffff_fffd;
+pub use ofproto::v13::{OFPM_ALL, OFPM_CONTROLLER, OFPM_MAX};
 /// The bound on packets that one filter sends to the controller until a controller sets
 /// OFPM_CONTROLLER: 1000 packets per second, bursts of 100. A packet storm must not starve
 /// the daemon or flood the controller.
@@ -150,7 +149,7 @@ impl MeterTable {
     /// The bound on the packets a filter copies to the controller: OFPM_CONTROLLER's rate
     /// if a controller set that meter (`None`: it has no band, no bound), otherwise
     /// [`CONTROLLER_DEFAULT`].
-    pub fn controller_rate(&self) -> Option<PoliceRate> {
+    pub(crate) fn controller_rate(&self) -> Option<PoliceRate> {
         match self.police(OFPM_CONTROLLER) {
             Ok(r) => r,
             Err(_) => Some(CONTROLLER_DEFAULT),

@@ -484,7 +484,7 @@ impl Tc {
     /// its (device, chain, prio) that it replaces (`tc filter replace`). The kernel swaps
     /// the old for the new at once, so no packet sees neither: this is how a filter whose
     /// key stays and whose actions change is updated (adding it beside the old one fails,
-    /// flower allows one filter per key in a prio). See [`crate::reconcile::plan`].
+    /// flower allows one filter per key in a prio). See [`crate::Table`].
     pub fn replace(&mut self, filters: &[Filter]) -> Vec<Result<(), KernelError>> {
         let flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
         self.pipeline(filters.len(), false, |i, seq, buf| {
@@ -509,7 +509,10 @@ impl Tc {
     /// handle H flower`): those switchd did not make may have been added with a protocol
     /// of their own (`protocol ip`), which [`Tc::remove`] (protocol all, as switchd
     /// installs) does not find. One result per filter, in order.
-    pub fn remove_any_protocol(&mut self, filters: &[FilterId]) -> Vec<Result<(), KernelError>> {
+    pub(crate) fn remove_any_protocol(
+        &mut self,
+        filters: &[FilterId],
+    ) -> Vec<Result<(), KernelError>> {
         self.pipeline(filters.len(), false, |i, seq, buf| {
             let f = &filters[i];
             let at = begin_msg(buf, RTM_DELTFILTER, NLM_F_REQUEST | NLM_F_ACK, seq);

@@ -54,7 +54,7 @@ impl PortMap {
     }
 
     /// The bridge ports (every mapped port but LOCAL): the devices that carry filters.
-    pub fn bridge_ports(&self) -> impl Iterator<Item = (u32, u32, &str)> + '_ {
+    pub(crate) fn bridge_ports(&self) -> impl Iterator<Item = (u32, u32, &str)> + '_ {
         self.iter().filter(|(p, _, _)| *p != OFPP_LOCAL)
     }
 

@@ -23,9 +23,9 @@
 use crate::filter::{Filter, FlowerKey, TcAction, Verdict};
 
 /// The overflow chain of table `t` is `OVERFLOW_CHAIN_BASE + t`.
-pub const OVERFLOW_CHAIN_BASE: u32 = 256;
+pub(crate) const OVERFLOW_CHAIN_BASE: u32 = 256;
 /// The TC prio of the table-miss filters, below every flow.
-pub const MISS_PRIO: u16 = 65535;
+pub(crate) const MISS_PRIO: u16 = 65535;
 
 /// (chain, prio) of an OpenFlow flow in table `table_id` at `priority`.
 pub fn placement(table_id: u8, priority: u16) -> (u32, u16) {

@@ -2,7 +2,7 @@
 //! generic-netlink family.
 //!
 //! Output to CONTROLLER becomes act_sample (rate 1) with a psample group number that names
-//! the flow ([`group_of`]). The kernel sends every sampled packet to the multicast group
+//! the flow (`group_of`). The kernel sends every sampled packet to the multicast group
 //! "packets" of the family "psample" (`net/psample/psample.c`, `include/uapi/linux/psample.h`
 //! in Linux 6.1), as one PSAMPLE_CMD_SAMPLE message:
 //!
@@ -51,8 +51,8 @@ const PSAMPLE_ATTR_SAMPLE_GROUP: u16 = 3;
 const PSAMPLE_ATTR_DATA: u16 = 6;
 
 /// The family and its multicast group for sampled packets.
-pub const FAMILY: &str = "psample";
-pub const GROUP_PACKETS: &str = "packets";
+pub(crate) const FAMILY: &str = "psample";
+pub(crate) const GROUP_PACKETS: &str = "packets";
 
 /// Requested receive buffer: a burst of samples (the controller police lets 100 through
 /// at once per filter) waits here while the daemon is busy.
@@ -67,7 +67,7 @@ const BATCH: usize = 16;
 /// The psample group of a flow whose cookie hash ([`crate::cookie::flow_hash`]) is
 /// `flow_hash`: the same flow content gives the same group in every run, so a restart
 /// adopts an unchanged CONTROLLER flow's filters. Never 0.
-pub fn group_of(flow_hash: [u8; 8]) -> u32 {
+pub(crate) fn group_of(flow_hash: [u8; 8]) -> u32 {
     let mut h = Fnv::new();
     h.write(b"psample");
     h.write(&flow_hash);
@@ -92,7 +92,7 @@ pub struct Sample {
 
 /// Parse one PSAMPLE_CMD_SAMPLE message's payload (after the nlmsghdr). `Ok(None)` for
 /// another command.
-pub fn parse_sample(payload: &[u8]) -> Result<Option<Sample>, NlaError> {
+pub(crate) fn parse_sample(payload: &[u8]) -> Result<Option<Sample>, NlaError> {
     let cmd = nla::get_u8(payload)?;
     if cmd != PSAMPLE_CMD_SAMPLE {
         return Ok(None);

@@ -2,7 +2,7 @@
 //! [`crate::translate()`] makes of it, on the clsact ingress of the bridge's ports, over a
 //! blocking [`Tc`] socket. The [`Table`] is the switch's [`Backend`].
 //!
-//! Filters are kept by their place in the kernel, a [`SlotKey`] (device, chain, prio,
+//! Filters are kept by their place in the kernel, a `SlotKey` (device, chain, prio,
 //! flower key): flower holds one filter per key in a prio. A flow that needs a place that
 //! another flow holds (a MODIFY installs the new version before the old one goes) takes it
 //! over, by replacing the filter in place when the content differs; the previous holder
@@ -11,7 +11,7 @@
 //! every port ([`crate::prio`]); the packet-in group of each flow that outputs to
 //! CONTROLLER is known, to name the flow of a sampled packet.
 //!
-//! Hitless restart ([`adopt`]): a port seen for the first time is dumped tersely, and its
+//! Hitless restart (`adopt.rs`): a port seen for the first time is dumped tersely, and its
 //! filters are leftovers that the flows of this run adopt by cookie;
 //! [`Backend::remove_leftovers`], once the configured flows are in, removes the rest.
 //!
@@ -19,6 +19,10 @@
 //! is left alone: no filter goes onto it, and it is named in [`Table::left_alone`] and in
 //! the log, unless the switch takes its ports anyway ([`Table::take_ports`]); then each
 //! such filter is removed and logged in `tc filter` terms.
+//!
+//! The injection filters of the switch's injection pair ([`Backend::set_injection`]) are
+//! kept the same way: slots of the table on the pair's far end, adopted by cookie after a
+//! restart; the far end is the switch's own, so whatever else is on it is removed.
 //!
 //! The table does not log through the daemon: it says what it would log to the [`Log`]
 //! it was given.
@@ -63,6 +67,8 @@ pub type Log = Box<dyn Fn(Level, &str) + Send>;
 
 /// The owner of the table-miss filters (the flow table never hands out this id).
 const INFRA: FlowId = u64::MAX;
+/// The owner of the injection filters ([`Backend::set_injection`]; never a flow's id).
+const INJECT: FlowId = u64::MAX - 1;
 
 /// OFPET_FLOW_MOD_FAILED / OFPFMFC_UNKNOWN: a kernel refusal is not one of the causes that
 /// OpenFlow names, except a full table (OFPFMFC_TABLE_FULL) when the kernel is out of room.
@@ -170,6 +176,9 @@ pub struct Table {
     /// The flows that output to CONTROLLER, by psample group (the latest installed last:
     /// equal content gives an equal group), and each one's group.
     packet_in: PacketIns,
+    /// The injection pair's far end (once its filters were read) and the filters it holds.
+    inject_far: Option<u32>,
+    injection: Vec<Filter>,
 }
 
 /// Which flow a sampled packet came from: psample group to flows, flow to group.
@@ -283,6 +292,8 @@ impl Table {
             listed_places: HashMap::new(),
             settled: false,
             packet_in: PacketIns::default(),
+            inject_far: None,
+            injection: Vec::new(),
         })
     }
 
@@ -328,6 +339,9 @@ impl Table {
 
     /// The filter that flow `id` (or [`INFRA`]) wants at `key` now, translated again.
     fn filter_of(&self, id: FlowId, key: &SlotKey) -> Option<Filter> {
+        if id == INJECT {
+            return self.injection.iter().find(|f| slot_key(f) == *key).cloned();
+        }
         let filters: Vec<Filter> = if id == INFRA {
             self.tables
                 .iter()
@@ -723,7 +737,7 @@ impl Backend for Table {
                 say!(self, Warn, "clsact on {pname}: {e}");
                 continue;
             }
-            self.scan_port(*ifindex, pname);
+            self.scan_port(*ifindex, pname, self.take_ports);
         }
         // The table-miss filters of a port that left the bridge go with it.
         for ifindex in &vanished {
@@ -752,6 +766,60 @@ impl Backend for Table {
 
     fn remove_leftovers(&mut self) {
         self.drop_leftovers();
+    }
+
+    fn set_injection(&mut self, far: u32, far_name: &str, filters: &[Filter]) -> bool {
+        if self.inject_far != Some(far) {
+            if let Err(e) = self.tc.ensure_clsact(far) {
+                say!(self, Warn, "clsact on {far_name}: {e}");
+                return false;
+            }
+            // The far end is the switch's own: filters it did not make go.
+            self.scan_port(far, far_name, true);
+            self.inject_far = Some(far);
+        }
+        let before: Vec<SlotKey> = self.injection.iter().map(slot_key).collect();
+        self.injection = filters.to_vec();
+        let mut ok = true;
+        for f in filters {
+            let k = slot_key(f);
+            match self.slots.get(&k).map(|s| (s.owner, s.cookie, s.handle)) {
+                Some((INJECT, cookie, _)) if cookie == f.cookie => {}
+                Some((INJECT, _, handle)) => {
+                    // Same place, new content (a port's new ifindex): in place.
+                    let mut nf = f.clone();
+                    nf.handle = handle;
+                    match self.replace_one(&nf) {
+                        Ok(()) => {
+                            if let Some(s) = self.slots.get_mut(&k) {
+                                s.cookie = nf.cookie;
+                            }
+                        }
+                        Err(e) => {
+                            ok = false;
+                            say!(
+                                self,
+                                Warn,
+                                "the kernel refused an injection filter: {}",
+                                kernel_refusal("replace", &nf, &e)
+                            );
+                        }
+                    }
+                }
+                _ => {
+                    if let Err(r) = self.attach(INJECT, f) {
+                        ok = false;
+                        say!(self, Warn, "the kernel refused an injection filter: {r}");
+                    }
+                }
+            }
+        }
+        let wanted: BTreeSet<SlotKey> = filters.iter().map(slot_key).collect();
+        for k in before.iter().filter(|k| !wanted.contains(k)) {
+            self.detach(INJECT, k);
+        }
+        self.drop_leftovers_of(far);
+        ok
     }
 
     fn release(&mut self) {

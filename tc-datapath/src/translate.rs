@@ -29,6 +29,7 @@
 use std::net::Ipv4Addr;
 
 use ofproto::v13::action::Action;
+use ofproto::v13::errors::{bad_action, bad_instruction, bad_match, flow_mod_failed};
 use ofproto::v13::oxm::{self, Oxm, OFPVID_PRESENT};
 use ofproto::v13::{Instruction, Match};
 use ofproto::OfpErrorCode;
@@ -42,29 +43,6 @@ use crate::flow::{DecodedFlow, Refusal};
 use crate::meter::MeterTable;
 use crate::ports::{PortMap, OFPP_LOCAL};
 use crate::prio;
-
-/// The OpenFlow 1.3 error codes a translation can answer with (spec 7.4.4).
-pub mod codes {
-    pub use ofproto::v13::errors::bad_action::BAD_ARGUMENT;
-    pub use ofproto::v13::errors::bad_action::BAD_EXPERIMENTER as BAD_ACTION_EXPERIMENTER;
-    pub use ofproto::v13::errors::bad_action::BAD_OUT_PORT;
-    pub use ofproto::v13::errors::bad_action::BAD_SET_ARGUMENT;
-    pub use ofproto::v13::errors::bad_action::BAD_SET_TYPE;
-    pub use ofproto::v13::errors::bad_action::BAD_TYPE as BAD_ACTION_TYPE;
-    pub use ofproto::v13::errors::bad_action::MATCH_INCONSISTENT;
-    pub use ofproto::v13::errors::bad_action::TOO_MANY;
-    pub use ofproto::v13::errors::bad_action::UNSUPPORTED_ORDER;
-    pub use ofproto::v13::errors::bad_instruction::BAD_EXPERIMENTER as BAD_INST_EXPERIMENTER;
-    pub use ofproto::v13::errors::bad_instruction::BAD_TABLE_ID;
-    pub use ofproto::v13::errors::bad_instruction::UNSUP_INST;
-    pub use ofproto::v13::errors::bad_instruction::UNSUP_METADATA;
-    pub use ofproto::v13::errors::bad_match::BAD_FIELD;
-    pub use ofproto::v13::errors::bad_match::BAD_MASK;
-    pub use ofproto::v13::errors::bad_match::BAD_PREREQ;
-    pub use ofproto::v13::errors::bad_match::BAD_VALUE;
-    pub use ofproto::v13::errors::flow_mod_failed::BAD_TABLE_ID as FLOW_BAD_TABLE_ID;
-}
-use codes::*;
 
 fn refuse<T>(error: OfpErrorCode, reason: impl Into<String>) -> Result<T, Refusal> {
     Err(Refusal {
@@ -192,7 +170,7 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
             Oxm::InPort(p) => {
                 if *p == OFPP_LOCAL || ports.ifindex(*p).is_none() || *p > ofproto::v13::OFPP_MAX {
                     return refuse(
-                        BAD_VALUE,
+                        bad_match::BAD_VALUE,
                         format!("in_port {p} is not a bridge port of this switch"),
                     );
                 }
@@ -274,7 +252,7 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
             Oxm::ArpOp(op) => {
                 let Ok(op) = u8::try_from(*op) else {
                     return refuse(
-                        BAD_VALUE,
+                        bad_match::BAD_VALUE,
                         format!("arp_op {op} does not fit flower's 8-bit ARP opcode key"),
                     );
                 };
@@ -302,7 +280,7 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
                 None | Some(u64::MAX) => {
                     let Ok(id) = u32::try_from(t.value) else {
                         return refuse(
-                            BAD_VALUE,
+                            bad_match::BAD_VALUE,
                             format!(
                                 "tunnel_id {:#x} is wider than the 32-bit key id TC matches",
                                 t.value
@@ -313,7 +291,7 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
                 }
                 Some(_) => {
                     return refuse(
-                        BAD_MASK,
+                        bad_match::BAD_MASK,
                         "tunnel_id can only be matched exactly: flower's key id has no mask",
                     )
                 }
@@ -322,7 +300,7 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
                 let p = &o.payload[..];
                 if !opaque_match_field_translates(o) {
                     return refuse(
-                        BAD_FIELD,
+                        bad_match::BAD_FIELD,
                         format!("{} cannot be matched by TC flower", field_name(f)),
                     );
                 }
@@ -381,7 +359,7 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
                     && (o.field == NXM_TUN_IPV4_SRC || o.field == NXM_TUN_IPV4_DST)
                 {
                     let Some(v) = opaque_v4(p, o.has_mask) else {
-                        return refuse(BAD_VALUE, "tun_src/tun_dst with a wrong length");
+                        return refuse(bad_match::BAD_VALUE, "tun_src/tun_dst with a wrong length");
                     };
                     if o.field == NXM_TUN_IPV4_SRC {
                         k.enc_ipv4_src = Some(v)
@@ -390,20 +368,20 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
                     }
                 } else {
                     return refuse(
-                        BAD_FIELD,
+                        bad_match::BAD_FIELD,
                         format!("{} cannot be matched by TC flower", field_name(f)),
                     );
                 }
             }
             Oxm::Metadata(_) => {
                 return refuse(
-                    BAD_FIELD,
+                    bad_match::BAD_FIELD,
                     "metadata cannot be matched: TC carries no metadata between chains",
                 )
             }
             other => {
                 return refuse(
-                    BAD_FIELD,
+                    bad_match::BAD_FIELD,
                     format!("{} cannot be matched by TC flower", field_name(other)),
                 )
             }
@@ -416,7 +394,10 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
         if ok {
             Ok(())
         } else {
-            refuse(BAD_PREREQ, format!("{what} needs {needs} in the match"))
+            refuse(
+                bad_match::BAD_PREREQ,
+                format!("{what} needs {needs} in the match"),
+            )
         }
     };
     let is_ip = matches!(et, Some(ETH_IP | ETH_IPV6));
@@ -479,7 +460,7 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
     )?;
     if dscp.is_some() || ecn.is_some() {
         if dscp.is_some_and(|d| d > 63) || ecn.is_some_and(|e| e > 3) {
-            return refuse(BAD_VALUE, "ip_dscp is 6 bits and ip_ecn 2 bits");
+            return refuse(bad_match::BAD_VALUE, "ip_dscp is 6 bits and ip_ecn 2 bits");
         }
         let (mut v, mut m) = (0u8, 0u8);
         if let Some(d) = dscp {
@@ -510,7 +491,7 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
             need(!pcp, "vlan_pcp", "vlan_vid other than NONE")?;
             if let Some(t @ (ETH_VLAN | ETH_QINQ)) = et {
                 return refuse(
-                    BAD_VALUE,
+                    bad_match::BAD_VALUE,
                     format!(
                         "eth_type {t:#06x} is a VLAN tag, and eth_type is the type after the tags: match tags with vlan_vid"
                     ),
@@ -522,11 +503,11 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
             if v & OFPVID_PRESENT == 0 {
                 if m & OFPVID_PRESENT != 0 && v == 0 {
                     return refuse(
-                        BAD_VALUE,
+                        bad_match::BAD_VALUE,
                         "vlan_vid=NONE (untagged only) cannot be expressed in TC flower",
                     );
                 }
-                return refuse(BAD_VALUE, "vlan_vid without OFPVID_PRESENT");
+                return refuse(bad_match::BAD_VALUE, "vlan_vid without OFPVID_PRESENT");
             }
             if m == OFPVID_PRESENT {
                 // any tagged packet
@@ -535,7 +516,7 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
                 ctx.vlan_vid = Some(v & 0x0fff);
             } else {
                 return refuse(
-                    BAD_MASK,
+                    bad_match::BAD_MASK,
                     "vlan_vid can be matched exactly or as 'any tag', flower's VLAN id has no mask",
                 );
             }
@@ -586,7 +567,7 @@ fn compile_instructions<'a>(
         let t = i.instruction_type();
         if t < 32 && seen & (1 << t) != 0 {
             return refuse(
-                UNSUP_INST,
+                bad_instruction::UNSUP_INST,
                 format!("instruction type {t} appears twice in one flow"),
             );
         }
@@ -600,14 +581,14 @@ fn compile_instructions<'a>(
             Instruction::ClearActions => {}
             Instruction::WriteMetadata { .. } => {
                 return refuse(
-                    UNSUP_METADATA,
+                    bad_instruction::UNSUP_METADATA,
                     "write_metadata is not supported: TC carries no metadata between chains",
                 )
             }
             Instruction::GotoTable(t) => {
-                if *t <= flow.table_id || *t == 0xff {
+                if *t <= flow.table_id || *t == ofproto::v13::OFPTT_ALL {
                     return refuse(
-                        BAD_TABLE_ID,
+                        bad_instruction::BAD_TABLE_ID,
                         format!(
                             "goto_table {t} from table {}: the next table must have a higher id",
                             flow.table_id
@@ -618,7 +599,7 @@ fn compile_instructions<'a>(
             }
             Instruction::Experimenter { experimenter, .. } => {
                 return refuse(
-                    BAD_INST_EXPERIMENTER,
+                    bad_instruction::BAD_EXPERIMENTER,
                     format!("experimenter instruction {experimenter:#x} is not supported"),
                 )
             }
@@ -626,7 +607,7 @@ fn compile_instructions<'a>(
     }
     if write.is_some_and(|w| !w.is_empty()) && goto.is_some() {
         return refuse(
-            UNSUP_INST,
+            bad_instruction::UNSUP_INST,
             "write_actions together with goto_table: the action set cannot travel between TC chains",
         );
     }
@@ -701,7 +682,7 @@ impl Lowering<'_> {
         if let Some((tpid, vid, pcp)) = self.p.push.take() {
             let Some(vid) = vid else {
                 return refuse(
-                    BAD_ARGUMENT,
+                    bad_action::BAD_ARGUMENT,
                     "push_vlan must be followed by set_field vlan_vid: TC's vlan push needs the VLAN id",
                 );
             };
@@ -720,7 +701,7 @@ impl Lowering<'_> {
         if std::mem::take(&mut self.p.tunnel) {
             let (Some(src), Some(dst)) = (self.p.tun_src, self.p.tun_dst) else {
                 return refuse(
-                    BAD_SET_ARGUMENT,
+                    bad_action::BAD_SET_ARGUMENT,
                     "setting tunnel_id needs tun_src and tun_dst set too: TC's tunnel_key set requires both addresses",
                 );
             };
@@ -738,7 +719,7 @@ impl Lowering<'_> {
         match self.ctx.eth_type {
             Some(t @ (ETH_IP | ETH_IPV6)) => Ok(t),
             _ => refuse(
-                MATCH_INCONSISTENT,
+                bad_action::MATCH_INCONSISTENT,
                 format!("set_field {what} needs eth_type 0x0800 or 0x86dd in the match"),
             ),
         }
@@ -789,7 +770,7 @@ impl Lowering<'_> {
                 }
                 let Some(vid) = self.vid else {
                     return refuse(
-                        BAD_SET_ARGUMENT,
+                        bad_action::BAD_SET_ARGUMENT,
                         "set_field vlan_pcp alone needs the VLAN id known (match vlan_vid or set it too): TC's vlan modify rewrites both",
                     );
                 };
@@ -802,7 +783,7 @@ impl Lowering<'_> {
             Oxm::TunnelId(t) => {
                 let Ok(id) = u32::try_from(t.value) else {
                     return refuse(
-                        BAD_SET_ARGUMENT,
+                        bad_action::BAD_SET_ARGUMENT,
                         format!("tunnel_id {:#x} is wider than TC's 32-bit key id", t.value),
                     );
                 };
@@ -835,7 +816,7 @@ impl Lowering<'_> {
                 Ok(())
             } else {
                 refuse(
-                    MATCH_INCONSISTENT,
+                    bad_action::MATCH_INCONSISTENT,
                     format!("set_field {what} needs ip_proto {proto} in the match"),
                 )
             }
@@ -845,7 +826,10 @@ impl Lowering<'_> {
             Oxm::EthSrc(m) => (keys(Eth, 6, &m.value.0), 0),
             Oxm::Ipv4Src(m) | Oxm::Ipv4Dst(m) => {
                 if self.l3("ipv4_src/ipv4_dst")? != ETH_IP {
-                    return refuse(MATCH_INCONSISTENT, "set_field ipv4 needs eth_type 0x0800");
+                    return refuse(
+                        bad_action::MATCH_INCONSISTENT,
+                        "set_field ipv4 needs eth_type 0x0800",
+                    );
                 }
                 let off = if matches!(f, Oxm::Ipv4Src(_)) { 12 } else { 16 };
                 let l4 = self.l4_csum() & !csum::ICMP;
@@ -853,7 +837,10 @@ impl Lowering<'_> {
             }
             Oxm::Ipv6Src(m) | Oxm::Ipv6Dst(m) => {
                 if self.l3("ipv6_src/ipv6_dst")? != ETH_IPV6 {
-                    return refuse(MATCH_INCONSISTENT, "set_field ipv6 needs eth_type 0x86dd");
+                    return refuse(
+                        bad_action::MATCH_INCONSISTENT,
+                        "set_field ipv6 needs eth_type 0x86dd",
+                    );
                 }
                 let off = if matches!(f, Oxm::Ipv6Src(_)) { 8 } else { 24 };
                 (keys(Ip6, off, &m.value.octets()), self.l4_csum())
@@ -877,7 +864,10 @@ impl Lowering<'_> {
             Oxm::IpDscp(d) | Oxm::IpEcn(d) => {
                 let dscp = matches!(f, Oxm::IpDscp(_));
                 if (dscp && *d > 63) || (!dscp && *d > 3) {
-                    return refuse(BAD_SET_ARGUMENT, "ip_dscp is 6 bits and ip_ecn 2 bits");
+                    return refuse(
+                        bad_action::BAD_SET_ARGUMENT,
+                        "ip_dscp is 6 bits and ip_ecn 2 bits",
+                    );
                 }
                 match self.l3("ip_dscp/ip_ecn")? {
                     ETH_IP => {
@@ -897,7 +887,7 @@ impl Lowering<'_> {
             }
             _ => {
                 return refuse(
-                    BAD_SET_TYPE,
+                    bad_action::BAD_SET_TYPE,
                     format!("set_field {} has no TC equivalent here", field_name_any(f)),
                 )
             }
@@ -982,7 +972,7 @@ pub use ofproto::v13::OFPCML_NO_BUFFER;
 /// the sample, so the packet takes the rest of the filter's actions without the copy to
 /// the controller) and act_sample (every packet, cut to `trunc`, to psample group
 /// `group`, which names the flow). Without a rate, the sample alone.
-pub fn controller_actions(
+pub(crate) fn controller_actions(
     at: usize,
     group: u32,
     trunc: Option<u32>,
@@ -1060,14 +1050,14 @@ fn lower(
                             }),
                             None => {
                                 return refuse(
-                                    BAD_OUT_PORT,
+                                    bad_action::BAD_OUT_PORT,
                                     "output to LOCAL, but this switch has no local port",
                                 )
                             }
                         },
                         port::TABLE => {
                             return refuse(
-                                BAD_OUT_PORT,
+                                bad_action::BAD_OUT_PORT,
                                 "output to TABLE is only valid in packet-out",
                             )
                         }
@@ -1081,7 +1071,7 @@ fn lower(
                             }),
                             None => {
                                 return refuse(
-                                    BAD_OUT_PORT,
+                                    bad_action::BAD_OUT_PORT,
                                     format!("output to port {p}, which this switch does not have"),
                                 )
                             }
@@ -1091,7 +1081,7 @@ fn lower(
                 Action::PushVlan(tpid) => {
                     if *tpid != 0x8100 && *tpid != 0x88a8 {
                         return refuse(
-                            BAD_ARGUMENT,
+                            bad_action::BAD_ARGUMENT,
                             format!("push_vlan with EtherType {tpid:#06x}: only 0x8100 and 0x88a8 are VLAN tags"),
                         );
                     }
@@ -1108,13 +1098,13 @@ fn lower(
                 Action::DecNwTtl => l.ttl(None)?,
                 Action::Experimenter { experimenter, .. } => {
                     return refuse(
-                        BAD_ACTION_EXPERIMENTER,
+                        bad_action::BAD_EXPERIMENTER,
                         format!("experimenter action {experimenter:#x} is not supported"),
                     )
                 }
                 other => {
                     return refuse(
-                        BAD_ACTION_TYPE,
+                        bad_action::BAD_TYPE,
                         format!(
                             "{} has no TC equivalent in this datapath",
                             action_name(other)
@@ -1150,13 +1140,13 @@ fn finish(
         let rest = &items[pos + 1..];
         if rest.iter().any(|i| matches!(i, Item::Tc(_))) {
             return refuse(
-                UNSUPPORTED_ORDER,
+                bad_action::UNSUPPORTED_ORDER,
                 "NORMAL followed by changes to the packet and another output: TC can only end with NORMAL",
             );
         }
         if rest.iter().any(|i| matches!(i, Item::Goto(_))) {
             return refuse(
-                UNSUPPORTED_ORDER,
+                bad_action::UNSUPPORTED_ORDER,
                 "NORMAL together with goto_table: the bridge would take the packet away from the next table",
             );
         }
@@ -1184,7 +1174,7 @@ fn finish(
                             (true, true) => MirredKind::IngressRedirect,
                             (true, false) => {
                                 return refuse(
-                                    UNSUPPORTED_ORDER,
+                                    bad_action::UNSUPPORTED_ORDER,
                                     "output to LOCAL must be the last output",
                                 )
                             }
@@ -1203,7 +1193,7 @@ fn finish(
     }
     if out.len() > MAX_ACTIONS {
         return refuse(
-            TOO_MANY,
+            bad_action::TOO_MANY,
             format!(
                 "the flow needs {} TC actions, a filter holds at most {MAX_ACTIONS}",
                 out.len()
@@ -1224,8 +1214,11 @@ pub fn translate(
     ports: &PortMap,
     meters: &MeterTable,
 ) -> Result<Vec<Filter>, Refusal> {
-    if flow.table_id == 0xff {
-        return refuse(FLOW_BAD_TABLE_ID, "table 255 is OFPTT_ALL, not a table");
+    if flow.table_id == ofproto::v13::OFPTT_ALL {
+        return refuse(
+            flow_mod_failed::BAD_TABLE_ID,
+            "table 255 is OFPTT_ALL, not a table",
+        );
     }
     let (key, ctx) = compile_match(flow.r#match, ports)?;
     let steps = compile_instructions(flow, meters)?;

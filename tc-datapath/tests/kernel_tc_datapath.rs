@@ -14,11 +14,47 @@ use regress::net::LanSwitch;
 use regress::Lan;
 use tc_datapath::translate::port;
 use tc_datapath::{
-    diff, plan, prio, translate, DecodedFlow, Filter, MeterTable, MirredKind, PortMap, Tc,
-    TcAction, Verdict,
+    prio, translate, Backend, DecodedFlow, Filter, FilterId, Installed, MeterTable, MirredKind,
+    PortMap, Table, Tc, TcAction, Verdict,
 };
 
 const IGNORE: &str = "kernel tier: needs cls_flower, runs in the VM";
+
+/// What the kernel lacks of `wanted` and holds beside it: a wanted filter is there when an
+/// installed one has its place (device, chain, prio) and cookie (equal cookies, equal
+/// content); every other installed filter, and a second copy, is extra.
+fn difference<'a>(
+    wanted: &'a [Filter],
+    installed: &[Installed],
+) -> (Vec<&'a Filter>, Vec<FilterId>) {
+    use std::collections::HashSet;
+    type Place = (u32, u32, u16, [u8; 16]);
+    let have: HashSet<Place> = installed
+        .iter()
+        .filter_map(|i| i.cookie.map(|c| (i.id.ifindex, i.id.chain, i.id.prio, c)))
+        .collect();
+    let want: HashSet<Place> = wanted
+        .iter()
+        .map(|f| (f.ifindex, f.chain, f.prio, f.cookie))
+        .collect();
+    let missing = wanted
+        .iter()
+        .filter(|f| !have.contains(&(f.ifindex, f.chain, f.prio, f.cookie)))
+        .collect();
+    let mut seen = HashSet::new();
+    let extra = installed
+        .iter()
+        .filter(|i| match i.cookie {
+            Some(c) => {
+                let p = (i.id.ifindex, i.id.chain, i.id.prio, c);
+                !(want.contains(&p) && seen.insert(p))
+            }
+            None => true,
+        })
+        .map(|i| i.id)
+        .collect();
+    (missing, extra)
+}
 
 /// One flow: table, priority, match fields, instructions.
 struct Flow(u8, u16, Vec<Oxm>, Vec<Instruction>);
@@ -405,14 +441,14 @@ fn dump_returns_cookies_and_growing_counters_that_agree_with_tc() {
     for (_, i, _) in sw.ports.iter() {
         installed.extend(sw.dump(i));
     }
-    let (add, remove) = diff(&wanted, &installed);
+    let (add, remove) = difference(&wanted, &installed);
     assert!(
         add.is_empty() && remove.is_empty(),
         "add {add:?} remove {remove:?}"
     );
     // A changed flow set: only the difference is applied.
     let wanted2 = sw.translate(&[normal_flow(0)]);
-    let (add, remove) = diff(&wanted2, &installed);
+    let (add, remove) = difference(&wanted2, &installed);
     assert!(add.is_empty());
     assert_eq!(remove.len(), 1);
     assert_eq!(remove[0], drop.id());
@@ -823,7 +859,7 @@ fn colliding_handles_both_install_and_reconcile() {
     for (_, i, _) in sw.ports.iter() {
         installed.extend(sw.dump(i));
     }
-    let (add, remove) = diff(&wanted, &installed);
+    let (add, remove) = difference(&wanted, &installed);
     assert!(add.is_empty() && remove.is_empty(), "{add:?} {remove:?}");
     // The id install reported removes exactly that filter.
     let gone = wanted[at[1]].id();
@@ -862,22 +898,23 @@ fn changed_actions_under_the_same_match_are_replaced_in_place() {
     let mut beside = changed.clone();
     let res = sw.tc(move |tc| tc.install(&mut beside));
     assert_eq!(res[0].as_ref().map_err(|e| e.errno), Err(17), "{res:?}");
-    // plan turns it into a replacement under the installed handle.
-    let mut installed = Vec::new();
-    for (_, i, _) in sw.ports.iter() {
-        installed.extend(sw.dump(i));
-    }
-    let p = plan(&new, &installed);
-    assert!(p.add.is_empty() && p.remove.is_empty(), "{p:?}");
-    assert_eq!(p.replace.len(), 1);
+    // The kernel table's reconciler (a new table, as after a restart, keeping the port's
+    // filters as the injection pair's) adopts the rest and replaces it under the installed
+    // handle.
     let was = old
         .iter()
         .find(|f| f.ifindex == ifx && f.prio == prio::placement(0, 100).1)
-        .expect("old filter");
-    assert_eq!(p.replace[0].handle, was.handle);
-    let rep = p.replace.clone();
-    let res = sw.tc(move |tc| tc.replace(&rep));
-    assert_eq!(res, vec![Ok(())]);
+        .expect("old filter")
+        .clone();
+    let on_port: Vec<Filter> = new.iter().filter(|f| f.ifindex == ifx).cloned().collect();
+    let ns = sw.lan.switch_ns.as_ref().expect("switch namespace");
+    let ok = ns
+        .enter(move || {
+            let mut t = Table::open("test", Box::new(|_, _| {})).expect("netlink socket");
+            t.set_injection(ifx, "port 1", &on_port)
+        })
+        .expect("enter the switch namespace");
+    assert!(ok, "the table refused a filter");
     assert!(
         sw.host(0).ns.ping_eventually(sw.host(1).ip, 3),
         "ICMP still dropped after the replacement"
@@ -889,11 +926,13 @@ fn changed_actions_under_the_same_match_are_replaced_in_place() {
         .collect();
     assert_eq!(at.len(), 1, "{at:?}");
     assert_eq!(at[0].cookie, Some(changed[0].cookie));
+    assert_eq!(at[0].id.handle, was.handle, "replaced in place");
     let mut installed = Vec::new();
     for (_, i, _) in sw.ports.iter() {
         installed.extend(sw.dump(i));
     }
-    assert!(plan(&new, &installed).is_empty());
+    let (add, remove) = difference(&new, &installed);
+    assert!(add.is_empty() && remove.is_empty(), "{add:?} {remove:?}");
 }
 
 /// Give host `i` a VLAN 10 interface `eth0.10` with address 10.79.0.(i+1)/24.

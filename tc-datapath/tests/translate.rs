@@ -5,12 +5,13 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use bytes::{BufMut, BytesMut};
 use ofproto::v13::action::Action;
+use ofproto::v13::errors::{bad_action, bad_instruction, bad_match, flow_mod_failed};
 use ofproto::v13::oxm::OXM_CLASS_NXM_1;
 use ofproto::v13::{
     Instruction, MacAddr, Masked, Match, MeterBand, MeterMod, MeterModCommand, Oxm, OxmOpaque,
 };
 use tc_datapath::filter::csum;
-use tc_datapath::translate::{codes, port};
+use tc_datapath::translate::port;
 use tc_datapath::{
     prio, translate, DecodedFlow, Filter, FlowerKey, MeterTable, MirredKind, PeditHeader, PeditKey,
     PoliceRate, PortMap, Refusal, TcAction, Verdict,
@@ -111,7 +112,7 @@ fn in_port_picks_the_device_and_no_in_port_means_every_port() {
     assert_eq!(all[0].flow_id(), all[2].flow_id());
     assert_ne!(all[0].cookie, all[2].cookie);
     let r = refused(vec![Oxm::InPort(9)], apply(vec![]));
-    assert_refusal(&r, codes::BAD_VALUE, &["in_port 9"]);
+    assert_refusal(&r, bad_match::BAD_VALUE, &["in_port 9"]);
 }
 
 #[test]
@@ -147,19 +148,19 @@ fn vlan_fields_become_a_tag_match_with_the_inner_ethertype() {
     let k = key(vec![Oxm::VlanVid(Masked::with_mask(0x1000, 0x1000))]);
     assert_eq!((k.eth_type, k.vlan_id), (Some(0x8100), None));
     let r = refused(vec![Oxm::VlanVid(Masked::exact(0))], apply(vec![]));
-    assert_refusal(&r, codes::BAD_VALUE, &["NONE", "untagged"]);
+    assert_refusal(&r, bad_match::BAD_VALUE, &["NONE", "untagged"]);
     let r = refused(
         vec![Oxm::VlanVid(Masked::with_mask(0x1005, 0x100f))],
         apply(vec![]),
     );
-    assert_refusal(&r, codes::BAD_MASK, &["vlan_vid"]);
+    assert_refusal(&r, bad_match::BAD_MASK, &["vlan_vid"]);
     let r = refused(vec![Oxm::VlanPcp(1)], apply(vec![]));
-    assert_refusal(&r, codes::BAD_PREREQ, &["vlan_pcp", "vlan_vid"]);
+    assert_refusal(&r, bad_match::BAD_PREREQ, &["vlan_pcp", "vlan_vid"]);
     // eth_type is the type after the tags: a tag type there matches nothing in
     // OpenFlow, but would match every tagged packet in flower.
     for t in [0x8100, 0x88a8] {
         let r = refused(vec![Oxm::EthType(t)], apply(vec![]));
-        assert_refusal(&r, codes::BAD_VALUE, &["VLAN tag", "vlan_vid"]);
+        assert_refusal(&r, bad_match::BAD_VALUE, &["VLAN tag", "vlan_vid"]);
     }
     // Without vlan_vid, IP stays a plain EtherType key: flower then matches IPv4
     // behind a tag too (shown with packets in kernel_tc_datapath).
@@ -346,7 +347,7 @@ fn arp_fields() {
         (Some((mac(1).0, [0xff; 6])), Some((mac(2).0, [0xff; 6])))
     );
     let r = refused(vec![Oxm::EthType(0x0806), Oxm::ArpOp(300)], apply(vec![]));
-    assert_refusal(&r, codes::BAD_VALUE, &["arp_op 300"]);
+    assert_refusal(&r, bad_match::BAD_VALUE, &["arp_op 300"]);
 }
 
 #[test]
@@ -366,12 +367,12 @@ fn tunnel_metadata() {
         Some((Ipv4Addr::new(192, 0, 2, 0), Ipv4Addr::new(255, 255, 255, 0)))
     );
     let r = refused(vec![Oxm::TunnelId(Masked::exact(1 << 40))], apply(vec![]));
-    assert_refusal(&r, codes::BAD_VALUE, &["tunnel_id", "32-bit"]);
+    assert_refusal(&r, bad_match::BAD_VALUE, &["tunnel_id", "32-bit"]);
     let r = refused(
         vec![Oxm::TunnelId(Masked::with_mask(1, 0xff))],
         apply(vec![]),
     );
-    assert_refusal(&r, codes::BAD_MASK, &["tunnel_id"]);
+    assert_refusal(&r, bad_match::BAD_MASK, &["tunnel_id"]);
 }
 
 #[test]
@@ -401,7 +402,7 @@ fn prerequisites_are_checked() {
     ];
     for (fields, word) in cases {
         let r = refused(fields.clone(), apply(vec![]));
-        assert_refusal(&r, codes::BAD_PREREQ, &[word, "needs"]);
+        assert_refusal(&r, bad_match::BAD_PREREQ, &[word, "needs"]);
     }
 }
 
@@ -415,7 +416,7 @@ fn fields_flower_cannot_match_are_refused_by_name() {
         (nxm(33, &[0, 0, 0, 1], false), "class 0x0001 field 33"),
     ] {
         let r = refused(vec![f], apply(vec![]));
-        assert_refusal(&r, codes::BAD_FIELD, &[name]);
+        assert_refusal(&r, bad_match::BAD_FIELD, &[name]);
     }
 }
 
@@ -453,7 +454,7 @@ fn no_actions_drops_and_output_redirects() {
         ]
     );
     let r = refused(vec![], apply(vec![out(7)]));
-    assert_refusal(&r, codes::BAD_OUT_PORT, &["port 7"]);
+    assert_refusal(&r, bad_action::BAD_OUT_PORT, &["port 7"]);
 }
 
 #[test]
@@ -489,9 +490,9 @@ fn reserved_ports() {
         vec![mirror(13), TcAction::Gact(Verdict::Ok)]
     );
     let r = refused(vec![], apply(vec![out(port::LOCAL)]));
-    assert_refusal(&r, codes::BAD_OUT_PORT, &["LOCAL"]);
+    assert_refusal(&r, bad_action::BAD_OUT_PORT, &["LOCAL"]);
     let r = refused(vec![], apply(vec![out(port::TABLE)]));
-    assert_refusal(&r, codes::BAD_OUT_PORT, &["TABLE"]);
+    assert_refusal(&r, bad_action::BAD_OUT_PORT, &["TABLE"]);
     let mut p = ports();
     p.insert(port::LOCAL, 10, "br0");
     let m = Match::from_fields([Oxm::InPort(1)]);
@@ -535,7 +536,7 @@ fn normal_with_changes_after_it_or_goto_is_refused() {
             out(2),
         ]),
     );
-    assert_refusal(&r, codes::UNSUPPORTED_ORDER, &["NORMAL"]);
+    assert_refusal(&r, bad_action::UNSUPPORTED_ORDER, &["NORMAL"]);
     let r = tr_with(
         0,
         1,
@@ -547,7 +548,7 @@ fn normal_with_changes_after_it_or_goto_is_refused() {
         &MeterTable::new(),
     )
     .unwrap_err();
-    assert_refusal(&r, codes::UNSUPPORTED_ORDER, &["goto_table"]);
+    assert_refusal(&r, bad_action::UNSUPPORTED_ORDER, &["goto_table"]);
 }
 
 #[test]
@@ -598,14 +599,14 @@ fn vlan_push_pop_and_modify() {
         }
     );
     let r = refused(vec![], apply(vec![Action::PushVlan(0x8100), out(2)]));
-    assert_refusal(&r, codes::BAD_ARGUMENT, &["push_vlan", "vlan_vid"]);
+    assert_refusal(&r, bad_action::BAD_ARGUMENT, &["push_vlan", "vlan_vid"]);
     let r = refused(vec![], apply(vec![Action::PushVlan(0x0800), out(2)]));
-    assert_refusal(&r, codes::BAD_ARGUMENT, &["0x0800"]);
+    assert_refusal(&r, bad_action::BAD_ARGUMENT, &["0x0800"]);
     let r = refused(
         vec![],
         apply(vec![Action::SetField(Oxm::VlanPcp(1)), out(2)]),
     );
-    assert_refusal(&r, codes::BAD_SET_ARGUMENT, &["vlan_pcp"]);
+    assert_refusal(&r, bad_action::BAD_SET_ARGUMENT, &["vlan_pcp"]);
 }
 
 #[test]
@@ -695,14 +696,14 @@ fn set_field_becomes_pedit_then_csum() {
             out(2),
         ]),
     );
-    assert_refusal(&r, codes::MATCH_INCONSISTENT, &["eth_type"]);
+    assert_refusal(&r, bad_action::MATCH_INCONSISTENT, &["eth_type"]);
     let r = refused(
         vec![IP],
         apply(vec![Action::SetField(Oxm::TcpDst(1)), out(2)]),
     );
-    assert_refusal(&r, codes::MATCH_INCONSISTENT, &["ip_proto 6"]);
+    assert_refusal(&r, bad_action::MATCH_INCONSISTENT, &["ip_proto 6"]);
     let r = refused(vec![], apply(vec![Action::SetField(Oxm::ArpOp(1)), out(2)]));
-    assert_refusal(&r, codes::BAD_SET_TYPE, &["arp_op"]);
+    assert_refusal(&r, bad_action::BAD_SET_TYPE, &["arp_op"]);
 }
 
 #[test]
@@ -732,7 +733,7 @@ fn tunnel_set() {
             out(2),
         ]),
     );
-    assert_refusal(&r, codes::BAD_SET_ARGUMENT, &["tun_src", "tun_dst"]);
+    assert_refusal(&r, bad_action::BAD_SET_ARGUMENT, &["tun_src", "tun_dst"]);
 }
 
 #[test]
@@ -791,7 +792,11 @@ fn goto_table_and_write_actions() {
         &MeterTable::new(),
     )
     .unwrap_err();
-    assert_refusal(&r, codes::BAD_TABLE_ID, &["goto_table 3", "higher"]);
+    assert_refusal(
+        &r,
+        bad_instruction::BAD_TABLE_ID,
+        &["goto_table 3", "higher"],
+    );
     // The action set runs after apply-actions, in the set's order (set-field before output).
     let f = one(
         vec![],
@@ -831,7 +836,11 @@ fn goto_table_and_write_actions() {
         &MeterTable::new(),
     )
     .unwrap_err();
-    assert_refusal(&r, codes::UNSUP_INST, &["write_actions", "goto_table"]);
+    assert_refusal(
+        &r,
+        bad_instruction::UNSUP_INST,
+        &["write_actions", "goto_table"],
+    );
     let r = refused(
         vec![],
         vec![Instruction::WriteMetadata {
@@ -839,7 +848,7 @@ fn goto_table_and_write_actions() {
             mask: 1,
         }],
     );
-    assert_refusal(&r, codes::UNSUP_METADATA, &["write_metadata"]);
+    assert_refusal(&r, bad_instruction::UNSUP_METADATA, &["write_metadata"]);
     // clear_actions: the action set is always empty here, nothing to clear.
     assert_eq!(
         one(vec![], vec![Instruction::ClearActions]).actions,
@@ -856,7 +865,7 @@ fn unsupported_actions_are_refused_by_name() {
         (Action::CopyTtlOut, "copy_ttl_out"),
     ] {
         let r = refused(vec![], apply(vec![a, out(2)]));
-        assert_refusal(&r, codes::BAD_ACTION_TYPE, &[name]);
+        assert_refusal(&r, bad_action::BAD_TYPE, &[name]);
     }
     let r = refused(
         vec![],
@@ -865,7 +874,7 @@ fn unsupported_actions_are_refused_by_name() {
             data: bytes::Bytes::new(),
         }]),
     );
-    assert_refusal(&r, codes::BAD_ACTION_EXPERIMENTER, &["0x2320"]);
+    assert_refusal(&r, bad_action::BAD_EXPERIMENTER, &["0x2320"]);
 }
 
 #[test]
@@ -884,7 +893,7 @@ fn more_than_32_tc_actions_is_too_many() {
         instructions: &inst,
     };
     let r = translate(&flow, &p, &MeterTable::new()).unwrap_err();
-    assert_refusal(&r, codes::TOO_MANY, &["39", "32"]);
+    assert_refusal(&r, bad_action::TOO_MANY, &["39", "32"]);
 }
 
 // ---- priority, placement, cookies ----
@@ -896,7 +905,7 @@ fn priority_maps_to_chain_and_prio() {
         assert_eq!((f[0].chain, f[0].prio), prio::placement(table, p));
     }
     let r = tr_with(255, 1, vec![], vec![], &MeterTable::new()).unwrap_err();
-    assert_refusal(&r, codes::FLOW_BAD_TABLE_ID, &["255"]);
+    assert_refusal(&r, flow_mod_failed::BAD_TABLE_ID, &["255"]);
 }
 
 #[test]

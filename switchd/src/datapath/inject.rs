@@ -17,14 +17,15 @@
 //! host (`pkt_type`) when the far end receives it, and keeps that through the redirect, so
 //! a frame to the bridge's address must be "ours" already there.
 //!
-//! The filters follow the port map ([`Injector::sync`]): reconciled against a dump by
-//! cookie, so a restart adopts them untouched. The pair and its filters stay while switchd
+//! The filters follow the port map ([`Injector::sync`]): the switch's kernel table keeps
+//! them as it keeps flows ([`tc_datapath::Backend::set_injection`]), by cookie, so a
+//! restart adopts them untouched. The pair and its filters stay while switchd
 //! stops or restarts (like the flow table's filters) and go with the switch.
 
 use std::collections::BTreeMap;
 
 use rtnetlink::{LinkMessageBuilder, LinkUnspec, LinkVeth};
-use tc_datapath::{Filter, FlowerKey, MirredKind, Tc, TcAction, Verdict};
+use tc_datapath::{Backend, Filter, FlowerKey, MirredKind, TcAction, Verdict};
 
 use super::links::{kernel_words, Links};
 use crate::{log_info, log_warn};
@@ -111,13 +112,11 @@ pub fn wanted(far: u32, bridge: u32, ports: &BTreeMap<u32, u32>) -> Vec<Filter> 
     v
 }
 
-/// One local switch's injection pair, and the TC socket its filters are set with (a
-/// blocking one, as the kernel table's: each call returns once the kernel has answered,
-/// well under a millisecond; the pair's links stay with the async rtnetlink handle).
+/// One local switch's injection pair (its links, over the async rtnetlink handle; its
+/// filters are the kernel table's).
 pub struct Injector {
     name: String,
     links: Links,
-    tc: Tc,
     bridge: u32,
     near: u32,
     far: u32,
@@ -136,8 +135,8 @@ impl std::fmt::Debug for Injector {
 }
 
 impl Injector {
-    /// Find (or make) the pair of switch `name` on bridge `bridge`, bring it up, give the far
-    /// end the bridge's address and a clsact qdisc.
+    /// Find (or make) the pair of switch `name` on bridge `bridge` and bring it up (the
+    /// kernel table gives the far end its clsact qdisc).
     pub async fn open(name: &str, links: &Links, bridge: u32) -> Result<Injector, String> {
         sweep_orphans(name, links).await;
         let (near_name, far_name) = names(bridge);
@@ -195,13 +194,9 @@ impl Injector {
                     .map_err(|e| format!("bringing {} up: {e}", l.name))?;
             }
         }
-        let mut tc = Tc::new().map_err(|e| format!("cannot open a TC netlink socket: {e}"))?;
-        tc.ensure_clsact(far.index)
-            .map_err(|e| format!("clsact on {far_name}: {e}"))?;
         Ok(Injector {
             name: name.to_string(),
             links: links.clone(),
-            tc,
             bridge,
             near: near.index,
             far: far.index,
@@ -214,9 +209,10 @@ impl Injector {
         self.near
     }
 
-    /// Make the far end's filters match `ports` (number to ifindex), and its address the
-    /// bridge's. Failures are logged in the kernel's words; the next change tries again.
-    pub async fn sync(&mut self, ports: &BTreeMap<u32, u32>) {
+    /// Make the far end's filters match `ports` (number to ifindex), through the switch's
+    /// kernel table `table`, and its address the bridge's. Failures are logged in the
+    /// kernel's words; the next change tries again.
+    pub async fn sync(&mut self, ports: &BTreeMap<u32, u32>, table: &mut (dyn Backend + Send)) {
         self.follow_bridge_address().await;
         if self.applied.as_ref() == Some(ports) {
             return;
@@ -229,49 +225,10 @@ impl Injector {
             );
         }
         let wanted = wanted(self.far, self.bridge, ports);
-        let installed = match self.tc.dump(self.far) {
-            Ok(i) => i,
-            Err(e) => {
-                log_warn!(
-                    "local switch {}: reading the injection filters: {e}",
-                    self.name
-                );
-                self.applied = None;
-                return;
-            }
-        };
-        let plan = tc_datapath::plan(&wanted, &installed);
-        let mut add: Vec<Filter> = plan.add.into_iter().cloned().collect();
-        let mut errors = Vec::new();
-        errors.extend(
-            self.tc
-                .install(&mut add)
-                .into_iter()
-                .filter_map(Result::err),
-        );
-        errors.extend(
-            self.tc
-                .replace(&plan.replace)
-                .into_iter()
-                .filter_map(Result::err),
-        );
-        errors.extend(
-            self.tc
-                .remove(&plan.remove)
-                .into_iter()
-                .filter_map(Result::err),
-        );
-        if errors.is_empty() {
-            self.applied = Some(ports.clone());
-        } else {
-            self.applied = None;
-            for e in errors {
-                log_warn!(
-                    "local switch {}: the kernel refused an injection filter: {e}",
-                    self.name
-                );
-            }
-        }
+        let (_, far_name) = names(self.bridge);
+        self.applied = table
+            .set_injection(self.far, &far_name, &wanted)
+            .then(|| ports.clone());
     }
 
     async fn follow_bridge_address(&mut self) {

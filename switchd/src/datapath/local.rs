@@ -190,7 +190,8 @@ impl LocalSwitch {
                 let _ = a.port_update(switch_port(l, *no));
             }
         }
-        sync_injector(injector.as_mut(), port_ifindexes(&a)).await;
+        let ports = port_ifindexes(&a);
+        sync_injector(injector.as_mut(), ports, &mut *a.switch.backend).await;
         if available {
             install_configured_flows(&mut a, &cfg, now);
             // Read once: a reload that changes them starts the switch's task again.
@@ -382,7 +383,9 @@ impl LocalSwitch {
                 let changes =
                     follow_link(&self.links, &mut self.bridge, &mut self.agent, name, ev).await;
                 if on_bridge || !changes.is_empty() {
-                    sync_injector(self.injector.as_mut(), port_ifindexes(&self.agent)).await;
+                    let ports = port_ifindexes(&self.agent);
+                    let table = &mut *self.agent.switch.backend;
+                    sync_injector(self.injector.as_mut(), ports, table).await;
                 }
                 if let Some(o) = self.observer.as_mut() {
                     for c in changes {
@@ -559,9 +562,13 @@ fn switch_port(l: &Link, no: u32) -> SwitchPort {
 }
 
 /// Keep the injection filters in step with the switch's ports.
-async fn sync_injector(i: Option<&mut inject::Injector>, ports: BTreeMap<u32, u32>) {
+async fn sync_injector(
+    i: Option<&mut inject::Injector>,
+    ports: BTreeMap<u32, u32>,
+    table: &mut (dyn tc_datapath::Backend + Send),
+) {
     if let Some(i) = i {
-        i.sync(&ports).await;
+        i.sync(&ports, table).await;
     }
 }
 

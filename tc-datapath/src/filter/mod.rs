@@ -42,14 +42,14 @@ pub struct FilterId {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Filter {
     pub ifindex: u32,
-    /// The TC chain: the OpenFlow table id, or an overflow chain (see [`crate::prio`]).
+    /// The TC chain: the OpenFlow table id, or an overflow chain (see the `prio` module).
     pub chain: u32,
-    /// TC prio (1..=65535, lower runs first); see [`crate::prio`].
+    /// TC prio (1..=65535, lower runs first); see the `prio` module.
     pub prio: u16,
     /// The flower handle, unique within (ifindex, chain, prio); never 0.
     pub handle: u32,
     pub key: FlowerKey,
-    /// At most 32 ([`MAX_ACTIONS`]).
+    /// At most 32 (`MAX_ACTIONS`).
     pub actions: Vec<TcAction>,
     /// Stored as TCA_ACT_COOKIE of the first action. Bytes 0..8 identify the OpenFlow
     /// flow (equal for all filters of one flow), bytes 8..16 this filter's content.
@@ -57,7 +57,7 @@ pub struct Filter {
 }
 
 /// TC numbers the actions of one filter 1..=32 (TCA_ACT_MAX_PRIO).
-pub const MAX_ACTIONS: usize = TCA_ACT_MAX_PRIO;
+pub(crate) const MAX_ACTIONS: usize = TCA_ACT_MAX_PRIO;
 
 impl Filter {
     pub fn id(&self) -> FilterId {
@@ -183,7 +183,7 @@ fn filter_head(payload: &[u8]) -> Result<FilterHead<'_>, NlaError> {
 /// Parse one RTM_NEWTFILTER of a terse dump: `None` for what is not a flower filter (the
 /// chain's template, another classifier). A full answer (a kernel that ignored the flag)
 /// parses the same way; only more of it is skipped.
-pub fn parse_listed(payload: &[u8]) -> Result<Option<Listed>, NlaError> {
+pub(crate) fn parse_listed(payload: &[u8]) -> Result<Option<Listed>, NlaError> {
     let h = filter_head(payload)?;
     // A filter without actions has TCA_OPTIONS in a terse dump only if it has flags.
     if h.kind != Some(b"flower\0") || h.id.handle == 0 {
@@ -247,7 +247,7 @@ pub(crate) fn finish_msg(buf: &mut [u8], at: usize) {
 
 impl Filter {
     /// The TCA_OPTIONS content of this filter: keys, flags, actions (cookie on the first).
-    pub fn encode_options(&self, w: &mut NlaWriter) {
+    pub(crate) fn encode_options(&self, w: &mut NlaWriter) {
         self.key.encode(w);
         w.u32(TCA_FLOWER_FLAGS, TCA_CLS_FLAGS_SKIP_HW);
         let a = w.begin(TCA_FLOWER_ACT);
@@ -257,8 +257,10 @@ impl Filter {
         w.end(a);
     }
 
-    /// Append an RTM_NEWTFILTER request (create, fail if the handle exists) to `buf`.
-    pub fn encode_new(&self, seq: u32, buf: &mut Vec<u8>) {
+    /// Append an RTM_NEWTFILTER request (create, fail if the handle exists) to `buf`
+    /// (the tests' shorthand: [`crate::Tc`] sends [`Filter::encode_request`]).
+    #[cfg(test)]
+    pub(crate) fn encode_new(&self, seq: u32, buf: &mut Vec<u8>) {
         let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
         self.encode_request(seq, flags, self.handle, buf)
     }
@@ -286,7 +288,7 @@ impl Filter {
 
 impl FilterId {
     /// Append an RTM_DELTFILTER request for this filter to `buf`.
-    pub fn encode_del(&self, seq: u32, buf: &mut Vec<u8>) {
+    pub(crate) fn encode_del(&self, seq: u32, buf: &mut Vec<u8>) {
         let at = begin_msg(buf, RTM_DELTFILTER, NLM_F_REQUEST | NLM_F_ACK, seq);
         buf.extend_from_slice(&tcmsg(
             self.ifindex,
@@ -304,7 +306,7 @@ impl FilterId {
 /// Parse the payload (after the nlmsghdr) of an RTM_NEWTFILTER message from a dump.
 /// `Ok(None)` for what is not a flower filter with a handle (the per-prio header entries
 /// a dump also sends, other classifiers).
-pub fn parse_filter(payload: &[u8]) -> Result<Option<Installed>, NlaError> {
+pub(crate) fn parse_filter(payload: &[u8]) -> Result<Option<Installed>, NlaError> {
     let h = filter_head(payload)?;
     let (Some(b"flower\0"), Some(options)) = (h.kind, h.options) else {
         return Ok(None);

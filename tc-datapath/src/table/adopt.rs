@@ -27,8 +27,8 @@ pub struct LeftAlone {
 
 impl Table {
     /// A port appeared: learn what an earlier run left on it. `false`: the port holds an
-    /// operator's filters and is left alone.
-    pub(super) fn scan_port(&mut self, ifindex: u32, pname: &str) -> bool {
+    /// operator's filters and is left alone (unless `take`: then they are removed).
+    pub(super) fn scan_port(&mut self, ifindex: u32, pname: &str, take: bool) -> bool {
         let started = Instant::now();
         let d = match self.tc.dump_terse(ifindex) {
             Ok(d) => d,
@@ -44,7 +44,7 @@ impl Table {
             .map(|i| i.id)
             .collect();
         if !foreign.is_empty() {
-            if !self.take_ports {
+            if !take {
                 say!(
                     self,
                     Warn,
@@ -163,6 +163,36 @@ impl Table {
                 place.1,
                 place.2
             ),
+        }
+    }
+
+    /// Remove the leftovers of device `ifindex` that nothing claimed (the injection pair's
+    /// far end: all its filters are known at once).
+    pub(super) fn drop_leftovers_of(&mut self, ifindex: u32) {
+        let mut ids: Vec<FilterId> = Vec::new();
+        self.leftovers.retain(|k, (handle, _)| {
+            let mine = k.0 == ifindex;
+            if mine {
+                ids.push(slot_filter_id(k, *handle));
+            }
+            !mine
+        });
+        self.listed.retain(|(p, _), handle| {
+            let mine = p.0 == ifindex;
+            if mine {
+                ids.push(slot_filter_id(&(p.0, p.1, p.2, 0), *handle));
+            }
+            !mine
+        });
+        self.listed_places.retain(|p, _| p.0 != ifindex);
+        if !ids.is_empty() {
+            say!(
+                self,
+                Info,
+                "removing {} filters of ifindex {ifindex} that nothing wants",
+                ids.len()
+            );
+            self.remove_filters(ids);
         }
     }
 

@@ -68,7 +68,7 @@ pub struct FlowerKey {
 
 impl FlowerKey {
     /// The EtherType that the L3 keys depend on (inside the VLAN tag if there is one).
-    pub fn l3_type(&self) -> Option<u16> {
+    pub(crate) fn l3_type(&self) -> Option<u16> {
         match self.eth_type {
             Some(0x8100) | Some(0x88a8) => self.vlan_eth_type,
             t => t,

@@ -644,6 +644,10 @@ fn an_operators_filter_leaves_its_port_alone_unless_take_ports() {
         d.wait_for("no word of the port left alone", || {
             d.stderr().contains(&said)
         });
+        // And `show switches` says it in the switch's notes.
+        d.wait_for("no note of the port left alone in show switches", || {
+            d.ctl_ok(&["show", "switches"]).contains(&said)
+        });
         assert!(has_operators(&h0.port), "the operator's filter went");
         // Nothing of switchd's on that port; the other port has its table-miss filters.
         assert_eq!(filters(&h0.port).len(), 1, "{:?}", filters(&h0.port));

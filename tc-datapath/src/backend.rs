@@ -74,6 +74,12 @@ pub trait Backend {
         false
     }
 
+    /// What the operator is to be told about this kernel table (`switchctl show switches`):
+    /// the ports it leaves alone, and why. The default: nothing.
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The flow whose output to CONTROLLER sampled a packet into psample group `group`
     /// (see the `psample` module), if this backend installed one. The default: none.
     fn packet_in_flow(&self, _group: u32) -> Option<PacketInFlow> {

@@ -665,6 +665,18 @@ impl Table {
 }
 
 impl Backend for Table {
+    fn notes(&self) -> Vec<String> {
+        self.left_alone
+            .values()
+            .map(|p| {
+                format!(
+                    "port {} left alone: {} flower filters switchd did not make (take ports)",
+                    p.name, p.filters
+                )
+            })
+            .collect()
+    }
+
     fn install(&mut self, id: FlowId, flow: &FlowSpec) -> Result<(), Refusal> {
         let filters = self.translate(flow)?;
         let tables: BTreeSet<u8> = filters

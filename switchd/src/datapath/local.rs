@@ -28,7 +28,7 @@ use super::remote;
 use super::switch::{Switch, SwitchPort, N_TABLES};
 use crate::child::Peers;
 use crate::endpoint::pump::Pump;
-use crate::msg::SwitchConfig;
+use crate::msg::{Msg, Role, SwitchConfig};
 use crate::{log_debug, log_info, log_warn};
 use tc_datapath::psample::Sample;
 
@@ -81,6 +81,9 @@ pub(crate) struct LocalSwitch {
     samples: Option<broadcast::Receiver<Arc<Sample>>>,
     stop: oneshot::Receiver<bool>,
     cmds: mpsc::UnboundedReceiver<SwitchCmd>,
+    /// What ofp last heard of this switch's kernel table for `show switches` (`None`:
+    /// nothing yet, so the first word replaces what an earlier run of the switch said).
+    notes: Option<Vec<String>>,
 }
 
 /// One local switch, until told to stop.
@@ -227,6 +230,7 @@ impl LocalSwitch {
             samples,
             stop,
             cmds,
+            notes: None,
         })
     }
 
@@ -253,6 +257,15 @@ impl LocalSwitch {
     /// Between events: the port counters the agent waits for, and a closed channel's end.
     async fn settle(&mut self) {
         answer_port_stats(&mut self.agent, &self.links).await;
+        let notes = self.agent.switch.backend.notes();
+        if self.notes.as_ref() != Some(&notes) {
+            let m = Msg::SwitchNotes {
+                name: self.name.clone(),
+                notes: notes.clone(),
+            };
+            self.peers.send(Role::Ofp, &m).await;
+            self.notes = Some(notes);
+        }
         if self.agent.is_connected() {
             self.backoff.reset();
         }

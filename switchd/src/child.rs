@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use crate::ipc::{self, Channel};
 use crate::msg::{self, Init, Msg, Role};
-use crate::{fatalx, log, log_debug, log_warn, privsep, title};
+use crate::{fatalx, log, privsep, title};
 
 /// The descriptor on which a child finds its channel to the parent.
 pub(crate) const PARENT_FD: i32 = 3;
@@ -164,14 +164,14 @@ pub(crate) fn start_channels(
     let (peers, rx) = match Peers::start(parent, peers) {
         Ok(x) => x,
         Err(e) => {
-            log_warn!("cannot set up channels: {e}");
+            tracing::warn!("cannot set up channels: {e}");
             return None;
         }
     };
     match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(term) => Some((peers, rx, term)),
         Err(e) => {
-            log_warn!("cannot catch SIGTERM: {e}");
+            tracing::warn!("cannot catch SIGTERM: {e}");
             None
         }
     }
@@ -203,12 +203,12 @@ impl Peers {
                             return;
                         }
                         Err(ipc::IpcError::Io(e)) => {
-                            log_warn!("channel to {role}: {e}");
+                            tracing::warn!("channel to {role}: {e}");
                             let _ = tx.send(Input::Closed(role));
                             return;
                         }
                         // A malformed frame is a bug in the sender, not a reason to stop.
-                        Err(e) => log_warn!("BUG: bad message from {role}: {e}"),
+                        Err(e) => tracing::warn!("BUG: bad message from {role}: {e}"),
                     }
                 }
             });
@@ -225,10 +225,10 @@ impl Peers {
         match self.chans.get(&to) {
             Some(chan) => {
                 if let Err(e) = chan.send_with_fds(m, fds).await {
-                    log_warn!("sending {} to {to}: {e}", m.kind());
+                    tracing::warn!("sending {} to {to}: {e}", m.kind());
                 }
             }
-            None => log_warn!("BUG: no channel to {to} for {}", m.kind()),
+            None => tracing::warn!("BUG: no channel to {to} for {}", m.kind()),
         }
     }
 }
@@ -241,10 +241,10 @@ pub(crate) fn channel_closed(role: Role) -> Option<i32> {
     if role == Role::Parent {
         return Some(0);
     }
-    log_debug!("channel to {role} closed");
+    tracing::debug!("channel to {role} closed");
     tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-        log_warn!("lost channel to {role}, exiting");
+        tracing::warn!("lost channel to {role}, exiting");
         std::process::exit(1);
     });
     None

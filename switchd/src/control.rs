@@ -16,8 +16,8 @@ use tokio::sync::{broadcast, oneshot};
 
 use crate::child::{self, Input, Peers, Setup};
 use crate::ctlproto::{self, Event, ListenerSummary, Request, Response, Summary, Table};
+use crate::log;
 use crate::msg::{self, Msg, Role};
-use crate::{log, log_debug, log_info, log_warn};
 
 /// No capabilities at all.
 pub(crate) const KEEP_CAPS: &[Capability] = &[];
@@ -72,7 +72,7 @@ pub(crate) async fn control(setup: Setup) -> i32 {
     // - talks to parent (reload, log level, events), ofp (counts, events) and datapath
     //   (pings, connecting and disconnecting local switches).
     let Some((path, sock)) = setup.control_socket else {
-        log_warn!("BUG: no control socket from parent");
+        tracing::warn!("BUG: no control socket from parent");
         return 1;
     };
     let Some((peers, mut rx, mut term)) = child::start_channels(setup.parent, setup.peers) else {
@@ -81,7 +81,7 @@ pub(crate) async fn control(setup: Setup) -> i32 {
     let listener = match listen(sock) {
         Ok(l) => l,
         Err(e) => {
-            log_warn!("control socket {path}: {e}");
+            tracing::warn!("control socket {path}: {e}");
             return 1;
         }
     };
@@ -93,7 +93,7 @@ pub(crate) async fn control(setup: Setup) -> i32 {
         parent_pid: setup.init.parent_pid,
         config_file: setup.init.config_file.clone(),
     };
-    log_info!("listening on {path}");
+    tracing::info!("listening on {path}");
     loop {
         tokio::select! {
             biased;
@@ -101,7 +101,7 @@ pub(crate) async fn control(setup: Setup) -> i32 {
             conn = listener.accept() => match conn {
                 Ok((stream, _)) => { tokio::spawn(client(ctx.clone(), stream)); }
                 Err(e) => {
-                    log_warn!("accept on {path}: {e}");
+                    tracing::warn!("accept on {path}: {e}");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
@@ -140,7 +140,7 @@ fn dispatch_parent(ctx: &Ctx, m: Msg) {
             let _ = ctx.events.send(e);
         }
         Msg::Verbose { verbose } => log::set_verbose(verbose),
-        Msg::Config(c) => log_debug!("new configuration: {c:?}"),
+        Msg::Config(c) => tracing::debug!("new configuration: {c:?}"),
         other => msg::unexpected(Role::Parent, &other),
     }
 }
@@ -248,7 +248,7 @@ async fn client(ctx: Ctx, stream: UnixStream) {
             return;
         }
     };
-    log_debug!("request {req:?}");
+    tracing::debug!("request {req:?}");
     let resp = match req {
         Request::ShowSummary => Response::Summary(summary(&ctx).await),
         Request::Show { table, switch } => show(&ctx, table, switch).await,
@@ -290,7 +290,7 @@ async fn client(ctx: Ctx, stream: UnixStream) {
                             }
                         }
                         Err(broadcast::error::RecvError::Lagged(n)) => {
-                            log_warn!("monitor client too slow, {n} events dropped");
+                            tracing::warn!("monitor client too slow, {n} events dropped");
                         }
                         Err(broadcast::error::RecvError::Closed) => return,
                     },

@@ -2,8 +2,8 @@
 //!
 //! `tracing` is the one facade: the daemon and the libraries it uses (tc-datapath) log with
 //! `tracing::warn!`, `info!`, `debug!`, `error!`, and this module is the subscriber that
-//! turns those events into lines. The daemon's own macros (`log_warn!`, `log_info!`,
-//! `log_debug!`, `fatalx!`) only forward to `tracing`.
+//! turns those events into lines. The daemon's one macro of its own, `fatalx!`, logs
+//! through `tracing::error!` and exits.
 //!
 //! Every line names the process that wrote it (`ofp: ...`), because four processes share one
 //! stderr or one syslog identity. Errors, warnings and information always go out; `debug`
@@ -175,24 +175,6 @@ fn emit(level: Level, text: &str) {
     }
 }
 
-/// Log a warning (`tracing::warn!`).
-#[macro_export]
-macro_rules! log_warn {
-    ($($arg:tt)*) => { ::tracing::warn!($($arg)*) };
-}
-
-/// Log an informational message (`tracing::info!`).
-#[macro_export]
-macro_rules! log_info {
-    ($($arg:tt)*) => { ::tracing::info!($($arg)*) };
-}
-
-/// Log a debugging message, written only when verbose (`tracing::debug!`).
-#[macro_export]
-macro_rules! log_debug {
-    ($($arg:tt)*) => { ::tracing::debug!($($arg)*) };
-}
-
 /// Log an error (`tracing::error!`) and exit 1: the process cannot go on.
 #[macro_export]
 macro_rules! fatalx {
@@ -225,9 +207,9 @@ mod tests {
         let subscriber = tracing_subscriber::registry().with(keep.clone());
         tracing::subscriber::with_default(subscriber, || {
             let port = 6653;
-            crate::log_warn!("listen on {port}: {}", "in use");
-            crate::log_info!("plain");
-            crate::log_debug!("{:>3}|", 7);
+            tracing::warn!("listen on {port}: {}", "in use");
+            tracing::info!("plain");
+            tracing::debug!("{:>3}|", 7);
             tracing::warn!(dev = "eth0", errno = 19, "no such device");
             tracing::info!(dev = %"eth1");
         });

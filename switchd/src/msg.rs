@@ -531,7 +531,7 @@ impl Msg {
 
 /// Report a message that `peer` should never have sent us: a bug in switchd, logged loudly.
 pub(crate) fn unexpected(peer: Role, msg: &Msg) {
-    crate::log_warn!(
+    tracing::warn!(
         "BUG: unexpected message {} from {peer}: {msg:?}",
         msg.kind()
     );

@@ -31,8 +31,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::child::{self, Input, Peers, Setup};
 use crate::ctlproto::{EventKind, FlowCommand, ListenerSummary, Table, TableKind};
+use crate::log;
 use crate::msg::{self, Msg, Role, RuntimeConfig};
-use crate::{log, log_debug, log_info, log_warn};
 use conn::dpid_text;
 use registry::{event, lock, static_flows, Cmd, Conn, FlowModError, Shared, State, SwitchHandle};
 use session::SessionConfig;
@@ -72,7 +72,7 @@ pub(crate) async fn ofp(setup: Setup) -> i32 {
     for (name, fd) in setup.listeners {
         add_listener(&state, &peers, name, fd);
     }
-    log_info!("started");
+    tracing::info!("started");
     loop {
         tokio::select! {
             biased;
@@ -102,7 +102,7 @@ async fn dispatch_parent(state: &Shared, peers: &Peers, m: Msg, mut fds: Vec<Own
                 add_listener(state, peers, listener.clone(), fd);
                 event(peers, EventKind::ListenerAdded { listener }).await;
             }
-            _ => log_warn!("BUG: listener_add from parent without exactly one descriptor"),
+            _ => tracing::warn!("BUG: listener_add from parent without exactly one descriptor"),
         },
         Msg::ListenerRemove { listener } => {
             remove_listener(state, peers, &listener).await;
@@ -111,7 +111,7 @@ async fn dispatch_parent(state: &Shared, peers: &Peers, m: Msg, mut fds: Vec<Own
         Msg::Barrier { id } => peers.send(Role::Parent, &Msg::BarrierAck { id }).await,
         Msg::Verbose { verbose } => log::set_verbose(verbose),
         Msg::Config(c) => {
-            log_debug!("new configuration: {c:?}");
+            tracing::debug!("new configuration: {c:?}");
             let cfg = session_config(&c);
             let mut st = lock(state);
             st.session_config = cfg;
@@ -181,7 +181,7 @@ fn dispatch_datapath(state: &Shared, peers: &Peers, m: Msg, mut fds: Vec<OwnedFd
         Msg::Pong { .. } => {}
         Msg::LocalSwitch { name, observe } => match (fds.pop(), fds.is_empty()) {
             (Some(fd), true) => local_switch(state, peers, name, observe, fd),
-            _ => log_warn!("BUG: local_switch from datapath without exactly one descriptor"),
+            _ => tracing::warn!("BUG: local_switch from datapath without exactly one descriptor"),
         },
         Msg::SwitchNotes { name, notes } => {
             let mut st = lock(state);
@@ -211,7 +211,7 @@ fn local_switch(state: &Shared, peers: &Peers, name: String, observe: bool, fd: 
     {
         Ok(s) => s,
         Err(e) => {
-            log_warn!("local switch {name}: {e}");
+            tracing::warn!("local switch {name}: {e}");
             return;
         }
     };
@@ -222,7 +222,7 @@ fn local_switch(state: &Shared, peers: &Peers, name: String, observe: bool, fd: 
     };
     // A forwarded switch shows as such: its flows are its remote controller's.
     let peer = format!("{}:{name}", if observe { FORWARDED } else { LOCAL });
-    log_debug!("connection from {peer}");
+    tracing::debug!("connection from {peer}");
     tokio::spawn(conn::run(
         state.clone(),
         peers.clone(),
@@ -246,11 +246,11 @@ fn add_listener(state: &Shared, peers: &Peers, name: String, fd: OwnedFd) {
     {
         Ok(l) => l,
         Err(e) => {
-            log_warn!("listener {name}: {e}");
+            tracing::warn!("listener {name}: {e}");
             return;
         }
     };
-    log_info!("listening on {name}");
+    tracing::info!("listening on {name}");
     let task = tokio::spawn(accept_loop(
         state.clone(),
         peers.clone(),
@@ -269,7 +269,7 @@ fn add_listener(state: &Shared, peers: &Peers, name: String, fd: OwnedFd) {
 /// address that is configured. Connections on listeners that stay are not touched.
 async fn remove_listener(state: &Shared, peers: &Peers, name: &str) {
     let Some(l) = lock(state).listeners.remove(name) else {
-        log_warn!("BUG: parent removed listener {name}, which we do not have");
+        tracing::warn!("BUG: parent removed listener {name}, which we do not have");
         return;
     };
     // Awaiting an aborted task returns once its future has been dropped: the socket is
@@ -278,12 +278,12 @@ async fn remove_listener(state: &Shared, peers: &Peers, name: &str) {
         t.abort();
         let _ = t.await;
     }
-    log_info!("no longer listening on {name}");
+    tracing::info!("no longer listening on {name}");
     for (id, c) in l.conns {
         c.task.abort();
         let _ = c.task.await;
         lock(state).switches.retain(|_, h| h.conn != id);
-        log_info!(
+        tracing::info!(
             "closed connection from {} on {name}: listener removed",
             c.peer
         );
@@ -305,7 +305,7 @@ async fn accept_loop(state: Shared, peers: Peers, name: String, listener: TcpLis
             Ok(x) => x,
             Err(e) => {
                 // EMFILE and friends: wait a little instead of spinning.
-                log_warn!("accept on {name}: {e}");
+                tracing::warn!("accept on {name}: {e}");
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 continue;
             }
@@ -316,7 +316,7 @@ async fn accept_loop(state: Shared, peers: Peers, name: String, listener: TcpLis
             st.next_conn += 1;
             st.next_conn
         };
-        log_info!("connection from {peer} on {name}");
+        tracing::info!("connection from {peer} on {name}");
         // Registered before the task can run (single-threaded runtime, no await in
         // between), so its removal always finds it.
         let task = tokio::spawn(session(
@@ -438,7 +438,7 @@ async fn flow_request(
     };
     let error = match result {
         Ok(sw) => {
-            log_info!(
+            tracing::info!(
                 "switch {sw}: {} {flow}",
                 match command {
                     FlowCommand::Add => "flow added by switchctl:",
@@ -453,7 +453,7 @@ async fn flow_request(
             None
         }
         Err(e) => {
-            log_info!("switchctl flow request for {switch}: {e}");
+            tracing::info!("switchctl flow request for {switch}: {e}");
             Some(e)
         }
     };

@@ -21,7 +21,7 @@ use crate::config::{self, listen_name, Config, Listen};
 use crate::ctlproto::{Event, EventKind};
 use crate::ipc::{self, Channel};
 use crate::msg::{self, ConfiguredFlow, Init, Msg, Role, RuntimeConfig, SwitchConfig};
-use crate::{fatalx, log, log_debug, log_info, log_warn, privsep, title};
+use crate::{fatalx, log, privsep, title};
 
 /// The command line that tells `useradd` to create the unprivileged user.
 fn useradd_hint(user: &str, chroot: &Path) -> String {
@@ -71,8 +71,8 @@ fn parent(mut args: Args, config: Config) -> ! {
         fatalx!("need root privileges");
     }
     match privsep::raise_nofile() {
-        Ok(n) => log_debug!("descriptor limit {n}"),
-        Err(e) => log_warn!("cannot raise the descriptor limit: {e}"),
+        Ok(n) => tracing::debug!("descriptor limit {n}"),
+        Err(e) => tracing::warn!("cannot raise the descriptor limit: {e}"),
     }
     let (uid, gid) = match privsep::lookup_user(&config.user) {
         Ok(Some(ids)) => ids,
@@ -107,7 +107,7 @@ fn parent(mut args: Args, config: Config) -> ! {
     let packet_socket = match crate::datapath::packetout::open_socket() {
         Ok(fd) => Some(fd),
         Err(e) => {
-            log_warn!("cannot open an AF_PACKET socket for packet-outs: {e}");
+            tracing::warn!("cannot open an AF_PACKET socket for packet-outs: {e}");
             None
         }
     };
@@ -125,7 +125,7 @@ fn parent(mut args: Args, config: Config) -> ! {
         log::to_syslog();
     }
     if let Err(e) = title::set_cmdline(&Role::Parent.title()) {
-        log_debug!("cannot set the process title: {e}");
+        tracing::debug!("cannot set the process title: {e}");
     }
 
     let started_ms = Event::now(EventKind::Reloaded {
@@ -151,7 +151,7 @@ fn parent(mut args: Args, config: Config) -> ! {
         match spawn(role) {
             Ok((pid, fd)) => children.push((role, pid, fd)),
             Err(e) => {
-                log_warn!("cannot start {role}: {e}");
+                tracing::warn!("cannot start {role}: {e}");
                 kill_children(children.iter().map(|(r, p, _)| (*r, *p)).collect(), true);
                 std::process::exit(1);
             }
@@ -166,7 +166,7 @@ fn parent(mut args: Args, config: Config) -> ! {
         packet_socket,
     );
     if let Err(e) = setup {
-        log_warn!("setting up the children: {e}");
+        tracing::warn!("setting up the children: {e}");
         kill_children(children.iter().map(|(r, p, _)| (*r, *p)).collect(), true);
         std::process::exit(1);
     }
@@ -202,7 +202,7 @@ fn parent(mut args: Args, config: Config) -> ! {
                     tokio::spawn(read_child(c, tx.clone()));
                 }
                 Err(e) => {
-                    log_warn!("channel to {role}: {e}");
+                    tracing::warn!("channel to {role}: {e}");
                     return p.shutdown(1);
                 }
             }
@@ -263,7 +263,7 @@ fn prepare_chroot(dir: &Path) -> Result<(), String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create: {e}"))?;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
             .map_err(|e| format!("cannot chmod: {e}"))?;
-        log_info!("created chroot directory {}", dir.display());
+        tracing::info!("created chroot directory {}", dir.display());
     }
     let md = std::fs::metadata(dir).map_err(|e| e.to_string())?;
     if !md.is_dir() {
@@ -424,7 +424,7 @@ async fn read_child(chan: Arc<Channel>, tx: mpsc::UnboundedSender<(Role, Option<
         match chan.recv().await {
             Ok(Some((m, fds))) => {
                 if !fds.is_empty() {
-                    log_warn!("BUG: {role} sent descriptors with {}", m.kind());
+                    tracing::warn!("BUG: {role} sent descriptors with {}", m.kind());
                 }
                 if tx.send((role, Some(m))).is_err() {
                     return;
@@ -435,11 +435,11 @@ async fn read_child(chan: Arc<Channel>, tx: mpsc::UnboundedSender<(Role, Option<
                 return;
             }
             Err(ipc::IpcError::Io(e)) => {
-                log_debug!("channel to {role}: {e}");
+                tracing::debug!("channel to {role}: {e}");
                 let _ = tx.send((role, None));
                 return;
             }
-            Err(e) => log_warn!("BUG: bad message from {role}: {e}"),
+            Err(e) => tracing::warn!("BUG: bad message from {role}: {e}"),
         }
     }
 }
@@ -467,7 +467,7 @@ impl Parent {
             match signal(kind) {
                 Ok(s) => sigs.push(s),
                 Err(e) => {
-                    log_warn!("cannot catch signals: {e}");
+                    tracing::warn!("cannot catch signals: {e}");
                     return self.shutdown(1);
                 }
             }
@@ -479,19 +479,19 @@ impl Parent {
         if self.reap() {
             return self.shutdown(1);
         }
-        log_info!("started");
+        tracing::info!("started");
         loop {
             tokio::select! {
                 _ = term.recv() => {
-                    log_info!("received SIGTERM, exiting");
+                    tracing::info!("received SIGTERM, exiting");
                     return self.shutdown(0);
                 }
                 _ = int.recv() => {
-                    log_info!("received SIGINT, exiting");
+                    tracing::info!("received SIGINT, exiting");
                     return self.shutdown(0);
                 }
                 _ = hup.recv() => {
-                    log_info!("received SIGHUP, reloading the configuration");
+                    tracing::info!("received SIGHUP, reloading the configuration");
                     let _ = self.reload_from(None).await;
                 }
                 _ = chld.recv() => {
@@ -502,7 +502,7 @@ impl Parent {
                 Some((role, m)) = rx.recv() => match m {
                     Some(m) => self.dispatch(role, m).await,
                     // The child is going away; SIGCHLD will say how.
-                    None => log_debug!("channel to {role} closed"),
+                    None => tracing::debug!("channel to {role} closed"),
                 },
             }
         }
@@ -540,8 +540,8 @@ impl Parent {
             Msg::ReloadRequest { id, file } => {
                 let file = file.map(PathBuf::from);
                 match &file {
-                    Some(f) => log_info!("switchctl load {}", f.display()),
-                    None => log_info!("reload requested by switchctl"),
+                    Some(f) => tracing::info!("switchctl load {}", f.display()),
+                    None => tracing::info!("reload requested by switchctl"),
                 }
                 match self.reload_from(file.as_deref()).await {
                     Ok(notes) => {
@@ -567,7 +567,7 @@ impl Parent {
             Msg::LogRequest { verbose } => {
                 let level = if verbose { self.args.verbose.max(1) } else { 0 };
                 log::set_verbose(level);
-                log_info!("logging {}", if verbose { "verbose" } else { "brief" });
+                tracing::info!("logging {}", if verbose { "verbose" } else { "brief" });
                 for role in Role::CHILDREN {
                     self.send(role, &Msg::Verbose { verbose: level }).await;
                 }
@@ -583,7 +583,7 @@ impl Parent {
     async fn send_with_fds(&self, to: Role, m: &Msg, fds: &[std::os::fd::RawFd]) {
         if let Some(c) = self.chans.get(&to) {
             if let Err(e) = c.send_with_fds(m, fds).await {
-                log_warn!("sending {} to {to}: {e}", m.kind());
+                tracing::warn!("sending {} to {to}: {e}", m.kind());
             }
         }
     }
@@ -616,7 +616,7 @@ impl Parent {
                 let note = format!(
                     "{what} changed in {file}: not applied, it takes effect when switchd restarts"
                 );
-                log_warn!("{note}");
+                tracing::warn!("{note}");
                 notes.push(note);
             }
         }
@@ -638,7 +638,7 @@ impl Parent {
             return Err(self.reject(errors).await);
         }
         for (name, fd) in &opened {
-            log_info!("listening on {name}");
+            tracing::info!("listening on {name}");
             self.send_with_fds(
                 Role::Ofp,
                 &Msg::ListenerAdd {
@@ -649,7 +649,7 @@ impl Parent {
             .await;
         }
         for name in old.iter().filter(|n| !wanted.contains(n)) {
-            log_info!("no longer listening on {name}");
+            tracing::info!("no longer listening on {name}");
             self.send(
                 Role::Ofp,
                 &Msg::ListenerRemove {
@@ -672,16 +672,16 @@ impl Parent {
         }
         drop(rc);
         forget_flows(&mut self.config);
-        log_info!("configuration reloaded from {file}");
+        tracing::info!("configuration reloaded from {file}");
         self.event(EventKind::Reloaded { config_file: file }).await;
         Ok(notes)
     }
 
     async fn reject(&self, errors: Vec<String>) -> Vec<String> {
         for e in &errors {
-            log_warn!("{e}");
+            tracing::warn!("{e}");
         }
-        log_warn!("configuration not reloaded; the running configuration stays");
+        tracing::warn!("configuration not reloaded; the running configuration stays");
         self.event(EventKind::ReloadRejected {
             errors: errors.clone(),
         })
@@ -704,7 +704,7 @@ impl Parent {
                         .map(|(r, _)| *r);
                     if let Some(role) = role {
                         self.pids.remove(&role);
-                        log_warn!("lost child: {role} (pid {pid}) {}", describe(&status));
+                        tracing::warn!("lost child: {role} (pid {pid}) {}", describe(&status));
                         lost = true;
                     }
                 }
@@ -725,9 +725,9 @@ impl Parent {
         let children: Vec<(Role, u32)> = self.pids.drain().collect();
         kill_children(children, status == 0);
         if status == 0 {
-            log_info!("exiting");
+            tracing::info!("exiting");
         } else {
-            log_warn!("shut down after losing a child");
+            tracing::warn!("shut down after losing a child");
         }
         status
     }
@@ -758,9 +758,9 @@ fn kill_children(children: Vec<(Role, u32)>, quiet: bool) {
                 Ok(WaitStatus::StillAlive) => true,
                 Ok(status) => {
                     if !quiet && !matches!(status, WaitStatus::Exited(_, 0)) {
-                        log_warn!("{role} {}", describe(&status));
+                        tracing::warn!("{role} {}", describe(&status));
                     } else {
-                        log_debug!("{role} {}", describe(&status));
+                        tracing::debug!("{role} {}", describe(&status));
                     }
                     false
                 }
@@ -769,7 +769,7 @@ fn kill_children(children: Vec<(Role, u32)>, quiet: bool) {
         });
         if Instant::now() >= deadline {
             for (role, pid) in &left {
-                log_warn!("{role} did not exit, killing it");
+                tracing::warn!("{role} did not exit, killing it");
                 let _ = kill(Pid::from_raw(*pid as i32), Signal::SIGKILL);
                 let _ = waitpid(Pid::from_raw(*pid as i32), None);
             }

@@ -195,7 +195,7 @@ fn run(n: u32) -> Res<()> {
     drop(tc);
     let mut tc = Tc::new()?;
     let t = Instant::now();
-    let mut table = Table::open("bench", Box::new(|_, _| {}))?;
+    let mut table = Table::open("bench")?;
     let ok = table.set_injection(if1, d1, &filters);
     let d_adopt = t.elapsed();
     let installed: Vec<Installed> = tc.dump(if1)?;

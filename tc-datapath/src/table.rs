@@ -24,8 +24,8 @@
 //! kept the same way: slots of the table on the pair's far end, adopted by cookie after a
 //! restart; the far end is the switch's own, so whatever else is on it is removed.
 //!
-//! The table does not log through the daemon: it says what it would log to the [`Log`]
-//! it was given.
+//! The table logs through `tracing` (warnings, information and debugging lines that start
+//! `local switch NAME: `); the daemon's subscriber writes them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
@@ -38,13 +38,16 @@ use crate::netlink::{KernelError, Tc};
 use crate::ports::PortMap;
 use crate::prio::{table_miss_filters, OVERFLOW_CHAIN_BASE};
 
-/// Say something to the table's log, as `local switch NAME: ...`.
+/// Say something through `tracing` (the daemon's log), as `local switch NAME: ...`.
 macro_rules! say {
-    ($t:expr, $level:ident, $($arg:tt)*) => {
-        ($t.log)(
-            $crate::table::Level::$level,
-            &format!("local switch {}: {}", $t.name, format_args!($($arg)*)),
-        )
+    ($t:expr, Warn, $($arg:tt)*) => {
+        tracing::warn!("local switch {}: {}", $t.name, format_args!($($arg)*))
+    };
+    ($t:expr, Info, $($arg:tt)*) => {
+        tracing::info!("local switch {}: {}", $t.name, format_args!($($arg)*))
+    };
+    ($t:expr, Debug, $($arg:tt)*) => {
+        tracing::debug!("local switch {}: {}", $t.name, format_args!($($arg)*))
     };
 }
 
@@ -52,18 +55,6 @@ mod adopt;
 mod batch;
 
 pub use adopt::LeftAlone;
-
-/// How much a line the table would log matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    Warn,
-    Info,
-    Debug,
-}
-
-/// Where the table's log lines go (the daemon's log); each line starts with
-/// `local switch NAME: `.
-pub type Log = Box<dyn Fn(Level, &str) + Send>;
 
 /// The owner of the table-miss filters (the flow table never hands out this id).
 const INFRA: FlowId = u64::MAX;
@@ -147,7 +138,6 @@ enum Step {
 /// One local switch's flows in the kernel.
 pub struct Table {
     name: String,
-    log: Log,
     tc: Tc,
     ports: PortMap,
     meters: MeterTable,
@@ -272,12 +262,10 @@ fn translate(
 }
 
 impl Table {
-    /// The kernel table of local switch `name`, over a netlink socket of its own; what it
-    /// would log goes to `log`.
-    pub fn open(name: &str, log: Log) -> std::io::Result<Table> {
+    /// The kernel table of local switch `name`, over a netlink socket of its own.
+    pub fn open(name: &str) -> std::io::Result<Table> {
         Ok(Table {
             name: name.to_string(),
-            log,
             tc: Tc::new()?,
             ports: PortMap::new(),
             meters: MeterTable::new(),

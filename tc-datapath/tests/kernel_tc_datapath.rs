@@ -910,7 +910,7 @@ fn changed_actions_under_the_same_match_are_replaced_in_place() {
     let ns = sw.lan.switch_ns.as_ref().expect("switch namespace");
     let ok = ns
         .enter(move || {
-            let mut t = Table::open("test", Box::new(|_, _| {})).expect("netlink socket");
+            let mut t = Table::open("test").expect("netlink socket");
             t.set_injection(ifx, "port 1", &on_port)
         })
         .expect("enter the switch namespace");

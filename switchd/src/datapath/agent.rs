@@ -30,7 +30,6 @@ use super::packetout;
 pub(crate) use super::switch::{LinkCounters, Switch, SwitchPort};
 use crate::endpoint::pump::Pumped;
 use crate::endpoint::{Endpoint, EndpointConfig};
-use crate::{log_debug, log_info, log_warn};
 use ofproto::v13::port;
 use tc_datapath::Refusal;
 
@@ -340,7 +339,7 @@ impl Agent {
     }
 
     fn refuse(&mut self, r: &Refusal, request: &Bytes, what: &str) {
-        log_info!("switch {}: {what} refused: {r}", self.cfg.name);
+        tracing::info!("switch {}: {what} refused: {r}", self.cfg.name);
         self.error(r.error, request);
     }
 
@@ -381,7 +380,7 @@ impl Agent {
             M::Hello(_) => {}
             M::EchoRequest(d) => self.send_xid(&M::EchoReply(d), xid),
             M::EchoReply(_) => {}
-            M::Error(e) => log_debug!("switch {}: controller sent {e:?}", self.cfg.name),
+            M::Error(e) => tracing::debug!("switch {}: controller sent {e:?}", self.cfg.name),
             M::FeaturesRequest => self.send_xid(
                 &M::FeaturesReply(v13::FeaturesReply {
                     datapath_id: self.cfg.datapath_id,
@@ -604,13 +603,13 @@ impl Agent {
         };
         match self.local_flow_mod(&fm, now) {
             Ok(()) => {
-                log_info!(
+                tracing::info!(
                     "switch {}: no controller, fail mode standalone: table-miss NORMAL installed",
                     self.cfg.name
                 );
                 self.fail_open = Some(prev);
             }
-            Err(r) => log_warn!(
+            Err(r) => tracing::warn!(
                 "switch {}: fail mode standalone: table-miss NORMAL: {r}",
                 self.cfg.name
             ),
@@ -631,11 +630,11 @@ impl Agent {
             ..Default::default()
         });
         match self.local_flow_mod(&fm, now) {
-            Ok(()) => log_info!(
+            Ok(()) => tracing::info!(
                 "switch {}: controller connected: standalone table-miss removed",
                 self.cfg.name
             ),
-            Err(r) => log_warn!(
+            Err(r) => tracing::warn!(
                 "switch {}: controller connected: removing the standalone table-miss: {r}",
                 self.cfg.name
             ),

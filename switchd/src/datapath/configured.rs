@@ -15,21 +15,20 @@ use ofproto::v13;
 
 use super::agent::Agent;
 use crate::msg::{ConfiguredFlow, FlowForm, SwitchConfig};
-use crate::{log_info, log_warn};
 use tc_datapath::par;
 
 /// The configured table-miss, and the static flows, as ordinary entries of table 0.
 pub(super) fn install_configured_flows(a: &mut Agent, cfg: &SwitchConfig, now: Instant) {
     let name = &cfg.name;
     if let Err(r) = a.local_flow_mod(&table_miss(cfg.table_miss), now) {
-        log_warn!("local switch {name}: table-miss {}: {r}", cfg.table_miss);
+        tracing::warn!("local switch {name}: table-miss {}: {r}", cfg.table_miss);
     }
     let started = Instant::now();
     let refused = install_flows(a, name, &cfg.flows, now);
     for r in &refused {
-        log_warn!("{r}");
+        tracing::warn!("{r}");
     }
-    log_info!(
+    tracing::info!(
         "local switch {name}: {} configured flows in, {} refused, in {} ms",
         cfg.flows.len() - refused.len(),
         refused.len(),

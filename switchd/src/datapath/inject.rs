@@ -28,7 +28,6 @@ use rtnetlink::{LinkMessageBuilder, LinkUnspec, LinkVeth};
 use tc_datapath::{Backend, Filter, FlowerKey, MirredKind, TcAction, Verdict};
 
 use super::links::{kernel_words, Links};
-use crate::{log_info, log_warn};
 
 /// The VLAN id that carries output:LOCAL (4095 is reserved by 802.1Q, so no port has it).
 pub const LOCAL_VID: u16 = 4095;
@@ -144,7 +143,9 @@ impl Injector {
         let far = links.by_name(&far_name).await?;
         let (near, far) = match (near, far) {
             (Some(n), Some(f)) => {
-                log_info!("local switch {name}: adopted injection pair {near_name}/{far_name}");
+                tracing::info!(
+                    "local switch {name}: adopted injection pair {near_name}/{far_name}"
+                );
                 (n, f)
             }
             (n, f) => {
@@ -177,7 +178,9 @@ impl Injector {
                             kernel_words(&e)
                         )
                     })?;
-                log_info!("local switch {name}: created injection pair {near_name}/{far_name}");
+                tracing::info!(
+                    "local switch {name}: created injection pair {near_name}/{far_name}"
+                );
                 let get = |n: String| async move {
                     links
                         .by_name(&n)
@@ -218,7 +221,7 @@ impl Injector {
             return;
         }
         for no in ports.keys().filter(|no| **no > MAX_PORT) {
-            log_warn!(
+            tracing::warn!(
                 "local switch {}: port {no} is above {MAX_PORT}: packet-outs to TABLE with \
                  it as in_port are refused (an 802.1ad tag cannot carry it)",
                 self.name
@@ -252,7 +255,7 @@ impl Injector {
             Err(e) => Err(e),
         };
         if let Err(e) = r {
-            log_warn!(
+            tracing::warn!(
                 "local switch {}: giving {} the bridge's address: {e}",
                 self.name,
                 far.name
@@ -265,8 +268,8 @@ impl Injector {
     pub async fn remove(self) {
         let (near, _) = names(self.bridge);
         match self.links.delete(self.near).await {
-            Ok(()) => log_info!("local switch {}: deleted injection pair {near}", self.name),
-            Err(e) => log_warn!("local switch {}: deleting {near}: {e}", self.name),
+            Ok(()) => tracing::info!("local switch {}: deleted injection pair {near}", self.name),
+            Err(e) => tracing::warn!("local switch {}: deleting {near}: {e}", self.name),
         }
     }
 }
@@ -298,12 +301,12 @@ async fn sweep_orphans(name: &str, links: &Links) {
         }
         if let Some(b) = bridge_of(&l.name).filter(|b| !bridges.contains(b)) {
             match links.delete(l.index).await {
-                Ok(()) => log_info!(
+                Ok(()) => tracing::info!(
                     "local switch {name}: deleted injection pair {} of a bridge (ifindex {b}) \
                      that is gone",
                     l.name
                 ),
-                Err(e) => log_warn!("local switch {name}: deleting {}: {e}", l.name),
+                Err(e) => tracing::warn!("local switch {name}: deleting {}: {e}", l.name),
             }
         }
     }

@@ -29,7 +29,6 @@ use super::switch::{Switch, SwitchPort, N_TABLES};
 use crate::child::Peers;
 use crate::endpoint::pump::Pump;
 use crate::msg::{Msg, Role, SwitchConfig};
-use crate::{log_debug, log_info, log_warn};
 use tc_datapath::psample::Sample;
 
 /// Samples a local switch's task takes in one go, and the output it lets queue meanwhile
@@ -122,20 +121,20 @@ impl LocalSwitch {
         let events = match links::watch() {
             Ok(e) => e,
             Err(e) => {
-                log_warn!("local switch {name} unavailable: cannot watch links: {e}");
+                tracing::warn!("local switch {name} unavailable: cannot watch links: {e}");
                 return None;
             }
         };
         let (bridge, br_link, members) = match ensure_bridge(&links, &cfg, &br).await {
             Ok(x) => x,
             Err(e) => {
-                log_warn!("local switch {name} unavailable: {e}");
+                tracing::warn!("local switch {name} unavailable: {e}");
                 return None;
             }
         };
         let available = match unavailable(&cfg, &kernel) {
             Some(why) => {
-                log_warn!("local switch {name} unavailable: {why}");
+                tracing::warn!("local switch {name} unavailable: {why}");
                 false
             }
             None => true,
@@ -152,13 +151,13 @@ impl LocalSwitch {
         };
         let now = Instant::now();
         let backend: Box<dyn tc_datapath::Backend + Send> = if available {
-            match tc_datapath::Table::open(&name, Box::new(table_log)) {
+            match tc_datapath::Table::open(&name) {
                 Ok(mut b) => {
                     b.take_ports(cfg.take_ports);
                     Box::new(b)
                 }
                 Err(e) => {
-                    log_warn!(
+                    tracing::warn!(
                         "local switch {name} unavailable: cannot open a TC netlink socket: {e}"
                     );
                     return None;
@@ -177,7 +176,9 @@ impl LocalSwitch {
                     injector = Some(i);
                 }
                 Err(e) => {
-                    log_warn!("local switch {name}: packet-out to TABLE and LOCAL unavailable: {e}")
+                    tracing::warn!(
+                        "local switch {name}: packet-out to TABLE and LOCAL unavailable: {e}"
+                    )
                 }
             }
         }
@@ -204,7 +205,7 @@ impl LocalSwitch {
             }
             a.switch.backend.remove_leftovers();
             trim_heap(&name);
-            log_info!(
+            tracing::info!(
                 "local switch {name}: bridge {br}, datapath id {dpid:016x}, {} ports",
                 a.switch.ports.len()
             );
@@ -299,7 +300,7 @@ impl LocalSwitch {
         }
         let retry_at = match again {
             Some(again) => {
-                log_info!("local switch {name}: connection to {peer} closed: {reason}");
+                tracing::info!("local switch {name}: connection to {peer} closed: {reason}");
                 again.then(tokio::time::Instant::now)
             }
             None => {
@@ -308,7 +309,7 @@ impl LocalSwitch {
                 } else {
                     RECONNECT
                 };
-                log_info!(
+                tracing::info!(
                     "local switch {name}: connection to {peer} closed: {reason}; \
                      reconnecting in {} s",
                     wait.as_secs()
@@ -324,7 +325,7 @@ impl LocalSwitch {
         let name = &self.name;
         let again = match c {
             SwitchCmd::Connect(to) => {
-                log_info!(
+                tracing::info!(
                     "local switch {name}: switchctl connect: to {}",
                     to.map_or("switchd".to_string(), |t| format!("controller {t}"))
                 );
@@ -335,7 +336,7 @@ impl LocalSwitch {
                 true
             }
             SwitchCmd::Disconnect => {
-                log_info!("local switch {name}: switchctl disconnect");
+                tracing::info!("local switch {name}: switchctl disconnect");
                 false
             }
         };
@@ -407,7 +408,9 @@ impl LocalSwitch {
                 }
             }
             None => {
-                log_warn!("local switch {name}: link events stopped; ports are no longer followed");
+                tracing::warn!(
+                    "local switch {name}: link events stopped; ports are no longer followed"
+                );
                 self.events = futures::channel::mpsc::unbounded().1;
             }
         }
@@ -420,18 +423,18 @@ impl LocalSwitch {
             channel::Wake::Retry => {
                 self.channel = Channel::Idle { retry_at: None };
                 if let Some(addr) = self.controller {
-                    log_debug!("local switch {name}: connecting to controller {addr}");
+                    tracing::debug!("local switch {name}: connecting to controller {addr}");
                     self.channel = Channel::Connecting(Box::pin(remote::connect(addr)));
                     return;
                 }
                 match offer(&self.peers, name, false).await {
                     Ok(s) => {
-                        log_debug!("local switch {name}: connection offered to ofp");
+                        tracing::debug!("local switch {name}: connection offered to ofp");
                         self.agent.restart(Instant::now());
                         self.channel = Channel::Open(Pump::new(s.into(), "the ofp process".into()));
                     }
                     Err(e) => {
-                        log_warn!("local switch {name}: cannot make a socketpair: {e}");
+                        tracing::warn!("local switch {name}: cannot make a socketpair: {e}");
                         self.channel = Channel::Idle {
                             retry_at: Some(tokio::time::Instant::now() + RECONNECT),
                         };
@@ -453,7 +456,7 @@ impl LocalSwitch {
         let addr = self.controller.map(|c| c.to_string()).unwrap_or_default();
         match r {
             Ok(s) => {
-                log_info!("local switch {name}: connected to controller {addr}");
+                tracing::info!("local switch {name}: connected to controller {addr}");
                 self.agent.restart(Instant::now());
                 let peer = remote::peer_name(s.peer_addr());
                 self.channel = Channel::Open(Pump::new(s.into(), peer));
@@ -462,7 +465,7 @@ impl LocalSwitch {
                 let why = e.to_string();
                 let (wait, log) = self.backoff.failed(&why);
                 if log {
-                    log_warn!(
+                    tracing::warn!(
                         "local switch {name}: cannot connect to controller {addr}: \
                          {why}; retrying in {} s",
                         wait.as_secs()
@@ -480,7 +483,7 @@ impl LocalSwitch {
         let name = &self.name;
         let a = self.agent;
         let p = a.packet_ins;
-        log_info!(
+        tracing::info!(
             "local switch {name}: packet-ins sent {}, dropped: {} without controller, {} over \
              the queue limit, {} of unknown flows; {} masked by the controller",
             p.sent,
@@ -520,7 +523,7 @@ async fn ensure_bridge(
 ) -> Result<(links::Bridge, Link, Vec<Link>), String> {
     let bridge = match links.by_name(br).await? {
         Some(l) if l.is_bridge => {
-            log_info!("local switch {}: adopted bridge {br}", cfg.name);
+            tracing::info!("local switch {}: adopted bridge {br}", cfg.name);
             l
         }
         Some(_) => return Err(format!("{br} exists and is not a bridge")),
@@ -529,7 +532,7 @@ async fn ensure_bridge(
                 .add_bridge(br)
                 .await
                 .map_err(|e| format!("creating bridge {br}: {e}"))?;
-            log_info!("local switch {}: created bridge {br}", cfg.name);
+            tracing::info!("local switch {}: created bridge {br}", cfg.name);
             links
                 .by_name(br)
                 .await?
@@ -540,8 +543,10 @@ async fn ensure_bridge(
     for l in links.all().await? {
         if numbers.is_configured(&l.name) && l.master != Some(bridge.index) {
             match links.enslave(l.index, bridge.index).await {
-                Ok(()) => log_info!("local switch {}: {} added to {br}", cfg.name, l.name),
-                Err(e) => log_warn!("local switch {}: adding {} to {br}: {e}", cfg.name, l.name),
+                Ok(()) => tracing::info!("local switch {}: {} added to {br}", cfg.name, l.name),
+                Err(e) => {
+                    tracing::warn!("local switch {}: adding {} to {br}: {e}", cfg.name, l.name)
+                }
             }
         }
     }
@@ -603,7 +608,7 @@ fn trim_heap(name: &str) {
     {
         // SAFETY: both only read or adjust glibc's own allocator state.
         let (info, _) = unsafe { (libc::mallinfo2(), libc::malloc_trim(0)) };
-        log_info!(
+        tracing::info!(
             "local switch {name}: heap {} KiB in use, {} KiB free before trimming",
             (info.uordblks + info.hblkhd) / 1024,
             info.fordblks / 1024
@@ -629,7 +634,7 @@ async fn follow_link(
                 Some((_, no)) => *no,
                 None => {
                     let no = b.numbers.number(&l.name);
-                    log_info!("local switch {name}: port {} ({}) appeared", no, l.name);
+                    tracing::info!("local switch {name}: port {} ({}) appeared", no, l.name);
                     no
                 }
             };
@@ -637,24 +642,24 @@ async fn follow_link(
             changes.extend(a.port_update(switch_port(&l, no)));
         }
         BridgeChange::Enslave(l) => match links.enslave(l.index, b.index).await {
-            Ok(()) => log_info!("local switch {name}: {} added to {}", l.name, b.name),
-            Err(e) => log_warn!("local switch {name}: adding {} to {}: {e}", l.name, b.name),
+            Ok(()) => tracing::info!("local switch {name}: {} added to {}", l.name, b.name),
+            Err(e) => tracing::warn!("local switch {name}: adding {} to {}: {e}", l.name, b.name),
         },
         BridgeChange::PortGone(l) => {
             if let Some((pname, no)) = b.members.remove(&l.index) {
-                log_info!("local switch {name}: port {no} ({pname}) went away");
+                tracing::info!("local switch {name}: port {no} ({pname}) went away");
                 b.numbers.release(&pname);
                 changes.extend(a.port_delete(no));
             }
             // A configured port that left the bridge is put back.
             if matches!(ev, LinkEvent::New(_)) && b.numbers.is_configured(&l.name) {
                 if let Err(e) = links.enslave(l.index, b.index).await {
-                    log_warn!("local switch {name}: adding {} to {}: {e}", l.name, b.name);
+                    tracing::warn!("local switch {name}: adding {} to {}: {e}", l.name, b.name);
                 }
             }
         }
         BridgeChange::BridgeGone => {
-            log_warn!(
+            tracing::warn!(
                 "local switch {name}: bridge {} was deleted; its ports are gone",
                 b.name
             );
@@ -717,15 +722,5 @@ async fn wake(w: Option<observer::Waiter<'_>>) -> observer::Wake {
     match w {
         Some(w) => w.wake().await,
         None => std::future::pending().await,
-    }
-}
-
-/// Where a local switch's kernel table logs.
-fn table_log(level: tc_datapath::table::Level, line: &str) {
-    use tc_datapath::table::Level;
-    match level {
-        Level::Warn => log_warn!("{line}"),
-        Level::Info => log_info!("{line}"),
-        Level::Debug => log_debug!("{line}"),
     }
 }

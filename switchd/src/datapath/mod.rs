@@ -45,8 +45,8 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::child::{self, Input, Peers, Setup};
+use crate::log;
 use crate::msg::{self, Msg, Role, RuntimeConfig, SwitchConfig};
-use crate::{log, log_debug, log_info, log_warn};
 use links::Links;
 use local::{local_switch, unavailable, Inputs, SwitchCmd, SAMPLE_DRAIN};
 use tc_datapath::psample::{Psample, Sample};
@@ -101,11 +101,11 @@ pub(crate) async fn datapath(setup: Setup) -> i32 {
     //   one needs CAP_NET_RAW, which this process does not have.
     let have = caps::has_cap(None, CapSet::Effective, Capability::CAP_NET_ADMIN).unwrap_or(false);
     if !have {
-        log_warn!("CAP_NET_ADMIN is not effective; the kernel will refuse every change");
+        tracing::warn!("CAP_NET_ADMIN is not effective; the kernel will refuse every change");
     }
     match setup.packet_socket {
         Some(fd) => packetout::set_socket(fd),
-        None => log_warn!("no packet socket from the parent: packet-outs will be refused"),
+        None => tracing::warn!("no packet socket from the parent: packet-outs will be refused"),
     }
     let Some((peers, mut rx, mut term)) = child::start_channels(setup.parent, setup.peers) else {
         return 1;
@@ -113,7 +113,7 @@ pub(crate) async fn datapath(setup: Setup) -> i32 {
     let links = match Links::open() {
         Ok(l) => Some(l),
         Err(e) => {
-            log_warn!("cannot open an rtnetlink socket: {e}; no local switch will run");
+            tracing::warn!("cannot open an rtnetlink socket: {e}; no local switch will run");
             None
         }
     };
@@ -125,7 +125,7 @@ pub(crate) async fn datapath(setup: Setup) -> i32 {
         echo_interval: config.echo_interval,
         samples: None,
     };
-    log_info!("started");
+    tracing::info!("started");
     apply_config(&mut st, &peers, config).await;
     loop {
         tokio::select! {
@@ -162,7 +162,7 @@ async fn dispatch_parent(st: &mut State, peers: &Peers, m: Msg) {
     match m {
         Msg::Verbose { verbose } => log::set_verbose(verbose),
         Msg::Config(c) => {
-            log_debug!("new configuration: {c:?}");
+            tracing::debug!("new configuration: {c:?}");
             apply_config(st, peers, c).await;
         }
         other => msg::unexpected(Role::Parent, &other),
@@ -208,7 +208,7 @@ fn switch_cmd(st: &State, switch: &str, connect: bool, forward_to: Option<&str>)
 async fn stop_one(name: &str, r: Running, keep_filters: bool) {
     let _ = r.stop.send(keep_filters);
     let _ = r.task.await;
-    log_info!("local switch {name} stopped");
+    tracing::info!("local switch {name} stopped");
 }
 
 async fn stop_all(st: &mut State) {
@@ -257,7 +257,7 @@ async fn apply_config(st: &mut State, peers: &Peers, c: RuntimeConfig) {
     }
     let Some(links) = st.links.clone() else {
         for name in wanted.keys() {
-            log_warn!("local switch {name} unavailable: no rtnetlink socket");
+            tracing::warn!("local switch {name} unavailable: no rtnetlink socket");
         }
         return;
     };
@@ -328,9 +328,9 @@ async fn probe() -> Option<String> {
         Err(e) => return Some(format!("cannot open a TC netlink socket: {e}")),
     };
     let k = tc.probe();
-    log_info!("kernel probe: present: {}", k.present.join(", "));
+    tracing::info!("kernel probe: present: {}", k.present.join(", "));
     for m in &k.missing {
-        log_info!("kernel probe: {m}");
+        tracing::info!("kernel probe: {m}");
     }
     // The first required piece that is missing, named with its kernel option ("kernel lacks
     // cls_flower (CONFIG_NET_CLS_FLOWER)"); the kernel's words are in the lines above.
@@ -355,7 +355,7 @@ fn start_psample() -> Option<broadcast::Sender<Arc<Sample>>> {
     let mut ps = match Psample::open() {
         Ok(p) => p,
         Err(e) => {
-            log_warn!("packet-in unavailable: cannot listen to psample: {e}");
+            tracing::warn!("packet-in unavailable: cannot listen to psample: {e}");
             return None;
         }
     };
@@ -374,7 +374,7 @@ fn start_psample() -> Option<broadcast::Sender<Arc<Sample>>> {
                     }
                 }
                 Err(e) => {
-                    log_warn!("psample: {e}; packet-in stops");
+                    tracing::warn!("psample: {e}; packet-in stops");
                     return;
                 }
             }
@@ -382,7 +382,7 @@ fn start_psample() -> Option<broadcast::Sender<Arc<Sample>>> {
             if ps.overruns != overruns {
                 overruns = ps.overruns;
                 if overruns.is_power_of_two() {
-                    log_warn!(
+                    tracing::warn!(
                         "psample: the kernel dropped sampled packets, the receive buffer \
                          was full ({overruns} times so far)"
                     );
@@ -391,7 +391,7 @@ fn start_psample() -> Option<broadcast::Sender<Arc<Sample>>> {
             if ps.malformed != malformed {
                 malformed = ps.malformed;
                 if malformed.is_power_of_two() {
-                    log_warn!("psample: {malformed} malformed messages so far");
+                    tracing::warn!("psample: {malformed} malformed messages so far");
                 }
             }
             // While the kernel keeps the socket readable this task would run on; the

@@ -20,7 +20,6 @@ use super::portstats::answer_port_stats;
 use super::switch::N_TABLES;
 use crate::child::Peers;
 use crate::endpoint::pump::{Pump, Ready};
-use crate::log_debug;
 use ofproto::v13;
 use tc_datapath::NormalOnly;
 
@@ -100,7 +99,7 @@ impl Observer {
                     self.conn = Some(Pump::new(s.into(), "ofp".into()));
                 }
                 Err(e) => {
-                    log_debug!("local switch {name}: no observer connection: {e}");
+                    tracing::debug!("local switch {name}: no observer connection: {e}");
                     self.offer_at = Some(tokio::time::Instant::now() + RECONNECT);
                 }
             }
@@ -123,7 +122,7 @@ impl Observer {
             }
         }
         if let Some(why) = self.agent.close_reason() {
-            log_debug!("local switch {name}: observer connection closed: {why}");
+            tracing::debug!("local switch {name}: observer connection closed: {why}");
             self.conn = None;
             self.offer_at = Some(tokio::time::Instant::now() + RECONNECT);
         }

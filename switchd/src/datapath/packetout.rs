@@ -48,7 +48,6 @@ use ofproto::v13::{self, port, Action, Oxm};
 
 use super::inject;
 use super::switch::{Dest, FrameSink, Switch, SwitchPort};
-use crate::{log_info, log_warn};
 use tc_datapath::Refusal;
 
 /// Send errors of one switch are logged at most this often.
@@ -288,7 +287,7 @@ static SOCKET: OnceLock<Arc<OwnedFd>> = OnceLock::new();
 /// Keep the parent's packet socket for the switches to send on (once, at start).
 pub(crate) fn set_socket(fd: OwnedFd) {
     if SOCKET.set(Arc::new(fd)).is_err() {
-        log_warn!("BUG: a second packet socket from the parent; the first is kept");
+        tracing::warn!("BUG: a second packet socket from the parent; the first is kept");
     }
 }
 
@@ -333,7 +332,7 @@ impl FrameSink for PacketSocket {
             Dest::Bridge => self.bridge,
             // Resolved by `execute`; never reaches a sink.
             Dest::Inject => {
-                log_warn!("BUG: switch {}: an unresolved injection frame", self.name);
+                tracing::warn!("BUG: switch {}: an unresolved injection frame", self.name);
                 return;
             }
         };
@@ -368,7 +367,7 @@ impl PacketSocket {
         }
         self.logged = Some(now);
         let u = std::mem::take(&mut self.unlogged);
-        log_warn!(
+        tracing::warn!(
             "switch {}: packet-out on ifindex {ifindex}: {e}; since the last report {} \
              frames failed and {} were dropped (send queue full); in all {} sent, {} \
              failed, {} dropped",
@@ -386,7 +385,7 @@ impl Drop for PacketSocket {
     fn drop(&mut self) {
         let c = self.counters;
         if c != Counters::default() {
-            log_info!(
+            tracing::info!(
                 "switch {}: packet-out: {} frames sent, {} failed, {} dropped",
                 self.name,
                 c.sent,

@@ -16,7 +16,6 @@ use crate::child::Peers;
 use crate::ctlproto::EventKind;
 use crate::endpoint::pump::Pump;
 use crate::endpoint::stream::Stream;
-use crate::{log_debug, log_info, log_warn};
 
 /// Reading stops while this much output waits: a switch that sends faster than it reads
 /// our answers is slowed down by TCP flow control instead of filling the write queue
@@ -95,7 +94,7 @@ pub(crate) async fn run(
                             "replaced by a new connection from {peer}"
                         )));
                     }
-                    log_info!(
+                    tracing::info!(
                         "switch {} connected from {peer}, OpenFlow {}",
                         dpid_text(datapath_id),
                         version.name()
@@ -112,7 +111,7 @@ pub(crate) async fn run(
                 }
                 SessionEvent::PortStatus { change, port } => {
                     let sw = dpid.map(dpid_text).unwrap_or_default();
-                    log_info!(
+                    tracing::info!(
                         "switch {sw}: port {} ({}) {}, {}",
                         port.port_no,
                         port.name,
@@ -145,7 +144,7 @@ pub(crate) async fn run(
                     let sw = dpid.map(dpid_text).unwrap_or_default();
                     let at = dpid.and_then(|d| static_flow_at(&lock(&state), d, &flow));
                     let at = at.map(|a| a + ": ").unwrap_or_default();
-                    log_warn!("{at}switch {sw} refused static flow \"{flow}\": {error}");
+                    tracing::warn!("{at}switch {sw} refused static flow \"{flow}\": {error}");
                     event(
                         &peers,
                         EventKind::FlowRefused {
@@ -220,11 +219,11 @@ pub(crate) async fn run(
         l.conns.remove(&id);
     }
     match &reason {
-        CloseReason::Dead(_) => log_warn!("connection from {peer} on {listener}: {reason}"),
+        CloseReason::Dead(_) => tracing::warn!("connection from {peer} on {listener}: {reason}"),
         CloseReason::Malformed(_) | CloseReason::QueueFull { .. } => {
-            log_warn!("connection from {peer} on {listener} closed: {reason}")
+            tracing::warn!("connection from {peer} on {listener} closed: {reason}")
         }
-        _ => log_info!("connection from {peer} on {listener} closed: {reason}"),
+        _ => tracing::info!("connection from {peer} on {listener} closed: {reason}"),
     }
     if let Some(d) = dpid {
         let kind = match &reason {
@@ -241,7 +240,7 @@ pub(crate) async fn run(
         };
         event(&peers, kind).await;
     } else {
-        log_debug!("connection from {peer} ended before the handshake");
+        tracing::debug!("connection from {peer} ended before the handshake");
     }
     event(
         &peers,

@@ -173,16 +173,16 @@ impl Learning {
         let d = self.macs.packet_in(in_port, src, p.dst, now);
         match d.learned {
             Learned::Moved { old_port } => {
-                crate::log_debug!("{src} moved from port {old_port} to port {in_port}");
+                tracing::debug!("{src} moved from port {old_port} to port {in_port}");
                 w.delete_for_mac(ep, src);
                 // The deletes must be done before the new flow is added behind them; a
                 // barrier says so to a switch that reorders.
                 w.barrier(ep);
             }
             Learned::Full => {
-                crate::log_debug!("MAC table full ({} entries): {src} not learned", self.cache)
+                tracing::debug!("MAC table full ({} entries): {src} not learned", self.cache)
             }
-            Learned::New => crate::log_debug!("learned {src} on port {in_port}"),
+            Learned::New => tracing::debug!("learned {src} on port {in_port}"),
             Learned::Ignored | Learned::Refreshed => {}
         }
         d.forward

@@ -561,13 +561,13 @@ impl Session {
         if !self.flow_mod_error(xid, text)
             && !self.flow_stats_error(xid, format!("the switch answered {e:?}"))
         {
-            crate::log_debug!("error from switch (xid {xid}): {e:?}");
+            tracing::debug!("error from switch (xid {xid}): {e:?}");
         }
     }
 
     fn flow_stats_part(&mut self, xid: u32, rows: Vec<FlowRow>, more: bool) {
         let Some(acc) = self.flow_stats.get_mut(&xid) else {
-            crate::log_debug!("flow stats reply with unknown xid {xid}");
+            tracing::debug!("flow stats reply with unknown xid {xid}");
             return;
         };
         acc.extend(rows);

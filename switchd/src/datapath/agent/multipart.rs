@@ -14,7 +14,6 @@ use ofproto::v13::{self, multipart as mp, Message as M};
 
 use super::{Agent, AgentEvent, LinkCounters};
 use crate::datapath::flowtable::Selector;
-use crate::log_warn;
 use ofproto::v13::port;
 
 /// Multipart replies are cut into messages of at most this many body bytes.
@@ -30,7 +29,7 @@ impl Agent {
         now: Instant,
     ) {
         if self.pending.as_ref().map(|p| p.0) != Some(xid) {
-            log_warn!("BUG: port counters for a request that is not pending");
+            tracing::warn!("BUG: port counters for a request that is not pending");
             return;
         }
         self.pending = None;

@@ -201,12 +201,12 @@ impl Session {
                         let rows = stats.iter().map(flowtext::row10).collect();
                         self.flow_stats_part(xid, rows, more);
                     }
-                    other => crate::log_debug!("ignoring stats reply {other:?}"),
+                    other => tracing::debug!("ignoring stats reply {other:?}"),
                 }
             }
             M::Error(e) => self.switch_error(xid, errtext::error10(&e), &e),
             M::BarrierReply => self.barrier_reply(xid),
-            other => crate::log_debug!("ignoring OpenFlow 1.0 message type {}", other.msg_type()),
+            other => tracing::debug!("ignoring OpenFlow 1.0 message type {}", other.msg_type()),
         }
     }
 

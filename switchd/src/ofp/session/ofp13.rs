@@ -197,13 +197,13 @@ impl Session {
                         let rows = stats.iter().map(flowtext::row13).collect();
                         self.flow_stats_part(xid, rows, more);
                     }
-                    other => crate::log_debug!("ignoring multipart reply type {}", other.mp_type()),
+                    other => tracing::debug!("ignoring multipart reply type {}", other.mp_type()),
                 }
             }
             M::Error(e) => self.switch_error(xid, errtext::error13(&e), &e),
             M::BarrierReply => self.barrier_reply(xid),
             // 6.3.1: a second HELLO is harmless.
-            other => crate::log_debug!("ignoring OpenFlow 1.3 message type {}", other.msg_type()),
+            other => tracing::debug!("ignoring OpenFlow 1.3 message type {}", other.msg_type()),
         }
     }
 
@@ -213,7 +213,7 @@ impl Session {
             _ => None,
         });
         let Some(in_port) = in_port else {
-            crate::log_debug!("packet-in without in_port");
+            tracing::debug!("packet-in without in_port");
             return;
         };
         self.packet_in(p.buffer_id, in_port, &p.data, now);

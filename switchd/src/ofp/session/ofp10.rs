@@ -82,19 +82,10 @@ impl Wire for V10 {
         // 1.0 has no cookie filter on delete: the learned flows are recognised by their
         // priority, which a non-strict delete cannot select; delete them all (the 1.0
         // switch has nothing but what a controller put there).
-        ep.send10(&v10::Message::FlowMod(v10::FlowMod {
-            r#match: v10::Match::any(),
-            cookie: 0,
-            command: v10::FlowModCommand::Delete,
-            table_id: 0,
-            idle_timeout: 0,
-            hard_timeout: 0,
-            priority: 0,
-            buffer_id: v10::NO_BUFFER,
-            out_port: v10::port_no::NONE,
-            flags: 0,
-            actions: Vec::new(),
-        }));
+        ep.send10(&v10::Message::FlowMod(delete10(
+            v10::Match::any(),
+            v10::port_no::NONE,
+        )));
     }
 
     /// 1.0 switches send misses to the controller by default.

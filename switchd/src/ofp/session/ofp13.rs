@@ -92,31 +92,13 @@ impl Dialect for V13 {
     }
 
     fn delete_static(&self, ep: &mut Endpoint) {
-        ep.send13(&v13::Message::FlowMod(v13::FlowMod {
-            cookie: STATIC_COOKIE,
-            cookie_mask: u64::MAX,
-            table_id: OFPTT_ALL,
-            command: v13::FlowModCommand::Delete,
-            buffer_id: v13::OFP_NO_BUFFER,
-            out_port: port13::ANY,
-            out_group: OFPG_ANY,
-            ..Default::default()
-        }));
+        ep.send13(&v13::Message::FlowMod(delete_cookie(STATIC_COOKIE)));
     }
 }
 
 impl Wire for V13 {
     fn delete_learned(&self, ep: &mut Endpoint) {
-        ep.send13(&v13::Message::FlowMod(v13::FlowMod {
-            cookie: LEARNED_COOKIE,
-            cookie_mask: u64::MAX,
-            table_id: OFPTT_ALL,
-            command: v13::FlowModCommand::Delete,
-            buffer_id: v13::OFP_NO_BUFFER,
-            out_port: port13::ANY,
-            out_group: OFPG_ANY,
-            ..Default::default()
-        }));
+        ep.send13(&v13::Message::FlowMod(delete_cookie(LEARNED_COOKIE)));
     }
 
     fn table_miss(&self, ep: &mut Endpoint) {
@@ -281,5 +263,19 @@ fn port_info13(p: &v13::Port) -> PortInfo {
         hw_addr: p.hw_addr,
         config: p.config,
         state: p.state,
+    }
+}
+
+/// A FLOW_MOD that deletes every flow whose cookie is exactly `cookie`, in every table.
+fn delete_cookie(cookie: u64) -> v13::FlowMod {
+    v13::FlowMod {
+        cookie,
+        cookie_mask: u64::MAX,
+        table_id: OFPTT_ALL,
+        command: v13::FlowModCommand::Delete,
+        buffer_id: v13::OFP_NO_BUFFER,
+        out_port: port13::ANY,
+        out_group: OFPG_ANY,
+        ..Default::default()
     }
 }

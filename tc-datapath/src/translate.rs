@@ -1023,6 +1023,14 @@ fn lower(
                 l.items.push(Item::Tc(TcAction::Police(*r)));
             }
             Step::Goto(t) => {
+                // A tunnel id set for the next table to match (spec: tunnel_id is
+                // pipeline metadata): act_tunnel_key needs both addresses, and without
+                // set tun_src/tun_dst they are 0.0.0.0, which is what the next table's
+                // flower keys then see. An output with such a tunnel is still refused.
+                if l.p.tunnel {
+                    l.p.tun_src.get_or_insert(Ipv4Addr::UNSPECIFIED);
+                    l.p.tun_dst.get_or_insert(Ipv4Addr::UNSPECIFIED);
+                }
                 l.flush()?;
                 l.items.push(Item::Goto(*t));
             }

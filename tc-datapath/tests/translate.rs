@@ -394,6 +394,41 @@ fn tunnel_metadata() {
     assert_refusal(&r, bad_match::BAD_MASK, &["tunnel_id"]);
 }
 
+/// tunnel_id set for the next table: act_tunnel_key with the id and 0.0.0.0 addresses
+/// (none were set), then the goto; the same set before an output stays refused.
+#[test]
+fn set_tunnel_id_then_goto_table_carries_the_id() {
+    let inst = vec![
+        Instruction::ApplyActions(
+            vec![Action::SetField(Oxm::TunnelId(Masked::exact(42)))]
+                .into_iter()
+                .collect(),
+        ),
+        Instruction::GotoTable(1),
+    ];
+    let f = one(vec![], inst);
+    assert_eq!(
+        f.actions,
+        vec![
+            TcAction::TunnelSet {
+                key_id: Some(42),
+                src: Ipv4Addr::UNSPECIFIED,
+                dst: Ipv4Addr::UNSPECIFIED,
+                dst_port: None,
+            },
+            TcAction::Gact(Verdict::GotoChain(1)),
+        ]
+    );
+    let r = refused(
+        vec![],
+        apply(vec![
+            Action::SetField(Oxm::TunnelId(Masked::exact(42))),
+            out(2),
+        ]),
+    );
+    assert_refusal(&r, bad_action::BAD_SET_ARGUMENT, &["tun_src", "tun_dst"]);
+}
+
 #[test]
 fn prerequisites_are_checked() {
     let cases: Vec<(Vec<Oxm>, &str)> = vec![

@@ -446,7 +446,7 @@ fn packet_in(sw: &mut Sw) -> Outcomes {
         "{}: packet-ins (VID, EtherType after the tag): {tags:?}",
         sw.name
     );
-    let has = |vid, et| tags.iter().any(|t| *t == (vid, et));
+    let has = |vid, et| tags.contains(&(vid, et));
     check(
         sw,
         &mut o,

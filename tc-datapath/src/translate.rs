@@ -47,6 +47,7 @@ use crate::meter::MeterTable;
 use crate::ports::{PortMap, OFPP_LOCAL};
 use crate::prio;
 
+mod setfield;
 mod vlan;
 
 fn refuse<T>(error: OfpErrorCode, reason: impl Into<String>) -> Result<T, Refusal> {
@@ -82,6 +83,8 @@ struct MatchCtx {
     ip_proto: Option<u8>,
     /// What the match says of the outer VLAN tag.
     tag: vlan::TagKnown,
+    /// The matched ICMPv4/ICMPv6 type.
+    icmp_type: Option<u8>,
 }
 
 fn field_name(o: &Oxm) -> String {
@@ -247,6 +250,7 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
             }
             Oxm::Icmpv6Type(t) => {
                 k.icmp_type = Some((*t, 0xff));
+                ctx.icmp_type = Some(*t);
                 icmp6 = true;
             }
             Oxm::Icmpv6Code(c) => {
@@ -874,12 +878,15 @@ impl Lowering<'_> {
                     }
                 }
             }
-            _ => {
-                return refuse(
-                    bad_action::BAD_SET_TYPE,
-                    format!("set_field {} has no TC equivalent here", field_name_any(f)),
-                )
-            }
+            _ => match setfield::keys(f, self.ctx, self.ctx.icmp_type) {
+                Some(r) => r?,
+                None => {
+                    return refuse(
+                        bad_action::BAD_SET_TYPE,
+                        format!("set_field {} has no TC equivalent here", field_name_any(f)),
+                    )
+                }
+            },
         };
         self.p.keys.extend(new);
         self.p.csum |= csum;

@@ -725,6 +725,92 @@ fn push_vlan_without_set_field_copies_the_outer_tag_or_is_zero() {
     assert_refusal(&r, bad_action::BAD_ARGUMENT, &["push_vlan", "VID"]);
 }
 
+/// ARP, ICMP, flow label and ND target set-fields: pedit at the field's place, csum
+/// where a checksum covers it.
+#[test]
+fn arp_icmp_flow_label_and_nd_target_set_fields() {
+    use tc_datapath::filter::{PeditHeader, PeditKey};
+    let arp = vec![Oxm::EthType(0x0806)];
+    let f = one(
+        arp.clone(),
+        apply(vec![Action::SetField(Oxm::ArpOp(2)), out(2)]),
+    );
+    assert_eq!(
+        f.actions[0],
+        TcAction::Pedit(PeditKey::set_bytes(PeditHeader::Ip4, 6, &[0, 2]))
+    );
+    let f = one(
+        arp,
+        apply(vec![
+            Action::SetField(Oxm::ArpSpa(Masked::exact(Ipv4Addr::new(10, 0, 0, 9)))),
+            out(2),
+        ]),
+    );
+    assert_eq!(
+        f.actions[0],
+        TcAction::Pedit(PeditKey::set_bytes(PeditHeader::Ip4, 14, &[10, 0, 0, 9]))
+    );
+    let f = one(
+        vec![IP, Oxm::IpProto(1)],
+        apply(vec![Action::SetField(Oxm::Icmpv4Type(0)), out(2)]),
+    );
+    assert_eq!(
+        f.actions[..2],
+        [
+            TcAction::Pedit(PeditKey::set_bytes(PeditHeader::Tcp, 0, &[0])),
+            TcAction::Csum(csum::ICMP)
+        ]
+    );
+    let v6 = vec![Oxm::EthType(0x86dd)];
+    let f = one(
+        v6.clone(),
+        apply(vec![
+            Action::SetField(Oxm::Ipv6Flabel(Masked::exact(0xabcde))),
+            out(2),
+        ]),
+    );
+    assert_eq!(
+        f.actions[0],
+        TcAction::Pedit(PeditKey::set_bits(
+            PeditHeader::Ip6,
+            1,
+            &[0x0a, 0xbc, 0xde],
+            &[0x0f, 0xff, 0xff]
+        ))
+    );
+    let target: Ipv6Addr = "2001:db8::7".parse().unwrap();
+    let nd = vec![Oxm::EthType(0x86dd), Oxm::IpProto(58), Oxm::Icmpv6Type(135)];
+    let f = one(
+        nd,
+        apply(vec![Action::SetField(Oxm::Ipv6NdTarget(target)), out(2)]),
+    );
+    assert_eq!(
+        f.actions[..2],
+        [
+            TcAction::Pedit(PeditKey::set_bytes(PeditHeader::Tcp, 8, &target.octets())),
+            TcAction::Csum(csum::ICMP)
+        ]
+    );
+    // Without the prerequisites in the match, or where the place varies: refused.
+    let r = refused(vec![], apply(vec![Action::SetField(Oxm::ArpOp(2)), out(2)]));
+    assert_refusal(&r, bad_action::MATCH_INCONSISTENT, &["arp_op", "0x0806"]);
+    let r = refused(
+        v6,
+        apply(vec![Action::SetField(Oxm::Ipv6NdTarget(target)), out(2)]),
+    );
+    assert_refusal(&r, bad_action::MATCH_INCONSISTENT, &["ipv6_nd_target"]);
+    let r = refused(
+        vec![Oxm::EthType(0x86dd), Oxm::IpProto(58), Oxm::Icmpv6Type(135)],
+        apply(vec![
+            Action::SetField(Oxm::Ipv6NdSll(ofproto::v13::oxm::MacAddr([
+                2, 0, 0, 0, 0, 1,
+            ]))),
+            out(2),
+        ]),
+    );
+    assert_refusal(&r, bad_action::BAD_SET_TYPE, &["option"]);
+}
+
 #[test]
 fn set_field_becomes_pedit_then_csum() {
     let f = one(
@@ -818,8 +904,11 @@ fn set_field_becomes_pedit_then_csum() {
         apply(vec![Action::SetField(Oxm::TcpDst(1)), out(2)]),
     );
     assert_refusal(&r, bad_action::MATCH_INCONSISTENT, &["ip_proto 6"]);
-    let r = refused(vec![], apply(vec![Action::SetField(Oxm::ArpOp(1)), out(2)]));
-    assert_refusal(&r, bad_action::BAD_SET_TYPE, &["arp_op"]);
+    let r = refused(
+        vec![],
+        apply(vec![Action::SetField(Oxm::MplsLabel(1)), out(2)]),
+    );
+    assert_refusal(&r, bad_action::BAD_SET_TYPE, &["mpls_label"]);
 }
 
 #[test]

@@ -35,14 +35,19 @@ struct Controller {
 }
 
 impl Controller {
-    fn accept(l: &TcpListener) -> Controller {
+    /// The switch's connection; `log` says what the switch logged when it does not come.
+    fn accept(l: &TcpListener, log: impl Fn() -> String) -> Controller {
         l.set_nonblocking(true).expect("nonblocking");
         let deadline = Instant::now() + Duration::from_secs(60);
         let s = loop {
             match l.accept() {
                 Ok((s, _)) => break s,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    assert!(Instant::now() < deadline, "the switch did not connect");
+                    assert!(
+                        Instant::now() < deadline,
+                        "the switch did not connect; its log:\n{}",
+                        log()
+                    );
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 Err(e) => panic!("accept: {e}"),
@@ -170,7 +175,7 @@ impl Sw {
             br.0, lan.hosts[0].port, lan.hosts[1].port
         );
         let d = Daemon::start(&conf);
-        let c = Controller::accept(&l);
+        let c = Controller::accept(&l, || d.stderr());
         Sw {
             name: "switchd",
             c,
@@ -198,12 +203,21 @@ impl Sw {
             &br,
             "protocols=OpenFlow13",
             "fail_mode=secure",
-            "other-config:disable-in-band=true",
         ])
         .expect("OVS bridge settings");
         ovs.vsctl(&["set-controller", &br, &format!("tcp:127.0.0.1:{port}")])
             .expect("OVS controller");
-        let c = Controller::accept(&l);
+        ovs.vsctl(&["set", "controller", &br, "connection_mode=out-of-band"])
+            .expect("OVS controller settings");
+        // A veth leaves checksums to the receiver (offload), and the userspace datapath
+        // forwards the frame as it is: the hosts must fill them in.
+        for h in &lan.hosts {
+            h.ns.tx_checksum_off("eth0").expect("checksum offload off");
+        }
+        let dir = ovs.dir().to_path_buf();
+        let c = Controller::accept(&l, || {
+            std::fs::read_to_string(dir.join("ovs-vswitchd.log")).unwrap_or_default()
+        });
         Sw {
             name: "ovs",
             c,

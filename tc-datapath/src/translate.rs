@@ -47,6 +47,7 @@ use crate::meter::MeterTable;
 use crate::ports::{PortMap, OFPP_LOCAL};
 use crate::prio;
 
+mod mpls;
 mod setfield;
 mod vlan;
 
@@ -85,6 +86,8 @@ struct MatchCtx {
     tag: vlan::TagKnown,
     /// The matched ICMPv4/ICMPv6 type.
     icmp_type: Option<u8>,
+    /// What the match says of the outer MPLS entry.
+    mpls: mpls::MplsMatch,
 }
 
 fn field_name(o: &Oxm) -> String {
@@ -381,6 +384,9 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
                     );
                 }
             }
+            Oxm::MplsLabel(_) | Oxm::MplsTc(_) | Oxm::MplsBos(_) => {
+                mpls::match_field(f, &mut k, &mut ctx.mpls)?;
+            }
             Oxm::Metadata(_) => {
                 return refuse(
                     bad_match::BAD_FIELD,
@@ -494,6 +500,7 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
     // eth_type 0x8100/0x88a8 itself would mean "the type after the tags is a tag",
     // which no packet has, while flower would take it as "any tagged packet": refused.
     vlan::match_vlan(&mut k, &mut ctx, vlan, pcp, et)?;
+    mpls::check_prereq(&ctx)?;
     Ok((k, ctx))
 }
 
@@ -648,10 +655,12 @@ struct Lowering<'c> {
     /// A push needed the PCP of a tag this variant of the flow does not know (see
     /// [`vlan::expand_pcp`]).
     wants_pcp: bool,
+    mpls: mpls::State,
 }
 
 impl Lowering<'_> {
     fn flush(&mut self) -> Result<(), Refusal> {
+        self.flush_mpls()?;
         if let Some((tpid, vid, pcp)) = self.p.push.take() {
             let (vid, pcp) = vlan::pushed_tag(self.tag, vid, pcp)?;
             if pcp.is_none() {
@@ -800,6 +809,18 @@ impl Lowering<'_> {
             }
             _ => {}
         }
+        if self.mpls_set_field(f)? {
+            return Ok(());
+        }
+        if self.mpls.changed() && !matches!(f, Oxm::EthDst(_) | Oxm::EthSrc(_)) {
+            return refuse(
+                bad_action::UNSUPPORTED_ORDER,
+                format!(
+                    "set_field {} after push_mpls/pop_mpls: set it before, or in the next table",
+                    field_name_any(f)
+                ),
+            );
+        }
         // Everything below is pedit; a pending push must come first.
         if self.p.push.is_some() || self.p.tunnel {
             self.flush()?;
@@ -902,6 +923,12 @@ impl Lowering<'_> {
         } else {
             "dec_nw_ttl"
         };
+        if self.mpls.changed() {
+            return refuse(
+                bad_action::UNSUPPORTED_ORDER,
+                format!("{what} after push_mpls/pop_mpls: put it before, or in the next table"),
+            );
+        }
         let (h, off, cs) = match self.l3(what)? {
             ETH_IP => (PeditHeader::Ip4, 8, csum::IPV4HDR),
             _ => (PeditHeader::Ip6, 7, 0),
@@ -1022,6 +1049,7 @@ fn lower(
         p: Pending::default(),
         tag: ctx.tag,
         wants_pcp: false,
+        mpls: mpls::State::default(),
     };
     for s in steps {
         match s {
@@ -1118,6 +1146,10 @@ fn lower(
                     l.tag = vlan::TagKnown::default();
                 }
                 Action::SetField(f) => l.set_field(f)?,
+                Action::PushMpls(_)
+                | Action::PopMpls(_)
+                | Action::SetMplsTtl(_)
+                | Action::DecMplsTtl => l.mpls_action(a)?,
                 Action::SetNwTtl(t) => l.ttl(Some(*t))?,
                 Action::DecNwTtl => l.ttl(None)?,
                 Action::Experimenter { experimenter, .. } => {

@@ -119,6 +119,17 @@ pub const TCA_TUNNEL_KEY_ENC_KEY_ID: u16 = 7;
 pub const TCA_TUNNEL_KEY_ENC_DST_PORT: u16 = 9;
 pub const TCA_TUNNEL_KEY_ACT_SET: i32 = 1;
 pub const TCA_TUNNEL_KEY_ACT_RELEASE: i32 = 2;
+// tc_act/tc_mpls.h
+pub const TCA_MPLS_PARMS: u16 = 2;
+pub const TCA_MPLS_PROTO: u16 = 4;
+pub const TCA_MPLS_LABEL: u16 = 5;
+pub const TCA_MPLS_TC: u16 = 6;
+pub const TCA_MPLS_TTL: u16 = 7;
+pub const TCA_MPLS_BOS: u16 = 8;
+pub const TCA_MPLS_ACT_POP: i32 = 1;
+pub const TCA_MPLS_ACT_PUSH: i32 = 2;
+pub const TCA_MPLS_ACT_MODIFY: i32 = 3;
+pub const TCA_MPLS_ACT_DEC_TTL: i32 = 4;
 // tc_act/tc_skbedit.h
 pub const TCA_SKBEDIT_PARMS: u16 = 2;
 pub const TCA_SKBEDIT_MARK: u16 = 5;

@@ -464,7 +464,10 @@ fn prerequisites_are_checked() {
 fn fields_flower_cannot_match_are_refused_by_name() {
     for (f, name) in [
         (Oxm::Metadata(Masked::exact(1)), "metadata"),
-        (Oxm::MplsLabel(1), "mpls_label"),
+        (
+            Oxm::Ipv6NdTarget("2001:db8::1".parse().unwrap()),
+            "ipv6_nd_target",
+        ),
         (Oxm::Ipv6Flabel(Masked::exact(1)), "ipv6_flabel"),
         (Oxm::InPhyPort(1), "in_phy_port"),
         (nxm(33, &[0, 0, 0, 1], false), "class 0x0001 field 33"),
@@ -811,6 +814,81 @@ fn arp_icmp_flow_label_and_nd_target_set_fields() {
     assert_refusal(&r, bad_action::BAD_SET_TYPE, &["option"]);
 }
 
+/// MPLS: flower's keys of the outer entry; act_mpls push (constants: a set label and
+/// TTL), pop, modify, dec_ttl.
+#[test]
+fn mpls_match_push_pop_set_and_dec_ttl() {
+    use tc_datapath::filter::MplsOp;
+    let mpls = |l| vec![Oxm::EthType(0x8847), Oxm::MplsLabel(l), Oxm::MplsBos(1)];
+    let k = key(mpls(100));
+    assert_eq!(
+        (k.eth_type, k.mpls_label, k.mpls_bos, k.mpls_tc),
+        (Some(0x8847), Some(100), Some(1), None)
+    );
+    let r = refused(vec![Oxm::MplsLabel(1)], apply(vec![]));
+    assert_refusal(&r, bad_match::BAD_PREREQ, &["mpls_label", "0x8847"]);
+    // Push onto IP: label and TC 0 unless set; the TTL must be set.
+    let f = one(
+        vec![IP],
+        apply(vec![
+            Action::PushMpls(0x8847),
+            Action::SetField(Oxm::MplsLabel(100)),
+            Action::SetMplsTtl(64),
+            out(2),
+        ]),
+    );
+    assert_eq!(
+        f.actions[0],
+        TcAction::Mpls(MplsOp::Push {
+            proto: 0x8847,
+            label: 100,
+            tc: 0,
+            ttl: 64
+        })
+    );
+    let r = refused(vec![IP], apply(vec![Action::PushMpls(0x8847), out(2)]));
+    assert_refusal(&r, bad_action::BAD_ARGUMENT, &["push_mpls", "TTL"]);
+    // Pop to IPv4, after a match on the label.
+    let f = one(mpls(100), apply(vec![Action::PopMpls(0x0800), out(2)]));
+    assert_eq!(f.actions[0], TcAction::Mpls(MplsOp::Pop { proto: 0x0800 }));
+    let r = refused(vec![IP], apply(vec![Action::PopMpls(0x0800), out(2)]));
+    assert_refusal(&r, bad_action::MATCH_INCONSISTENT, &["pop_mpls"]);
+    // Set-fields and set_mpls_ttl merge into one modify; dec_mpls_ttl.
+    let f = one(
+        mpls(100),
+        apply(vec![
+            Action::SetField(Oxm::MplsLabel(200)),
+            Action::SetField(Oxm::MplsTc(5)),
+            Action::SetMplsTtl(9),
+            Action::DecMplsTtl,
+            out(2),
+        ]),
+    );
+    assert_eq!(
+        f.actions[..2],
+        [
+            TcAction::Mpls(MplsOp::Modify {
+                label: Some(200),
+                tc: Some(5),
+                ttl: Some(9),
+                bos: None
+            }),
+            TcAction::Mpls(MplsOp::DecTtl)
+        ]
+    );
+    // An IP set-field after the push: the headers are not the match's any more.
+    let r = refused(
+        vec![IP],
+        apply(vec![
+            Action::PushMpls(0x8847),
+            Action::SetMplsTtl(64),
+            Action::SetField(Oxm::IpDscp(1)),
+            out(2),
+        ]),
+    );
+    assert_refusal(&r, bad_action::UNSUPPORTED_ORDER, &["push_mpls"]);
+}
+
 #[test]
 fn set_field_becomes_pedit_then_csum() {
     let f = one(
@@ -906,9 +984,12 @@ fn set_field_becomes_pedit_then_csum() {
     assert_refusal(&r, bad_action::MATCH_INCONSISTENT, &["ip_proto 6"]);
     let r = refused(
         vec![],
-        apply(vec![Action::SetField(Oxm::MplsLabel(1)), out(2)]),
+        apply(vec![
+            Action::SetField(Oxm::PbbIsid(Masked::exact(1))),
+            out(2),
+        ]),
     );
-    assert_refusal(&r, bad_action::BAD_SET_TYPE, &["mpls_label"]);
+    assert_refusal(&r, bad_action::BAD_SET_TYPE, &["pbb_isid"]);
 }
 
 #[test]
@@ -1066,7 +1147,7 @@ fn unsupported_actions_are_refused_by_name() {
     for (a, name) in [
         (Action::Group(1), "group"),
         (Action::SetQueue(1), "set_queue"),
-        (Action::PushMpls(0x8847), "push_mpls"),
+        (Action::PushPbb(0x88e7), "push_pbb"),
         (Action::CopyTtlOut, "copy_ttl_out"),
     ] {
         let r = refused(vec![], apply(vec![a, out(2)]));

@@ -22,7 +22,7 @@ mod flower;
 
 use std::time::Duration;
 
-pub use action::{csum, MirredKind, PeditHeader, PeditKey, PoliceRate, TcAction, Verdict};
+pub use action::{csum, MirredKind, MplsOp, PeditHeader, PeditKey, PoliceRate, TcAction, Verdict};
 pub use flower::{FlowerKey, Mac};
 
 use crate::nla::{self, attrs, NlaError, NlaWriter};

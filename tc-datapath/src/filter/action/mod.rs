@@ -11,6 +11,7 @@
 pub mod csum;
 mod gact;
 mod mirred;
+mod mpls;
 mod pedit;
 mod police;
 mod sample;
@@ -23,6 +24,7 @@ use std::time::Duration;
 
 pub use gact::Verdict;
 pub use mirred::MirredKind;
+pub use mpls::MplsOp;
 pub use pedit::{PeditHeader, PeditKey};
 pub use police::PoliceRate;
 
@@ -78,6 +80,8 @@ pub enum TcAction {
     TunnelRelease,
     /// Set the packet's firewall mark (act_skbedit).
     SkbeditMark(u32),
+    /// act_mpls.
+    Mpls(MplsOp),
     /// An action of a kind this crate does not write (seen in a dump).
     Other {
         kind: String,
@@ -97,6 +101,7 @@ impl TcAction {
             TcAction::Sample { .. } => "sample",
             TcAction::TunnelSet { .. } | TcAction::TunnelRelease => "tunnel_key",
             TcAction::SkbeditMark(_) => "skbedit",
+            TcAction::Mpls(_) => "mpls",
             TcAction::Other { kind } => kind,
         }
     }
@@ -136,6 +141,7 @@ impl TcAction {
             } => tunnel_key::encode_set(*key_id, *src, *dst, *dst_port, index, w),
             TcAction::TunnelRelease => tunnel_key::encode_release(index, w),
             TcAction::SkbeditMark(mark) => skbedit::encode_mark(*mark, index, w),
+            TcAction::Mpls(op) => mpls::encode(op, index, w),
             TcAction::Other { .. } => {}
         }
         w.end(o);
@@ -254,6 +260,7 @@ pub(super) fn parse_action(entry: &[u8]) -> Result<ParsedAction, NlaError> {
         b"sample" => sample::parse(&o)?,
         b"tunnel_key" => tunnel_key::parse(&o)?,
         b"skbedit" => skbedit::parse(&o)?,
+        b"mpls" => mpls::parse(&o)?,
         _ => None,
     };
     let action = action.unwrap_or_else(|| TcAction::Other {
@@ -307,6 +314,20 @@ mod tests {
             },
             TcAction::TunnelRelease,
             TcAction::SkbeditMark(0x42),
+            TcAction::Mpls(MplsOp::Push {
+                proto: 0x8847,
+                label: 100,
+                tc: 3,
+                ttl: 64,
+            }),
+            TcAction::Mpls(MplsOp::Modify {
+                label: Some(200),
+                tc: None,
+                ttl: Some(9),
+                bos: None,
+            }),
+            TcAction::Mpls(MplsOp::DecTtl),
+            TcAction::Mpls(MplsOp::Pop { proto: 0x0800 }),
             TcAction::PoliceJump {
                 rate: PoliceRate::Packets {
                     rate: 1000,

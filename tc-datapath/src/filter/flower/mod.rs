@@ -4,6 +4,7 @@
 //! - [`eth`]: EtherType, destination and source address;
 //! - [`vlan`]: the outer tag's id, priority and the EtherType inside it, the inner tag's
 //!   (QinQ), and the number of tags;
+//! - [`mpls`]: the outer MPLS label stack entry;
 //! - [`ip`]: protocol, TOS, TTL, IPv4 and IPv6 addresses;
 //! - [`l4`]: TCP, UDP or SCTP ports (the attribute follows `ip_proto`), TCP flags;
 //! - [`icmp`]: ICMPv4 or ICMPv6 type and code (the attribute follows the EtherType);
@@ -17,6 +18,7 @@ mod eth;
 mod icmp;
 mod ip;
 mod l4;
+mod mpls;
 mod tunnel;
 mod vlan;
 
@@ -48,6 +50,11 @@ pub struct FlowerKey {
     pub cvlan_id: Option<u16>,
     pub cvlan_prio: Option<u8>,
     pub cvlan_eth_type: Option<u16>,
+    /// The outer MPLS label stack entry (EtherType 0x8847 or 0x8848), exact.
+    pub mpls_label: Option<u32>,
+    pub mpls_tc: Option<u8>,
+    pub mpls_bos: Option<u8>,
+    pub mpls_ttl: Option<u8>,
     pub ip_proto: Option<u8>,
     /// The IPv4 TOS byte or IPv6 traffic class: DSCP << 2 | ECN.
     pub ip_tos: Option<(u8, u8)>,
@@ -87,6 +94,7 @@ impl FlowerKey {
     pub(crate) fn encode(&self, w: &mut NlaWriter) {
         eth::encode(self, w);
         vlan::encode(self, w);
+        mpls::encode(self, w);
         ip::encode(self, w);
         l4::encode(self, w);
         icmp::encode(self, w);
@@ -101,6 +109,7 @@ impl FlowerKey {
         let mut k = FlowerKey::default();
         eth::parse(&a, &mut k)?;
         vlan::parse(&a, &mut k)?;
+        mpls::parse(&a, &mut k)?;
         ip::parse(&a, &mut k)?;
         l4::parse(&a, &mut k)?;
         icmp::parse(&a, &mut k)?;
@@ -231,6 +240,16 @@ mod tests {
             ..FlowerKey::default()
         };
         assert_eq!(round_trip(&sample_filter(vec![], qinq.clone())).key, qinq);
+
+        let mpls = FlowerKey {
+            eth_type: Some(0x8847),
+            mpls_label: Some(100),
+            mpls_tc: Some(5),
+            mpls_bos: Some(1),
+            mpls_ttl: Some(64),
+            ..FlowerKey::default()
+        };
+        assert_eq!(round_trip(&sample_filter(vec![], mpls.clone())).key, mpls);
 
         let tcp = FlowerKey {
             eth_type: Some(0x0800),

@@ -16,263 +16,14 @@
 
 #[path = "common/local_switch.rs"]
 mod common;
+#[path = "common/ofswitch.rs"]
+mod ofswitch;
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use common::{Daemon, LinkGuard};
-use ofproto::v13::{FlowModCommand, Message};
+use ofswitch::{both, check, ping, Outcomes, Sw};
 use regress::net::LanSwitch;
-use regress::{unique_name, Lan, Netns, Ovs};
-
-/// The controller both switches connect to: it says HELLO, answers echoes, sends
-/// FLOW_MODs (each followed by a barrier) and collects packet-ins.
-struct Controller {
-    s: std::net::TcpStream,
-    xid: u32,
-    packet_ins: Vec<ofproto::v13::PacketIn>,
-}
-
-impl Controller {
-    /// The switch's connection; `log` says what the switch logged when it does not come.
-    fn accept(l: &TcpListener, log: impl Fn() -> String) -> Controller {
-        l.set_nonblocking(true).expect("nonblocking");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let s = loop {
-            match l.accept() {
-                Ok((s, _)) => break s,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    assert!(
-                        Instant::now() < deadline,
-                        "the switch did not connect; its log:\n{}",
-                        log()
-                    );
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(e) => panic!("accept: {e}"),
-            }
-        };
-        s.set_nonblocking(false).expect("blocking");
-        let mut c = Controller {
-            s,
-            xid: 1,
-            packet_ins: Vec::new(),
-        };
-        let mut b = bytes::BytesMut::new();
-        ofproto::v13::encode_hello(&[4], 1, &mut b);
-        c.s.write_all(&b).expect("hello");
-        c
-    }
-
-    /// The next message other than an echo request or a packet-in (those are answered or
-    /// kept), or `None` once `deadline` passes.
-    fn recv_until(&mut self, deadline: Instant) -> Option<(u32, Message)> {
-        loop {
-            let left = deadline.checked_duration_since(Instant::now())?;
-            self.s
-                .set_read_timeout(Some(left.max(Duration::from_millis(10))))
-                .expect("timeout");
-            let mut h = [0u8; 8];
-            match self.s.read_exact(&mut h) {
-                Ok(()) => {}
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    return None
-                }
-                Err(e) => panic!("read from the switch: {e}"),
-            }
-            let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
-            assert!(len >= 8, "bad OpenFlow length {len}");
-            let mut m = h.to_vec();
-            m.resize(len, 0);
-            self.s
-                .set_read_timeout(Some(Duration::from_secs(10)))
-                .expect("timeout");
-            self.s
-                .read_exact(&mut m[8..])
-                .expect("read from the switch");
-            if h[1] != 2 && h[1] != 10 && h[1] != 1 && h[1] != 21 {
-                // Only echo, packet-in, error and barrier reply matter here; others
-                // (features, port status) may use what this decoder lacks.
-                continue;
-            }
-            let (xid, msg) = ofproto::v13::decode(&bytes::Bytes::from(m)).expect("decode");
-            match msg {
-                Message::EchoRequest(d) => {
-                    let mut b = bytes::BytesMut::new();
-                    Message::EchoReply(d).encode(xid, &mut b);
-                    self.s.write_all(&b).expect("echo reply");
-                }
-                Message::PacketIn(p) => self.packet_ins.push(p),
-                m => return Some((xid, m)),
-            }
-        }
-    }
-
-    fn send(&mut self, m: Message) -> u32 {
-        self.xid += 1;
-        let mut b = bytes::BytesMut::new();
-        m.encode(self.xid, &mut b);
-        self.s.write_all(&b).expect("write to the switch");
-        self.xid
-    }
-
-    /// FLOW_MOD `cmd` of `flow` (ovs-ofctl syntax) and a barrier; the switch's OFPT_ERROR
-    /// (type, code) if it sent one.
-    fn flow_mod(&mut self, cmd: FlowModCommand, flow: &str) -> Result<(), (u16, u16)> {
-        use ofproto::v13::ErrorMsg;
-        let fm = ofproto::text::parse_flow(flow, cmd).expect("flow syntax");
-        let fx = self.send(Message::FlowMod(fm));
-        let bx = self.send(Message::BarrierRequest);
-        let mut err = None;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            match self.recv_until(deadline) {
-                Some((x, Message::Error(ErrorMsg::Standard { code, .. }))) if x == fx => {
-                    err = Some((code.err_type, code.code))
-                }
-                Some((x, Message::BarrierReply)) if x == bx => break,
-                Some(_) => {}
-                None => panic!("no barrier reply to {cmd:?} {flow}"),
-            }
-        }
-        err.map_or(Ok(()), Err)
-    }
-
-    /// Packet-ins that arrive until `deadline` (kept in `packet_ins`).
-    fn drain(&mut self, deadline: Instant) {
-        while let Some(m) = self.recv_until(deadline) {
-            println!("controller: ignored {m:?}");
-        }
-    }
-}
-
-/// One switch under test with two hosts on ports 1 and 2 and its controller connection.
-struct Sw {
-    name: &'static str,
-    c: Controller,
-    lan: Lan,
-    daemon: Option<Daemon>,
-    _br: Option<LinkGuard>,
-    _ovs: Option<Ovs>,
-}
-
-impl Sw {
-    /// A local switch driven by switchd, handed to the test's controller (`forward to`).
-    fn switchd() -> Sw {
-        let lan = hosts();
-        let l = TcpListener::bind("127.0.0.1:0").expect("listen");
-        let port = l.local_addr().expect("address").port();
-        let br = LinkGuard(unique_name());
-        let conf = format!(
-            "switch \"vm\" {{\n\tbridge \"{}\"\n\tport \"{}\" number 1\n\tport \"{}\" number 2\n\
-             \ttable-miss drop\n\tforward to tcp:127.0.0.1:{port}\n}}\n",
-            br.0, lan.hosts[0].port, lan.hosts[1].port
-        );
-        let d = Daemon::start(&conf);
-        let c = Controller::accept(&l, || d.stderr());
-        Sw {
-            name: "switchd",
-            c,
-            lan,
-            daemon: Some(d),
-            _br: Some(br),
-            _ovs: None,
-        }
-    }
-
-    /// An Open vSwitch bridge (userspace datapath) with the same ports, fail mode secure,
-    /// out-of-band, handed to the test's controller.
-    fn ovs() -> Sw {
-        let lan = hosts();
-        let l = TcpListener::bind("127.0.0.1:0").expect("listen");
-        let port = l.local_addr().expect("address").port();
-        let ovs = Ovs::start().expect("start Open vSwitch");
-        let br = ovs.add_bridge().expect("OVS bridge");
-        for (i, h) in lan.hosts.iter().enumerate() {
-            ovs.add_port(&br, &h.port, i as u16 + 1).expect("OVS port");
-        }
-        ovs.vsctl(&[
-            "set",
-            "bridge",
-            &br,
-            "protocols=OpenFlow13",
-            "fail_mode=secure",
-        ])
-        .expect("OVS bridge settings");
-        ovs.vsctl(&["set-controller", &br, &format!("tcp:127.0.0.1:{port}")])
-            .expect("OVS controller");
-        ovs.vsctl(&["set", "controller", &br, "connection_mode=out-of-band"])
-            .expect("OVS controller settings");
-        // A veth leaves checksums to the receiver (offload), and the userspace datapath
-        // forwards the frame as it is: the hosts must fill them in.
-        for h in &lan.hosts {
-            h.ns.tx_checksum_off("eth0").expect("checksum offload off");
-        }
-        let dir = ovs.dir().to_path_buf();
-        let c = Controller::accept(&l, || {
-            std::fs::read_to_string(dir.join("ovs-vswitchd.log")).unwrap_or_default()
-        });
-        Sw {
-            name: "ovs",
-            c,
-            lan,
-            daemon: None,
-            _br: None,
-            _ovs: Some(ovs),
-        }
-    }
-
-    fn h(&self, i: usize) -> &Netns {
-        &self.lan.hosts[i].ns
-    }
-
-    fn log(&self) -> String {
-        self.daemon
-            .as_ref()
-            .map(|d| d.stderr())
-            .unwrap_or_else(|| "(Open vSwitch)".into())
-    }
-
-    #[track_caller]
-    fn add(&mut self, flow: &str) {
-        let r = self.c.flow_mod(FlowModCommand::Add, flow);
-        println!("{}: add {flow}: {r:?}", self.name);
-        assert!(
-            r.is_ok(),
-            "{}: {flow} refused: {r:?}\n{}",
-            self.name,
-            self.log()
-        );
-    }
-
-    #[track_caller]
-    fn del(&mut self, flow: &str) {
-        let r = self.c.flow_mod(FlowModCommand::DeleteStrict, flow);
-        assert!(r.is_ok(), "{}: delete {flow}: {r:?}", self.name);
-    }
-
-    /// Whether a ping from host 0 to `dst` is answered within five tries (the first may
-    /// wait for ARP).
-    fn pings(&self, dst: &str) -> bool {
-        (0..5).any(|_| ping(self.h(0), dst))
-    }
-
-    /// One ping from host 0 to `dst` goes unanswered.
-    fn never_pings(&self, dst: &str) -> bool {
-        !ping(self.h(0), dst)
-    }
-}
-
-fn ping(ns: &Netns, dst: &str) -> bool {
-    ns.exec(&["ping", "-n", "-q", "-c", "1", "-W", "1", dst])
-        .is_ok()
-}
+use regress::Lan;
 
 const UNTAGGED: &str = "10.77.0.2";
 const V10: &str = "10.110.0.2";
@@ -312,15 +63,6 @@ fn hosts() -> Lan {
         }
     }
     lan
-}
-
-/// The checks of one switch, as (what, outcome) pairs; the test asserts each outcome and
-/// that both switches agree.
-type Outcomes = Vec<(String, bool)>;
-
-fn check(sw: &Sw, out: &mut Outcomes, what: &str, ok: bool) {
-    println!("{}: {what}: {}", sw.name, if ok { "yes" } else { "NO" });
-    out.push((what.to_string(), ok));
 }
 
 fn matching(sw: &mut Sw) -> Outcomes {
@@ -482,42 +224,20 @@ fn packet_in(sw: &mut Sw) -> Outcomes {
     o
 }
 
-/// Run `scenario` on a local switch and on Open vSwitch; every check must hold on both.
-fn both(scenario: fn(&mut Sw) -> Outcomes) {
-    let mut s = Sw::switchd();
-    let ours = scenario(&mut s);
-    let log = s.log();
-    drop(s);
-    let mut ovs = Sw::ovs();
-    let theirs = scenario(&mut ovs);
-    drop(ovs);
-    let failed: Vec<String> = ours
-        .iter()
-        .zip(&theirs)
-        .filter(|((_, a), (_, b))| !a || !b)
-        .map(|((w, a), (_, b))| format!("{w}: switchd {a}, ovs {b}"))
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "checks that failed:\n{}\nswitchd stderr:\n{log}",
-        failed.join("\n")
-    );
-}
-
 #[test]
 #[ignore = "kernel tier: needs cls_flower (num_of_vlans: Linux 5.19+), runs in the VM"]
 fn vlan_none_present_and_exact_tags_with_packets_as_open_vswitch() {
-    both(matching);
+    both(hosts, matching);
 }
 
 #[test]
 #[ignore = "kernel tier: needs cls_flower and act_vlan, runs in the VM"]
 fn native_vlan_push_match_pop_and_push_without_set_field_as_open_vswitch() {
-    both(pipeline);
+    both(hosts, pipeline);
 }
 
 #[test]
 #[ignore = "kernel tier: needs cls_flower, act_vlan and act_sample, runs in the VM"]
 fn packet_ins_keep_the_vlan_tag_received_or_pushed_as_open_vswitch() {
-    both(packet_in);
+    both(hosts, packet_in);
 }

@@ -390,7 +390,7 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
             Oxm::Metadata(_) => {
                 return refuse(
                     bad_match::BAD_FIELD,
-                    "metadata cannot be matched: TC carries no metadata between chains",
+                    "metadata cannot be matched: flower has no key for the place TC could carry it between chains (the skb mark)",
                 )
             }
             other => {
@@ -559,7 +559,7 @@ fn compile_instructions<'a>(
             Instruction::WriteMetadata { .. } => {
                 return refuse(
                     bad_instruction::UNSUP_METADATA,
-                    "write_metadata is not supported: TC carries no metadata between chains",
+                    "write_metadata is not supported: act_skbedit could keep it in the skb mark, but flower has no key to match the mark in the next table",
                 )
             }
             Instruction::GotoTable(t) => {

@@ -1,5 +1,5 @@
 //! Kernel tier: actions a local switch translates to act_mpls, act_tunnel_key and pedit,
-//! shown with pings, on a local switch and on Open vSwitch (userspace datapath) in the
+//! shown with pings, on a local switch and on Open vSwitch (its kernel datapath) in the
 //! same test, driven by the same controller with the same FLOW_MODs, the same outcome
 //! asserted for both (see `common/ofswitch.rs`):
 //!

@@ -1,5 +1,5 @@
 //! Kernel tier: OpenFlow 1.3's VLAN semantics with packets, on a local switch and on Open
-//! vSwitch (userspace datapath, `datapath_type=netdev`) in the same test, driven by the
+//! vSwitch (its kernel datapath, `datapath_type=system`) in the same test, driven by the
 //! same controller (the test's own) with the same FLOW_MODs, and the same outcome asserted
 //! for both:
 //!

@@ -1,8 +1,8 @@
 //! What the kernel-tier tests that drive a local switch and Open vSwitch alike share: a
 //! bare OpenFlow 1.3 controller of the test's own (HELLO, echo replies, FLOW_MODs with a
 //! barrier, packet-ins kept), a switch under test (a local switch of switchd handed to
-//! that controller with `forward to`, or an Open vSwitch bridge with the userspace
-//! datapath handed to it with `set-controller`), and [`both`], which runs one scenario on
+//! that controller with `forward to`, or an Open vSwitch bridge on OVS's kernel datapath
+//! handed to it with `set-controller`), and [`both`], which runs one scenario on
 //! each and asserts every check held on both.
 #![allow(dead_code)]
 
@@ -174,38 +174,39 @@ impl Sw {
         }
     }
 
-    /// An Open vSwitch bridge (userspace datapath) with the same ports, fail mode secure,
-    /// out-of-band, handed to the test's controller.
+    /// An Open vSwitch bridge with the same ports on OVS's kernel datapath
+    /// (`openvswitch.ko`, `datapath_type=system`: what an operator would run instead of a
+    /// local switch), fail mode secure, out-of-band, handed to the test's controller.
     pub fn ovs(lan: Lan) -> Sw {
         let l = TcpListener::bind("127.0.0.1:0").expect("listen");
         let port = l.local_addr().expect("address").port();
-        ensure_tun();
+        let _ = regress::run_ok(&["modprobe", "openvswitch"]);
         let ovs = Ovs::start().expect("start Open vSwitch");
-        let br = ovs.add_bridge().expect("OVS bridge");
-        for (i, h) in lan.hosts.iter().enumerate() {
-            ovs.add_port(&br, &h.port, i as u16 + 1).expect("OVS port");
-        }
-        ovs.vsctl(&[
+        let log = |ovs: &Ovs| {
+            std::fs::read_to_string(ovs.dir().join("ovs-vswitchd.log")).unwrap_or_default()
+        };
+        let br = unique_name();
+        let r = ovs.vsctl(&[
+            "add-br",
+            &br,
+            "--",
             "set",
             "bridge",
             &br,
+            "datapath_type=system",
             "protocols=OpenFlow13",
             "fail_mode=secure",
-        ])
-        .expect("OVS bridge settings");
+        ]);
+        assert!(r.is_ok(), "OVS bridge: {r:?}\n{}", log(&ovs));
+        for (i, h) in lan.hosts.iter().enumerate() {
+            let r = ovs.add_port(&br, &h.port, i as u16 + 1);
+            assert!(r.is_ok(), "OVS port: {r:?}\n{}", log(&ovs));
+        }
         ovs.vsctl(&["set-controller", &br, &format!("tcp:127.0.0.1:{port}")])
             .expect("OVS controller");
         ovs.vsctl(&["set", "controller", &br, "connection_mode=out-of-band"])
             .expect("OVS controller settings");
-        // A veth leaves checksums to the receiver (offload), and the userspace datapath
-        // forwards the frame as it is: the hosts must fill them in.
-        for h in &lan.hosts {
-            h.ns.tx_checksum_off("eth0").expect("checksum offload off");
-        }
-        let dir = ovs.dir().to_path_buf();
-        let c = Controller::accept(&l, || {
-            std::fs::read_to_string(dir.join("ovs-vswitchd.log")).unwrap_or_default()
-        });
+        let c = Controller::accept(&l, || log(&ovs));
         Sw {
             name: "ovs",
             c,
@@ -255,18 +256,6 @@ impl Sw {
     pub fn never_pings(&self, dst: &str) -> bool {
         !ping(self.h(0), dst)
     }
-}
-
-/// The userspace datapath makes its bridge's own port a tap device: the VM's minimal
-/// /dev has no /dev/net/tun, so load the module and make the node (misc 10:200) there.
-pub fn ensure_tun() {
-    let tun = std::path::Path::new("/dev/net/tun");
-    if tun.exists() {
-        return;
-    }
-    let _ = regress::run_ok(&["modprobe", "tun"]);
-    std::fs::create_dir_all("/dev/net").expect("mkdir /dev/net");
-    regress::run_ok(&["mknod", "/dev/net/tun", "c", "10", "200"]).expect("mknod /dev/net/tun");
 }
 
 pub fn ping(ns: &Netns, dst: &str) -> bool {

@@ -196,8 +196,12 @@ impl Rig {
         for (i, h) in lan.hosts.iter().enumerate() {
             ovs.add_port(&br, &h.port, (i + 1) as u16).expect("port");
         }
-        ovs.ofctl(&["-O", "OpenFlow13", "del-flows", &br])
-            .expect("del-flows");
+        // The bridge's management socket appears once ovs-vswitchd has made the bridge.
+        let ready =
+            regress::wait::wait_until(Duration::from_secs(60), Duration::from_millis(100), || {
+                ovs.ofctl(&["-O", "OpenFlow13", "del-flows", &br]).is_ok()
+            });
+        assert!(ready, "Open vSwitch bridge {br} did not come up");
         Rig {
             sw: Sw::Ovs { ovs, br },
             lan,

@@ -388,3 +388,118 @@ fn stats_desc_and_features() {
     assert_eq!(f.types, 0b1101, "all, indirect, fast failover; no select");
     assert_eq!(f.max_groups[1], 0);
 }
+
+/// Through the agent, as a controller drives it: GROUP_MOD and its error, a flow to the
+/// group, the group's statistics, description and features, and FLOW_REMOVED with reason
+/// OFPRR_GROUP_DELETE when the group goes.
+#[test]
+fn a_controller_drives_groups_through_the_agent() {
+    use super::super::agent::{Agent, AgentConfig};
+    use bytes::BytesMut;
+    use ofproto::header::Header;
+    use ofproto::v13::{multipart as mp, Message as M};
+
+    fn drain(a: &mut Agent) -> Vec<(u32, M)> {
+        let mut out = Vec::new();
+        let mut buf = Bytes::copy_from_slice(a.output());
+        a.consume(buf.len());
+        while let Ok(Some((_, m))) = Header::frame(&buf) {
+            let n = m.len();
+            let msg = buf.split_to(n);
+            out.push(v13::decode(&msg).expect("the agent sends valid 1.3"));
+        }
+        out
+    }
+    fn ask(a: &mut Agent, xid: u32, m: M, now: Instant) -> Vec<(u32, M)> {
+        let mut b = BytesMut::new();
+        m.encode(xid, &mut b);
+        a.handle_input(&b, now);
+        drain(a)
+    }
+    let now = Instant::now();
+    let cfg = AgentConfig {
+        name: "vm".into(),
+        bridge: "br-vm".into(),
+        datapath_id: 1,
+        n_tables: 4,
+        echo_interval: std::time::Duration::ZERO,
+    };
+    let (sw, _shelf) = switch();
+    let mut a = Agent::new(cfg, sw, now);
+    let mut h = BytesMut::new();
+    v13::encode_hello(&[4], 1, &mut h);
+    a.handle_input(&h, now);
+    drain(&mut a);
+
+    let g = gm(
+        G::Add,
+        gt::ALL,
+        9,
+        vec![bucket(vec![out(2)]), bucket(vec![out(3)])],
+    );
+    assert!(ask(&mut a, 2, M::GroupMod(g.clone()), now).is_empty());
+    let r = ask(&mut a, 3, M::GroupMod(g), now);
+    assert!(
+        matches!(&r[..], [(3, M::Error(v13::ErrorMsg::Standard { code, .. }))]
+            if *code == group_mod_failed::GROUP_EXISTS),
+        "{r:?}"
+    );
+    let mut f = flow(10, vec![Action::Group(9)]);
+    f.flags = v13::flow::flow_mod_flags::SEND_FLOW_REM;
+    assert!(ask(&mut a, 4, M::FlowMod(f), now).is_empty());
+    let mp_req = |body| M::MultipartRequest(v13::MultipartRequest { flags: 0, body });
+    let r = ask(
+        &mut a,
+        5,
+        mp_req(mp::MultipartRequestBody::Group { group_id: 9 }),
+        now,
+    );
+    match &r[..] {
+        [(
+            5,
+            M::MultipartReply(v13::MultipartReply {
+                body: mp::MultipartReplyBody::Group(v),
+                ..
+            }),
+        )] => {
+            assert_eq!(v.len(), 1);
+            assert_eq!(v[0].group_id, 9);
+            assert_eq!(v[0].ref_count, 1);
+            assert_eq!(v[0].bucket_stats.len(), 2);
+        }
+        other => panic!("{other:?}"),
+    }
+    let r = ask(&mut a, 6, mp_req(mp::MultipartRequestBody::GroupDesc), now);
+    assert!(
+        matches!(&r[..], [(6, M::MultipartReply(v13::MultipartReply { body: mp::MultipartReplyBody::GroupDesc(v), .. }))]
+            if v.len() == 1 && v[0].buckets.len() == 2),
+        "{r:?}"
+    );
+    let r = ask(
+        &mut a,
+        7,
+        mp_req(mp::MultipartRequestBody::GroupFeatures),
+        now,
+    );
+    assert!(
+        matches!(&r[..], [(7, M::MultipartReply(v13::MultipartReply { body: mp::MultipartReplyBody::GroupFeatures(f), .. }))]
+            if f.types == 0b1101),
+        "{r:?}"
+    );
+    let r = ask(
+        &mut a,
+        8,
+        mp_req(mp::MultipartRequestBody::Group { group_id: 10 }),
+        now,
+    );
+    assert!(
+        matches!(&r[..], [(8, M::Error(v13::ErrorMsg::Standard { code, .. }))]
+            if *code == group_mod_failed::UNKNOWN_GROUP),
+        "{r:?}"
+    );
+    let r = ask(&mut a, 9, M::GroupMod(gm(G::Delete, 0, 9, vec![])), now);
+    assert!(
+        matches!(&r[..], [(_, M::FlowRemoved(fr))] if fr.reason == v13::OFPRR_GROUP_DELETE),
+        "{r:?}"
+    );
+}

@@ -12,7 +12,10 @@
 //!
 //! What each type becomes (TC runs one filter's actions in order on one packet; `mirred`
 //! egress mirror sends a copy as the packet is at that point):
-//! - INDIRECT: the one bucket's actions, inline.
+//! - INDIRECT: the one bucket's actions, inline. As in Open vSwitch, the actions after a
+//!   group see the packet as it was before the group: a bucket that only pushes a VLAN tag
+//!   gets a pop_vlan after it (this holds for every group type), and an output after a
+//!   bucket with another change is refused (OFPBAC_UNSUPPORTED_ORDER).
 //! - ALL: each bucket's actions in turn: an output is a mirror, the last one a redirect.
 //!   A bucket that changes the packet would hand its change to the buckets after it, which
 //!   must see the original (5.6.1: each bucket works on a copy). So the buckets that change
@@ -243,11 +246,7 @@ impl GroupTable {
                 let mut clean = Vec::new();
                 let mut changing: Option<Expansion> = None;
                 for (n, b) in g.buckets.iter().enumerate() {
-                    let mut e = self.expand_bucket(id, &b.actions, depth)?;
-                    if e.tainted && only_pushes_a_tag(&b.actions) {
-                        e.actions.push(Action::PopVlan);
-                        e.tainted = false;
-                    }
+                    let e = self.expand_bucket(id, &b.actions, depth)?;
                     if !e.tainted {
                         clean.extend(e.actions);
                     } else if changing.is_some() {
@@ -296,6 +295,11 @@ impl GroupTable {
             }
         })?;
         e.tainted = e.tainted || actions.iter().any(modifies);
+        // A pushed tag is popped again: what follows sees the packet as it came.
+        if e.tainted && only_pushes_a_tag(actions) {
+            e.actions.push(Action::PopVlan);
+            e.tainted = false;
+        }
         Ok(e)
     }
 

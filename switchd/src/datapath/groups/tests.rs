@@ -503,3 +503,48 @@ fn a_controller_drives_groups_through_the_agent() {
         "{r:?}"
     );
 }
+
+#[test]
+fn actions_after_a_group_see_the_packet_as_it_was() {
+    let now = Instant::now();
+    let (mut s, shelf) = switch();
+    let vid = Action::SetField(Oxm::VlanVid(v13::Masked::exact(0x1000 | 7)));
+    s.group_mod(
+        &gm(
+            G::Add,
+            gt::INDIRECT,
+            1,
+            vec![bucket(vec![Action::PushVlan(0x8100), vid.clone(), out(2)])],
+        ),
+        now,
+    )
+    .expect("indirect");
+    flow_mod(&mut s, &flow(10, vec![Action::Group(1), out(3)])).expect("flow");
+    assert_eq!(
+        installed(&shelf),
+        vec![vec![
+            Action::PushVlan(0x8100),
+            vid,
+            out(2),
+            Action::PopVlan,
+            out(3)
+        ]]
+    );
+    // Another change cannot be undone: an output after it is refused.
+    s.group_mod(
+        &gm(
+            G::Add,
+            gt::INDIRECT,
+            2,
+            vec![bucket(vec![Action::DecNwTtl, out(2)])],
+        ),
+        now,
+    )
+    .expect("indirect");
+    assert_eq!(
+        code(flow_mod(&mut s, &flow(11, vec![Action::Group(2), out(3)]))),
+        bad_action::UNSUPPORTED_ORDER
+    );
+    // Nothing after it: taken.
+    flow_mod(&mut s, &flow(12, vec![Action::Group(2)])).expect("flow");
+}

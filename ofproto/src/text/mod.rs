@@ -7,6 +7,7 @@
 //!   (what they print, `parse_flow` reads back to the same message);
 //!   [`print_flow_stats`] / [`print_flow_stats10`] write a flow entry the way
 //!   `ovs-ofctl dump-flows` does.
+//! - [`parse_group`] reads a group as `ovs-ofctl add-group` takes it.
 //! - [`print_message`] / [`print_message10`] give one line per message in the style of
 //!   `ovs-ofctl ofp-print`.
 //!
@@ -26,6 +27,7 @@ mod actions;
 mod fields;
 mod flow10;
 mod flow13;
+mod group;
 mod lex;
 mod message;
 mod value;
@@ -34,6 +36,7 @@ use std::fmt;
 
 pub use flow10::{parse_flow10, print_flow_mod10, print_flow_stats10, print_match10};
 pub use flow13::{parse_flow, print_flow_mod, print_flow_stats, print_match};
+pub use group::parse_group;
 pub use message::{print_message, print_message10, print_raw};
 /// A 1.3 port number as ovs-ofctl writes it: reserved ports by name, others by number.
 pub use value::fmt_port13 as print_port;

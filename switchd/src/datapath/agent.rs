@@ -405,20 +405,18 @@ impl Agent {
             }
             M::BarrierRequest => self.send_xid(&M::BarrierReply, xid),
             M::FlowMod(fm) => {
-                let r = self
-                    .switch
-                    .table
-                    .flow_mod(&fm, self.switch.backend.as_mut(), now);
+                let r = self.switch.check_flow_groups(&fm).and_then(|()| {
+                    let (table, mut backend) = self.switch.table_and_backend();
+                    table.flow_mod(&fm, &mut backend, now)
+                });
                 match r {
                     Ok(gone) => self.flows_removed(gone, now),
                     Err(r) => self.refuse(&r, raw, "flow_mod"),
                 }
             }
             M::MeterMod(mm) => {
-                let r = self
-                    .switch
-                    .table
-                    .meter_mod(&mm, self.switch.backend.as_mut(), now);
+                let (table, mut backend) = self.switch.table_and_backend();
+                let r = table.meter_mod(&mm, &mut backend, now);
                 match r {
                     Ok(gone) => self.flows_removed(gone, now),
                     Err(r) => self.refuse(&r, raw, "meter_mod"),
@@ -462,10 +460,12 @@ impl Agent {
                     self.refuse(&r, raw, "packet_out");
                 }
             }
-            // Not supported yet: groups need TC work that is not done. Everything else is
-            // a message only a switch sends, which a controller must not send to one.
-            M::GroupMod(_)
-            | M::FeaturesReply(_)
+            M::GroupMod(gm) => match self.switch.group_mod(&gm, now) {
+                Ok(gone) => self.flows_removed(gone, now),
+                Err(r) => self.refuse(&r, raw, "group_mod"),
+            },
+            // A message only a switch sends, which a controller must not send to one.
+            M::FeaturesReply(_)
             | M::GetConfigReply(_)
             | M::PacketIn(_)
             | M::FlowRemoved(_)
@@ -511,6 +511,7 @@ impl Agent {
     /// The entries removed by a flow-mod, a meter delete or a timeout: FLOW_REMOVED for
     /// those that asked for it, if this controller's async mask wants the reason.
     fn flows_removed(&mut self, gone: Vec<RemovedFlow>, now: Instant) {
+        self.switch.groups.account(&gone);
         if !self.is_connected() {
             return;
         }
@@ -541,6 +542,7 @@ impl Agent {
         self.switch.ports.insert(no, SwitchPort { since, ..p });
         let map = self.switch.port_map();
         self.switch.backend.set_ports(&map);
+        self.switch.ports_changed(Instant::now());
         self.port_status(reason, desc.clone());
         Some((reason, desc))
     }
@@ -550,6 +552,7 @@ impl Agent {
         let p = self.switch.ports.remove(&port_no)?;
         let map = self.switch.port_map();
         self.switch.backend.set_ports(&map);
+        self.switch.ports_changed(Instant::now());
         self.port_status(1, p.desc.clone());
         Some((1, p.desc))
     }
@@ -654,10 +657,8 @@ impl Agent {
         fm: &v13::FlowMod,
         now: Instant,
     ) -> Result<(), Refusal> {
-        let gone = self
-            .switch
-            .table
-            .flow_mod(fm, self.switch.backend.as_mut(), now)?;
+        let (table, mut backend) = self.switch.table_and_backend();
+        let gone = table.flow_mod(fm, &mut backend, now)?;
         self.flows_removed(gone, now);
         Ok(())
     }

@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
-use ofproto::v13::errors::{bad_instruction, bad_request, flow_mod_failed, meter_mod_failed};
+use ofproto::v13::errors::{
+    bad_action, bad_instruction, bad_request, flow_mod_failed, meter_mod_failed,
+};
 use ofproto::v13::{self, flow::flow_mod_flags as ff, port, FlowModCommand, Instruction};
 
 use tc_datapath::{Backend, Counters, FlowId, FlowSpec, MeterTable, Refusal};
@@ -83,8 +85,7 @@ impl FlowEntry {
                 .any(|a| matches!(a, v13::Action::Output { port, .. } if *port == p))
     }
 
-    /// Whether the entry forwards to `group` (`ANY`: always). We have no groups, so no
-    /// entry ever does.
+    /// Whether the entry forwards to `group` (`ANY`: always).
     pub(crate) fn outputs_to_group(&self, group: u32) -> bool {
         group == v13::OFPG_ANY
             || actions(&self.spec.instructions())
@@ -203,6 +204,8 @@ pub struct FlowTable {
     meters: MeterTable,
     /// Lookups per table are not known to TC; packets matched are the sum over entries.
     removed_packets: Vec<u64>,
+    /// The switch's groups (`groups.rs` keeps them): a flow may forward only to these.
+    group_ids: BTreeSet<u32>,
 }
 
 impl FlowTable {
@@ -214,6 +217,7 @@ impl FlowTable {
             next_id: 1,
             meters: MeterTable::new(),
             removed_packets: vec![0; n_tables.into()],
+            group_ids: BTreeSet::new(),
         }
     }
 
@@ -651,7 +655,7 @@ impl FlowTable {
 
     /// Every instruction checked against what a switch must refuse whatever its kernel:
     /// 7.2.4 (one of each type, goto only forward, known tables and meters), 7.2.5
-    /// (output ports, no groups, no queues, no experimenter actions).
+    /// (output ports, groups that exist, no queues, no experimenter actions).
     fn check_instructions(&self, table: u8, list: &[Instruction]) -> Result<(), Refusal> {
         let mut seen = 0u32;
         for i in list {
@@ -693,6 +697,14 @@ impl FlowTable {
                 Instruction::ApplyActions(a) | Instruction::WriteActions(a) => {
                     for a in a {
                         check_action(a)?;
+                        if let v13::Action::Group(g) = a {
+                            if !self.group_ids.contains(g) {
+                                return Err(Refusal::new(
+                                    bad_action::BAD_OUT_GROUP,
+                                    format!("no group {g}"),
+                                ));
+                            }
+                        }
                     }
                 }
                 Instruction::WriteMetadata { .. } | Instruction::ClearActions => {}
@@ -829,7 +841,9 @@ impl FlowTable {
 }
 
 mod check;
-use check::{check_action, check_match, check_meter};
+pub(crate) use check::check_action;
+use check::{check_match, check_meter};
+mod regroup;
 
 #[cfg(test)]
 pub(crate) mod tests;

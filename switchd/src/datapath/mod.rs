@@ -27,6 +27,7 @@ pub(crate) mod agent;
 mod channel;
 pub mod configured;
 pub mod flowtable;
+pub(crate) mod groups;
 pub(crate) mod inject;
 pub(crate) mod links;
 mod local;

@@ -443,7 +443,9 @@ pub(crate) fn open_socket() -> io::Result<OwnedFd> {
 
 /// Carry out a packet-out on `switch`: all of it, or nothing and the refusal.
 pub(crate) fn execute(po: &v13::PacketOut, switch: &mut Switch) -> Result<usize, Refusal> {
-    let frames = plan(po, &switch.ports)?;
+    // Groups expanded first (`groups.rs`), as for a flow.
+    let expanded = switch.groups.expand_packet_out(po)?;
+    let frames = plan(expanded.as_ref().unwrap_or(po), &switch.ports)?;
     let Some(sink) = switch.frames.as_mut() else {
         return Err(Refusal::new(
             bad_request::EPERM,

@@ -8,6 +8,7 @@ use std::time::Instant;
 use ofproto::v13;
 
 use super::flowtable::FlowTable;
+use super::groups::GroupTable;
 use tc_datapath::{Backend, PortMap};
 
 /// Flow tables per local switch (TC chains 0..N_TABLES).
@@ -42,6 +43,8 @@ pub(crate) struct LinkCounters {
 /// The state a local switch keeps across connections.
 pub(crate) struct Switch {
     pub(crate) table: FlowTable,
+    /// Its groups (5.6), expanded into the flows that use them (`groups.rs`).
+    pub(crate) groups: GroupTable,
     pub(crate) backend: Box<dyn Backend + Send>,
     pub(crate) ports: BTreeMap<u32, SwitchPort>,
     /// Where packet-outs are sent (`None`: refused, there is no packet socket).
@@ -64,6 +67,7 @@ impl Switch {
     pub(crate) fn new(n_tables: u8, backend: Box<dyn Backend + Send>) -> Switch {
         Switch {
             table: FlowTable::new(n_tables),
+            groups: GroupTable::default(),
             backend,
             ports: BTreeMap::new(),
             frames: None,

@@ -193,19 +193,24 @@ impl Agent {
                     self.error(queue_op_failed::BAD_PORT, raw);
                 }
             }
-            // No groups: the lists are empty, and the features say no group type.
             Q::Group { group_id } => {
-                if group_id == v13::OFPG_ANY || group_id == v13::OFPG_ALL {
-                    self.multipart_reply(xid, Vec::new(), |_| 40, R::Group);
-                } else {
-                    self.error(group_mod_failed::UNKNOWN_GROUP, raw);
+                let sw = &mut self.switch;
+                sw.table.refresh(sw.backend.as_mut(), now);
+                match sw.groups.stats(&sw.table, group_id, now) {
+                    Some(v) => {
+                        self.multipart_reply(xid, v, |g| 40 + 16 * g.bucket_stats.len(), R::Group)
+                    }
+                    None => self.error(group_mod_failed::UNKNOWN_GROUP, raw),
                 }
             }
-            Q::GroupDesc => self.multipart_reply(xid, Vec::new(), |_| 8, R::GroupDesc),
+            Q::GroupDesc => {
+                let v = self.switch.groups.desc();
+                self.multipart_reply(xid, v, crate::datapath::groups::desc_len, R::GroupDesc)
+            }
             Q::GroupFeatures => self.send_xid(
                 &M::MultipartReply(v13::MultipartReply {
                     flags: 0,
-                    body: R::GroupFeatures(mp::GroupFeatures::default()),
+                    body: R::GroupFeatures(crate::datapath::groups::GroupTable::features()),
                 }),
                 xid,
             ),

@@ -432,8 +432,12 @@ fn unsupported_requests_get_the_right_error_and_keep_the_connection() {
             OfpErrorCode::new(1, 12),
         ),
         (
-            M::GroupMod(v13::GroupMod::default()),
-            OfpErrorCode::BAD_TYPE,
+            // Select groups: OFPGMFC_BAD_TYPE (groups.rs).
+            M::GroupMod(v13::GroupMod {
+                group_type: 1,
+                ..Default::default()
+            }),
+            OfpErrorCode::new(6, 10),
         ),
         (M::BarrierReply, OfpErrorCode::BAD_TYPE),
         (
@@ -495,7 +499,7 @@ fn unsupported_requests_get_the_right_error_and_keep_the_connection() {
         );
         assert!(a.close_reason().is_none(), "{m:?} closed the connection");
     }
-    // Groups and queues answer with empty lists.
+    // No groups yet: an empty list.
     let r = ask(&mut a, 1, mp_req(mp::MultipartRequestBody::GroupDesc), now);
     assert!(matches!(&r[..], [(1, M::MultipartReply(_))]));
 }

@@ -38,7 +38,7 @@ pub(super) fn check_meter(mm: &v13::MeterMod) -> Result<(), Refusal> {
     }
 }
 
-pub(super) fn check_action(a: &v13::Action) -> Result<(), Refusal> {
+pub(crate) fn check_action(a: &v13::Action) -> Result<(), Refusal> {
     match a {
         v13::Action::Output { port: p, .. } => {
             let reserved_ok = matches!(
@@ -59,12 +59,8 @@ pub(super) fn check_action(a: &v13::Action) -> Result<(), Refusal> {
                 ));
             }
         }
-        v13::Action::Group(g) => {
-            return Err(Refusal::new(
-                bad_action::BAD_OUT_GROUP,
-                format!("no group {g}: this switch has no groups"),
-            ))
-        }
+        // Whether the group exists is the caller's to check (the flow table's groups).
+        v13::Action::Group(_) => {}
         v13::Action::SetQueue(q) => {
             return Err(Refusal::new(
                 bad_action::BAD_QUEUE,

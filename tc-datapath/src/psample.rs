@@ -17,10 +17,14 @@
 //!                                      action's trunc size; absent when that is 0
 //! ```
 //!
-//! Known limits, from the kernel: the ingress ifindex is sent as a u16, so a device whose
-//! ifindex is above 65535 is known by its low 16 bits only; and a VLAN tag that the driver
-//! put into the packet's metadata (veth does, with tx VLAN offload) is not in DATA, the
-//! controller sees the frame untagged.
+//! Known limit, from the kernel: the ingress ifindex is sent as a u16, so a device whose
+//! ifindex is above 65535 is known by its low 16 bits only.
+//!
+//! DATA is the packet's bytes only: the outer VLAN tag that the receive path (or an
+//! act_vlan push) keeps in the skb's metadata is not among them. The translation puts it
+//! there for the copy: a placeholder push before the sample and a pop after it
+//! ([`crate::translate::controller_actions`]), so the controller gets the frame with its
+//! tags, as it would leave a port.
 //!
 //! The datapath process (CAP_NET_ADMIN) listens; later kernels require that capability
 //! for the group. One [`Psample`] socket per process: the kernel copies each sample once

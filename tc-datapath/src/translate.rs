@@ -16,11 +16,14 @@
 //! - set-field: act_vlan for the VLAN fields, pedit (then csum for L3/L4 checksums) for
 //!   Ethernet, IP and L4 fields, tunnel_key for the tunnel fields.
 //!
-//! - VLAN: a match without vlan_vid matches tagged and untagged packets, and eth_type and
-//!   the L3/L4 fields are those of the header after the tag, as OpenFlow 1.3 says (the
-//!   kernel test `ip_match_without_vlan_fields_matches_tagged_packets_by_their_inner_header`
-//!   shows it with packets). A tag is matched with vlan_vid only; eth_type 0x8100 or
-//!   0x88a8 is refused.
+//! - VLAN (the `vlan` module): a match without vlan_vid matches tagged and untagged
+//!   packets, and eth_type and the L3/L4 fields are those of the header after the tag, as
+//!   OpenFlow 1.3 says (the kernel test
+//!   `ip_match_without_vlan_fields_matches_tagged_packets_by_their_inner_header` shows it
+//!   with packets); vlan_vid=NONE is flower's num_of_vlans 0, PRESENT/PRESENT any tag, an
+//!   exact VID the VLAN id key. A tag is matched with vlan_vid only; eth_type 0x8100 or
+//!   0x88a8 is refused. push_vlan without set-field copies the outer tag (spec 7.2.6.5).
+//! - output to CONTROLLER copies the frame with its VLAN tag ([`controller_actions`]).
 //!
 //! Everything else is refused with the OpenFlow error the spec prescribes and a sentence
 //! that says what and why; nothing is approximated, with one documented exception:
@@ -30,7 +33,7 @@ use std::net::Ipv4Addr;
 
 use ofproto::v13::action::Action;
 use ofproto::v13::errors::{bad_action, bad_instruction, bad_match, flow_mod_failed};
-use ofproto::v13::oxm::{self, Oxm, OFPVID_PRESENT};
+use ofproto::v13::oxm::{self, Oxm};
 use ofproto::v13::{Instruction, Match};
 use ofproto::OfpErrorCode;
 
@@ -43,6 +46,9 @@ use crate::flow::{DecodedFlow, Refusal};
 use crate::meter::MeterTable;
 use crate::ports::{PortMap, OFPP_LOCAL};
 use crate::prio;
+
+mod setfield;
+mod vlan;
 
 fn refuse<T>(error: OfpErrorCode, reason: impl Into<String>) -> Result<T, Refusal> {
     Err(Refusal {
@@ -75,7 +81,10 @@ struct MatchCtx {
     in_port: Option<u32>,
     eth_type: Option<u16>,
     ip_proto: Option<u8>,
-    vlan_vid: Option<u16>,
+    /// What the match says of the outer VLAN tag.
+    tag: vlan::TagKnown,
+    /// The matched ICMPv4/ICMPv6 type.
+    icmp_type: Option<u8>,
 }
 
 fn field_name(o: &Oxm) -> String {
@@ -163,8 +172,9 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
     let mut vlan: Option<(u16, u16)> = None; // (value, mask) of vlan_vid
     let (mut dscp, mut ecn) = (None::<u8>, None::<u8>);
     let (mut tcp, mut udp, mut sctp) = (false, false, false);
-    let (mut icmp4, mut icmp6, mut arp, mut ipv4, mut ipv6, mut flags, mut pcp) =
-        (false, false, false, false, false, false, false);
+    let (mut icmp4, mut icmp6, mut arp, mut ipv4, mut ipv6, mut flags) =
+        (false, false, false, false, false, false);
+    let mut pcp: Option<u8> = None;
     for f in &m.fields {
         match f {
             Oxm::InPort(p) => {
@@ -180,10 +190,7 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
             Oxm::EthSrc(v) => k.eth_src = Some(masked_mac(v)),
             Oxm::EthType(t) => ctx.eth_type = Some(*t),
             Oxm::VlanVid(v) => vlan = Some((v.value, v.mask.unwrap_or(0x1fff))),
-            Oxm::VlanPcp(p) => {
-                k.vlan_prio = Some(*p);
-                pcp = true;
-            }
+            Oxm::VlanPcp(p) => pcp = Some(*p),
             Oxm::IpDscp(d) => dscp = Some(*d),
             Oxm::IpEcn(e) => ecn = Some(*e),
             Oxm::IpProto(p) => {
@@ -243,6 +250,7 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
             }
             Oxm::Icmpv6Type(t) => {
                 k.icmp_type = Some((*t, 0xff));
+                ctx.icmp_type = Some(*t);
                 icmp6 = true;
             }
             Oxm::Icmpv6Code(c) => {
@@ -474,9 +482,8 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
         k.ip_tos = Some((v, m));
     }
 
-    // VLAN (spec table 13): vlan_vid's value and mask select untagged, any tag, or a VID.
-    // Flower matches a tag through eth_type 0x8100 plus the VLAN keys; the OpenFlow
-    // eth_type (the type after the tags) then goes to the VLAN EtherType key.
+    // VLAN (spec table 13): vlan_vid's value and mask select untagged, any tag, or a VID
+    // (the `vlan` module).
     //
     // Without vlan_vid, OpenFlow matches tagged and untagged packets alike, and eth_type
     // and the L3/L4 fields are those after the tags. So does flower with ETH_P_ALL and
@@ -486,44 +493,7 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
     // ip_match_without_vlan_fields_matches_tagged_packets_by_their_inner_header).
     // eth_type 0x8100/0x88a8 itself would mean "the type after the tags is a tag",
     // which no packet has, while flower would take it as "any tagged packet": refused.
-    match vlan {
-        None | Some((_, 0)) => {
-            need(!pcp, "vlan_pcp", "vlan_vid other than NONE")?;
-            if let Some(t @ (ETH_VLAN | ETH_QINQ)) = et {
-                return refuse(
-                    bad_match::BAD_VALUE,
-                    format!(
-                        "eth_type {t:#06x} is a VLAN tag, and eth_type is the type after the tags: match tags with vlan_vid"
-                    ),
-                );
-            }
-            k.eth_type = et;
-        }
-        Some((v, m)) => {
-            if v & OFPVID_PRESENT == 0 {
-                if m & OFPVID_PRESENT != 0 && v == 0 {
-                    return refuse(
-                        bad_match::BAD_VALUE,
-                        "vlan_vid=NONE (untagged only) cannot be expressed in TC flower",
-                    );
-                }
-                return refuse(bad_match::BAD_VALUE, "vlan_vid without OFPVID_PRESENT");
-            }
-            if m == OFPVID_PRESENT {
-                // any tagged packet
-            } else if m & 0x1fff == 0x1fff {
-                k.vlan_id = Some(v & 0x0fff);
-                ctx.vlan_vid = Some(v & 0x0fff);
-            } else {
-                return refuse(
-                    bad_match::BAD_MASK,
-                    "vlan_vid can be matched exactly or as 'any tag', flower's VLAN id has no mask",
-                );
-            }
-            k.eth_type = Some(ETH_VLAN);
-            k.vlan_eth_type = et;
-        }
-    }
+    vlan::match_vlan(&mut k, &mut ctx, vlan, pcp, et)?;
     Ok((k, ctx))
 }
 
@@ -673,22 +643,30 @@ struct Lowering<'c> {
     ctx: &'c MatchCtx,
     items: Vec<Item>,
     p: Pending,
-    /// The VID the packet carries now, when known.
-    vid: Option<u16>,
+    /// What is known of the packet's outer tag now.
+    tag: vlan::TagKnown,
+    /// A push needed the PCP of a tag this variant of the flow does not know (see
+    /// [`vlan::expand_pcp`]).
+    wants_pcp: bool,
 }
 
 impl Lowering<'_> {
     fn flush(&mut self) -> Result<(), Refusal> {
         if let Some((tpid, vid, pcp)) = self.p.push.take() {
-            let Some(vid) = vid else {
-                return refuse(
-                    bad_action::BAD_ARGUMENT,
-                    "push_vlan must be followed by set_field vlan_vid: TC's vlan push needs the VLAN id",
-                );
+            let (vid, pcp) = vlan::pushed_tag(self.tag, vid, pcp)?;
+            if pcp.is_none() {
+                self.wants_pcp = true;
+            }
+            self.items.push(Item::Tc(TcAction::VlanPush {
+                vid,
+                pcp: pcp.filter(|p| *p != 0),
+                tpid,
+            }));
+            self.tag = vlan::TagKnown {
+                tagged: Some(true),
+                vid: Some(vid),
+                pcp,
             };
-            self.items
-                .push(Item::Tc(TcAction::VlanPush { vid, pcp, tpid }));
-            self.vid = Some(vid);
         }
         if !self.p.keys.is_empty() {
             let keys = std::mem::take(&mut self.p.keys);
@@ -711,6 +689,18 @@ impl Lowering<'_> {
                 dst,
                 dst_port: None,
             }));
+        }
+        Ok(())
+    }
+
+    /// A set-field of a VLAN field on a packet known to be untagged has nothing to set
+    /// (spec 7.2.6.7: the field must be present).
+    fn tagged(&self, what: &str) -> Result<(), Refusal> {
+        if self.tag.tagged == Some(false) {
+            return refuse(
+                bad_action::MATCH_INCONSISTENT,
+                format!("set_field {what} on a packet without a VLAN tag: push_vlan first"),
+            );
         }
         Ok(())
     }
@@ -747,6 +737,7 @@ impl Lowering<'_> {
                     return Ok(());
                 }
                 self.flush()?;
+                self.tagged("vlan_vid")?;
                 if let Some(Item::Tc(TcAction::VlanModify { vid: old, .. })) = self.items.last_mut()
                 {
                     *old = vid;
@@ -754,7 +745,7 @@ impl Lowering<'_> {
                     self.items
                         .push(Item::Tc(TcAction::VlanModify { vid, pcp: None }));
                 }
-                self.vid = Some(vid);
+                self.tag.vid = Some(vid);
                 return Ok(());
             }
             Oxm::VlanPcp(pcp) => {
@@ -763,12 +754,14 @@ impl Lowering<'_> {
                     return Ok(());
                 }
                 self.flush()?;
+                self.tagged("vlan_pcp")?;
+                self.tag.pcp = Some(*pcp);
                 if let Some(Item::Tc(TcAction::VlanModify { pcp: old, .. })) = self.items.last_mut()
                 {
                     *old = Some(*pcp);
                     return Ok(());
                 }
-                let Some(vid) = self.vid else {
+                let Some(vid) = self.tag.vid else {
                     return refuse(
                         bad_action::BAD_SET_ARGUMENT,
                         "set_field vlan_pcp alone needs the VLAN id known (match vlan_vid or set it too): TC's vlan modify rewrites both",
@@ -885,12 +878,15 @@ impl Lowering<'_> {
                     }
                 }
             }
-            _ => {
-                return refuse(
-                    bad_action::BAD_SET_TYPE,
-                    format!("set_field {} has no TC equivalent here", field_name_any(f)),
-                )
-            }
+            _ => match setfield::keys(f, self.ctx, self.ctx.icmp_type) {
+                Some(r) => r?,
+                None => {
+                    return refuse(
+                        bad_action::BAD_SET_TYPE,
+                        format!("set_field {} has no TC equivalent here", field_name_any(f)),
+                    )
+                }
+            },
         };
         self.p.keys.extend(new);
         self.p.csum |= csum;
@@ -969,26 +965,44 @@ pub use ofproto::v13::OFPCML_NO_BUFFER;
 
 /// What output:CONTROLLER becomes at action index `at` of a filter: act_police at `rate`
 /// (the OFPM_CONTROLLER meter, [`MeterTable::controller_rate`]; over the rate, jump past
-/// the sample, so the packet takes the rest of the filter's actions without the copy to
-/// the controller) and act_sample (every packet, cut to `trunc`, to psample group
-/// `group`, which names the flow). Without a rate, the sample alone.
+/// the copy, so the packet takes the rest of the filter's actions without the copy to
+/// the controller), then act_sample (every packet, cut to `trunc`, to psample group
+/// `group`, which names the flow) between a VLAN push and pop that show it the frame's
+/// tag. Without a rate, no police.
+///
+/// The tag: the receive path keeps a frame's outer VLAN tag in the skb's metadata
+/// (`vlan_tci`), and so does act_vlan's push, while psample copies only the packet's
+/// bytes, so a sample alone would give the controller the frame without its tag.
+/// act_vlan's push of a placeholder tag (VID 0) moves the tag the metadata holds into
+/// the packet (`skb_vlan_push` inserts the present tag, then puts the new one in the
+/// metadata); the sample then copies the frame with every tag it has, exactly as it
+/// would leave a port; the pop drops the placeholder and moves the tag back into the
+/// metadata (`skb_vlan_pop`). An untagged frame stays untagged: the placeholder lives in
+/// the metadata only and the pop clears it.
 pub(crate) fn controller_actions(
     at: usize,
     group: u32,
     trunc: Option<u32>,
     rate: Option<PoliceRate>,
 ) -> Vec<TcAction> {
-    let sample = TcAction::Sample { group, trunc };
-    match rate {
-        Some(rate) => vec![
-            TcAction::PoliceJump {
-                rate,
-                to: at as u32 + 2,
-            },
-            sample,
-        ],
-        None => vec![sample],
+    let copy = [
+        TcAction::VlanPush {
+            vid: 0,
+            pcp: None,
+            tpid: ETH_VLAN,
+        },
+        TcAction::Sample { group, trunc },
+        TcAction::VlanPop,
+    ];
+    let mut out = Vec::with_capacity(4);
+    if let Some(rate) = rate {
+        out.push(TcAction::PoliceJump {
+            rate,
+            to: (at + 1 + copy.len()) as u32,
+        });
     }
+    out.extend(copy);
+    out
 }
 
 /// Lower the program for a filter on device `ingress` (OpenFlow port `in_port`); `group`
@@ -1001,12 +1015,13 @@ fn lower(
     ctx: &MatchCtx,
     group: u32,
     ctl_rate: Option<PoliceRate>,
-) -> Result<Vec<TcAction>, Refusal> {
+) -> Result<(Vec<TcAction>, bool), Refusal> {
     let mut l = Lowering {
         ctx,
         items: Vec::new(),
         p: Pending::default(),
-        vid: ctx.vlan_vid,
+        tag: ctx.tag,
+        wants_pcp: false,
     };
     for s in steps {
         match s {
@@ -1015,6 +1030,14 @@ fn lower(
                 l.items.push(Item::Tc(TcAction::Police(*r)));
             }
             Step::Goto(t) => {
+                // A tunnel id set for the next table to match (spec: tunnel_id is
+                // pipeline metadata): act_tunnel_key needs both addresses, and without
+                // set tun_src/tun_dst they are 0.0.0.0, which is what the next table's
+                // flower keys then see. An output with such a tunnel is still refused.
+                if l.p.tunnel {
+                    l.p.tun_src.get_or_insert(Ipv4Addr::UNSPECIFIED);
+                    l.p.tun_dst.get_or_insert(Ipv4Addr::UNSPECIFIED);
+                }
                 l.flush()?;
                 l.items.push(Item::Goto(*t));
             }
@@ -1091,7 +1114,8 @@ fn lower(
                 Action::PopVlan => {
                     l.flush()?;
                     l.items.push(Item::Tc(TcAction::VlanPop));
-                    l.vid = None;
+                    // Whatever tag was under the popped one is now the outer tag.
+                    l.tag = vlan::TagKnown::default();
                 }
                 Action::SetField(f) => l.set_field(f)?,
                 Action::SetNwTtl(t) => l.ttl(Some(*t))?,
@@ -1115,7 +1139,7 @@ fn lower(
         }
     }
     l.flush()?;
-    finish(l.items, group, ctl_rate)
+    Ok((finish(l.items, group, ctl_rate)?, l.wants_pcp))
 }
 
 /// Turn the lowered items into the filter's action list: mirrors for every output but the
@@ -1231,26 +1255,40 @@ pub fn translate(
     };
     let mut filters = Vec::with_capacity(devices.len());
     for ifindex in devices {
-        let actions = lower(
-            &steps,
-            ifindex,
-            ports,
-            &ctx,
-            group,
-            meters.controller_rate(),
-        )?;
-        let mut f = Filter {
-            ifindex,
-            chain,
-            prio,
-            handle: 0,
-            key: key.clone(),
-            actions,
-            cookie: [0; 16],
+        let lowered =
+            |ctx: &MatchCtx| lower(&steps, ifindex, ports, ctx, group, meters.controller_rate());
+        let (actions, wants_pcp) = lowered(&ctx)?;
+        let variants = if wants_pcp {
+            // A push copies the PCP of a tag the match leaves open: one filter per PCP.
+            let mut v = Vec::with_capacity(9);
+            for (key, ctx) in vlan::expand_pcp(&key, &ctx) {
+                let (actions, still) = lowered(&ctx)?;
+                if still {
+                    return refuse(
+                        bad_action::BAD_ARGUMENT,
+                        "push_vlan copies a PCP that the translation cannot know here",
+                    );
+                }
+                v.push((key, actions));
+            }
+            v
+        } else {
+            vec![(key.clone(), actions)]
         };
-        f.cookie = cookie::filter_cookie(flow_hash, &f);
-        f.handle = cookie::handle_for(&f.cookie);
-        filters.push(f);
+        for (key, actions) in variants {
+            let mut f = Filter {
+                ifindex,
+                chain,
+                prio,
+                handle: 0,
+                key,
+                actions,
+                cookie: [0; 16],
+            };
+            f.cookie = cookie::filter_cookie(flow_hash, &f);
+            f.handle = cookie::handle_for(&f.cookie);
+            filters.push(f);
+        }
     }
     Ok(filters)
 }

@@ -184,6 +184,15 @@ pub const TCA_FLOWER_KEY_IP_TOS: u16 = 73;
 pub const TCA_FLOWER_KEY_IP_TOS_MASK: u16 = 74;
 pub const TCA_FLOWER_KEY_IP_TTL: u16 = 75;
 pub const TCA_FLOWER_KEY_IP_TTL_MASK: u16 = 76;
+pub const TCA_FLOWER_KEY_MPLS_TTL: u16 = 67;
+pub const TCA_FLOWER_KEY_MPLS_BOS: u16 = 68;
+pub const TCA_FLOWER_KEY_MPLS_TC: u16 = 69;
+pub const TCA_FLOWER_KEY_MPLS_LABEL: u16 = 70;
+pub const TCA_FLOWER_KEY_CVLAN_ID: u16 = 77;
+pub const TCA_FLOWER_KEY_CVLAN_PRIO: u16 = 78;
+pub const TCA_FLOWER_KEY_CVLAN_ETH_TYPE: u16 = 79;
+/// u8, exact: how many VLAN tags the frame carries (Linux 5.19+).
+pub const TCA_FLOWER_KEY_NUM_OF_VLANS: u16 = 102;
 
 // tc_act/tc_sample.h
 pub const TCA_SAMPLE_PARMS: u16 = 2;

@@ -147,8 +147,27 @@ fn vlan_fields_become_a_tag_match_with_the_inner_ethertype() {
     // Any tag: the tag's presence only.
     let k = key(vec![Oxm::VlanVid(Masked::with_mask(0x1000, 0x1000))]);
     assert_eq!((k.eth_type, k.vlan_id), (Some(0x8100), None));
-    let r = refused(vec![Oxm::VlanVid(Masked::exact(0))], apply(vec![]));
-    assert_refusal(&r, bad_match::BAD_VALUE, &["NONE", "untagged"]);
+    // NONE (untagged only): no tag at all, flower's num_of_vlans 0, with or without
+    // the OFPVID_PRESENT-only mask; the EtherType stays a plain key.
+    for m in [Masked::exact(0), Masked::with_mask(0, 0x1000)] {
+        let k = key(vec![Oxm::VlanVid(m), IP]);
+        assert_eq!(
+            (k.num_of_vlans, k.eth_type, k.vlan_id, k.vlan_eth_type),
+            (Some(0), Some(0x0800), None, None)
+        );
+    }
+    let r = refused(
+        vec![Oxm::VlanVid(Masked::exact(0)), Oxm::VlanPcp(1)],
+        apply(vec![]),
+    );
+    assert_refusal(&r, bad_match::BAD_PREREQ, &["vlan_pcp", "NONE"]);
+    let r = refused(vec![Oxm::VlanVid(Masked::exact(5))], apply(vec![]));
+    assert_refusal(&r, bad_match::BAD_VALUE, &["OFPVID_PRESENT"]);
+    let r = refused(
+        vec![Oxm::VlanVid(Masked::with_mask(5, 0x0fff))],
+        apply(vec![]),
+    );
+    assert_refusal(&r, bad_match::BAD_MASK, &["OFPVID_PRESENT"]);
     let r = refused(
         vec![Oxm::VlanVid(Masked::with_mask(0x1005, 0x100f))],
         apply(vec![]),
@@ -373,6 +392,41 @@ fn tunnel_metadata() {
         apply(vec![]),
     );
     assert_refusal(&r, bad_match::BAD_MASK, &["tunnel_id"]);
+}
+
+/// tunnel_id set for the next table: act_tunnel_key with the id and 0.0.0.0 addresses
+/// (none were set), then the goto; the same set before an output stays refused.
+#[test]
+fn set_tunnel_id_then_goto_table_carries_the_id() {
+    let inst = vec![
+        Instruction::ApplyActions(
+            vec![Action::SetField(Oxm::TunnelId(Masked::exact(42)))]
+                .into_iter()
+                .collect(),
+        ),
+        Instruction::GotoTable(1),
+    ];
+    let f = one(vec![], inst);
+    assert_eq!(
+        f.actions,
+        vec![
+            TcAction::TunnelSet {
+                key_id: Some(42),
+                src: Ipv4Addr::UNSPECIFIED,
+                dst: Ipv4Addr::UNSPECIFIED,
+                dst_port: None,
+            },
+            TcAction::Gact(Verdict::GotoChain(1)),
+        ]
+    );
+    let r = refused(
+        vec![],
+        apply(vec![
+            Action::SetField(Oxm::TunnelId(Masked::exact(42))),
+            out(2),
+        ]),
+    );
+    assert_refusal(&r, bad_action::BAD_SET_ARGUMENT, &["tun_src", "tun_dst"]);
 }
 
 #[test]
@@ -600,6 +654,19 @@ fn vlan_push_pop_and_modify() {
     );
     let r = refused(vec![], apply(vec![Action::PushVlan(0x8100), out(2)]));
     assert_refusal(&r, bad_action::BAD_ARGUMENT, &["push_vlan", "vlan_vid"]);
+    // A set-field of the tag of a frame known untagged sets nothing.
+    let r = refused(
+        vec![Oxm::VlanVid(Masked::exact(0))],
+        apply(vec![
+            Action::SetField(Oxm::VlanVid(Masked::exact(0x1000 | 7))),
+            out(2),
+        ]),
+    );
+    assert_refusal(
+        &r,
+        bad_action::MATCH_INCONSISTENT,
+        &["vlan_vid", "push_vlan"],
+    );
     let r = refused(vec![], apply(vec![Action::PushVlan(0x0800), out(2)]));
     assert_refusal(&r, bad_action::BAD_ARGUMENT, &["0x0800"]);
     let r = refused(
@@ -607,6 +674,141 @@ fn vlan_push_pop_and_modify() {
         apply(vec![Action::SetField(Oxm::VlanPcp(1)), out(2)]),
     );
     assert_refusal(&r, bad_action::BAD_SET_ARGUMENT, &["vlan_pcp"]);
+}
+
+/// Spec 7.2.6.5: the new tag copies VID and PCP from the outer tag, else 0.
+#[test]
+fn push_vlan_without_set_field_copies_the_outer_tag_or_is_zero() {
+    let push = |vid, pcp| TcAction::VlanPush {
+        vid,
+        pcp,
+        tpid: 0x8100,
+    };
+    // Untagged (Faucet's native VLAN flows): VID 0, PCP 0.
+    let f = one(
+        vec![Oxm::VlanVid(Masked::exact(0))],
+        apply(vec![Action::PushVlan(0x8100), out(2)]),
+    );
+    assert_eq!(f.actions[0], push(0, None));
+    // Tagged with a known VID and PCP: both copied.
+    let f = one(
+        vec![Oxm::VlanVid(Masked::exact(0x1000 | 10)), Oxm::VlanPcp(3)],
+        apply(vec![Action::PushVlan(0x8100), out(2)]),
+    );
+    assert_eq!(f.actions[0], push(10, Some(3)));
+    // A set VID with the PCP left to copy, on a match that allows both: one filter for
+    // untagged frames (PCP 0), one per PCP value of a tagged frame.
+    let v = tr(
+        vec![Oxm::InPort(1)],
+        apply(vec![
+            Action::PushVlan(0x8100),
+            Action::SetField(Oxm::VlanVid(Masked::exact(0x1000 | 20))),
+            out(2),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(v.len(), 9);
+    assert_eq!(v[0].key.num_of_vlans, Some(0));
+    assert_eq!(v[0].actions[0], push(20, None));
+    for (p, f) in v[1..].iter().enumerate() {
+        assert_eq!(
+            (f.key.eth_type, f.key.vlan_prio, f.key.num_of_vlans),
+            (Some(0x8100), Some(p as u8), None)
+        );
+        assert_eq!(f.actions[0], push(20, Some(p as u8).filter(|p| *p != 0)));
+    }
+    // Any tag, VID unknown: the VID to copy is unknown.
+    let r = refused(
+        vec![Oxm::VlanVid(Masked::with_mask(0x1000, 0x1000))],
+        apply(vec![Action::PushVlan(0x88a8), out(2)]),
+    );
+    assert_refusal(&r, bad_action::BAD_ARGUMENT, &["push_vlan", "VID"]);
+}
+
+/// ARP, ICMP, flow label and ND target set-fields: pedit at the field's place, csum
+/// where a checksum covers it.
+#[test]
+fn arp_icmp_flow_label_and_nd_target_set_fields() {
+    use tc_datapath::filter::{PeditHeader, PeditKey};
+    let arp = vec![Oxm::EthType(0x0806)];
+    let f = one(
+        arp.clone(),
+        apply(vec![Action::SetField(Oxm::ArpOp(2)), out(2)]),
+    );
+    assert_eq!(
+        f.actions[0],
+        TcAction::Pedit(PeditKey::set_bytes(PeditHeader::Ip4, 6, &[0, 2]))
+    );
+    let f = one(
+        arp,
+        apply(vec![
+            Action::SetField(Oxm::ArpSpa(Masked::exact(Ipv4Addr::new(10, 0, 0, 9)))),
+            out(2),
+        ]),
+    );
+    assert_eq!(
+        f.actions[0],
+        TcAction::Pedit(PeditKey::set_bytes(PeditHeader::Ip4, 14, &[10, 0, 0, 9]))
+    );
+    let f = one(
+        vec![IP, Oxm::IpProto(1)],
+        apply(vec![Action::SetField(Oxm::Icmpv4Type(0)), out(2)]),
+    );
+    assert_eq!(
+        f.actions[..2],
+        [
+            TcAction::Pedit(PeditKey::set_bytes(PeditHeader::Tcp, 0, &[0])),
+            TcAction::Csum(csum::ICMP)
+        ]
+    );
+    let v6 = vec![Oxm::EthType(0x86dd)];
+    let f = one(
+        v6.clone(),
+        apply(vec![
+            Action::SetField(Oxm::Ipv6Flabel(Masked::exact(0xabcde))),
+            out(2),
+        ]),
+    );
+    assert_eq!(
+        f.actions[0],
+        TcAction::Pedit(PeditKey::set_bits(
+            PeditHeader::Ip6,
+            1,
+            &[0x0a, 0xbc, 0xde],
+            &[0x0f, 0xff, 0xff]
+        ))
+    );
+    let target: Ipv6Addr = "2001:db8::7".parse().unwrap();
+    let nd = vec![Oxm::EthType(0x86dd), Oxm::IpProto(58), Oxm::Icmpv6Type(135)];
+    let f = one(
+        nd,
+        apply(vec![Action::SetField(Oxm::Ipv6NdTarget(target)), out(2)]),
+    );
+    assert_eq!(
+        f.actions[..2],
+        [
+            TcAction::Pedit(PeditKey::set_bytes(PeditHeader::Tcp, 8, &target.octets())),
+            TcAction::Csum(csum::ICMP)
+        ]
+    );
+    // Without the prerequisites in the match, or where the place varies: refused.
+    let r = refused(vec![], apply(vec![Action::SetField(Oxm::ArpOp(2)), out(2)]));
+    assert_refusal(&r, bad_action::MATCH_INCONSISTENT, &["arp_op", "0x0806"]);
+    let r = refused(
+        v6,
+        apply(vec![Action::SetField(Oxm::Ipv6NdTarget(target)), out(2)]),
+    );
+    assert_refusal(&r, bad_action::MATCH_INCONSISTENT, &["ipv6_nd_target"]);
+    let r = refused(
+        vec![Oxm::EthType(0x86dd), Oxm::IpProto(58), Oxm::Icmpv6Type(135)],
+        apply(vec![
+            Action::SetField(Oxm::Ipv6NdSll(ofproto::v13::oxm::MacAddr([
+                2, 0, 0, 0, 0, 1,
+            ]))),
+            out(2),
+        ]),
+    );
+    assert_refusal(&r, bad_action::BAD_SET_TYPE, &["option"]);
 }
 
 #[test]
@@ -702,8 +904,11 @@ fn set_field_becomes_pedit_then_csum() {
         apply(vec![Action::SetField(Oxm::TcpDst(1)), out(2)]),
     );
     assert_refusal(&r, bad_action::MATCH_INCONSISTENT, &["ip_proto 6"]);
-    let r = refused(vec![], apply(vec![Action::SetField(Oxm::ArpOp(1)), out(2)]));
-    assert_refusal(&r, bad_action::BAD_SET_TYPE, &["arp_op"]);
+    let r = refused(
+        vec![],
+        apply(vec![Action::SetField(Oxm::MplsLabel(1)), out(2)]),
+    );
+    assert_refusal(&r, bad_action::BAD_SET_TYPE, &["mpls_label"]);
 }
 
 #[test]
@@ -957,21 +1162,28 @@ fn controller(max_len: u16) -> Action {
     }
 }
 
-/// The police and sample actions of output:CONTROLLER at action index `at`.
-fn to_controller(at: u32, group: u32, trunc: Option<u32>) -> [TcAction; 2] {
+/// The actions of output:CONTROLLER at action index `at`: police, then the sample between
+/// a placeholder VLAN push and a pop that put the frame's own tag into the copy.
+fn to_controller(at: u32, group: u32, trunc: Option<u32>) -> [TcAction; 4] {
     [
         TcAction::PoliceJump {
             rate: tc_datapath::meter::CONTROLLER_DEFAULT,
-            to: at + 2,
+            to: at + 4,
+        },
+        TcAction::VlanPush {
+            vid: 0,
+            pcp: None,
+            tpid: 0x8100,
         },
         TcAction::Sample { group, trunc },
+        TcAction::VlanPop,
     ]
 }
 
 #[test]
 fn output_to_controller_is_police_then_sample_and_the_packet_goes_on() {
     let f = one(vec![], apply(vec![controller(64)]));
-    let group = match &f.actions[1] {
+    let group = match &f.actions[2] {
         TcAction::Sample { group, .. } => *group,
         a => panic!("not a sample: {a:?}"),
     };
@@ -1073,7 +1285,7 @@ fn the_controller_meter_sets_the_bound_on_packet_ins() {
                 rate: 50_000,
                 burst: 5_000
             },
-            to: 2
+            to: 4
         }
     );
     // Without it, the default bound.
@@ -1089,7 +1301,7 @@ fn the_controller_meter_sets_the_bound_on_packet_ins() {
         f[0].actions[0],
         TcAction::PoliceJump {
             rate: tc_datapath::meter::CONTROLLER_DEFAULT,
-            to: 2
+            to: 4
         }
     );
 }

@@ -2,7 +2,8 @@
 //! group of keys, each with its encode and parse side by side:
 //!
 //! - [`eth`]: EtherType, destination and source address;
-//! - [`vlan`]: the outer tag's id, priority and the EtherType inside it;
+//! - [`vlan`]: the outer tag's id, priority and the EtherType inside it, the inner tag's
+//!   (QinQ), and the number of tags;
 //! - [`ip`]: protocol, TOS, TTL, IPv4 and IPv6 addresses;
 //! - [`l4`]: TCP, UDP or SCTP ports (the attribute follows `ip_proto`), TCP flags;
 //! - [`icmp`]: ICMPv4 or ICMPv6 type and code (the attribute follows the EtherType);
@@ -40,6 +41,13 @@ pub struct FlowerKey {
     pub vlan_id: Option<u16>,
     pub vlan_prio: Option<u8>,
     pub vlan_eth_type: Option<u16>,
+    /// How many VLAN tags the frame carries, exactly (0: untagged; Linux 5.19+).
+    pub num_of_vlans: Option<u8>,
+    /// The second (inner, customer) tag of a QinQ frame: when `vlan_eth_type` is a tag
+    /// type, its id, priority and the EtherType inside it.
+    pub cvlan_id: Option<u16>,
+    pub cvlan_prio: Option<u8>,
+    pub cvlan_eth_type: Option<u16>,
     pub ip_proto: Option<u8>,
     /// The IPv4 TOS byte or IPv6 traffic class: DSCP << 2 | ECN.
     pub ip_tos: Option<(u8, u8)>,
@@ -69,9 +77,10 @@ pub struct FlowerKey {
 impl FlowerKey {
     /// The EtherType that the L3 keys depend on (inside the VLAN tag if there is one).
     pub(crate) fn l3_type(&self) -> Option<u16> {
-        match self.eth_type {
-            Some(0x8100) | Some(0x88a8) => self.vlan_eth_type,
-            t => t,
+        match (self.eth_type, self.vlan_eth_type) {
+            (Some(0x8100 | 0x88a8), Some(0x8100 | 0x88a8)) => self.cvlan_eth_type,
+            (Some(0x8100 | 0x88a8), t) => t,
+            (t, _) => t,
         }
     }
 
@@ -202,6 +211,26 @@ mod tests {
             ..FlowerKey::default()
         };
         assert_eq!(round_trip(&sample_filter(vec![], arp.clone())).key, arp);
+
+        let untagged = FlowerKey {
+            eth_type: Some(0x0800),
+            num_of_vlans: Some(0),
+            ..FlowerKey::default()
+        };
+        assert_eq!(
+            round_trip(&sample_filter(vec![], untagged.clone())).key,
+            untagged
+        );
+        let qinq = FlowerKey {
+            eth_type: Some(0x88a8),
+            vlan_id: Some(100),
+            vlan_eth_type: Some(0x8100),
+            cvlan_id: Some(200),
+            cvlan_prio: Some(3),
+            cvlan_eth_type: Some(0x0800),
+            ..FlowerKey::default()
+        };
+        assert_eq!(round_trip(&sample_filter(vec![], qinq.clone())).key, qinq);
 
         let tcp = FlowerKey {
             eth_type: Some(0x0800),

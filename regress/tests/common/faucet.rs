@@ -1,0 +1,149 @@
+//! Faucet 1.10.12 and its Gauge (`regress/setup --faucet`), a production OpenFlow 1.3
+//! controller, run by the kernel-tier Faucet test and the forwarding benchmark in the VM.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use regress::Proc;
+
+/// Where `regress/setup --faucet` puts Faucet's virtual environment.
+pub fn faucet_venv() -> PathBuf {
+    let state = std::env::var("SWITCHD_REGRESS_DIR")
+        .unwrap_or_else(|_| "/var/cache/switchd-regress".to_string());
+    Path::new(&state).join("faucet")
+}
+
+/// `osken-manager ARGS` of Faucet's venv (the `faucet` and `gauge` commands exec it), in a
+/// mount namespace of its own where the host's /var/cache is visible: virtme-ng mounts an
+/// empty tmpfs over /var/cache in the VM, hiding the venv; unmounting it in a private
+/// namespace shows the host's directory again without touching anything else.
+fn manager_command() -> Command {
+    let script = r#"[ -x "$0" ] || umount /var/cache 2>/dev/null
+[ -x "$0" ] || { echo "$0 is missing: run regress/setup --faucet" >&2; exit 127; }
+exec "$0" "$@""#;
+    let mut c = Command::new("unshare");
+    c.args(["--mount", "--propagation", "private", "sh", "-c", script])
+        .arg(faucet_venv().join("bin/osken-manager"));
+    c
+}
+
+/// Poll `cond` every 200 ms for up to `secs` seconds (Faucet is slow under emulation).
+pub fn wait_long(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Whether something listens on TCP `port` on any IPv4 address (read from /proc, so that
+/// the check does not itself open an OpenFlow connection to the controller).
+pub fn listening(port: u16) -> bool {
+    let suffix = format!(":{port:04X}");
+    std::fs::read_to_string("/proc/net/tcp").is_ok_and(|t| {
+        t.lines().skip(1).any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 3 && f[1].ends_with(&suffix) && f[3] == "0A"
+        })
+    })
+}
+
+/// Which of the two applications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum App {
+    Faucet,
+    Gauge,
+}
+
+/// Faucet (or Gauge) listening for switches on 127.0.0.1:`port`, its configuration, log
+/// and standard error in `dir`.
+pub struct Faucet {
+    pub proc: Proc,
+    pub log: PathBuf,
+    pub stderr: PathBuf,
+    pub exceptions: PathBuf,
+}
+
+impl Faucet {
+    /// Start `app` on `config` (faucet.yaml or gauge.yaml); wait until it listens.
+    pub fn start(dir: &Path, app: App, config: &Path, port: u16, prom_port: u16) -> Faucet {
+        let (name, var, module) = match app {
+            App::Faucet => ("faucet", "FAUCET", "faucet.faucet"),
+            App::Gauge => ("gauge", "GAUGE", "faucet.gauge"),
+        };
+        let log = dir.join(format!("{name}.log"));
+        let stderr = dir.join(format!("{name}.stderr"));
+        let exceptions = dir.join(format!("{name}-exceptions.log"));
+        let out = std::fs::File::create(&stderr).expect("faucet stderr");
+        let err = out.try_clone().expect("faucet stderr");
+        let started = Instant::now();
+        let proc = Proc::spawn(
+            name,
+            manager_command()
+                .args(["--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port"])
+                .arg(port.to_string())
+                .arg(module)
+                .env(format!("{var}_CONFIG"), config)
+                .env(format!("{var}_LOG"), &log)
+                .env(format!("{var}_EXCEPTION_LOG"), &exceptions)
+                .env(format!("{var}_PROMETHEUS_ADDR"), "127.0.0.1")
+                .env(format!("{var}_PROMETHEUS_PORT"), prom_port.to_string())
+                .env("FAUCET_EVENT_SOCK", "0")
+                .stdin(Stdio::null())
+                .stdout(out)
+                .stderr(err),
+        )
+        .expect("start Faucet's osken-manager");
+        let mut f = Faucet {
+            proc,
+            log,
+            stderr,
+            exceptions,
+        };
+        assert!(
+            wait_long(240, || listening(port) || !f.proc.is_running()),
+            "{name} did not listen on {port} within 240 s:\n{}",
+            f.text()
+        );
+        assert!(f.proc.is_running(), "{name} exited:\n{}", f.text());
+        println!(
+            "{name} listening on 127.0.0.1:{port} after {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        f
+    }
+
+    /// Its log file.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Log, standard error and exception log, for a failure message.
+    pub fn text(&self) -> String {
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+        format!(
+            "--- log:\n{}\n--- stderr:\n{}\n--- exceptions:\n{}",
+            read(&self.log),
+            read(&self.stderr),
+            read(&self.exceptions)
+        )
+    }
+
+    /// The lines where it logged an OFPT_ERROR from a switch (`OFError type: …`), for the
+    /// datapath id `dpid` (Faucet writes `DPID n (0x…)` on each line).
+    pub fn of_errors(&self, dpid: u64) -> Vec<String> {
+        let tag = format!("(0x{dpid:x})");
+        self.log_text()
+            .lines()
+            .filter(|l| l.contains("OFError") && l.contains(&tag))
+            .map(str::to_string)
+            .collect()
+    }
+}

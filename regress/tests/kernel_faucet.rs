@@ -1,0 +1,490 @@
+//! Kernel tier (the VM; `regress/run` runs this with `--include-ignored`): Faucet 1.10.12,
+//! a production OpenFlow 1.3 controller installed from PyPI by `regress/setup`, drives a
+//! local switch through `forward to` and, in the same run and from the same faucet.yaml, an
+//! Open vSwitch bridge on its kernel datapath (openvswitch.ko, `datapath_type=system`).
+//! Both switches get the same hosts and the same packets, and must give the same outcomes:
+//!
+//! - port 1 (h1), 2 (h2, with an ACL that drops TCP and allows the rest), 5 and 6 (the
+//!   mover) are untagged ports of VLAN 100 (office); port 3 (h3) of VLAN 200 (guest);
+//!   port 4 is a trunk tagged in both, with a host of each VLAN behind it (t100, t200);
+//! - every host has an address in 10.77.0.0/24, so that only the switch keeps the VLANs
+//!   apart;
+//! - reachability within a VLAN, untagged and across the trunk; isolation across VLANs;
+//!   TCP dropped by the ACL where ping passes; a host that moves from port 5 to port 6;
+//! - Faucet's own log shows no OFPT_ERROR from either switch.
+//!
+//! One Faucet serves both switches (two datapaths in one faucet.yaml), one VM boot serves
+//! both: Faucet's start under emulation (20-40 s) is paid once.
+
+#[path = "common/local_switch.rs"]
+mod common;
+#[path = "common/faucet.rs"]
+mod faucet;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use common::LinkGuard;
+use faucet::{wait_long, App, Faucet};
+use regress::daemon::Daemon;
+use regress::net::LanSwitch;
+use regress::workspace::TempDir;
+use regress::{free_tcp_port, run_ok, unique_name, Lan, Netns, Ovs, VethPair};
+
+/// The datapath ids Faucet knows the two switches by.
+const SWITCHD_DPID: u64 = 0x5d01;
+const OVS_DPID: u64 = 0x0e01;
+
+const H1: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
+const H2: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
+const H3: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 3);
+const T100: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 4);
+const T200: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 5);
+const MOVER: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 6);
+const TCP_PORT: u16 = 5007;
+
+/// One datapath of faucet.yaml; both switches get exactly this text.
+fn dp_yaml(name: &str, dpid: u64) -> String {
+    format!(
+        "    {name}:
+        dp_id: 0x{dpid:x}
+        hardware: \"Open vSwitch\"
+        interfaces:
+            1:
+                native_vlan: office
+            2:
+                native_vlan: office
+                acls_in: [no-tcp]
+            3:
+                native_vlan: guest
+            4:
+                tagged_vlans: [office, guest]
+            5:
+                native_vlan: office
+            6:
+                native_vlan: office
+"
+    )
+}
+
+fn faucet_yaml() -> String {
+    format!(
+        "vlans:
+    office:
+        vid: 100
+    guest:
+        vid: 200
+acls:
+    no-tcp:
+        - rule:
+            dl_type: 0x800
+            nw_proto: 6
+            actions:
+                allow: 0
+        - rule:
+            actions:
+                allow: 1
+dps:
+{}{}",
+        dp_yaml("switchd", SWITCHD_DPID),
+        dp_yaml("ovs", OVS_DPID)
+    )
+}
+
+/// The hosts of one switch. The switch's ports, in OpenFlow port order 1..6, are the
+/// root-namespace ends in [`Site::ports`].
+struct Site {
+    lan: Lan,
+    trunk: VethPair,
+    _trunk_ns: Netns,
+    t100: Netns,
+    _t200: Netns,
+    mover: Netns,
+    m5: VethPair,
+    m6: VethPair,
+}
+
+impl Site {
+    fn new() -> Site {
+        let lan = Lan::new(3, LanSwitch::PortsOnly).expect("hosts h1 h2 h3");
+        let trunk_ns = Netns::new().expect("trunk namespace");
+        let trunk = VethPair::new(None, Some(&trunk_ns)).expect("trunk veth");
+        let t100 = Netns::new().expect("t100");
+        let t200 = Netns::new().expect("t200");
+        // A VLAN device on the trunk for each VLAN, each moved into a namespace of its own
+        // (its lower device stays in the trunk's).
+        for (vid, ns, ip) in [(100, &t100, T100), (200, &t200, T200)] {
+            let dev = format!("v{vid}");
+            let id = vid.to_string();
+            trunk_ns
+                .ip(&[
+                    "link", "add", "link", &trunk.b, "name", &dev, "type", "vlan", "id", &id,
+                ])
+                .expect("vlan device");
+            trunk_ns
+                .ip(&["link", "set", &dev, "netns", ns.name()])
+                .expect("move vlan device");
+            ns.ip(&["addr", "add", &format!("{ip}/24"), "dev", &dev])
+                .expect("ip");
+            ns.ip(&["link", "set", &dev, "up"]).expect("ip");
+        }
+        // The mover: one namespace with a veth on port 5 and one on port 6 that has the
+        // same MAC address; the address lives on the port-5 one until the move.
+        let mover = Netns::new().expect("mover");
+        let m5 = VethPair::new(None, Some(&mover)).expect("mover veth 5");
+        let m6 = VethPair::new(None, Some(&mover)).expect("mover veth 6");
+        let mac = mover
+            .ip(&["-br", "link", "show", "dev", &m5.b])
+            .expect("ip")
+            .split_whitespace()
+            .nth(2)
+            .unwrap_or_default()
+            .to_string();
+        mover.ip(&["link", "set", &m6.b, "down"]).expect("ip");
+        mover
+            .ip(&["link", "set", &m6.b, "address", &mac])
+            .expect("ip");
+        mover
+            .ip(&["addr", "add", &format!("{MOVER}/24"), "dev", &m5.b])
+            .expect("ip");
+        for (ns, ip) in [(&lan.hosts[1].ns, H2), (&t100, T100)] {
+            ns.tcp_listen(SocketAddr::from((ip, TCP_PORT)))
+                .expect("tcp listener");
+        }
+        Site {
+            lan,
+            trunk,
+            _trunk_ns: trunk_ns,
+            t100,
+            _t200: t200,
+            mover,
+            m5,
+            m6,
+        }
+    }
+
+    fn ports(&self) -> [&str; 6] {
+        let h = &self.lan.hosts;
+        [
+            &h[0].port,
+            &h[1].port,
+            &h[2].port,
+            &self.trunk.a,
+            &self.m5.a,
+            &self.m6.a,
+        ]
+    }
+
+    fn h(&self, i: usize) -> &Netns {
+        &self.lan.hosts[i].ns
+    }
+
+    /// The mover leaves port 5 for port 6 (a VM migrated): the port-5 link goes down, the
+    /// same MAC and address come up on port 6.
+    fn move_host(&self) {
+        let (b5, b6) = (&self.m5.b, &self.m6.b);
+        self.mover.ip(&["link", "set", b5, "down"]).expect("ip");
+        self.mover.ip(&["addr", "flush", "dev", b5]).expect("ip");
+        self.mover
+            .ip(&["addr", "add", &format!("{MOVER}/24"), "dev", b6])
+            .expect("ip");
+        self.mover.ip(&["link", "set", b6, "up"]).expect("ip");
+    }
+}
+
+/// An outcome: what was tried, whether it should work, whether it did.
+struct Outcome {
+    what: &'static str,
+    want: bool,
+    got: bool,
+}
+
+fn tcp(from: &Netns, to: Ipv4Addr) -> bool {
+    // A couple of tries: the first SYN may go to the controller while Faucet learns.
+    (0..3).any(|_| from.tcp_reaches(SocketAddr::from((to, TCP_PORT)), Duration::from_secs(3)))
+}
+
+/// Ping that should fail: two tries, so that a first packet lost to learning does not
+/// make an isolation look like one.
+fn ping_blocked(from: &Netns, to: Ipv4Addr) -> bool {
+    from.ping_eventually(to, 2)
+}
+
+/// Everything but the first reachability (which waited for Faucet) and the move.
+fn check(site: &Site) -> Vec<Outcome> {
+    let (h1, h2, h3) = (site.h(0), site.h(1), site.h(2));
+    let mut v = Vec::new();
+    let mut o = |what, want, got| v.push(Outcome { what, want, got });
+    o(
+        "h1 -> h2 ping (VLAN 100, untagged)",
+        true,
+        h1.ping_eventually(H2, 10),
+    );
+    o(
+        "h1 -> t100 ping (untagged to the tagged trunk)",
+        true,
+        h1.ping_eventually(T100, 10),
+    );
+    o(
+        "t100 -> h2 ping (trunk to untagged)",
+        true,
+        site.t100.ping_eventually(H2, 10),
+    );
+    o(
+        "h3 -> t200 ping (VLAN 200 across the trunk)",
+        true,
+        h3.ping_eventually(T200, 10),
+    );
+    o(
+        "h1 -> mover ping (on port 5)",
+        true,
+        h1.ping_eventually(MOVER, 10),
+    );
+    o(
+        "h1 -> h3 ping (VLAN 100 to 200)",
+        false,
+        ping_blocked(h1, H3),
+    );
+    o(
+        "h2 -> t200 ping (VLAN 100 to 200 tagged)",
+        false,
+        ping_blocked(h2, T200),
+    );
+    o(
+        "h3 -> t100 ping (VLAN 200 to 100 tagged)",
+        false,
+        ping_blocked(h3, T100),
+    );
+    o(
+        "t100 -> t200 ping (two VLANs of the trunk)",
+        false,
+        ping_blocked(&site.t100, T200),
+    );
+    o("h1 -> t100 TCP (no ACL on the way)", true, tcp(h1, T100));
+    o("h1 -> h2 TCP (port 2's ACL drops TCP)", false, tcp(h1, H2));
+    o(
+        "h2 -> h1 ping (port 2's ACL passes ICMP)",
+        true,
+        h2.ping_eventually(H1, 10),
+    );
+    v
+}
+
+fn check_moved(site: &Site) -> Vec<Outcome> {
+    let h1 = site.h(0);
+    let mut v = Vec::new();
+    let mut o = |what, want, got| v.push(Outcome { what, want, got });
+    o(
+        "mover -> h1 ping (moved to port 6)",
+        true,
+        site.mover.ping_eventually(H1, 20),
+    );
+    o(
+        "h1 -> mover ping (moved to port 6)",
+        true,
+        h1.ping_eventually(MOVER, 10),
+    );
+    o(
+        "h3 -> mover ping (VLAN 200 to moved host)",
+        false,
+        ping_blocked(site.h(2), MOVER),
+    );
+    v
+}
+
+/// Open vSwitch's kernel datapath must be loaded; `ovs-system` is removed afterwards if
+/// this test made it.
+struct KernelDatapath {
+    existed: bool,
+}
+
+impl KernelDatapath {
+    fn load() -> KernelDatapath {
+        run_ok(&["modprobe", "openvswitch"]).expect("modprobe openvswitch");
+        KernelDatapath {
+            existed: regress::run(&["ip", "link", "show", "dev", "ovs-system"]),
+        }
+    }
+}
+
+impl Drop for KernelDatapath {
+    fn drop(&mut self) {
+        if !self.existed {
+            let _ = run_ok(&["ovs-dpctl", "del-dp", "ovs-system"]);
+        }
+    }
+}
+
+/// An OVS bridge on the kernel datapath with `site`'s ports as OpenFlow ports 1..6, Faucet
+/// as its controller.
+fn ovs_bridge(ovs: &Ovs, site: &Site, controller: u16) -> String {
+    let br = unique_name();
+    ovs.vsctl(&[
+        "add-br",
+        &br,
+        "--",
+        "set",
+        "bridge",
+        &br,
+        "datapath_type=system",
+        "protocols=OpenFlow13",
+        "fail_mode=secure",
+        &format!("other-config:datapath-id={OVS_DPID:016x}"),
+    ])
+    .expect("add-br");
+    for (i, p) in site.ports().iter().enumerate() {
+        ovs.add_port(&br, p, (i + 1) as u16).expect("add-port");
+    }
+    ovs.vsctl(&[
+        "set-controller",
+        &br,
+        &format!("tcp:127.0.0.1:{controller}"),
+    ])
+    .expect("set-controller");
+    br
+}
+
+fn switchd_conf(br: &str, site: &Site, controller: u16) -> String {
+    let mut s =
+        format!("switch \"faucet\" {{\n\tbridge \"{br}\"\n\tdatapath-id 0x{SWITCHD_DPID:x}\n");
+    for (i, p) in site.ports().iter().enumerate() {
+        s += &format!("\tport \"{p}\" number {}\n", i + 1);
+    }
+    s += &format!("\ttable-miss drop\n\tforward to tcp:127.0.0.1:{controller}\n}}\n");
+    s
+}
+
+/// What switchd's datapath refused (`flow_mod refused: …`), one line each.
+fn refusals(d: &Daemon) -> Vec<String> {
+    let mut v: Vec<String> = d
+        .log()
+        .lines()
+        .filter(|l| l.contains("refused"))
+        .map(str::to_string)
+        .collect();
+    v.dedup();
+    v
+}
+
+fn print_outcomes(title: &str, sw: &[Outcome], ovs: &[Outcome]) {
+    println!("\n{title:<52} {:>8} {:>8} {:>8}", "want", "switchd", "OVS");
+    for (a, b) in sw.iter().zip(ovs) {
+        let yn = |x: bool| if x { "yes" } else { "no" };
+        println!(
+            "{:<52} {:>8} {:>8} {:>8}",
+            a.what,
+            yn(a.want),
+            yn(a.got),
+            yn(b.got)
+        );
+    }
+}
+
+fn failures(name: &str, v: &[Outcome]) -> Vec<String> {
+    v.iter()
+        .filter(|o| o.want != o.got)
+        .map(|o| {
+            format!(
+                "{name}: {} {}",
+                o.what,
+                if o.want { "failed" } else { "passed" }
+            )
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "kernel tier: needs cls_flower, openvswitch.ko and Faucet, runs in the VM"]
+fn faucet_drives_a_local_switch_as_it_drives_open_vswitch() {
+    let dir = TempDir::new("faucet");
+    let kdp = KernelDatapath::load();
+    let (sw_site, ovs_site) = (Site::new(), Site::new());
+
+    let conf = dir.0.join("faucet.yaml");
+    std::fs::write(&conf, faucet_yaml()).expect("write faucet.yaml");
+    let port = free_tcp_port().expect("free port");
+    let prom = free_tcp_port().expect("free port");
+    let faucet = Faucet::start(&dir.0, App::Faucet, &conf, port, prom);
+
+    // Both switches connect at once; the time until the first ping passes is Faucet's
+    // cold start on each (printed, not asserted).
+    let started = Instant::now();
+    let br = LinkGuard(unique_name());
+    let d = Daemon::builder()
+        .verbose()
+        .config(&switchd_conf(&br.0, &sw_site, port))
+        .ready_within(Duration::from_secs(60))
+        .start()
+        .expect("switchd");
+    let ovs = Ovs::start().expect("Open vSwitch");
+    let _ovs_br = ovs_bridge(&ovs, &ovs_site, port);
+
+    let connected = format!("local switch faucet: connected to controller 127.0.0.1:{port}");
+    assert!(
+        wait_long(120, || d.log().contains(&connected)),
+        "switchd did not connect to Faucet:\n{}\nFaucet:\n{}",
+        d.log(),
+        faucet.text()
+    );
+    let mut cold = [None, None];
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while cold.iter().any(Option::is_none) && Instant::now() < deadline {
+        for (i, site) in [&sw_site, &ovs_site].into_iter().enumerate() {
+            if cold[i].is_none() && site.h(0).ping(H2, 1) {
+                cold[i] = Some(started.elapsed().as_secs_f64());
+            }
+        }
+    }
+    let show = |c: Option<f64>| c.map_or("never (180 s)".to_string(), |s| format!("{s:.1} s"));
+    println!(
+        "Faucet cold start, switch start to first h1 -> h2 ping: switchd {}, OVS {}",
+        show(cold[0]),
+        show(cold[1])
+    );
+
+    let sw = check(&sw_site);
+    let ov = check(&ovs_site);
+    print_outcomes("outcome", &sw, &ov);
+    sw_site.move_host();
+    ovs_site.move_host();
+    let sw_m = check_moved(&sw_site);
+    let ov_m = check_moved(&ovs_site);
+    print_outcomes("after the move", &sw_m, &ov_m);
+
+    let sw_err = faucet.of_errors(SWITCHD_DPID);
+    let ovs_err = faucet.of_errors(OVS_DPID);
+    let refused = refusals(&d);
+    println!(
+        "\nFaucet's OFPT_ERRORs: switchd {}, OVS {}",
+        sw_err.len(),
+        ovs_err.len()
+    );
+    for l in &refused {
+        println!("switchd: {l}");
+    }
+    let mut bad = Vec::new();
+    if cold[0].is_none() {
+        bad.push("switchd: h1 -> h2 never passed".to_string());
+    }
+    if cold[1].is_none() {
+        bad.push("OVS: h1 -> h2 never passed".to_string());
+    }
+    bad.extend(failures("switchd", &sw));
+    bad.extend(failures("switchd", &sw_m));
+    bad.extend(failures("OVS", &ov));
+    bad.extend(failures("OVS", &ov_m));
+    bad.extend(sw_err.iter().map(|l| format!("Faucet, switchd: {l}")));
+    bad.extend(ovs_err.iter().map(|l| format!("Faucet, OVS: {l}")));
+    assert!(
+        bad.is_empty(),
+        "{}\n\nswitchd refused:\n{}\nswitchd flows:\n{}\nFaucet:\n{}\nswitchd log:\n{}",
+        bad.join("\n"),
+        refused.join("\n"),
+        String::from_utf8_lossy(&d.ctl(&["show", "flows", "faucet"]).stdout),
+        faucet.text(),
+        d.log()
+    );
+    drop(d);
+    drop(ovs);
+    drop(kdp);
+}

@@ -477,7 +477,10 @@ fn parse_action13(t: &Tok<'_>, ctx: &mut Ctx, out: &mut ActionList) -> Result<()
                 ),
             ))
         }
-        _ => return Err(err(t, format!("unknown action \"{}\"", t.key))),
+        _ => match super::ct::parse_ct_action(t)? {
+            Some(a) => out.push(a),
+            None => return Err(err(t, format!("unknown action \"{}\"", t.key))),
+        },
     }
     Ok(())
 }
@@ -540,6 +543,9 @@ pub(crate) fn fmt_action13(a: &Action) -> String {
         Action::PushPbb(et) => format!("push_pbb:0x{et:04x}"),
         Action::PopPbb => "pop_pbb".into(),
         Action::Experimenter { experimenter, data } => {
+            if let Some(s) = super::ct::fmt_ct_action(a) {
+                return s;
+            }
             format!("experimenter(0x{experimenter:08x},{})", hex(data))
         }
     }

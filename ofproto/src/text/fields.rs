@@ -499,6 +499,9 @@ pub(crate) fn fmt_oxm(o: &Oxm) -> (String, String) {
         Oxm::MplsLabel(v) => v.to_string(),
         Oxm::PbbIsid(m) => dec_or_hex_masked(m.value, m.mask),
         Oxm::Opaque(op) => {
+            if let Some((n, v)) = super::ct::fmt_ct_oxm(o) {
+                return (n.into(), v);
+            }
             if let Some((field, v, m)) = opaque_port(op) {
                 return (oxm_field_name(field).into(), format!("0x{v:x}/0x{m:x}"));
             }
@@ -586,7 +589,9 @@ fn match_kind(name: &str) -> Option<Kind> {
 
 /// Whether `name` is a match field (other than dl_type/nw_proto, handled by the caller).
 pub(crate) fn is_match_field(name: &str) -> bool {
-    match_kind(name).is_some() || matches!(name, "dl_type" | "eth_type" | "nw_proto" | "ip_proto")
+    match_kind(name).is_some()
+        || super::ct::is_ct_field(name)
+        || matches!(name, "dl_type" | "eth_type" | "nw_proto" | "ip_proto")
 }
 
 fn is_ip(et: Option<u16>) -> bool {
@@ -873,6 +878,14 @@ pub(crate) fn parse_match13(toks: &[Tok<'_>]) -> Result<(Match, Proto), FlowPars
         {
             continue;
         }
+        if super::ct::is_ct_field(t.key) {
+            let o = super::ct::parse_ct_field(t.key, val(t)?)
+                .map_err(|e| FlowParseError::new(t.value_col, e))?;
+            if let Some(o) = o {
+                out.put(o, t.col, t.key)?;
+            }
+            continue;
+        }
         let Some(kind) = match_kind(t.key) else {
             return Err(FlowParseError::new(
                 t.col,
@@ -1030,6 +1043,7 @@ pub(crate) fn fmt_match13(m: &Match, priority: Option<u16>) -> String {
     if let Some(p) = priority {
         out.push(format!("priority={p}"));
     }
+    super::ct::take_ct_fields(fields, &mut done, &mut out);
     let find = |fno: u8| fields.iter().position(|o| o.basic_field() == Some(fno));
     let take = |fno: u8, done: &mut Vec<bool>| -> Option<Oxm> {
         let i = find(fno)?;

@@ -19,11 +19,13 @@
 //! field numbers, in matches and in `set_field`.
 //!
 //! Files: `flow13.rs` and `flow10.rs` (flows per version), `fields.rs` (match fields),
-//! `actions.rs` (actions and instructions), `value.rs` (the value syntax both share),
+//! `actions.rs` (actions and instructions), `ct.rs` (connection tracking: `ct`, `ct_clear`,
+//! `ct_state` and friends), `value.rs` (the value syntax both share),
 //! `lex.rs` (splitting key/value lists as ovs-ofctl does), `message.rs` (one line per
 //! message).
 
 mod actions;
+mod ct;
 mod fields;
 mod flow10;
 mod flow13;

@@ -32,6 +32,7 @@ pub mod flow;
 pub mod group_meter;
 pub mod instruction;
 pub mod multipart;
+pub mod nx_ct;
 pub mod oxm;
 pub mod switch;
 pub(crate) mod symmetric;

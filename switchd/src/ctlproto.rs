@@ -74,6 +74,9 @@ pub enum TableKind {
     Ports,
     Macs,
     Flows,
+    /// `show flows -o ovs`: the flows with every field `ovs-ofctl dump-flows` prints
+    /// (switchctl lays them out as it does). Not a word of `show`.
+    OvsFlows,
 }
 
 impl TableKind {
@@ -92,7 +95,7 @@ impl TableKind {
             TableKind::Switches => "switches",
             TableKind::Ports => "ports",
             TableKind::Macs => "macs",
-            TableKind::Flows => "flows",
+            TableKind::Flows | TableKind::OvsFlows => "flows",
         }
     }
 
@@ -111,6 +114,21 @@ impl TableKind {
             TableKind::Macs => &["switch", "port", "mac", "vlan", "age"],
             TableKind::Flows => &[
                 "switch", "table", "priority", "cookie", "match", "actions", "packets", "bytes",
+            ],
+            TableKind::OvsFlows => &[
+                "switch",
+                "cookie",
+                "duration_sec",
+                "duration_nsec",
+                "table",
+                "n_packets",
+                "n_bytes",
+                "idle_timeout",
+                "hard_timeout",
+                "flags",
+                "priority",
+                "match",
+                "actions",
             ],
         }
     }

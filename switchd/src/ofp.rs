@@ -566,13 +566,16 @@ async fn show(state: Shared, peers: Peers, id: u64, table: TableKind, switch: Op
                     }
                 }
             }
-            TableKind::Flows => {
+            TableKind::Flows | TableKind::OvsFlows => {
                 let (tx, rx) = oneshot::channel();
                 if h.cmd.try_send(Cmd::FlowStats(tx)).is_err() {
                     error = Some(format!("switch {sw} is busy"));
                     continue;
                 }
                 match tokio::time::timeout(FLOW_STATS_WAIT, rx).await {
+                    Ok(Ok(Ok(flows))) if table == TableKind::OvsFlows => {
+                        rows.extend(flows.into_iter().map(|f| flowtext::ovs_cells(&sw, f)));
+                    }
                     Ok(Ok(Ok(flows))) => {
                         for f in flows {
                             rows.push(vec![

@@ -191,6 +191,7 @@ fn dump_flows_alike(protocol: &str, static_flows: &[&str]) {
     for l in ours.lines() {
         assert!(l.starts_with(" cookie=0x"), "{l:?}");
     }
+    ports_alike(&rig);
     // The JSON form carries the same fields as cells.
     let json = rig
         .daemon()
@@ -243,4 +244,62 @@ fn fields_are_read_as_ovs_ofctl_writes_them() {
         " cookie=0x0, duration=1s, table=0, n_packets=3, n_bytes=3, actions=drop"
     )
     .is_empty());
+}
+
+/// `ovs-ofctl dump-ports` as port -> the twelve counters in its order (rx pkts, bytes,
+/// drop, errs, frame, over, crc; tx pkts, bytes, drop, errs, coll).
+fn dump_ports(text: &str) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut port = None;
+    for l in text.lines() {
+        let l = l.trim();
+        let rest = if let Some(p) = l.strip_prefix("port ") {
+            let Some((name, rest)) = p.split_once(':') else {
+                continue;
+            };
+            port = Some(name.trim().to_string());
+            rest
+        } else {
+            l
+        };
+        let Some(p) = &port else { continue };
+        for kv in rest.split(',') {
+            if let Some((_, v)) = kv.trim().split_once('=') {
+                if !kv.contains("duration") {
+                    out.entry(p.clone()).or_default().push(v.trim().to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `switchctl show ports` shows the counters ovs-ofctl dump-ports shows, port by port.
+fn ports_alike(rig: &OvsRig) {
+    let mut last = (BTreeMap::new(), BTreeMap::new());
+    let same = wait_for(Duration::from_secs(20), Duration::from_millis(500), || {
+        let ours: BTreeMap<String, Vec<String>> = rig
+            .daemon()
+            .rows("ports")
+            .into_iter()
+            .map(|r| (r[1].clone(), r[5..].to_vec()))
+            .collect();
+        let theirs = dump_ports(
+            &rig.ovs()
+                .ofctl(&["-O", rig.protocol(), "dump-ports", rig.bridge()])
+                .expect("ovs-ofctl dump-ports"),
+        );
+        let ok = ours == theirs;
+        last = (ours, theirs);
+        ok.then_some(())
+    });
+    let (ours, theirs) = last;
+    assert!(
+        same.is_some(),
+        "show ports and dump-ports differ:\nours: {ours:#?}\novs-ofctl: {theirs:#?}"
+    );
+    assert!(
+        ours.values().any(|c| c[0] != "0" && c[7] != "0"),
+        "no port counted traffic: {ours:#?}"
+    );
 }

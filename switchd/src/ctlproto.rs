@@ -110,7 +110,12 @@ impl TableKind {
                 "connected since",
                 "notes",
             ],
-            TableKind::Ports => &["switch", "port", "name", "address", "state"],
+            // The counters are those of `ovs-ofctl dump-ports`, in its order.
+            TableKind::Ports => &[
+                "switch", "port", "name", "address", "state", "rx pkts", "rx bytes", "rx drop",
+                "rx errs", "rx frame", "rx over", "rx crc", "tx pkts", "tx bytes", "tx drop",
+                "tx errs", "tx coll",
+            ],
             TableKind::Macs => &["switch", "port", "mac", "vlan", "age"],
             TableKind::Flows => &[
                 "switch", "table", "priority", "cookie", "match", "actions", "packets", "bytes",

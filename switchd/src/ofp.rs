@@ -17,6 +17,7 @@ mod errtext;
 mod fast13;
 mod flowtext;
 mod learning;
+mod portcount;
 mod registry;
 mod session;
 
@@ -508,6 +509,18 @@ fn utc_text(ms: u64) -> String {
     )
 }
 
+/// The switch's port counters by port number (none if it does not answer in time).
+async fn port_counters(h: &SwitchHandle) -> BTreeMap<u32, portcount::PortCounters> {
+    let (tx, rx) = oneshot::channel();
+    if h.cmd.try_send(Cmd::PortStats(tx)).is_err() {
+        return BTreeMap::new();
+    }
+    match tokio::time::timeout(FLOW_STATS_WAIT, rx).await {
+        Ok(Ok(Ok(c))) => c.into_iter().map(|c| (c.port_no, c)).collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
 async fn show(state: Shared, peers: Peers, id: u64, table: TableKind, switch: Option<String>) {
     let handles: Vec<(u64, SwitchHandle)> = {
         let st = lock(&state);
@@ -542,15 +555,21 @@ async fn show(state: Shared, peers: Peers, id: u64, table: TableKind, switch: Op
                         switch_notes(&lock(&state), &h.peer),
                     ]),
                     TableKind::Ports => {
+                        let counters = port_counters(h).await;
                         for p in snap.ports {
                             let up = p.is_up();
-                            rows.push(vec![
+                            let mut row = vec![
                                 sw.clone(),
                                 ofproto::text::print_port(p.port_no),
                                 p.name,
                                 p.hw_addr.to_string(),
                                 if up { "up" } else { "down" }.into(),
-                            ]);
+                            ];
+                            match counters.get(&p.port_no) {
+                                Some(c) => row.extend(c.cells()),
+                                None => row.extend(std::iter::repeat_n("-".to_string(), 12)),
+                            }
+                            rows.push(row);
                         }
                     }
                     _ => {

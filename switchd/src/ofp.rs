@@ -17,6 +17,7 @@ mod errtext;
 mod fast13;
 mod flowtext;
 mod learning;
+mod metrics;
 mod portcount;
 mod registry;
 mod session;
@@ -153,6 +154,9 @@ async fn dispatch_control(state: &Shared, peers: &Peers, m: Msg) {
             peers
                 .send(Role::Control, &Msg::ConnCounts { id, listeners })
                 .await;
+        }
+        Msg::MetricsRequest { id } => {
+            tokio::spawn(metrics::gather(state.clone(), peers.clone(), id));
         }
         Msg::ShowRequest { id, table, switch } => {
             // Answered from a task of its own: flow stats wait for the switches.

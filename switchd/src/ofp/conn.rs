@@ -72,6 +72,7 @@ pub(crate) async fn run(
                     version,
                 } => {
                     dpid = Some(datapath_id);
+                    super::metrics::connected(datapath_id);
                     // Registered and given its static flows under one lock: a reload either
                     // came before (and these are its flows) or finds this switch.
                     let (old, flows) = {
@@ -182,6 +183,7 @@ pub(crate) async fn run(
                     let _ = tx.send(Snapshot {
                         ports: s.ports().cloned().collect(),
                         macs: s.macs(now),
+                        counts: s.counts(),
                     });
                 }
                 Some(Cmd::FlowStats(tx)) => match s.request_flow_stats() {
@@ -242,6 +244,7 @@ pub(crate) async fn run(
         _ => tracing::info!("connection from {peer} on {listener} closed: {reason}"),
     }
     if let Some(d) = dpid {
+        super::metrics::disconnected(d);
         let kind = match &reason {
             CloseReason::Dead(silent) => EventKind::SwitchDead {
                 switch: dpid_text(d),

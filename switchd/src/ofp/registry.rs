@@ -129,4 +129,6 @@ pub(crate) enum FlowModError {
 pub(crate) struct Snapshot {
     pub(crate) ports: Vec<PortInfo>,
     pub(crate) macs: Vec<(MacAddr, u32, Duration)>,
+    /// Messages by type on this connection (the metrics).
+    pub(crate) counts: crate::endpoint::MsgCounts,
 }

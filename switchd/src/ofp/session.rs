@@ -297,6 +297,11 @@ impl Session {
         self.dialect().map(|d| d.version())
     }
 
+    /// Messages sent to and received from the switch, by type (the metrics).
+    pub(crate) fn counts(&self) -> crate::endpoint::MsgCounts {
+        *self.ep.counts()
+    }
+
     pub(crate) fn ports(&self) -> impl Iterator<Item = &PortInfo> {
         self.ports.values()
     }

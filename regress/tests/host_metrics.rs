@@ -109,7 +109,7 @@ fn prometheus_scrapes_switch_port_flow_and_process_metrics() {
 
     let sw = "dp_id=\"0xe8\",dp_name=\"edge\"";
     let nonzero = [
-        format!("up{{job=\"switchd\"}}"),
+        "up{job=\"switchd\"}".to_string(),
         format!("dp_status{{{sw}}}"),
         format!("of_dp_connections_total{{{sw}}}"),
         format!("of_packet_ins_total{{{sw}}}"),

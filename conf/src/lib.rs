@@ -108,6 +108,9 @@ pub struct Config {
     pub echo_interval: u32,
     /// The `switch` blocks, in the order given.
     pub switches: Vec<Switch>,
+    /// `metrics listen on ADDRESS port N`: where the Prometheus endpoint listens; `None`
+    /// (the default) serves no metrics.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 impl Default for Config {
@@ -122,6 +125,7 @@ impl Default for Config {
             cache: DEFAULT_CACHE,
             echo_interval: DEFAULT_ECHO_INTERVAL,
             switches: Vec::new(),
+            metrics: None,
         }
     }
 }

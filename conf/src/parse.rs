@@ -33,6 +33,7 @@ const KEYWORDS: &[&str] = &[
     "group",
     "include",
     "listen",
+    "metrics",
     "normal",
     "number",
     "on",
@@ -51,6 +52,7 @@ const KEYWORDS: &[&str] = &[
 const GLOBAL_KEYWORDS: &[&str] = &[
     "include",
     "listen",
+    "metrics",
     "socket",
     "user",
     "chroot",
@@ -521,6 +523,7 @@ impl Parser {
                 match w.as_str() {
                     "include" => self.include(),
                     "listen" => self.listen(&t),
+                    "metrics" => self.metrics(&t),
                     "socket" => self.socket(&t),
                     "user" => self.user(&t),
                     "chroot" => self.chroot(&t),
@@ -604,6 +607,31 @@ impl Parser {
             return Ok(());
         }
         self.cfg.listen.push(l);
+        Ok(())
+    }
+
+    /// `metrics listen on ADDRESS port N`.
+    fn metrics(&mut self, kw: &Token) -> PResult<()> {
+        self.keyword("listen")?;
+        self.keyword("on")?;
+        let (a, t) = self.string("an IP address")?;
+        let bare = a
+            .strip_prefix('[')
+            .and_then(|v| v.strip_suffix(']'))
+            .unwrap_or(&a);
+        let Ok(addr) = bare.parse::<IpAddr>() else {
+            let msg = format!("invalid metrics address \"{a}\": an IP address is needed");
+            self.error_tok(&t, msg);
+            return Err(Skip);
+        };
+        self.keyword("port")?;
+        let port = self.number("port", 1, 65535)? as u16;
+        self.end_of_statement(false)?;
+        if self.cfg.metrics.is_some() {
+            self.error_tok(kw, "metrics listen given twice".into());
+            return Ok(());
+        }
+        self.cfg.metrics = Some(std::net::SocketAddr::new(addr, port));
         Ok(())
     }
 

@@ -63,6 +63,9 @@ impl Display for Config {
         writeln!(f, "timeout {}", self.timeout)?;
         writeln!(f, "cache {}", self.cache)?;
         writeln!(f, "echo-interval {}", self.echo_interval)?;
+        if let Some(m) = self.metrics {
+            writeln!(f, "metrics listen on {} port {}", m.ip(), m.port())?;
+        }
         for s in &self.switches {
             writeln!(f)?;
             write!(f, "{s}")?;

@@ -146,6 +146,7 @@ fn config() -> impl Strategy<Value = Config> {
                     cache,
                     echo_interval: echo,
                     switches,
+                    metrics: None,
                 }
             },
         )

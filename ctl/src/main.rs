@@ -15,9 +15,10 @@ use std::process::ExitCode;
 
 use switchd::ctlproto::{self, Event, Request, Response, Summary, Table, TableKind};
 
+mod ovsfmt;
 mod parse;
 
-const USAGE: &str = "usage: switchctl [-j] [-s socket] command [argument ...]
+const USAGE: &str = "usage: switchctl [-j] [-o ovs] [-s socket] command [argument ...]
 commands:
   show summary
   show switches|ports|macs|flows [switch]
@@ -61,6 +62,8 @@ fn main() -> ExitCode {
 struct Opts {
     socket: String,
     json: bool,
+    /// `-o ovs`: flows as `ovs-ofctl dump-flows` prints them.
+    ovs: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -76,6 +79,7 @@ fn parse_options(args: &[String]) -> Result<Parsed, String> {
     let mut opts = Opts {
         socket: ctlproto::DEFAULT_SOCKET.to_string(),
         json: false,
+        ovs: false,
     };
     let mut i = 0;
     while let Some(a) = args.get(i) {
@@ -94,6 +98,20 @@ fn parse_options(args: &[String]) -> Result<Parsed, String> {
             match c {
                 'j' => opts.json = true,
                 'h' => return Ok(Parsed::Help),
+                'o' => {
+                    let rest = &flags[k + 1..];
+                    let format = if !rest.is_empty() {
+                        rest
+                    } else {
+                        i += 1;
+                        args.get(i - 1).ok_or("option -o needs a format (ovs)")?
+                    };
+                    if format != "ovs" {
+                        return Err(format!("unknown output format \"{format}\" (only ovs)"));
+                    }
+                    opts.ovs = true;
+                    break;
+                }
                 's' => {
                     let rest = &flags[k + 1..];
                     opts.socket = if !rest.is_empty() {
@@ -117,7 +135,13 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
         Parsed::Run(o, i) => (o, i),
         Parsed::Help => return Ok(ExitCode::SUCCESS),
     };
-    let words: Vec<&str> = args[first..].iter().map(String::as_str).collect();
+    let mut words: Vec<&str> = args[first..].iter().map(String::as_str).collect();
+    // `-o ovs` may also follow the command, as in `show flows -o ovs`.
+    let mut opts = opts;
+    if let Some(at) = words.windows(2).position(|w| w == ["-o", "ovs"]) {
+        words.drain(at..at + 2);
+        opts.ovs = true;
+    }
     // `parse` reads files; it needs no daemon.
     if words.first() == Some(&"parse") {
         return parse::run(&words[1..]);
@@ -130,6 +154,17 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
         }
     })?;
     let req = check_request(req)?;
+    let req = match req {
+        Request::Show {
+            table: TableKind::Flows,
+            switch,
+        } if opts.ovs => Request::Show {
+            table: TableKind::OvsFlows,
+            switch,
+        },
+        _ if opts.ovs => return Err("-o ovs applies to show flows only".into()),
+        other => other,
+    };
     let stream = connect(&opts.socket)?;
     let mut writer = stream
         .try_clone()
@@ -295,6 +330,13 @@ fn print_response(resp: &Response, opts: &Opts) -> ExitCode {
     } else {
         match resp {
             Response::Summary(s) => print_summary(s),
+            Response::Table(t) if t.table == TableKind::OvsFlows => match ovsfmt::render(t) {
+                Ok(text) => print!("{text}"),
+                Err(e) => {
+                    eprintln!("switchctl: {e}");
+                    return ExitCode::FAILURE;
+                }
+            },
             Response::Table(t) => print!("{}", render_table(t)),
             Response::Ok { message, notes } => {
                 println!("{message}");
@@ -466,6 +508,7 @@ mod tests {
                 Opts {
                     socket: socket.into(),
                     json,
+                    ovs: false,
                 },
                 i,
             ))

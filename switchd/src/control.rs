@@ -106,6 +106,9 @@ pub(crate) async fn control(setup: Setup) -> i32 {
                 }
             },
             input = rx.recv() => match input {
+                Some(Input::Msg(Role::Parent, Msg::MetricsSocket { address }, fds)) => {
+                    crate::metrics::start(ctx.peers.clone(), address, fds)
+                }
                 Some(Input::Msg(from, m, _fds)) => match from {
                     Role::Parent => dispatch_parent(&ctx, m),
                     Role::Ofp => dispatch_ofp(&ctx, m),
@@ -132,6 +135,7 @@ fn listen(fd: OwnedFd) -> std::io::Result<UnixListener> {
 fn dispatch_parent(ctx: &Ctx, m: Msg) {
     match m {
         Msg::ReloadResult { id, errors, notes } => {
+            crate::metrics::reloaded(errors.is_empty());
             if let Some(tx) = ctx.pending().reloads.remove(&id) {
                 let _ = tx.send((errors, notes));
             }
@@ -141,12 +145,14 @@ fn dispatch_parent(ctx: &Ctx, m: Msg) {
         }
         Msg::Verbose { verbose } => log::set_verbose(verbose),
         Msg::Config(c) => tracing::debug!("new configuration: {c:?}"),
+        Msg::ProcStats { id, procs } => crate::metrics::proc_answer(id, procs),
         other => msg::unexpected(Role::Parent, &other),
     }
 }
 
 fn dispatch_ofp(ctx: &Ctx, m: Msg) {
     match m {
+        Msg::MetricsReply { id, metrics } => crate::metrics::ofp_answer(id, metrics),
         Msg::ConnCounts { id, listeners } => {
             if let Some(tx) = ctx.pending().counts.remove(&id) {
                 let _ = tx.send(listeners);

@@ -74,6 +74,9 @@ pub enum TableKind {
     Ports,
     Macs,
     Flows,
+    /// `show flows -o ovs`: the flows with every field `ovs-ofctl dump-flows` prints
+    /// (switchctl lays them out as it does). Not a word of `show`.
+    OvsFlows,
 }
 
 impl TableKind {
@@ -92,7 +95,7 @@ impl TableKind {
             TableKind::Switches => "switches",
             TableKind::Ports => "ports",
             TableKind::Macs => "macs",
-            TableKind::Flows => "flows",
+            TableKind::Flows | TableKind::OvsFlows => "flows",
         }
     }
 
@@ -107,10 +110,30 @@ impl TableKind {
                 "connected since",
                 "notes",
             ],
-            TableKind::Ports => &["switch", "port", "name", "address", "state"],
+            // The counters are those of `ovs-ofctl dump-ports`, in its order.
+            TableKind::Ports => &[
+                "switch", "port", "name", "address", "state", "rx pkts", "rx bytes", "rx drop",
+                "rx errs", "rx frame", "rx over", "rx crc", "tx pkts", "tx bytes", "tx drop",
+                "tx errs", "tx coll",
+            ],
             TableKind::Macs => &["switch", "port", "mac", "vlan", "age"],
             TableKind::Flows => &[
                 "switch", "table", "priority", "cookie", "match", "actions", "packets", "bytes",
+            ],
+            TableKind::OvsFlows => &[
+                "switch",
+                "cookie",
+                "duration_sec",
+                "duration_nsec",
+                "table",
+                "n_packets",
+                "n_bytes",
+                "idle_timeout",
+                "hard_timeout",
+                "flags",
+                "priority",
+                "match",
+                "actions",
             ],
         }
     }

@@ -87,6 +87,24 @@ pub(crate) struct Endpoint {
     last_rx: Instant,
     next_echo: Instant,
     close: Option<CloseReason>,
+    /// Messages by OpenFlow type, for the metrics.
+    counts: MsgCounts,
+}
+
+/// Messages sent and received on a connection, by message type (the header's second
+/// byte; OFPT_PACKET_IN, OFPT_ERROR and OFPT_FLOW_MOD have the same numbers in 1.0 and 1.3).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct MsgCounts {
+    pub(crate) sent: [u64; 32],
+    pub(crate) received: [u64; 32],
+}
+
+impl MsgCounts {
+    fn count(table: &mut [u64; 32], msg_type: Option<&u8>) {
+        if let Some(n) = msg_type.and_then(|&t| table.get_mut(usize::from(t))) {
+            *n += 1;
+        }
+    }
 }
 
 impl Endpoint {
@@ -98,6 +116,7 @@ impl Endpoint {
             inbuf: BytesMut::new(),
             out: BytesMut::new(),
             next_xid: 0,
+            counts: MsgCounts::default(),
             last_rx: now,
             next_echo: now,
             close: None,
@@ -123,6 +142,11 @@ impl Endpoint {
     /// A new echo interval (a reload); the next echo stays where it was.
     pub(crate) fn set_echo_interval(&mut self, d: Duration) {
         self.cfg.echo_interval = d;
+    }
+
+    /// Messages sent and received so far, by type.
+    pub(crate) fn counts(&self) -> &MsgCounts {
+        &self.counts
     }
 
     /// The negotiated version (`None` until the peer's HELLO).
@@ -165,6 +189,8 @@ impl Endpoint {
                 peer: self.cfg.peer,
                 max: self.cfg.queue_max,
             });
+        } else {
+            MsgCounts::count(&mut self.counts.sent, self.out.get(start + 1));
         }
     }
 
@@ -259,7 +285,10 @@ impl Endpoint {
             return None;
         }
         match Header::frame(input) {
-            Ok(Some((_, m))) => Some(m.len()),
+            Ok(Some((_, m))) => {
+                MsgCounts::count(&mut self.counts.received, m.get(1));
+                Some(m.len())
+            }
             Ok(None) => {
                 // Framing takes every whole message, so what is left is less than one.
                 debug_assert!(input.len() < ofproto::header::MAX_MESSAGE_LEN);

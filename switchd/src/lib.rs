@@ -21,7 +21,8 @@
 //! - `ctlproto.rs`: the control protocol, shared with switchctl;
 //! - `endpoint.rs` (and `endpoint/`): one end of an OpenFlow connection and its socket pump,
 //!   used by `ofp` and `datapath`;
-//! - `log.rs`: logging, OpenBSD style.
+//! - `log.rs`: logging, OpenBSD style;
+//! - `metrics.rs` (and `metrics/`): the Prometheus endpoint control serves.
 //!
 //! `pub` here is what switchctl, the tests and the examples use; the rest is `pub(crate)`.
 
@@ -34,6 +35,7 @@ pub mod datapath;
 pub(crate) mod endpoint;
 pub(crate) mod ipc;
 pub mod log;
+pub(crate) mod metrics;
 pub mod msg;
 pub(crate) mod ofp;
 pub mod parent;

@@ -486,6 +486,28 @@ pub enum Msg {
         name: String,
         notes: Vec<String>,
     },
+    /// parent -> control: the listening TCP socket of `metrics listen on` (1 descriptor).
+    MetricsSocket {
+        address: String,
+    },
+    /// control -> ofp: the switches' metrics for a scrape, answered by `MetricsReply`.
+    MetricsRequest {
+        id: u64,
+    },
+    /// ofp -> control.
+    MetricsReply {
+        id: u64,
+        metrics: crate::metrics::OfpMetrics,
+    },
+    /// control -> parent: CPU time and memory of every process, answered by `ProcStats`.
+    ProcStatsRequest {
+        id: u64,
+    },
+    /// parent -> control.
+    ProcStats {
+        id: u64,
+        procs: Vec<crate::metrics::ProcStat>,
+    },
     /// anyone -> datapath, answered by `Pong` with the same id.
     Ping {
         id: u64,
@@ -525,6 +547,11 @@ impl Msg {
             Msg::Ping { .. } => "ping",
             Msg::Pong { .. } => "pong",
             Msg::SwitchNotes { .. } => "switch_notes",
+            Msg::MetricsSocket { .. } => "metrics_socket",
+            Msg::MetricsRequest { .. } => "metrics_request",
+            Msg::MetricsReply { .. } => "metrics_reply",
+            Msg::ProcStatsRequest { .. } => "proc_stats_request",
+            Msg::ProcStats { .. } => "proc_stats",
         }
     }
 }

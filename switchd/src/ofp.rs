@@ -17,6 +17,8 @@ mod errtext;
 mod fast13;
 mod flowtext;
 mod learning;
+mod metrics;
+mod portcount;
 mod registry;
 mod session;
 
@@ -152,6 +154,9 @@ async fn dispatch_control(state: &Shared, peers: &Peers, m: Msg) {
             peers
                 .send(Role::Control, &Msg::ConnCounts { id, listeners })
                 .await;
+        }
+        Msg::MetricsRequest { id } => {
+            tokio::spawn(metrics::gather(state.clone(), peers.clone(), id));
         }
         Msg::ShowRequest { id, table, switch } => {
             // Answered from a task of its own: flow stats wait for the switches.
@@ -508,6 +513,18 @@ fn utc_text(ms: u64) -> String {
     )
 }
 
+/// The switch's port counters by port number (none if it does not answer in time).
+async fn port_counters(h: &SwitchHandle) -> BTreeMap<u32, portcount::PortCounters> {
+    let (tx, rx) = oneshot::channel();
+    if h.cmd.try_send(Cmd::PortStats(tx)).is_err() {
+        return BTreeMap::new();
+    }
+    match tokio::time::timeout(FLOW_STATS_WAIT, rx).await {
+        Ok(Ok(Ok(c))) => c.into_iter().map(|c| (c.port_no, c)).collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
 async fn show(state: Shared, peers: Peers, id: u64, table: TableKind, switch: Option<String>) {
     let handles: Vec<(u64, SwitchHandle)> = {
         let st = lock(&state);
@@ -542,15 +559,21 @@ async fn show(state: Shared, peers: Peers, id: u64, table: TableKind, switch: Op
                         switch_notes(&lock(&state), &h.peer),
                     ]),
                     TableKind::Ports => {
+                        let counters = port_counters(h).await;
                         for p in snap.ports {
                             let up = p.is_up();
-                            rows.push(vec![
+                            let mut row = vec![
                                 sw.clone(),
                                 ofproto::text::print_port(p.port_no),
                                 p.name,
                                 p.hw_addr.to_string(),
                                 if up { "up" } else { "down" }.into(),
-                            ]);
+                            ];
+                            match counters.get(&p.port_no) {
+                                Some(c) => row.extend(c.cells()),
+                                None => row.extend(std::iter::repeat_n("-".to_string(), 12)),
+                            }
+                            rows.push(row);
                         }
                     }
                     _ => {
@@ -566,13 +589,16 @@ async fn show(state: Shared, peers: Peers, id: u64, table: TableKind, switch: Op
                     }
                 }
             }
-            TableKind::Flows => {
+            TableKind::Flows | TableKind::OvsFlows => {
                 let (tx, rx) = oneshot::channel();
                 if h.cmd.try_send(Cmd::FlowStats(tx)).is_err() {
                     error = Some(format!("switch {sw} is busy"));
                     continue;
                 }
                 match tokio::time::timeout(FLOW_STATS_WAIT, rx).await {
+                    Ok(Ok(Ok(flows))) if table == TableKind::OvsFlows => {
+                        rows.extend(flows.into_iter().map(|f| flowtext::ovs_cells(&sw, f)));
+                    }
                     Ok(Ok(Ok(flows))) => {
                         for f in flows {
                             rows.push(vec![

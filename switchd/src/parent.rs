@@ -103,6 +103,10 @@ fn parent(mut args: Args, config: Config) -> ! {
         Ok(fd) => fd,
         Err(e) => fatalx!("control socket {}: {e}", config.socket.display()),
     };
+    let metrics_socket = config.metrics.map(|a| match crate::metrics::open(a) {
+        Ok(fd) => (a, fd),
+        Err(e) => fatalx!("metrics listen on {a}: {e}"),
+    });
     // Without it only packet-outs fail (they are refused); the rest works.
     let packet_socket = match crate::datapath::packetout::open_socket() {
         Ok(fd) => Some(fd),
@@ -165,6 +169,7 @@ fn parent(mut args: Args, config: Config) -> ! {
         control_socket,
         packet_socket,
     );
+    let setup = setup.and_then(|()| crate::metrics::send_socket(&children, metrics_socket));
     if let Err(e) = setup {
         tracing::warn!("setting up the children: {e}");
         kill_children(children.iter().map(|(r, p, _)| (*r, *p)).collect(), true);
@@ -564,6 +569,11 @@ impl Parent {
                     }
                 }
             }
+            Msg::ProcStatsRequest { id } => {
+                let procs = crate::metrics::proc_stats(&self.pids);
+                self.send(Role::Control, &Msg::ProcStats { id, procs })
+                    .await;
+            }
             Msg::LogRequest { verbose } => {
                 let level = if verbose { self.args.verbose.max(1) } else { 0 };
                 log::set_verbose(level);
@@ -611,6 +621,7 @@ impl Parent {
             ("socket group", new.socket_group != self.config.socket_group),
             ("user", new.user != self.config.user),
             ("chroot", new.chroot != self.config.chroot),
+            ("metrics listen", new.metrics != self.config.metrics),
         ] {
             if changed {
                 let note = format!(
@@ -665,6 +676,7 @@ impl Parent {
         applied.socket_group = self.config.socket_group.clone();
         applied.user = self.config.user.clone();
         applied.chroot = self.config.chroot.clone();
+        applied.metrics = self.config.metrics;
         self.config = applied;
         let rc = runtime_config(&self.config);
         for role in Role::CHILDREN {

@@ -7,6 +7,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 use super::flowtext::FlowRow;
+use super::portcount::PortCounters;
 use super::registry::{
     event, lock, now_ms, static_flow_at, static_flows, Cmd, FlowModError, Shared, Snapshot,
     SwitchHandle,
@@ -59,6 +60,8 @@ pub(crate) async fn run(
     }
     let mut pump = Pump::new(stream, "peer".into());
     let mut stats: HashMap<u32, oneshot::Sender<Result<Vec<FlowRow>, String>>> = HashMap::new();
+    let mut port_stats: HashMap<u32, oneshot::Sender<Result<Vec<PortCounters>, String>>> =
+        HashMap::new();
     let mut mods: HashMap<u32, oneshot::Sender<Result<(), FlowModError>>> = HashMap::new();
     let mut dpid: Option<u64> = None;
     let reason: CloseReason = loop {
@@ -69,6 +72,7 @@ pub(crate) async fn run(
                     version,
                 } => {
                     dpid = Some(datapath_id);
+                    super::metrics::connected(datapath_id);
                     // Registered and given its static flows under one lock: a reload either
                     // came before (and these are its flows) or finds this switch.
                     let (old, flows) = {
@@ -135,6 +139,11 @@ pub(crate) async fn run(
                         let _ = tx.send(result);
                     }
                 }
+                SessionEvent::PortStats { xid, result } => {
+                    if let Some(tx) = port_stats.remove(&xid) {
+                        let _ = tx.send(result);
+                    }
+                }
                 SessionEvent::FlowModDone { xid, result } => {
                     if let Some(tx) = mods.remove(&xid) {
                         let _ = tx.send(result.map_err(FlowModError::Refused));
@@ -174,11 +183,20 @@ pub(crate) async fn run(
                     let _ = tx.send(Snapshot {
                         ports: s.ports().cloned().collect(),
                         macs: s.macs(now),
+                        counts: s.counts(),
                     });
                 }
                 Some(Cmd::FlowStats(tx)) => match s.request_flow_stats() {
                     Some(xid) => {
                         stats.insert(xid, tx);
+                    }
+                    None => {
+                        let _ = tx.send(Err("the switch is not ready".into()));
+                    }
+                },
+                Some(Cmd::PortStats(tx)) => match s.request_port_stats() {
+                    Some(xid) => {
+                        port_stats.insert(xid, tx);
                     }
                     None => {
                         let _ = tx.send(Err("the switch is not ready".into()));
@@ -226,6 +244,7 @@ pub(crate) async fn run(
         _ => tracing::info!("connection from {peer} on {listener} closed: {reason}"),
     }
     if let Some(d) = dpid {
+        super::metrics::disconnected(d);
         let kind = match &reason {
             CloseReason::Dead(silent) => EventKind::SwitchDead {
                 switch: dpid_text(d),

@@ -15,7 +15,13 @@ pub(crate) struct FlowRow {
     pub(crate) packets: u64,
     pub(crate) bytes: u64,
     pub(crate) idle_timeout: u16,
+    pub(crate) hard_timeout: u16,
+    /// OFPFF_* (1.0 reports none in flow stats: 0).
+    pub(crate) flags: u16,
     pub(crate) duration_sec: u32,
+    pub(crate) duration_nsec: u32,
+    /// The match alone (empty when it matches everything), for `show flows -o ovs`.
+    pub(crate) match_raw: String,
 }
 
 pub(crate) fn row13(s: &v13::multipart::FlowStats) -> FlowRow {
@@ -24,12 +30,20 @@ pub(crate) fn row13(s: &v13::multipart::FlowStats) -> FlowRow {
         cookie: s.cookie,
         table: s.table_id,
         priority: s.priority,
-        match_text: if m.is_empty() { "any".into() } else { m },
+        match_text: if m.is_empty() {
+            "any".into()
+        } else {
+            m.clone()
+        },
         actions_text: ofproto::text::print_instructions(&s.instructions),
         packets: s.packet_count,
         bytes: s.byte_count,
         idle_timeout: s.idle_timeout,
+        hard_timeout: s.hard_timeout,
+        flags: s.flags,
         duration_sec: s.duration_sec,
+        duration_nsec: s.duration_nsec,
+        match_raw: m,
     }
 }
 
@@ -39,13 +53,40 @@ pub(crate) fn row10(s: &v10::FlowStats) -> FlowRow {
         cookie: s.cookie,
         table: s.table_id,
         priority: s.priority,
-        match_text: if m.is_empty() { "any".into() } else { m },
+        match_text: if m.is_empty() {
+            "any".into()
+        } else {
+            m.clone()
+        },
         actions_text: ofproto::text::print_actions10(&s.actions),
         packets: s.packet_count,
         bytes: s.byte_count,
         idle_timeout: s.idle_timeout,
+        hard_timeout: s.hard_timeout,
+        flags: 0,
         duration_sec: s.duration_sec,
+        duration_nsec: s.duration_nsec,
+        match_raw: m,
     }
+}
+
+/// The cells of a `TableKind::OvsFlows` row (the columns of `TableKind::columns`).
+pub(crate) fn ovs_cells(switch: &str, f: FlowRow) -> Vec<String> {
+    vec![
+        switch.to_string(),
+        format!("0x{:x}", f.cookie),
+        f.duration_sec.to_string(),
+        f.duration_nsec.to_string(),
+        f.table.to_string(),
+        f.packets.to_string(),
+        f.bytes.to_string(),
+        f.idle_timeout.to_string(),
+        f.hard_timeout.to_string(),
+        f.flags.to_string(),
+        f.priority.to_string(),
+        f.match_raw,
+        f.actions_text,
+    ]
 }
 
 #[cfg(test)]

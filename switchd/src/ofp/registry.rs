@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::flowtext::FlowRow;
+use super::portcount::PortCounters;
 use super::session::{PortInfo, SessionConfig, Version};
 use crate::child::Peers;
 use crate::ctlproto::{Event, EventKind, FlowCommand};
@@ -100,6 +101,7 @@ fn configured_flows(st: &State, dpid: u64) -> impl Iterator<Item = &ConfiguredFl
 pub(crate) enum Cmd {
     Snapshot(oneshot::Sender<Snapshot>),
     FlowStats(oneshot::Sender<Result<Vec<FlowRow>, String>>),
+    PortStats(oneshot::Sender<Result<Vec<PortCounters>, String>>),
     Close(String),
     Config(SessionConfig),
     /// switchctl `add flow` / `del flow`: answered once the switch answered the barrier.
@@ -127,4 +129,6 @@ pub(crate) enum FlowModError {
 pub(crate) struct Snapshot {
     pub(crate) ports: Vec<PortInfo>,
     pub(crate) macs: Vec<(MacAddr, u32, Duration)>,
+    /// Messages by type on this connection (the metrics).
+    pub(crate) counts: crate::endpoint::MsgCounts,
 }

@@ -33,6 +33,7 @@ use ofproto::v13::{self, MacAddr};
 
 use super::flowtext::FlowRow;
 use super::learning::{Learning, Wire};
+use super::portcount::PortCounters;
 use crate::ctlproto::FlowCommand;
 use crate::endpoint::pump::Pumped;
 use crate::endpoint::{Endpoint, EndpointConfig};
@@ -150,6 +151,11 @@ pub(crate) enum SessionEvent {
         xid: u32,
         result: Result<Vec<FlowRow>, String>,
     },
+    /// The answer to [`Session::request_port_stats`] with the same `xid`.
+    PortStats {
+        xid: u32,
+        result: Result<Vec<PortCounters>, String>,
+    },
     /// The answer to [`Session::flow_mod`] with the same barrier `xid`: the switch
     /// answered the barrier (`Ok`), or refused the flow-mod (its OFPT_ERROR, named, as soon
     /// as it comes).
@@ -201,6 +207,8 @@ pub(crate) struct Session {
     events: VecDeque<SessionEvent>,
     /// Flow-stats requests in flight, and the rows gathered so far.
     flow_stats: BTreeMap<u32, Vec<FlowRow>>,
+    /// Port-stats requests in flight, and the counters gathered so far.
+    port_stats: BTreeMap<u32, Vec<PortCounters>>,
     /// The configuration's static flows for this switch, as text.
     static_flows: Vec<String>,
     /// Flow-mods whose errors we report, by xid.
@@ -219,6 +227,8 @@ trait Dialect: Wire + Sync {
     fn request_port_desc(&self, ep: &mut Endpoint);
     /// Ask for every flow; the request's xid.
     fn request_flow_stats(&self, ep: &mut Endpoint) -> u32;
+    /// Ask for every port's counters; the request's xid.
+    fn request_port_stats(&self, ep: &mut Endpoint) -> u32;
     /// Decode a message and act on it.
     fn handle(&self, s: &mut Session, msg: Bytes, now: Instant);
     /// Act on a message read in place, without decoding it into a [`Bytes`] of its own
@@ -244,6 +254,7 @@ impl Session {
             learning: Learning::new(cfg.cache, cfg.mac_timeout),
             events: VecDeque::new(),
             flow_stats: BTreeMap::new(),
+            port_stats: BTreeMap::new(),
             static_flows: Vec::new(),
             pending_mods: BTreeMap::new(),
             ctl_barriers: BTreeSet::new(),
@@ -284,6 +295,11 @@ impl Session {
     #[cfg(test)]
     fn version(&self) -> Option<Version> {
         self.dialect().map(|d| d.version())
+    }
+
+    /// Messages sent to and received from the switch, by type (the metrics).
+    pub(crate) fn counts(&self) -> crate::endpoint::MsgCounts {
+        *self.ep.counts()
     }
 
     pub(crate) fn ports(&self) -> impl Iterator<Item = &PortInfo> {
@@ -399,6 +415,32 @@ impl Session {
         let xid = self.dialect()?.request_flow_stats(&mut self.ep);
         self.flow_stats.insert(xid, Vec::new());
         Some(xid)
+    }
+
+    /// Ask the switch for its ports' counters; they arrive as [`SessionEvent::PortStats`]
+    /// with the returned xid. `None` before the handshake is done.
+    pub(crate) fn request_port_stats(&mut self) -> Option<u32> {
+        if self.state != State::Ready || !self.ep.is_open() {
+            return None;
+        }
+        let xid = self.dialect()?.request_port_stats(&mut self.ep);
+        self.port_stats.insert(xid, Vec::new());
+        Some(xid)
+    }
+
+    fn port_stats_part(&mut self, xid: u32, counters: Vec<PortCounters>, more: bool) {
+        let Some(acc) = self.port_stats.get_mut(&xid) else {
+            tracing::debug!("port stats reply with unknown xid {xid}");
+            return;
+        };
+        acc.extend(counters);
+        if !more {
+            let counters = self.port_stats.remove(&xid).unwrap_or_default();
+            self.events.push_back(SessionEvent::PortStats {
+                xid,
+                result: Ok(counters),
+            });
+        }
     }
 
     fn connected(&mut self, datapath_id: u64) {
@@ -544,6 +586,13 @@ impl Session {
     }
 
     fn flow_stats_error(&mut self, xid: u32, what: String) -> bool {
+        if self.port_stats.remove(&xid).is_some() {
+            self.events.push_back(SessionEvent::PortStats {
+                xid,
+                result: Err(what),
+            });
+            return true;
+        }
         if self.flow_stats.remove(&xid).is_some() {
             self.events.push_back(SessionEvent::FlowStats {
                 xid,

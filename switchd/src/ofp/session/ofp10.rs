@@ -12,6 +12,7 @@ use super::super::flowtext;
 use super::super::learning::{
     eth_addrs, Forward, PacketIn, Wire, LEARNED_COOKIE, LEARNED_PRIORITY,
 };
+use super::super::portcount;
 use super::{port13, AnyFlowMod, Dialect, PortChange, PortInfo, Session, State, Version};
 use crate::ctlproto::FlowCommand;
 use crate::endpoint::Endpoint;
@@ -44,6 +45,15 @@ impl Dialect for V10 {
                 table_id: 0xff,
                 out_port: v10::port_no::NONE,
             }),
+        }))
+    }
+
+    fn request_port_stats(&self, ep: &mut Endpoint) -> u32 {
+        ep.send10(&v10::Message::StatsRequest(v10::StatsRequest {
+            flags: 0,
+            body: v10::StatsRequestBody::Port {
+                port_no: v10::port_no::NONE,
+            },
         }))
     }
 
@@ -191,6 +201,10 @@ impl Session {
                     v10::StatsReplyBody::Flow(stats) => {
                         let rows = stats.iter().map(flowtext::row10).collect();
                         self.flow_stats_part(xid, rows, more);
+                    }
+                    v10::StatsReplyBody::Port(stats) => {
+                        let counters = stats.iter().map(portcount::from10).collect();
+                        self.port_stats_part(xid, counters, more);
                     }
                     other => tracing::debug!("ignoring stats reply {other:?}"),
                 }

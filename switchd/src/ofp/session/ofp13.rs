@@ -13,6 +13,7 @@ use super::super::flowtext;
 use super::super::learning::{
     eth_addrs, Forward, PacketIn, Wire, LEARNED_COOKIE, LEARNED_PRIORITY, TABLE_MISS_COOKIE,
 };
+use super::super::portcount;
 use super::{
     port13, AnyFlowMod, Dialect, PortChange, PortInfo, Session, State, Version, OFPG_ANY,
     OFPTT_ALL, STATIC_COOKIE,
@@ -56,6 +57,15 @@ impl Dialect for V13 {
                 cookie_mask: 0,
                 match_: v13::Match::new(),
             }),
+        }))
+    }
+
+    fn request_port_stats(&self, ep: &mut Endpoint) -> u32 {
+        ep.send13(&v13::Message::MultipartRequest(v13::MultipartRequest {
+            flags: 0,
+            body: v13::MultipartRequestBody::PortStats {
+                port_no: port13::ANY,
+            },
         }))
     }
 
@@ -178,6 +188,10 @@ impl Session {
                     v13::MultipartReplyBody::Flow(stats) => {
                         let rows = stats.iter().map(flowtext::row13).collect();
                         self.flow_stats_part(xid, rows, more);
+                    }
+                    v13::MultipartReplyBody::PortStats(stats) => {
+                        let counters = stats.iter().map(portcount::from13).collect();
+                        self.port_stats_part(xid, counters, more);
                     }
                     other => tracing::debug!("ignoring multipart reply type {}", other.mp_type()),
                 }

@@ -26,6 +26,7 @@
 pub(crate) mod agent;
 mod channel;
 pub mod configured;
+mod controllers;
 pub mod flowtable;
 pub(crate) mod inject;
 pub(crate) mod links;
@@ -34,6 +35,7 @@ pub(crate) mod observer;
 pub(crate) mod packetout;
 mod portstats;
 pub(crate) mod remote;
+pub(crate) mod roles;
 mod switch;
 
 use std::collections::BTreeMap;

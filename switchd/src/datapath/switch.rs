@@ -8,6 +8,7 @@ use std::time::Instant;
 use ofproto::v13;
 
 use super::flowtable::FlowTable;
+use super::roles::Shared;
 use tc_datapath::{Backend, PortMap};
 
 /// Flow tables per local switch (TC chains 0..N_TABLES).
@@ -49,6 +50,8 @@ pub(crate) struct Switch {
     /// The near end of the injection pair that output:TABLE and LOCAL are sent on
     /// (`None`: they are refused).
     pub(crate) inject: Option<u32>,
+    /// What the switch's controllers share: generation_id, master, removed flows.
+    pub(crate) roles: Shared,
 }
 
 impl std::fmt::Debug for Switch {
@@ -68,6 +71,7 @@ impl Switch {
             ports: BTreeMap::new(),
             frames: None,
             inject: None,
+            roles: Shared::default(),
         }
     }
 

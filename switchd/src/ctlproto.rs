@@ -74,6 +74,8 @@ pub enum TableKind {
     Ports,
     Macs,
     Flows,
+    /// What local switches refused their controllers (kept by the control process).
+    Refusals,
 }
 
 impl TableKind {
@@ -83,6 +85,7 @@ impl TableKind {
             "ports" => TableKind::Ports,
             "macs" => TableKind::Macs,
             "flows" => TableKind::Flows,
+            "refusals" => TableKind::Refusals,
             _ => return None,
         })
     }
@@ -93,6 +96,7 @@ impl TableKind {
             TableKind::Ports => "ports",
             TableKind::Macs => "macs",
             TableKind::Flows => "flows",
+            TableKind::Refusals => "refusals",
         }
     }
 
@@ -112,6 +116,7 @@ impl TableKind {
             TableKind::Flows => &[
                 "switch", "table", "priority", "cookie", "match", "actions", "packets", "bytes",
             ],
+            TableKind::Refusals => &["switch", "count", "time", "command", "flow", "reason"],
         }
     }
 }
@@ -246,6 +251,16 @@ pub enum EventKind {
         flow: String,
         error: String,
     },
+    /// A local switch refused a controller's FLOW_MOD or GROUP_MOD (…): the ovs-ofctl
+    /// `command` and `flow` that send it, the `reason`, and how many the switch has
+    /// refused so far.
+    Refused {
+        switch: String,
+        command: String,
+        flow: String,
+        reason: String,
+        count: u64,
+    },
     /// OFPT_PORT_STATUS: `change` is added, deleted or modified; `state` up or down.
     PortStatus {
         switch: String,
@@ -327,6 +342,17 @@ impl fmt::Display for EventKind {
                 flow,
                 error,
             } => write!(f, "switch {switch} refused static flow \"{flow}\": {error}"),
+            EventKind::Refused {
+                switch,
+                command,
+                flow,
+                reason,
+                count,
+            } => write!(
+                f,
+                "switch {switch} refused a controller's {command} \"{flow}\": {reason} \
+                 ({count} refused so far)"
+            ),
         }
     }
 }

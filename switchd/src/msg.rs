@@ -491,6 +491,17 @@ pub enum Msg {
         name: String,
         notes: Vec<String>,
     },
+    /// datapath -> control: local switch `name` refused a message of a controller (a
+    /// FLOW_MOD or GROUP_MOD, …): the ovs-ofctl `command` and its argument `flow` that
+    /// send it, the `reason` with the OpenFlow error, and how many the switch has refused
+    /// so far (`count`, this one included).
+    Refused {
+        name: String,
+        command: String,
+        flow: String,
+        reason: String,
+        count: u64,
+    },
     /// anyone -> datapath, answered by `Pong` with the same id.
     Ping {
         id: u64,
@@ -530,6 +541,7 @@ impl Msg {
             Msg::Ping { .. } => "ping",
             Msg::Pong { .. } => "pong",
             Msg::SwitchNotes { .. } => "switch_notes",
+            Msg::Refused { .. } => "refused",
         }
     }
 }

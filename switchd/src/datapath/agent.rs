@@ -340,6 +340,7 @@ impl Agent {
 
     fn refuse(&mut self, r: &Refusal, request: &Bytes, what: &str) {
         tracing::info!("switch {}: {what} refused: {r}", self.cfg.name);
+        self.switch.refusals.record(request, r);
         self.error(r.error, request);
     }
 
@@ -373,6 +374,12 @@ impl Agent {
                 | M::PacketOut(_)
         );
         if modifies && self.is_slave() {
+            if matches!(m, M::FlowMod(_) | M::GroupMod(_)) && !self.observer {
+                let why = "the controller is a slave (6.3.5): it may not change the switch";
+                self.switch
+                    .refusals
+                    .record(raw, &Refusal::new(bad_request::IS_SLAVE, why));
+            }
             self.error(bad_request::IS_SLAVE, raw);
             return;
         }
@@ -462,10 +469,14 @@ impl Agent {
                     self.refuse(&r, raw, "packet_out");
                 }
             }
-            // Not supported yet: groups need TC work that is not done. Everything else is
-            // a message only a switch sends, which a controller must not send to one.
-            M::GroupMod(_)
-            | M::FeaturesReply(_)
+            // Not supported yet: groups need TC work that is not done.
+            M::GroupMod(_) => {
+                let why = "a local switch has no groups yet";
+                self.refuse(&Refusal::new(bad_request::BAD_TYPE, why), raw, "group_mod");
+            }
+            // Everything else is a message only a switch sends, which a controller must
+            // not send to one.
+            M::FeaturesReply(_)
             | M::GetConfigReply(_)
             | M::PacketIn(_)
             | M::FlowRemoved(_)

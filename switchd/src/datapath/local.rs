@@ -285,6 +285,17 @@ impl LocalSwitch {
             self.peers.send(Role::Ofp, &m).await;
             self.notes = Some(notes);
         }
+        // What the switch refused its controllers, for switchctl.
+        for r in self.agent.switch.refusals.take() {
+            let m = Msg::Refused {
+                name: self.name.clone(),
+                command: r.command,
+                flow: r.flow,
+                reason: r.reason,
+                count: r.count,
+            };
+            self.peers.send(Role::Control, &m).await;
+        }
         if self.agent.is_connected() {
             self.backoff.reset();
         }

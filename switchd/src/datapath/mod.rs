@@ -34,6 +34,7 @@ mod local;
 pub(crate) mod observer;
 pub(crate) mod packetout;
 mod portstats;
+pub(crate) mod refusals;
 pub(crate) mod remote;
 pub(crate) mod roles;
 mod switch;

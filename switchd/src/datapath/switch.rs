@@ -8,6 +8,7 @@ use std::time::Instant;
 use ofproto::v13;
 
 use super::flowtable::FlowTable;
+use super::refusals::Refusals;
 use super::roles::Shared;
 use tc_datapath::{Backend, PortMap};
 
@@ -52,6 +53,8 @@ pub(crate) struct Switch {
     pub(crate) inject: Option<u32>,
     /// What the switch's controllers share: generation_id, master, removed flows.
     pub(crate) roles: Shared,
+    /// What the switch refused its controllers, for `switchctl` (`refusals.rs`).
+    pub(crate) refusals: Refusals,
 }
 
 impl std::fmt::Debug for Switch {
@@ -72,6 +75,7 @@ impl Switch {
             frames: None,
             inject: None,
             roles: Shared::default(),
+            refusals: Refusals::default(),
         }
     }
 

@@ -406,3 +406,25 @@ mod tests {
         assert_eq!(serde_json::from_str::<Response>(&to_line(&ev)).unwrap(), ev);
     }
 }
+
+#[cfg(test)]
+mod refused_event_tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_event_survives_the_line_protocol() {
+        let e = Response::Event(Event {
+            time_ms: 5,
+            kind: EventKind::Refused {
+                switch: "ha".into(),
+                command: "add-flow".into(),
+                flow: "priority=7,udp actions=goto_table:0".into(),
+                reason: "why".into(),
+                count: 2,
+            },
+        });
+        let line = to_line(&e);
+        let back: Response = serde_json::from_str(&line).expect(&line);
+        assert_eq!(back, e);
+    }
+}

@@ -63,7 +63,16 @@ pub(crate) fn describe(raw: &Bytes) -> (String, String) {
         Err(e) => return ("-".into(), format!("undecodable message: {e}")),
     };
     match m {
-        M::FlowMod(fm) => {
+        M::FlowMod(mut fm) => {
+            // 6.4: out_port and out_group only filter deletes; an ADD or MODIFY ignores
+            // them (os-ken sends 0), and ovs-ofctl would not write them.
+            if !matches!(
+                fm.command,
+                FlowModCommand::Delete | FlowModCommand::DeleteStrict
+            ) {
+                fm.out_port = v13::port::ANY;
+                fm.out_group = v13::OFPG_ANY;
+            }
             let c = match fm.command {
                 FlowModCommand::Add => "add-flow",
                 FlowModCommand::Modify => "mod-flows",
@@ -126,9 +135,11 @@ mod tests {
     #[test]
     fn refused_flows_are_counted_and_written_as_ovs_ofctl_reads_them() {
         let mut r = Refusals::default();
-        let fm =
+        let mut fm =
             ofproto::text::parse_flow("table=3,priority=9,ip,actions=drop", FlowModCommand::Add)
                 .expect("flow");
+        // os-ken sends out_port and out_group 0 with an ADD, which ignores them.
+        (fm.out_port, fm.out_group) = (0, 0);
         let why = Refusal::new(flow_mod_failed::BAD_TABLE_ID, "table 3 does not exist");
         r.record(&raw(M::FlowMod(fm)), &why);
         let g = v13::GroupMod {

@@ -167,6 +167,10 @@ pub struct Switch {
     pub flows: Vec<Flow>,
     /// Local switches only: hand the switch to a remote controller.
     pub forward_to: Option<ForwardTo>,
+    /// Local switches only: the controllers of the second and later `forward to`
+    /// statements (OpenFlow 1.3 section 6.3.6: several controllers, each with its own
+    /// connection and role). Empty unless `forward_to` is given.
+    pub also_forward_to: Vec<ForwardTo>,
     /// Local switches only; what the switch does while `forward_to` is unreachable.
     pub fail_mode: FailMode,
     /// Local switches only (`take ports`): remove the TC filters that switchd did not make
@@ -185,6 +189,7 @@ impl Switch {
             table_miss: TableMiss::default(),
             flows: Vec::new(),
             forward_to: None,
+            also_forward_to: Vec::new(),
             fail_mode: FailMode::default(),
             take_ports: false,
         }

@@ -945,9 +945,16 @@ impl Parser {
             }
         };
         self.end_of_statement(true)?;
-        self.block_once(b, "forward", kw);
         b.local_only.push(("forward to", Loc::of(kw)));
-        b.sw.forward_to = Some(f);
+        // Repeated: one more controller of the switch (6.3.6), each address once.
+        let first = b.sw.forward_to.iter();
+        if first.chain(&b.sw.also_forward_to).any(|o| *o == f) {
+            self.error_tok(&t, format!("forward to {f} given twice"));
+        } else if b.sw.forward_to.is_none() {
+            b.sw.forward_to = Some(f);
+        } else {
+            b.sw.also_forward_to.push(f);
+        }
         Ok(())
     }
 

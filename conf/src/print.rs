@@ -89,6 +89,9 @@ impl Display for Switch {
             if let Some(to) = &self.forward_to {
                 writeln!(f, "\tforward to {to}")?;
             }
+            for to in &self.also_forward_to {
+                writeln!(f, "\tforward to {to}")?;
+            }
             if self.take_ports {
                 writeln!(f, "\ttake ports")?;
             }

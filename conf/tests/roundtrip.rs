@@ -90,9 +90,10 @@ fn switch(i: usize) -> impl Strategy<Value = Switch> {
         table_miss(),
         proptest::option::of(forward_to()),
         fail_mode(),
+        proptest::collection::vec(forward_to(), 0..3),
     );
     (text(0..=12), any::<u64>(), any::<bool>(), local, flows()).prop_map(
-        move |(name, dpid, is_local, (br, ldpid, numbers, tm, fwd, fm), flows)| {
+        move |(name, dpid, is_local, (br, ldpid, numbers, tm, fwd, fm, more), flows)| {
             let unique_dpid = |d: u64| (d & !0xff) | i as u64;
             let mut sw = Switch::new(format!("{name}#{i}"));
             sw.flows = flows;
@@ -113,6 +114,14 @@ fn switch(i: usize) -> impl Strategy<Value = Switch> {
                 })
                 .collect();
             sw.table_miss = tm;
+            // The second and later `forward to`: only after a first, each address once.
+            if let Some(first) = &fwd {
+                for m in more {
+                    if m != *first && !sw.also_forward_to.contains(&m) {
+                        sw.also_forward_to.push(m);
+                    }
+                }
+            }
             sw.forward_to = fwd;
             sw.fail_mode = fm;
             sw

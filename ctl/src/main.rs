@@ -21,7 +21,7 @@ mod parse;
 const USAGE: &str = "usage: switchctl [-j] [-o ovs] [-s socket] command [argument ...]
 commands:
   show summary
-  show switches|ports|macs|flows [switch]
+  show switches|ports|macs|flows|refusals [switch]
   add flow switch flow
   del flow switch [match]
   connect switch [forward to tcp:host:port]
@@ -492,6 +492,13 @@ mod tests {
         assert_eq!(
             parse_command(&["log", "verbose"]),
             Some(Request::Log { verbose: true })
+        );
+        assert_eq!(
+            parse_command(&["show", "refusals", "vm"]),
+            Some(Request::Show {
+                table: TableKind::Refusals,
+                switch: Some("vm".into())
+            })
         );
         assert_eq!(parse_command(&["show", "nonsense"]), None);
         assert_eq!(parse_command(&[]), None);

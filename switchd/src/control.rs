@@ -53,6 +53,8 @@ struct Ctx {
     started_ms: u64,
     parent_pid: u32,
     config_file: String,
+    /// What local switches refused their controllers (`show refusals`).
+    refusals: Arc<Mutex<refusals::Log>>,
 }
 
 impl Ctx {
@@ -92,6 +94,7 @@ pub(crate) async fn control(setup: Setup) -> i32 {
         started_ms: setup.init.started_ms,
         parent_pid: setup.init.parent_pid,
         config_file: setup.init.config_file.clone(),
+        refusals: Arc::default(),
     };
     tracing::info!("listening on {path}");
     loop {
@@ -198,6 +201,30 @@ fn dispatch_datapath(ctx: &Ctx, m: Msg) {
             if let Some(tx) = ctx.pending().flows.remove(&id) {
                 let _ = tx.send(error);
             }
+        }
+        Msg::Refused {
+            name,
+            command,
+            flow,
+            reason,
+            count,
+        } => {
+            let e = Event::now(ctlproto::EventKind::Refused {
+                switch: name.clone(),
+                command: command.clone(),
+                flow: flow.clone(),
+                reason: reason.clone(),
+                count,
+            });
+            let row = refusals::Row {
+                time_ms: e.time_ms,
+                count,
+                command,
+                flow,
+                reason,
+            };
+            lock(&ctx.refusals).record(&name, row);
+            let _ = ctx.events.send(e);
         }
         other => msg::unexpected(Role::Datapath, &other),
     }
@@ -354,6 +381,9 @@ async fn summary(ctx: &Ctx) -> Summary {
 
 /// `show switches|ports|macs|flows`: the tables live in the ofp process.
 async fn show(ctx: &Ctx, table: ctlproto::TableKind, switch: Option<String>) -> Response {
+    if table == ctlproto::TableKind::Refusals {
+        return Response::Table(lock(&ctx.refusals).table(switch.as_deref()));
+    }
     let answer = ask(
         ctx,
         Role::Ofp,
@@ -482,3 +512,9 @@ async fn flow_mod(
         },
     }
 }
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+mod refusals;

@@ -77,6 +77,8 @@ pub enum TableKind {
     /// `show flows -o ovs`: the flows with every field `ovs-ofctl dump-flows` prints
     /// (switchctl lays them out as it does). Not a word of `show`.
     OvsFlows,
+    /// What local switches refused their controllers (kept by the control process).
+    Refusals,
 }
 
 impl TableKind {
@@ -86,6 +88,7 @@ impl TableKind {
             "ports" => TableKind::Ports,
             "macs" => TableKind::Macs,
             "flows" => TableKind::Flows,
+            "refusals" => TableKind::Refusals,
             _ => return None,
         })
     }
@@ -96,6 +99,8 @@ impl TableKind {
             TableKind::Ports => "ports",
             TableKind::Macs => "macs",
             TableKind::Flows | TableKind::OvsFlows => "flows",
+            TableKind::Flows => "flows",
+            TableKind::Refusals => "refusals",
         }
     }
 
@@ -135,6 +140,7 @@ impl TableKind {
                 "match",
                 "actions",
             ],
+            TableKind::Refusals => &["switch", "count", "time", "command", "flow", "reason"],
         }
     }
 }
@@ -269,6 +275,16 @@ pub enum EventKind {
         flow: String,
         error: String,
     },
+    /// A local switch refused a controller's FLOW_MOD or GROUP_MOD (…): the ovs-ofctl
+    /// `command` and `flow` that send it, the `reason`, and how many the switch has
+    /// refused so far.
+    Refused {
+        switch: String,
+        command: String,
+        flow: String,
+        reason: String,
+        count: u64,
+    },
     /// OFPT_PORT_STATUS: `change` is added, deleted or modified; `state` up or down.
     PortStatus {
         switch: String,
@@ -350,6 +366,17 @@ impl fmt::Display for EventKind {
                 flow,
                 error,
             } => write!(f, "switch {switch} refused static flow \"{flow}\": {error}"),
+            EventKind::Refused {
+                switch,
+                command,
+                flow,
+                reason,
+                count,
+            } => write!(
+                f,
+                "switch {switch} refused a controller's {command} \"{flow}\": {reason} \
+                 ({count} refused so far)"
+            ),
         }
     }
 }
@@ -401,5 +428,27 @@ mod tests {
             peer: "127.0.0.1:40000".into(),
         }));
         assert_eq!(serde_json::from_str::<Response>(&to_line(&ev)).unwrap(), ev);
+    }
+}
+
+#[cfg(test)]
+mod refused_event_tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_event_survives_the_line_protocol() {
+        let e = Response::Event(Event {
+            time_ms: 5,
+            kind: EventKind::Refused {
+                switch: "ha".into(),
+                command: "add-flow".into(),
+                flow: "priority=7,udp actions=goto_table:0".into(),
+                reason: "why".into(),
+                count: 2,
+            },
+        });
+        let line = to_line(&e);
+        let back: Response = serde_json::from_str(&line).expect(&line);
+        assert_eq!(back, e);
     }
 }

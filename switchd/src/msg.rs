@@ -121,6 +121,9 @@ pub struct SwitchConfig {
     pub flows: Vec<ConfiguredFlow>,
     /// Local switches: the remote controller (`forward to tcp:HOST:PORT`).
     pub forward_to: Option<conf::ForwardTo>,
+    /// Local switches: the controllers of the later `forward to` lines (6.3.6).
+    #[serde(default)]
+    pub also_forward_to: Vec<conf::ForwardTo>,
     /// Local switches only.
     pub fail_mode: conf::FailMode,
     /// Local switches: `take ports` (remove the filters switchd did not make).
@@ -139,6 +142,7 @@ impl SwitchConfig {
             table_miss,
             flows: _,
             forward_to,
+            also_forward_to,
             fail_mode,
             take_ports,
         } = self;
@@ -148,6 +152,7 @@ impl SwitchConfig {
             && *ports == other.ports
             && *table_miss == other.table_miss
             && *forward_to == other.forward_to
+            && *also_forward_to == other.also_forward_to
             && *fail_mode == other.fail_mode
             && *take_ports == other.take_ports
     }
@@ -507,6 +512,16 @@ pub enum Msg {
     ProcStats {
         id: u64,
         procs: Vec<crate::metrics::ProcStat>,
+    /// datapath -> control: local switch `name` refused a message of a controller (a
+    /// FLOW_MOD or GROUP_MOD, …): the ovs-ofctl `command` and its argument `flow` that
+    /// send it, the `reason` with the OpenFlow error, and how many the switch has refused
+    /// so far (`count`, this one included).
+    Refused {
+        name: String,
+        command: String,
+        flow: String,
+        reason: String,
+        count: u64,
     },
     /// anyone -> datapath, answered by `Pong` with the same id.
     Ping {
@@ -552,6 +567,7 @@ impl Msg {
             Msg::MetricsReply { .. } => "metrics_reply",
             Msg::ProcStatsRequest { .. } => "proc_stats_request",
             Msg::ProcStats { .. } => "proc_stats",
+            Msg::Refused { .. } => "refused",
         }
     }
 }
@@ -587,6 +603,7 @@ mod tests {
                 true,
             ),
             forward_to: None,
+            also_forward_to: Vec::new(),
             fail_mode: FailMode::Secure,
             take_ports: false,
         };
@@ -621,6 +638,13 @@ mod tests {
                     host: "127.0.0.1".into(),
                     port: 6653,
                 }),
+                ..a.clone()
+            },
+            SwitchConfig {
+                also_forward_to: vec![conf::ForwardTo {
+                    host: "127.0.0.2".into(),
+                    port: 6653,
+                }],
                 ..a.clone()
             },
             SwitchConfig {

@@ -492,7 +492,7 @@ fn switch_notes(st: &State, peer: &str) -> String {
     }
 }
 
-fn utc_text(ms: u64) -> String {
+pub(crate) fn utc_text(ms: u64) -> String {
     let secs = ms / 1000;
     let (days, rem) = (secs / 86400, secs % 86400);
     // Howard Hinnant's civil_from_days.
@@ -617,6 +617,8 @@ async fn show(state: Shared, peers: Peers, id: u64, table: TableKind, switch: Op
                     _ => error = Some(format!("switch {sw} did not answer the flow-stats request")),
                 }
             }
+            // Kept and answered by the control process.
+            TableKind::Refusals => {}
         }
     }
     // Chunks that each fit an IPC frame; `more` on all but the last.

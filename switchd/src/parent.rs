@@ -255,6 +255,7 @@ fn switch_config(s: &conf::Switch) -> SwitchConfig {
         table_miss: s.table_miss,
         flows: ConfiguredFlow::all(&s.flows, s.is_local()),
         forward_to: s.forward_to.clone(),
+        also_forward_to: s.also_forward_to.clone(),
         fail_mode: s.fail_mode,
         take_ports: s.take_ports,
     }

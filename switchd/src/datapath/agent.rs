@@ -19,8 +19,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use ofproto::header::OFP13_VERSION;
 use ofproto::v13::errors::{
-    bad_request, port_mod_failed, queue_op_failed, role_request_failed, switch_config_failed,
-    table_mod_failed,
+    bad_request, port_mod_failed, queue_op_failed, switch_config_failed, table_mod_failed,
 };
 use ofproto::v13::{self, Message as M};
 use ofproto::OfpErrorCode;
@@ -115,7 +114,8 @@ pub(crate) struct Agent {
     /// Framing, xids, HELLO, echo and dead-peer timing, the output queue.
     ep: Endpoint,
     role: u32,
-    generation: Option<u64>,
+    /// This connection's number among the switch's controllers (`roles.rs`).
+    conn: u32,
     async_cfg: v13::AsyncConfig,
     config: v13::SwitchConfig,
     /// A port-stats request waiting for its counters: (xid, the request).
@@ -166,7 +166,7 @@ impl Agent {
             cfg,
             switch,
             role: v13::OFPCR_ROLE_EQUAL,
-            generation: None,
+            conn: 0,
             async_cfg: default_async(),
             config: v13::SwitchConfig {
                 flags: 0,
@@ -191,7 +191,6 @@ impl Agent {
         } else {
             v13::OFPCR_ROLE_EQUAL
         };
-        self.generation = None;
         self.async_cfg = default_async();
         self.pending = None;
         self.events.clear();
@@ -202,6 +201,7 @@ impl Agent {
     /// counters, changes nothing (OFPBRC_IS_SLAVE) and gets no packet-in or flow-removed.
     pub(crate) fn set_observer(&mut self) {
         self.observer = true;
+        self.conn = super::roles::OBSERVER;
         self.role = v13::OFPCR_ROLE_SLAVE;
     }
 
@@ -340,6 +340,7 @@ impl Agent {
 
     fn refuse(&mut self, r: &Refusal, request: &Bytes, what: &str) {
         tracing::info!("switch {}: {what} refused: {r}", self.cfg.name);
+        self.switch.refusals.record(request, r);
         self.error(r.error, request);
     }
 
@@ -373,6 +374,12 @@ impl Agent {
                 | M::PacketOut(_)
         );
         if modifies && self.is_slave() {
+            if matches!(m, M::FlowMod(_) | M::GroupMod(_)) && !self.observer {
+                let why = "the controller is a slave (6.3.5): it may not change the switch";
+                self.switch
+                    .refusals
+                    .record(raw, &Refusal::new(bad_request::IS_SLAVE, why));
+            }
             self.error(bad_request::IS_SLAVE, raw);
             return;
         }
@@ -478,40 +485,12 @@ impl Agent {
         }
     }
 
-    fn role_request(&mut self, r: v13::Role, raw: &Bytes, xid: u32) {
-        match r.role {
-            v13::OFPCR_ROLE_NOCHANGE => {}
-            v13::OFPCR_ROLE_EQUAL => self.role = v13::OFPCR_ROLE_EQUAL,
-            v13::OFPCR_ROLE_MASTER | v13::OFPCR_ROLE_SLAVE => {
-                // 6.3.5: a generation id older than the last one seen is stale
-                // (compared as a signed 64-bit distance, so that it may wrap).
-                if let Some(g) = self.generation {
-                    if (r.generation_id.wrapping_sub(g) as i64) < 0 {
-                        self.error(role_request_failed::STALE, raw);
-                        return;
-                    }
-                }
-                self.generation = Some(r.generation_id);
-                self.role = r.role;
-            }
-            _ => {
-                self.error(role_request_failed::BAD_ROLE, raw);
-                return;
-            }
-        }
-        self.send_xid(
-            &M::RoleReply(v13::Role {
-                role: self.role,
-                generation_id: self.generation.unwrap_or(0),
-            }),
-            xid,
-        );
-    }
-
     /// The entries removed by a flow-mod, a meter delete or a timeout: FLOW_REMOVED for
     /// those that asked for it, if this controller's async mask wants the reason.
     fn flows_removed(&mut self, gone: Vec<RemovedFlow>, now: Instant) {
         self.switch.groups.account(&gone);
+        // The switch's other controllers are told too (`roles.rs`).
+        self.switch.roles.share(self.conn, &gone);
         if !self.is_connected() {
             return;
         }
@@ -620,7 +599,7 @@ impl Agent {
     }
 
     /// A controller connected: undo [`Agent::fail_open`], if it did anything.
-    fn fail_closed(&mut self, now: Instant) {
+    pub(crate) fn fail_closed(&mut self, now: Instant) {
         let Some(prev) = self.fail_open.take() else {
             return;
         };
@@ -710,5 +689,6 @@ fn is_table_miss(m: &v13::Match, table_id: u8, priority: u16) -> bool {
 }
 
 mod multipart;
+mod roles;
 #[cfg(test)]
 mod tests;

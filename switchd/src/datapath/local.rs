@@ -19,6 +19,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use super::agent::{Agent, AgentConfig, SampledPacket};
 use super::channel::{self, offer, sleep_until, Channel, RECONNECT};
 use super::configured::install_configured_flows;
+use super::controllers::{self, Controllers};
 use super::inject;
 use super::links::{self, BridgeChange, Link, LinkEvent, Links, PortNumbers};
 use super::observer::{self, Observer};
@@ -77,6 +78,8 @@ pub(crate) struct LocalSwitch {
     standalone: bool,
     backoff: remote::Backoff,
     channel: Channel,
+    /// The controllers of the later `forward to` lines (6.3.6).
+    controllers: Controllers,
     samples: Option<broadcast::Receiver<Arc<Sample>>>,
     stop: oneshot::Receiver<bool>,
     cmds: mpsc::UnboundedReceiver<SwitchCmd>,
@@ -187,6 +190,13 @@ impl LocalSwitch {
             .as_ref()
             .and_then(|f| remote::controller_addr(&f.host_port()).ok());
         let standalone = controller.is_some() && cfg.fail_mode == conf::FailMode::Standalone;
+        let more: Vec<SocketAddr> = cfg
+            .also_forward_to
+            .iter()
+            .filter_map(|f| remote::controller_addr(&f.host_port()).ok())
+            .collect();
+        let controllers = Controllers::new(&acfg, &more, now, available && controller.is_some());
+        a.switch.roles.fanout = !controllers.is_empty();
         let observer =
             (available && controller.is_some()).then(|| Observer::new(acfg.clone(), now));
         for l in &members {
@@ -228,6 +238,7 @@ impl LocalSwitch {
             channel: Channel::Idle {
                 retry_at: available.then(tokio::time::Instant::now),
             },
+            controllers,
             samples,
             stop,
             cmds,
@@ -248,8 +259,15 @@ impl LocalSwitch {
                 w = wake(self.observer.as_ref().map(Observer::waiter)) => self.observer_event(w).await,
                 ev = self.events.next() => self.link_event(ev).await,
                 w = self.channel.wake(write) => self.channel_event(w).await,
+                (i, w) = self.controllers.wake() => {
+                    self.controllers.event(i, w, &mut self.agent.switch, &self.links).await
+                }
                 _ = sleep_until(deadline.map(Into::into)) => self.agent.handle_timeout(Instant::now()),
-                r = sampled(self.samples.as_mut()) => take_samples(&mut self.agent, &mut self.samples, r),
+                r = sampled(self.samples.as_mut()) => {
+                    let keep = !self.controllers.is_empty();
+                    let taken = take_samples(&mut self.agent, &mut self.samples, r, keep);
+                    self.controllers.packet_ins(&mut self.agent.switch, &taken);
+                }
             }
         };
         self.stopped(keep_filters).await;
@@ -267,11 +285,34 @@ impl LocalSwitch {
             self.peers.send(Role::Ofp, &m).await;
             self.notes = Some(notes);
         }
+        // What the switch refused its controllers, for switchctl.
+        for r in self.agent.switch.refusals.take() {
+            let m = Msg::Refused {
+                name: self.name.clone(),
+                command: r.command,
+                flow: r.flow,
+                reason: r.reason,
+                count: r.count,
+            };
+            self.peers.send(Role::Control, &m).await;
+        }
         if self.agent.is_connected() {
             self.backoff.reset();
         }
         if self.agent.close_reason().is_some() && self.channel.is_open() {
             self.channel_closed().await;
+        }
+        if !self.controllers.is_empty() {
+            let now = Instant::now();
+            controllers::settle(&mut self.agent, &mut self.controllers, now);
+            // Fail mode standalone: NORMAL only while no controller at all is connected.
+            if self.standalone && self.available {
+                if self.controllers.any_connected() {
+                    self.agent.fail_closed(now);
+                } else if !self.agent.is_connected() {
+                    self.agent.fail_open(now);
+                }
+            }
         }
     }
 
@@ -295,7 +336,7 @@ impl LocalSwitch {
         pump.finish(&reason, self.agent.output()).await;
         let reason = reason.to_string();
         self.agent.restart(Instant::now());
-        if self.controller.is_some() && self.standalone {
+        if self.controller.is_some() && self.standalone && !self.controllers.any_connected() {
             self.agent.fail_open(Instant::now());
         }
         let retry_at = match again {
@@ -343,6 +384,7 @@ impl LocalSwitch {
         if !self.available {
             return;
         }
+        self.controllers.command(again);
         // ofp sees a forwarded switch through the observer, and the others directly.
         if self.controller.is_some() != self.observer.is_some() {
             self.observer = self
@@ -401,9 +443,10 @@ impl LocalSwitch {
                     let table = &mut *self.agent.switch.backend;
                     sync_injector(self.injector.as_mut(), ports, table).await;
                 }
-                if let Some(o) = self.observer.as_mut() {
-                    for c in changes {
-                        o.port_status(Some(c));
+                for (reason, desc) in changes {
+                    self.controllers.port_status(reason, &desc);
+                    if let Some(o) = self.observer.as_mut() {
+                        o.port_status(Some((reason, desc)));
                     }
                 }
             }
@@ -509,8 +552,10 @@ pub(crate) fn unavailable(cfg: &SwitchConfig, kernel: &Option<String>) -> Option
     if let Some(k) = kernel {
         return Some(k.clone());
     }
-    if let Some(f) = &cfg.forward_to {
-        return remote::controller_addr(&f.host_port()).err();
+    for f in cfg.forward_to.iter().chain(&cfg.also_forward_to) {
+        if let Err(e) = remote::controller_addr(&f.host_port()) {
+            return Some(e);
+        }
     }
     None
 }
@@ -683,39 +728,50 @@ async fn sampled(
 
 /// Sampled packets to packet-ins: `first`, then what else the reader has queued (at
 /// most [`SAMPLE_DRAIN`], and while the output is short), so that the packet-ins of a
-/// burst leave in one write, not one write each.
+/// burst leave in one write, not one write each. The samples taken, if `keep` (for the
+/// switch's other controllers).
 fn take_samples(
     a: &mut Agent,
     samples: &mut Option<broadcast::Receiver<Arc<Sample>>>,
     first: Result<Arc<Sample>, broadcast::error::RecvError>,
-) {
+    keep: bool,
+) -> Vec<Arc<Sample>> {
     use broadcast::error::{RecvError, TryRecvError};
+    let mut taken = Vec::new();
     let mut r = first;
     for _ in 0..SAMPLE_DRAIN {
         match r {
-            Ok(s) => a.packet_in(SampledPacket {
-                ifindex16: s.ifindex,
-                group: s.group,
-                total_len: s.orig_size,
-                data: &s.data,
-            }),
+            Ok(s) => {
+                a.packet_in(SampledPacket {
+                    ifindex16: s.ifindex,
+                    group: s.group,
+                    total_len: s.orig_size,
+                    data: &s.data,
+                });
+                if keep {
+                    taken.push(s);
+                }
+            }
             Err(RecvError::Lagged(n)) => a.packet_ins.backlog += n,
             Err(RecvError::Closed) => {
                 *samples = None;
-                return;
+                return taken;
             }
         }
-        let Some(rx) = samples.as_mut() else { return };
+        let Some(rx) = samples.as_mut() else {
+            return taken;
+        };
         if a.output().len() >= SAMPLE_DRAIN_BYTES {
-            return;
+            return taken;
         }
         r = match rx.try_recv() {
             Ok(s) => Ok(s),
             Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
             Err(TryRecvError::Closed) => Err(RecvError::Closed),
-            Err(TryRecvError::Empty) => return,
+            Err(TryRecvError::Empty) => return taken,
         };
     }
+    taken
 }
 
 async fn wake(w: Option<observer::Waiter<'_>>) -> observer::Wake {

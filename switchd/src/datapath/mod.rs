@@ -26,6 +26,7 @@
 pub(crate) mod agent;
 mod channel;
 pub mod configured;
+mod controllers;
 pub mod flowtable;
 pub(crate) mod groups;
 pub(crate) mod inject;
@@ -34,7 +35,9 @@ mod local;
 pub(crate) mod observer;
 pub(crate) mod packetout;
 mod portstats;
+pub(crate) mod refusals;
 pub(crate) mod remote;
+pub(crate) mod roles;
 mod switch;
 
 use std::collections::BTreeMap;

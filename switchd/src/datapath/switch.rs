@@ -9,6 +9,8 @@ use ofproto::v13;
 
 use super::flowtable::FlowTable;
 use super::groups::GroupTable;
+use super::refusals::Refusals;
+use super::roles::Shared;
 use tc_datapath::{Backend, PortMap};
 
 /// Flow tables per local switch (TC chains 0..N_TABLES).
@@ -52,6 +54,10 @@ pub(crate) struct Switch {
     /// The near end of the injection pair that output:TABLE and LOCAL are sent on
     /// (`None`: they are refused).
     pub(crate) inject: Option<u32>,
+    /// What the switch's controllers share: generation_id, master, removed flows.
+    pub(crate) roles: Shared,
+    /// What the switch refused its controllers, for `switchctl` (`refusals.rs`).
+    pub(crate) refusals: Refusals,
 }
 
 impl std::fmt::Debug for Switch {
@@ -72,6 +78,8 @@ impl Switch {
             ports: BTreeMap::new(),
             frames: None,
             inject: None,
+            roles: Shared::default(),
+            refusals: Refusals::default(),
         }
     }
 

@@ -21,7 +21,8 @@
 //! - `ctlproto.rs`: the control protocol, shared with switchctl;
 //! - `endpoint.rs` (and `endpoint/`): one end of an OpenFlow connection and its socket pump,
 //!   used by `ofp` and `datapath`;
-//! - `log.rs`: logging, OpenBSD style.
+//! - `log.rs`: logging, OpenBSD style;
+//! - `tls.rs`: TLS on OpenFlow channels (rustls), the certificates the parent hands down.
 //!
 //! `pub` here is what switchctl, the tests and the examples use; the rest is `pub(crate)`.
 
@@ -40,3 +41,4 @@ pub mod parent;
 pub(crate) mod privsep;
 pub mod run;
 pub(crate) mod title;
+pub mod tls;

@@ -389,6 +389,11 @@ pub enum Msg {
     SetupDone,
     /// parent -> children: the configuration after a reload.
     Config(RuntimeConfig),
+    /// parent -> ofp, datapath: the certificates of their TLS channels (`tls.rs`), at setup
+    /// and after each reload; `None`: none configured.
+    Tls {
+        material: Option<crate::tls::Material>,
+    },
     /// parent -> children: the new log verbosity.
     Verbose {
         verbose: u8,
@@ -507,6 +512,7 @@ impl Msg {
             Msg::PacketSocket => "packet_socket",
             Msg::SetupDone => "setup_done",
             Msg::Config(_) => "config",
+            Msg::Tls { .. } => "tls",
             Msg::Verbose { .. } => "verbose",
             Msg::ReloadRequest { .. } => "reload_request",
             Msg::ReloadResult { .. } => "reload_result",
@@ -593,6 +599,7 @@ mod tests {
                 forward_to: Some(conf::ForwardTo {
                     host: "127.0.0.1".into(),
                     port: 6653,
+                    tls: false,
                 }),
                 ..a.clone()
             },

@@ -111,6 +111,8 @@ pub struct Config {
     /// `metrics listen on ADDRESS port N`: where the Prometheus endpoint listens; `None`
     /// (the default) serves no metrics.
     pub metrics: Option<std::net::SocketAddr>,
+    /// The `tls` statements: where the certificates of TLS channels are.
+    pub tls: Tls,
 }
 
 impl Default for Config {
@@ -126,15 +128,18 @@ impl Default for Config {
             echo_interval: DEFAULT_ECHO_INTERVAL,
             switches: Vec::new(),
             metrics: None,
+            tls: Tls::default(),
         }
     }
 }
 
-/// One `listen on ADDRESS port PORT`.
+/// One `listen on ADDRESS [tls] port PORT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Listen {
     pub addr: IpAddr,
     pub port: u16,
+    /// Switches connect over TLS and must present a certificate the switch CA signed.
+    pub tls: bool,
 }
 
 impl Default for Listen {
@@ -144,6 +149,7 @@ impl Default for Listen {
         Listen {
             addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: DEFAULT_PORT,
+            tls: false,
         }
     }
 }
@@ -299,12 +305,16 @@ impl PartialEq for Flow {
 
 impl Eq for Flow {}
 
-/// `forward to tcp:HOST:PORT`.
+/// `forward to tcp:HOST:PORT` or `forward to tls:HOST:PORT`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ForwardTo {
     /// A host name, IPv4 address or IPv6 address (without the brackets).
     pub host: String,
     pub port: u16,
+    /// `tls:`: the switch certificate is presented and the controller's checked against
+    /// the controller CA.
+    #[serde(default)]
+    pub tls: bool,
 }
 
 impl ForwardTo {
@@ -316,4 +326,51 @@ impl ForwardTo {
             format!("{}:{}", self.host, self.port)
         }
     }
+}
+
+/// The default of `tls pki`: where Debian's `ovs-pki` keeps its certificate authorities.
+pub const DEFAULT_PKI: &str = "/var/lib/openvswitch/pki";
+
+/// The `tls` statements. The directory is laid out as `ovs-pki init` makes it:
+/// `switchca/cacert.pem` signs the switches, `controllerca/cacert.pem` the controllers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    /// `tls pki DIRECTORY`.
+    pub pki: PathBuf,
+    /// `tls controller certificate FILE key FILE`: what switchd presents to switches on
+    /// a `listen on ... tls`.
+    pub controller: Option<KeyPair>,
+    /// `tls switch certificate FILE key FILE`: what a local switch presents to a
+    /// `forward to tls:` controller.
+    pub switch: Option<KeyPair>,
+}
+
+impl Default for Tls {
+    fn default() -> Self {
+        Tls {
+            pki: PathBuf::from(DEFAULT_PKI),
+            controller: None,
+            switch: None,
+        }
+    }
+}
+
+impl Tls {
+    /// The CA certificate that signs switches' certificates.
+    pub fn switch_ca(&self) -> PathBuf {
+        self.pki.join("switchca/cacert.pem")
+    }
+
+    /// The CA certificate that signs controllers' certificates.
+    pub fn controller_ca(&self) -> PathBuf {
+        self.pki.join("controllerca/cacert.pem")
+    }
+}
+
+/// A certificate (PEM, the chain) and its private key (PEM); relative paths are taken
+/// from the `tls pki` directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPair {
+    pub certificate: PathBuf,
+    pub key: PathBuf,
 }

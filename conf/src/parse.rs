@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::error::{ConfError, Errors};
 use crate::lex::{is_macro_name, Lexer, Tok, Token};
 use crate::{
-    lowest_unused, Config, FailMode, Flow, ForwardTo, Listen, Port, Switch, TableMiss,
+    lowest_unused, Config, FailMode, Flow, ForwardTo, KeyPair, Listen, Port, Switch, TableMiss,
     PORT_NUMBER_MAX,
 };
 
@@ -22,6 +22,7 @@ use crate::{
 const KEYWORDS: &[&str] = &[
     "bridge",
     "cache",
+    "certificate",
     "chroot",
     "controller",
     "datapath-id",
@@ -32,11 +33,13 @@ const KEYWORDS: &[&str] = &[
     "forward",
     "group",
     "include",
+    "key",
     "listen",
     "metrics",
     "normal",
     "number",
     "on",
+    "pki",
     "port",
     "secure",
     "socket",
@@ -45,6 +48,7 @@ const KEYWORDS: &[&str] = &[
     "table-miss",
     "take",
     "timeout",
+    "tls",
     "to",
     "user",
 ];
@@ -60,6 +64,7 @@ const GLOBAL_KEYWORDS: &[&str] = &[
     "cache",
     "echo-interval",
     "switch",
+    "tls",
 ];
 
 const SWITCH_KEYWORDS: &[&str] = &[
@@ -125,8 +130,11 @@ pub(crate) fn parse(
         dpids: HashMap::new(),
         bridges: HashMap::new(),
         port_owner: HashMap::new(),
+        tls_listen: None,
+        tls_forward: None,
     };
     p.grammar();
+    p.check_tls();
     if p.cfg.listen.is_empty() {
         p.cfg.listen.push(Listen::default());
     }
@@ -148,6 +156,9 @@ struct Parser {
     dpids: HashMap<u64, String>,
     bridges: HashMap<String, String>,
     port_owner: HashMap<String, String>,
+    /// The first `listen on ... tls` and `forward to tls:`, for the checks at the end.
+    tls_listen: Option<Loc>,
+    tls_forward: Option<Loc>,
 }
 
 /// A switch block being read, with where each local-only statement was.
@@ -259,14 +270,15 @@ fn is_hostname(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
-/// `tcp:HOST:PORT`, HOST a name, an IPv4 address or a bracketed IPv6 address.
+/// `tcp:HOST:PORT` or `tls:HOST:PORT`, HOST a name, an IPv4 address or a bracketed IPv6
+/// address.
 fn parse_forward(s: &str) -> Result<ForwardTo, String> {
-    let syntax = || format!("forward to: expected tcp:HOST:PORT, got \"{s}\"");
+    let syntax = || format!("forward to: expected tcp:HOST:PORT or tls:HOST:PORT, got \"{s}\"");
     let (scheme, rest) = s.split_once(':').ok_or_else(syntax)?;
-    if scheme != "tcp" {
+    if scheme != "tcp" && scheme != "tls" {
         if !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphabetic()) {
             return Err(format!(
-                "forward to: unsupported scheme \"{scheme}\" (only tcp is supported)"
+                "forward to: unsupported scheme \"{scheme}\" (tcp and tls are supported)"
             ));
         }
         return Err(syntax());
@@ -309,6 +321,7 @@ fn parse_forward(s: &str) -> Result<ForwardTo, String> {
     Ok(ForwardTo {
         host: host.to_string(),
         port: n as u16,
+        tls: scheme == "tls",
     })
 }
 
@@ -535,6 +548,7 @@ impl Parser {
                         .global_number(&t, "echo-interval")
                         .map(|n| self.cfg.echo_interval = n),
                     "switch" => self.switch(&t),
+                    "tls" => self.tls(&t),
                     w if SWITCH_KEYWORDS.contains(&w) => {
                         self.error_tok(&t, format!("\"{w}\" is only valid in a switch block"));
                         Err(Skip)
@@ -595,14 +609,23 @@ impl Parser {
             );
             return Err(Skip);
         };
+        let tls = self.optional_keyword("tls");
         let port = if self.optional_keyword("port") {
             self.number("port", 1, 65535)? as u16
         } else {
             crate::DEFAULT_PORT
         };
         self.end_of_statement(false)?;
-        let l = Listen { addr, port };
-        if self.cfg.listen.contains(&l) {
+        let l = Listen { addr, port, tls };
+        if tls && self.tls_listen.is_none() {
+            self.tls_listen = Some(Loc::of(kw));
+        }
+        if self
+            .cfg
+            .listen
+            .iter()
+            .any(|o| (o.addr, o.port) == (addr, port))
+        {
             self.error_tok(kw, format!("duplicate listen on {addr} port {port}"));
             return Ok(());
         }
@@ -633,6 +656,64 @@ impl Parser {
         }
         self.cfg.metrics = Some(std::net::SocketAddr::new(addr, port));
         Ok(())
+    }
+
+    /// `tls pki DIRECTORY`, `tls controller certificate FILE key FILE`, `tls switch
+    /// certificate FILE key FILE`.
+    fn tls(&mut self, kw: &Token) -> PResult<()> {
+        if self.optional_keyword("pki") {
+            let (dir, t) = self.nonempty("a directory")?;
+            self.end_of_statement(false)?;
+            self.set_once("tls pki", kw);
+            if !dir.starts_with('/') {
+                self.error_tok(&t, format!("tls pki \"{dir}\" is not absolute"));
+            }
+            self.cfg.tls.pki = PathBuf::from(dir);
+            return Ok(());
+        }
+        let (who, what) = match self.choice(
+            "pki, controller or switch",
+            &[("controller", true), ("switch", false)],
+        )? {
+            true => ("controller", "tls controller"),
+            false => ("switch", "tls switch"),
+        };
+        self.keyword("certificate")?;
+        let (certificate, _) = self.nonempty("a certificate file")?;
+        self.keyword("key")?;
+        let (key, _) = self.nonempty("a key file")?;
+        self.end_of_statement(false)?;
+        self.set_once(what, kw);
+        let kp = Some(KeyPair {
+            certificate: PathBuf::from(certificate),
+            key: PathBuf::from(key),
+        });
+        if who == "controller" {
+            self.cfg.tls.controller = kp;
+        } else {
+            self.cfg.tls.switch = kp;
+        }
+        Ok(())
+    }
+
+    /// TLS channels need the certificate switchd presents on them.
+    fn check_tls(&mut self) {
+        if let Some(at) = self.tls_listen.clone() {
+            if self.cfg.tls.controller.is_none() {
+                self.error(
+                    &at,
+                    "listen on ... tls needs \"tls controller certificate FILE key FILE\"".into(),
+                );
+            }
+        }
+        if let Some(at) = self.tls_forward.clone() {
+            if self.cfg.tls.switch.is_none() {
+                self.error(
+                    &at,
+                    "forward to tls: needs \"tls switch certificate FILE key FILE\"".into(),
+                );
+            }
+        }
     }
 
     fn set_once(&mut self, what: &'static str, t: &Token) {
@@ -946,6 +1027,9 @@ impl Parser {
         };
         self.end_of_statement(true)?;
         b.local_only.push(("forward to", Loc::of(kw)));
+        if f.tls && self.tls_forward.is_none() {
+            self.tls_forward = Some(Loc::of(kw));
+        }
         // Repeated: one more controller of the switch (6.3.6), each address once.
         let first = b.sw.forward_to.iter();
         if first.chain(&b.sw.also_forward_to).any(|o| *o == f) {
@@ -1044,7 +1128,8 @@ mod tests {
             .map_err(|_| ())
             .unwrap();
         assert_eq!((f.host.as_str(), f.port), ("ctl.example.org", 6633));
-        assert!(parse_forward("tls:h:1").is_err());
+        assert!(parse_forward("tls:h:1").is_ok_and(|f| f.tls));
+        assert!(parse_forward("ssl:h:1").is_err());
         assert!(parse_forward("tcp:h").is_err());
         assert!(parse_forward("tcp:h:").is_err());
         assert!(parse_forward("tcp:[::1]").is_err());

@@ -44,14 +44,16 @@ impl Display for FailMode {
 /// `tcp:HOST:PORT`, an IPv6 host in brackets.
 impl Display for ForwardTo {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(f, "tcp:{}", self.host_port())
+        let scheme = if self.tls { "tls" } else { "tcp" };
+        write!(f, "{scheme}:{}", self.host_port())
     }
 }
 
 impl Display for Config {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         for l in &self.listen {
-            writeln!(f, "listen on {} port {}", l.addr, l.port)?;
+            let tls = if l.tls { " tls" } else { "" };
+            writeln!(f, "listen on {}{tls} port {}", l.addr, l.port)?;
         }
         write!(f, "socket {}", Quoted(&self.socket.to_string_lossy()))?;
         if let Some(g) = &self.socket_group {
@@ -65,6 +67,22 @@ impl Display for Config {
         writeln!(f, "echo-interval {}", self.echo_interval)?;
         if let Some(m) = self.metrics {
             writeln!(f, "metrics listen on {} port {}", m.ip(), m.port())?;
+        // Shown once TLS is in use (or the directory is not the default).
+        if self.tls != crate::Tls::default() {
+            writeln!(f, "tls pki {}", Quoted(&self.tls.pki.to_string_lossy()))?;
+        }
+        for (who, kp) in [
+            ("controller", &self.tls.controller),
+            ("switch", &self.tls.switch),
+        ] {
+            if let Some(kp) = kp {
+                writeln!(
+                    f,
+                    "tls {who} certificate {} key {}",
+                    Quoted(&kp.certificate.to_string_lossy()),
+                    Quoted(&kp.key.to_string_lossy())
+                )?;
+            }
         }
         for s in &self.switches {
             writeln!(f)?;

@@ -4,7 +4,10 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use conf::{Config, FailMode, Flow, ForwardTo, Listen, Port, Switch, TableMiss, PORT_NUMBER_MAX};
+use conf::{
+    Config, FailMode, Flow, ForwardTo, KeyPair, Listen, Port, Switch, TableMiss, Tls,
+    PORT_NUMBER_MAX,
+};
 use proptest::prelude::*;
 
 /// Any characters a quoted string can hold: everything but a newline, quotes and
@@ -23,11 +26,11 @@ fn abs_path() -> impl Strategy<Value = PathBuf> {
 }
 
 fn listens() -> impl Strategy<Value = Vec<Listen>> {
-    proptest::collection::vec((any::<IpAddr>(), 1..=u16::MAX), 1..4).prop_map(|v| {
+    proptest::collection::vec((any::<IpAddr>(), 1..=u16::MAX, any::<bool>()), 1..4).prop_map(|v| {
         let mut seen = BTreeSet::new();
         v.into_iter()
-            .filter(|l| seen.insert(*l))
-            .map(|(addr, port)| Listen { addr, port })
+            .filter(|(addr, port, _)| seen.insert((*addr, *port)))
+            .map(|(addr, port, tls)| Listen { addr, port, tls })
             .collect()
     })
 }
@@ -38,7 +41,7 @@ fn forward_to() -> impl Strategy<Value = ForwardTo> {
         any::<std::net::Ipv6Addr>().prop_map(|a| a.to_string()),
         "[a-z0-9][a-z0-9._-]{0,20}",
     ];
-    (host, 1..=u16::MAX).prop_map(|(host, port)| ForwardTo { host, port })
+    (host, 1..=u16::MAX, any::<bool>()).prop_map(|(host, port, tls)| ForwardTo { host, port, tls })
 }
 
 fn table_miss() -> impl Strategy<Value = TableMiss> {
@@ -156,6 +159,17 @@ fn config() -> impl Strategy<Value = Config> {
                     echo_interval: echo,
                     switches,
                     metrics: None,
+                    tls: Tls {
+                        pki: PathBuf::from("/var/lib/openvswitch/pki"),
+                        controller: Some(KeyPair {
+                            certificate: PathBuf::from("ctl-cert.pem"),
+                            key: PathBuf::from("/etc/switchd/ctl privkey.pem"),
+                        }),
+                        switch: Some(KeyPair {
+                            certificate: PathBuf::from("sc-cert.pem"),
+                            key: PathBuf::from("sc-privkey.pem"),
+                        }),
+                    },
                 }
             },
         )

@@ -80,6 +80,17 @@ pub struct OvsRigBuilder {
     protocol: String,
     datapath_id: Option<u64>,
     daemon: DaemonBuilder,
+    ssl: Option<OvsSsl>,
+}
+
+/// The bridge's TLS settings (`ovs-vsctl set-ssl PRIVKEY CERT CACERT`) and the port of
+/// switchd's `listen on ... tls` it connects to as `ssl:127.0.0.1:PORT`.
+#[derive(Debug, Clone)]
+pub struct OvsSsl {
+    pub privkey: String,
+    pub cert: String,
+    pub cacert: String,
+    pub port: u16,
 }
 
 impl Default for OvsRigBuilder {
@@ -89,6 +100,7 @@ impl Default for OvsRigBuilder {
             protocol: "OpenFlow13".to_string(),
             datapath_id: None,
             daemon: Daemon::builder().verbose(),
+            ssl: None,
         }
     }
 }
@@ -119,6 +131,12 @@ impl OvsRigBuilder {
         self
     }
 
+    /// Connect over TLS instead (`set-ssl`, `set-controller ssl:127.0.0.1:PORT`).
+    pub fn ssl(mut self, ssl: OvsSsl) -> OvsRigBuilder {
+        self.ssl = Some(ssl);
+        self
+    }
+
     pub fn start(self) -> Result<OvsRig, RigError> {
         let daemon = self.daemon.start()?;
         let port = daemon.port();
@@ -138,7 +156,14 @@ impl OvsRigBuilder {
         let mut args = vec!["set", "bridge", &br];
         args.extend(settings.iter().map(String::as_str));
         ovs.vsctl(&args)?;
-        ovs.vsctl(&["set-controller", &br, &format!("tcp:127.0.0.1:{port}")])?;
+        let target = match &self.ssl {
+            Some(ssl) => {
+                ovs.vsctl(&["set-ssl", &ssl.privkey, &ssl.cert, &ssl.cacert])?;
+                format!("ssl:127.0.0.1:{}", ssl.port)
+            }
+            None => format!("tcp:127.0.0.1:{port}"),
+        };
+        ovs.vsctl(&["set-controller", &br, &target])?;
         // Reconnect quickly after switchd restarts; no in-band hidden flows.
         ovs.vsctl(&[
             "set",

@@ -118,6 +118,10 @@ pub(crate) fn setup(role: Role, keep: &[Capability]) -> Setup {
             Msg::PacketSocket if role == Role::Datapath => {
                 setup.packet_socket = Some(one(&mut fds, "packet_socket"))
             }
+            Msg::Tls { material } => match crate::tls::side_of(role) {
+                Some(side) => crate::tls::install(side, material.as_ref()),
+                None => msg::unexpected(Role::Parent, &Msg::Tls { material }),
+            },
             Msg::SetupDone => break,
             other => msg::unexpected(Role::Parent, &other),
         }

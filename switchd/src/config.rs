@@ -34,7 +34,16 @@ pub(crate) fn load(
     Ok(config)
 }
 
-/// The name of a listener everywhere (logs, IPC, switchctl): `addr:port`, `[v6]:port`.
+/// The name of a listener everywhere (logs, IPC, switchctl): `addr:port`, `[v6]:port`,
+/// after `tls:` for a TLS listener.
 pub(crate) fn listen_name(l: &Listen) -> String {
-    SocketAddr::new(l.addr, l.port).to_string()
+    let a = SocketAddr::new(l.addr, l.port);
+    if l.tls {
+        format!("{TLS_PREFIX}{a}")
+    } else {
+        a.to_string()
+    }
 }
+
+/// What a TLS listener's name starts with.
+pub(crate) const TLS_PREFIX: &str = "tls:";

@@ -23,6 +23,7 @@
 //!   used by `ofp` and `datapath`;
 //! - `log.rs`: logging, OpenBSD style;
 //! - `metrics.rs` (and `metrics/`): the Prometheus endpoint control serves.
+//! - `tls.rs`: TLS on OpenFlow channels (rustls), the certificates the parent hands down.
 //!
 //! `pub` here is what switchctl, the tests and the examples use; the rest is `pub(crate)`.
 
@@ -42,3 +43,4 @@ pub mod parent;
 pub(crate) mod privsep;
 pub mod run;
 pub(crate) mod title;
+pub mod tls;

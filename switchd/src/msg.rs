@@ -394,6 +394,11 @@ pub enum Msg {
     SetupDone,
     /// parent -> children: the configuration after a reload.
     Config(RuntimeConfig),
+    /// parent -> ofp, datapath: the certificates of their TLS channels (`tls.rs`), at setup
+    /// and after each reload; `None`: none configured.
+    Tls {
+        material: Option<crate::tls::Material>,
+    },
     /// parent -> children: the new log verbosity.
     Verbose {
         verbose: u8,
@@ -544,6 +549,7 @@ impl Msg {
             Msg::PacketSocket => "packet_socket",
             Msg::SetupDone => "setup_done",
             Msg::Config(_) => "config",
+            Msg::Tls { .. } => "tls",
             Msg::Verbose { .. } => "verbose",
             Msg::ReloadRequest { .. } => "reload_request",
             Msg::ReloadResult { .. } => "reload_result",
@@ -637,6 +643,7 @@ mod tests {
                 forward_to: Some(conf::ForwardTo {
                     host: "127.0.0.1".into(),
                     port: 6653,
+                    tls: false,
                 }),
                 ..a.clone()
             },

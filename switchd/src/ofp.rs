@@ -112,6 +112,7 @@ async fn dispatch_parent(state: &Shared, peers: &Peers, m: Msg, mut fds: Vec<Own
         }
         Msg::Barrier { id } => peers.send(Role::Parent, &Msg::BarrierAck { id }).await,
         Msg::Verbose { verbose } => log::set_verbose(verbose),
+        Msg::Tls { material } => crate::tls::install(crate::tls::Side::Server, material.as_ref()),
         Msg::Config(c) => {
             tracing::debug!("new configuration: {c:?}");
             let cfg = session_config(&c);
@@ -361,16 +362,43 @@ async fn session(
     stream: tokio::net::TcpStream,
 ) {
     let _ = stream.set_nodelay(true);
-    conn::run(
-        state,
+    let stream = if listener.starts_with(crate::config::TLS_PREFIX) {
+        match crate::tls::accept(stream) {
+            Ok(mut t) => match t.handshake().await {
+                Ok(()) => t.into(),
+                Err(why) => return tls_refused(&state, &peers, &listener, &peer, id, why).await,
+            },
+            Err(why) => return tls_refused(&state, &peers, &listener, &peer, id, why).await,
+        }
+    } else {
+        stream.into()
+    };
+    conn::run(state, peers, listener, peer, id, stream, conn::Local::No).await
+}
+
+/// A TLS handshake that failed: logged with the peer and why, and only this connection
+/// is gone.
+async fn tls_refused(
+    state: &Shared,
+    peers: &Peers,
+    listener: &str,
+    peer: &str,
+    id: u64,
+    why: String,
+) {
+    tracing::warn!("connection from {peer} on {listener} refused: TLS handshake: {why}");
+    if let Some(l) = lock(state).listeners.get_mut(listener) {
+        l.conns.remove(&id);
+    }
+    event(
         peers,
-        listener,
-        peer,
-        id,
-        stream.into(),
-        conn::Local::No,
+        EventKind::ConnectionClosed {
+            listener: listener.to_string(),
+            peer: peer.to_string(),
+            reason: format!("TLS handshake: {why}"),
+        },
     )
-    .await
+    .await;
 }
 
 /// How long `show flows` waits for a switch's flow-stats reply.

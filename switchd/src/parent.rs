@@ -47,6 +47,11 @@ pub fn main(args: Args) -> ! {
         }
     };
     if args.noaction {
+        // The certificates are part of the configuration: they are read and checked too.
+        if let Err(e) = crate::tls::read_all(&config) {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
         if args.verbose > 0 {
             print!("{config}");
         }
@@ -99,6 +104,10 @@ fn parent(mut args: Args, config: Config) -> ! {
             Err(e) => fatalx!("listen on {}: {e}", listen_name(l)),
         }
     }
+    let tls = match crate::tls::read_all(&config) {
+        Ok(t) => t,
+        Err(e) => fatalx!("{e}"),
+    };
     let control_socket = match open_control_socket(&config.socket, config.socket_group.as_deref()) {
         Ok(fd) => fd,
         Err(e) => fatalx!("control socket {}: {e}", config.socket.display()),
@@ -168,6 +177,7 @@ fn parent(mut args: Args, config: Config) -> ! {
         &config.socket,
         control_socket,
         packet_socket,
+        tls,
     );
     let setup = setup.and_then(|()| crate::metrics::send_socket(&children, metrics_socket));
     if let Err(e) = setup {
@@ -372,6 +382,7 @@ fn send_setup(
     socket_path: &Path,
     control_socket: OwnedFd,
     packet_socket: Option<OwnedFd>,
+    tls: Vec<(Role, Option<crate::tls::Material>)>,
 ) -> Result<(), ipc::IpcError> {
     let chan = |role: Role| {
         children
@@ -415,6 +426,9 @@ fn send_setup(
     }
     if let Some(fd) = &packet_socket {
         ipc::send_blocking(chan(Role::Datapath), &Msg::PacketSocket, &[fd.as_raw_fd()])?;
+    }
+    for (role, material) in tls {
+        ipc::send_blocking(chan(role), &Msg::Tls { material }, &[])?;
     }
     for role in Role::CHILDREN {
         ipc::send_blocking(chan(role), &Msg::SetupDone, &[])?;
@@ -645,9 +659,15 @@ impl Parent {
                 }
             }
         }
+        let tls = crate::tls::read_all(&new).map_err(|e| errors.push(format!("{file}: {e}")));
         if !errors.is_empty() {
             // The sockets opened so far close when `opened` drops.
             return Err(self.reject(errors).await);
+        }
+        // New certificates for new connections (before a new listener can take one); the
+        // established connections keep theirs.
+        for (role, material) in tls.unwrap_or_default() {
+            self.send(role, &Msg::Tls { material }).await;
         }
         for (name, fd) in &opened {
             tracing::info!("listening on {name}");

@@ -10,6 +10,9 @@ use bytes::Bytes;
 use ofproto::header::{Header, OFP13_VERSION};
 use ofproto::v13::{self, msg_type as t, FlowModView, Message as M, PacketInView};
 
+use std::sync::Arc;
+
+use super::tls::Conn;
 use super::wire;
 
 /// What the switches send once they are ready.
@@ -36,7 +39,7 @@ pub(crate) enum SwState {
 pub struct Switch {
     pub dpid: u64,
     pub index: u32,
-    stream: TcpStream,
+    stream: Conn,
     pub state: SwState,
     pub close_reason: Option<String>,
     inbuf: Vec<u8>,
@@ -73,7 +76,7 @@ fn src_mac(index: u32, mac: u32) -> [u8; 6] {
 }
 
 impl Switch {
-    fn new(stream: TcpStream, index: u32, dpid: u64, macs: u32, buffered: bool) -> Switch {
+    fn new(stream: Conn, index: u32, dpid: u64, macs: u32, buffered: bool) -> Switch {
         let mut out = Vec::with_capacity(64 * 1024);
         wire::hello(&mut out);
         Switch {
@@ -299,6 +302,18 @@ impl Switch {
     }
 
     fn do_write(&mut self) {
+        // TLS records of earlier writes first.
+        match self.stream.flush() {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                self.writable = false;
+                return;
+            }
+            Err(e) => {
+                self.close(format!("write: {e}"));
+                return;
+            }
+        }
         while self.out_pos < self.out.len() {
             match self.stream.write(&self.out[self.out_pos..]) {
                 Ok(n) => self.out_pos += n,
@@ -332,6 +347,8 @@ pub(crate) struct Engine {
     pub record: bool,
     pub latencies: Vec<u32>,
     events: Vec<libc::epoll_event>,
+    /// Connect over TLS with this configuration.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// PACKET_INs queued per switch per turn when flooding (about 64 KiB).
@@ -355,6 +372,7 @@ impl Engine {
             record: false,
             latencies: Vec::new(),
             events: vec![libc::epoll_event { events: 0, u64: 0 }; 256],
+            tls: None,
         })
     }
 
@@ -370,7 +388,9 @@ impl Engine {
     ) -> std::io::Result<()> {
         let stream = TcpStream::connect_timeout(&addr, timeout)?;
         stream.set_nodelay(true)?;
-        stream.set_nonblocking(true)?;
+        stream.set_read_timeout(Some(timeout))?;
+        let stream = Conn::new(stream, self.tls.as_ref())?;
+        stream.tcp().set_nonblocking(true)?;
         let mut ev = libc::epoll_event {
             events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
             u64: self.switches.len() as u64,
@@ -400,6 +420,7 @@ impl Engine {
                 && (s.readable
                     || (s.writable
                         && (s.out_pos < s.out.len()
+                            || s.stream.wants_write()
                             || (self.load == Load::Flood && s.state == SwState::Ready))))
         });
         let timeout = if busy { 0 } else { wait.as_millis() as i32 };
@@ -461,7 +482,7 @@ impl Engine {
                 },
                 _ => {}
             }
-            if s.writable && s.out_pos < s.out.len() {
+            if s.writable && (s.out_pos < s.out.len() || s.stream.wants_write()) {
                 s.do_write();
             }
         }

@@ -30,6 +30,7 @@
 //! - here: the options, the threads, the rounds and what is reported.
 
 pub(crate) mod engine;
+pub mod tls;
 pub mod wire;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -64,6 +65,8 @@ pub struct Options {
     pub dpid_base: u64,
     /// How long connecting and the handshake of all switches may take.
     pub connect_timeout: Duration,
+    /// Connect over TLS with these files.
+    pub tls: Option<tls::TlsFiles>,
 }
 
 impl Default for Options {
@@ -83,17 +86,20 @@ impl Default for Options {
             cpu_pids: Vec::new(),
             dpid_base: 1,
             connect_timeout: Duration::from_secs(30),
+            tls: None,
         }
     }
 }
 
 pub const USAGE: &str = "usage: ofbench [--host H] [--port P] [--switches N] [--macs M] \
 [--seconds S] [--rounds R] [--warmup W] [--mode throughput|latency] [--unbuffered] \
-[--threads T] [--dpid-base D] [--cpu-pid PID]... [--json]";
+[--threads T] [--dpid-base D] [--cpu-pid PID]... [--json] \
+[--tls-cert FILE --tls-key FILE --tls-ca FILE]";
 
 impl Options {
     pub fn parse(args: &[String]) -> Result<Options, String> {
         let mut o = Options::default();
+        let mut tls_files: (Option<String>, Option<String>, Option<String>) = (None, None, None);
         let mut it = args.iter();
         while let Some(a) = it.next() {
             let mut val = |name: &str| -> Result<String, String> {
@@ -118,6 +124,9 @@ impl Options {
                 "--buffered" => o.buffered = true,
                 "--unbuffered" => o.buffered = false,
                 "--json" => o.json = true,
+                "--tls-cert" => tls_files.0 = Some(val(a)?),
+                "--tls-key" => tls_files.1 = Some(val(a)?),
+                "--tls-ca" => tls_files.2 = Some(val(a)?),
                 "--mode" | "-m" => {
                     o.mode = match val(a)?.as_str() {
                         "throughput" => Mode::Throughput,
@@ -131,6 +140,11 @@ impl Options {
                 other => return Err(format!("unknown argument {other:?}")),
             }
         }
+        o.tls = match tls_files {
+            (Some(cert), Some(key), Some(ca)) => Some(tls::TlsFiles { cert, key, ca }),
+            (None, None, None) => None,
+            _ => return Err("--tls-cert, --tls-key and --tls-ca go together".into()),
+        };
         if o.switches == 0 || o.threads == 0 || o.macs == 0 {
             return Err("--switches, --threads and --macs must be at least 1".into());
         }
@@ -143,7 +157,7 @@ impl Options {
     /// One line saying what is measured.
     pub fn describe(&self) -> String {
         format!(
-            "ofbench: {} switches x {} MACs, {} mode, {} packet-ins, {} thread(s), {}:{}",
+            "ofbench: {} switches x {} MACs, {} mode, {} packet-ins, {} thread(s), {}{}:{}",
             self.switches,
             self.macs,
             match self.mode {
@@ -156,6 +170,7 @@ impl Options {
                 "unbuffered"
             },
             self.threads,
+            if self.tls.is_some() { "tls:" } else { "" },
             self.host,
             self.port
         )
@@ -338,6 +353,17 @@ fn worker(
             return ThreadResult { latencies: vec![] };
         }
     };
+    if let Some(f) = &opts.tls {
+        match tls::client_config(f) {
+            Ok(c) => e.tls = Some(c),
+            Err(err) => {
+                *ctl.problem.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(format!("TLS: {err}"));
+                ctl.closed.fetch_add(mine.len(), Ordering::Relaxed);
+                return ThreadResult { latencies: vec![] };
+            }
+        }
+    }
     for i in mine {
         let dpid = opts.dpid_base + u64::from(i);
         if let Err(err) = e.connect(
@@ -410,6 +436,9 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 /// Run a benchmark as `opts` say; progress lines (one per round) go to `progress`.
 pub fn run(opts: &Options, progress: &mut dyn FnMut(&str)) -> Result<Report, String> {
     let addr = opts.addr()?;
+    if let Some(f) = &opts.tls {
+        tls::client_config(f).map_err(|e| format!("TLS: {e}"))?;
+    }
     let n = opts.switches as usize;
     let threads = (opts.threads as usize).min(n);
     let ctl = Arc::new(Control {

@@ -7,10 +7,11 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::UnixStream;
 
 use crate::child::Peers;
 use crate::endpoint::pump::{Pump, Ready};
+use crate::endpoint::stream::Stream;
 use crate::msg::{Msg, Role};
 
 /// How long a local switch waits before offering the ofp process a new connection.
@@ -18,7 +19,7 @@ pub(crate) const RECONNECT: Duration = Duration::from_secs(1);
 
 /// A connection attempt to a remote controller under way.
 pub(crate) type Connecting =
-    std::pin::Pin<Box<dyn std::future::Future<Output = io::Result<TcpStream>> + Send>>;
+    std::pin::Pin<Box<dyn std::future::Future<Output = io::Result<Stream>> + Send>>;
 
 pub(crate) enum Channel {
     /// No connection; `Some`: (re)connect at that time, `None`: stay so.
@@ -56,7 +57,7 @@ pub(crate) enum Wake {
     /// Time to (re)connect.
     Retry,
     /// The connection attempt ended.
-    Connected(io::Result<TcpStream>),
+    Connected(io::Result<Stream>),
     /// The stream can be read or written.
     Io(io::Result<Ready>),
 }

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use tokio::net::TcpStream;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::agent::{Agent, AgentConfig, SampledPacket};
@@ -467,7 +466,8 @@ impl LocalSwitch {
                 self.channel = Channel::Idle { retry_at: None };
                 if let Some(addr) = self.controller {
                     tracing::debug!("local switch {name}: connecting to controller {addr}");
-                    self.channel = Channel::Connecting(Box::pin(remote::connect(addr)));
+                    let tls = self.cfg.forward_to.as_ref().is_some_and(|f| f.tls);
+                    self.channel = Channel::Connecting(Box::pin(remote::connect(addr, tls)));
                     return;
                 }
                 match offer(&self.peers, name, false).await {
@@ -494,7 +494,7 @@ impl LocalSwitch {
     }
 
     /// A connection attempt to the remote controller ended.
-    fn connected(&mut self, r: std::io::Result<TcpStream>) {
+    fn connected(&mut self, r: std::io::Result<crate::endpoint::stream::Stream>) {
         let name = &self.name;
         let addr = self.controller.map(|c| c.to_string()).unwrap_or_default();
         match r {
@@ -502,7 +502,7 @@ impl LocalSwitch {
                 tracing::info!("local switch {name}: connected to controller {addr}");
                 self.agent.restart(Instant::now());
                 let peer = remote::peer_name(s.peer_addr());
-                self.channel = Channel::Open(Pump::new(s.into(), peer));
+                self.channel = Channel::Open(Pump::new(s, peer));
             }
             Err(e) => {
                 let why = e.to_string();

@@ -165,6 +165,7 @@ pub(crate) async fn datapath(setup: Setup) -> i32 {
 async fn dispatch_parent(st: &mut State, peers: &Peers, m: Msg) {
     match m {
         Msg::Verbose { verbose } => log::set_verbose(verbose),
+        Msg::Tls { material } => crate::tls::install(crate::tls::Side::Client, material.as_ref()),
         Msg::Config(c) => {
             tracing::debug!("new configuration: {c:?}");
             apply_config(st, peers, c).await;

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use tokio::net::TcpStream;
 
+use crate::endpoint::stream::Stream;
+
 /// The first wait after a failed connection to a remote controller; it doubles up to
 /// [`BACKOFF_MAX`].
 pub(crate) const BACKOFF_MIN: Duration = Duration::from_secs(1);
@@ -36,8 +38,22 @@ pub(crate) fn controller_addr(forward_to: &str) -> Result<SocketAddr, String> {
     })
 }
 
-/// Connect to a remote controller, giving up after [`CONNECT_TIMEOUT`].
-pub(crate) async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+/// Connect to a remote controller, giving up after [`CONNECT_TIMEOUT`]; with `tls`
+/// (`forward to tls:`), through a TLS handshake (see `tls.rs`).
+pub(crate) async fn connect(addr: SocketAddr, tls: bool) -> io::Result<Stream> {
+    let s = connect_tcp(addr).await?;
+    if !tls {
+        return Ok(s.into());
+    }
+    let mut t = crate::tls::connect(s, &addr.ip().to_string())
+        .map_err(|e| io::Error::other(format!("TLS: {e}")))?;
+    t.handshake()
+        .await
+        .map_err(|e| io::Error::other(format!("TLS handshake: {e}")))?;
+    Ok(t.into())
+}
+
+async fn connect_tcp(addr: SocketAddr) -> io::Result<TcpStream> {
     let s = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
         Ok(r) => r?,
         Err(_) => {

@@ -58,6 +58,7 @@ impl Pump {
     /// output backs up) or written (if `write`: there is output). Cancel-safe: it only
     /// waits.
     pub(crate) async fn ready(&self, read: bool, write: bool) -> io::Result<Ready> {
+        let write = write || self.stream.wants_write();
         tokio::select! {
             r = self.stream.readable(), if read => r.map(|()| Ready::Read),
             r = self.stream.writable(), if write => r.map(|()| Ready::Write),

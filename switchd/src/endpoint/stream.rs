@@ -1,16 +1,26 @@
 //! The byte stream an OpenFlow connection runs on: TCP (a switch on the network, a remote
-//! controller) or a Unix stream (the socketpair between the datapath and ofp processes).
-//! One kind per variant; TLS would be a third, readable and writable as these are.
+//! controller), a Unix stream (the socketpair between the datapath and ofp processes), or
+//! TLS over TCP (`listen on ... tls`, `forward to tls:`; see `tls.rs`). One kind per
+//! variant.
 
 use std::io;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpStream, UnixStream};
 
+use crate::tls::TlsStream;
+
 #[derive(Debug)]
 pub(crate) enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    Tls(Box<TlsStream>),
+}
+
+impl From<TlsStream> for Stream {
+    fn from(s: TlsStream) -> Stream {
+        Stream::Tls(Box::new(s))
+    }
 }
 
 impl From<TcpStream> for Stream {
@@ -31,6 +41,7 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.readable().await,
             Stream::Unix(s) => s.readable().await,
+            Stream::Tls(s) => s.readable().await,
         }
     }
 
@@ -39,20 +50,41 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.writable().await,
             Stream::Unix(s) => s.writable().await,
+            Stream::Tls(s) => s.writable().await,
         }
     }
 
-    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+    pub(crate) fn try_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Stream::Tcp(s) => s.try_read(buf),
             Stream::Unix(s) => s.try_read(buf),
+            Stream::Tls(s) => s.try_read(buf),
         }
     }
 
-    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+    pub(crate) fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Stream::Tcp(s) => s.try_write(buf),
             Stream::Unix(s) => s.try_write(buf),
+            Stream::Tls(s) => s.try_write(buf),
+        }
+    }
+
+    /// The peer's address (TCP and TLS).
+    pub(crate) fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
+        match self {
+            Stream::Tcp(s) => s.peer_addr(),
+            Stream::Unix(_) => Err(io::Error::other("a Unix stream")),
+            Stream::Tls(s) => s.peer_addr(),
+        }
+    }
+
+    /// Whether the stream holds bytes of its own to write (TLS records), even when its
+    /// owner has no output.
+    pub(crate) fn wants_write(&self) -> bool {
+        match self {
+            Stream::Tcp(_) | Stream::Unix(_) => false,
+            Stream::Tls(s) => s.wants_write(),
         }
     }
 
@@ -60,6 +92,7 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.write_all(buf).await,
             Stream::Unix(s) => s.write_all(buf).await,
+            Stream::Tls(s) => s.write_all(buf).await,
         }
     }
 
@@ -67,6 +100,7 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.shutdown().await,
             Stream::Unix(s) => s.shutdown().await,
+            Stream::Tls(s) => s.shutdown().await,
         }
     }
 }

@@ -67,6 +67,7 @@ impl Display for Config {
         writeln!(f, "echo-interval {}", self.echo_interval)?;
         if let Some(m) = self.metrics {
             writeln!(f, "metrics listen on {} port {}", m.ip(), m.port())?;
+        }
         // Shown once TLS is in use (or the directory is not the default).
         if self.tls != crate::Tls::default() {
             writeln!(f, "tls pki {}", Quoted(&self.tls.pki.to_string_lossy()))?;

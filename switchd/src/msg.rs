@@ -517,6 +517,7 @@ pub enum Msg {
     ProcStats {
         id: u64,
         procs: Vec<crate::metrics::ProcStat>,
+    },
     /// datapath -> control: local switch `name` refused a message of a controller (a
     /// FLOW_MOD or GROUP_MOD, …): the ovs-ofctl `command` and its argument `flow` that
     /// send it, the `reason` with the OpenFlow error, and how many the switch has refused

@@ -99,7 +99,6 @@ impl TableKind {
             TableKind::Ports => "ports",
             TableKind::Macs => "macs",
             TableKind::Flows | TableKind::OvsFlows => "flows",
-            TableKind::Flows => "flows",
             TableKind::Refusals => "refusals",
         }
     }

@@ -652,6 +652,7 @@ mod tests {
                 also_forward_to: vec![conf::ForwardTo {
                     host: "127.0.0.2".into(),
                     port: 6653,
+                    tls: false,
                 }],
                 ..a.clone()
             },

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::net::TcpStream;
+use crate::endpoint::stream::Stream;
 
 use super::agent::{Agent, AgentConfig, SampledPacket, Switch};
 use super::channel::{self, sleep_until, Channel};
@@ -29,6 +29,8 @@ use tc_datapath::NormalOnly;
 /// One more controller of the switch.
 pub(crate) struct Extra {
     addr: SocketAddr,
+    /// `forward to tls:`.
+    tls: bool,
     agent: Agent,
     channel: Channel,
     backoff: remote::Backoff,
@@ -49,22 +51,24 @@ pub(crate) struct Controllers {
 }
 
 impl Controllers {
-    /// `addrs`: the later `forward to` addresses; `start`: connect at once.
+    /// `addrs`: the later `forward to` addresses (and whether over TLS); `start`: connect
+    /// at once.
     pub(crate) fn new(
         acfg: &AgentConfig,
-        addrs: &[SocketAddr],
+        addrs: &[(SocketAddr, bool)],
         now: Instant,
         start: bool,
     ) -> Controllers {
         let extras = addrs
             .iter()
             .enumerate()
-            .map(|(i, addr)| {
+            .map(|(i, &(addr, tls))| {
                 let sw = Switch::new(N_TABLES, Box::new(NormalOnly));
                 let mut agent = Agent::new(acfg.clone(), sw, now);
                 agent.set_conn(i as u32 + 1);
                 Extra {
-                    addr: *addr,
+                    addr,
+                    tls,
                     agent,
                     channel: Channel::Idle {
                         retry_at: start.then(tokio::time::Instant::now),
@@ -119,7 +123,7 @@ impl Controllers {
             Wake::Timeout => x.agent.handle_timeout(Instant::now()),
             Wake::Channel(channel::Wake::Retry) => {
                 tracing::debug!("local switch {name}: connecting to controller {}", x.addr);
-                x.channel = Channel::Connecting(Box::pin(remote::connect(x.addr)));
+                x.channel = Channel::Connecting(Box::pin(remote::connect(x.addr, x.tls)));
             }
             Wake::Channel(channel::Wake::Connected(r)) => x.connected(name, r),
             Wake::Channel(channel::Wake::Io(r)) => {
@@ -195,14 +199,14 @@ impl Controllers {
 }
 
 impl Extra {
-    fn connected(&mut self, name: &str, r: std::io::Result<TcpStream>) {
+    fn connected(&mut self, name: &str, r: std::io::Result<Stream>) {
         let addr = self.addr;
         match r {
             Ok(s) => {
                 tracing::info!("local switch {name}: connected to controller {addr}");
                 self.agent.restart(Instant::now());
                 let peer = remote::peer_name(s.peer_addr());
-                self.channel = Channel::Open(Pump::new(s.into(), peer));
+                self.channel = Channel::Open(Pump::new(s, peer));
             }
             Err(e) => {
                 let why = e.to_string();

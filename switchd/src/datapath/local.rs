@@ -189,10 +189,10 @@ impl LocalSwitch {
             .as_ref()
             .and_then(|f| remote::controller_addr(&f.host_port()).ok());
         let standalone = controller.is_some() && cfg.fail_mode == conf::FailMode::Standalone;
-        let more: Vec<SocketAddr> = cfg
+        let more: Vec<(SocketAddr, bool)> = cfg
             .also_forward_to
             .iter()
-            .filter_map(|f| remote::controller_addr(&f.host_port()).ok())
+            .filter_map(|f| Some((remote::controller_addr(&f.host_port()).ok()?, f.tls)))
             .collect();
         let controllers = Controllers::new(&acfg, &more, now, available && controller.is_some());
         a.switch.roles.fanout = !controllers.is_empty();

@@ -47,7 +47,12 @@ fn hello(a: &mut Agent, now: Instant) {
 /// The first connection (with the switch) and one more, both through the handshake.
 fn two(now: Instant) -> (Agent, Controllers) {
     let mut first = Agent::new(cfg(), Switch::new(4, Box::new(InMemory::default())), now);
-    let more = Controllers::new(&cfg(), &["127.0.0.1:6653".parse().unwrap()], now, false);
+    let more = Controllers::new(
+        &cfg(),
+        &[("127.0.0.1:6653".parse().unwrap(), false)],
+        now,
+        false,
+    );
     first.switch.roles.fanout = !more.is_empty();
     let mut more = more;
     hello(&mut first, now);

@@ -185,28 +185,74 @@ impl Sw {
         let log = |ovs: &Ovs| {
             std::fs::read_to_string(ovs.dir().join("ovs-vswitchd.log")).unwrap_or_default()
         };
+        // One transaction, and without waiting for ovs-vswitchd: in the VM its first
+        // datapath takes longer than ovs-vsctl waits. The controller's connection says
+        // the bridge is there, the ports' numbers that they are.
         let br = unique_name();
-        let r = ovs.vsctl(&[
-            "add-br",
-            &br,
-            "--",
-            "set",
-            "bridge",
-            &br,
-            "datapath_type=system",
-            "protocols=OpenFlow13",
-            "fail_mode=secure",
-        ]);
-        assert!(r.is_ok(), "OVS bridge: {r:?}\n{}", log(&ovs));
+        let target = format!("tcp:127.0.0.1:{port}");
+        let mut args: Vec<String> = ["--no-wait", "add-br", &br, "--", "set", "bridge", &br]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        args.extend(
+            [
+                "datapath_type=system",
+                "protocols=OpenFlow13",
+                "fail_mode=secure",
+            ]
+            .map(String::from),
+        );
         for (i, h) in lan.hosts.iter().enumerate() {
-            let r = ovs.add_port(&br, &h.port, i as u16 + 1);
-            assert!(r.is_ok(), "OVS port: {r:?}\n{}", log(&ovs));
+            args.extend(
+                [
+                    "--",
+                    "add-port",
+                    &br,
+                    &h.port,
+                    "--",
+                    "set",
+                    "interface",
+                    &h.port,
+                    &format!("ofport_request={}", i + 1),
+                ]
+                .map(String::from),
+            );
         }
-        ovs.vsctl(&["set-controller", &br, &format!("tcp:127.0.0.1:{port}")])
-            .expect("OVS controller");
-        ovs.vsctl(&["set", "controller", &br, "connection_mode=out-of-band"])
-            .expect("OVS controller settings");
+        args.extend(
+            [
+                "--",
+                "set-controller",
+                &br,
+                &target,
+                "--",
+                "set",
+                "controller",
+                &br,
+                "connection_mode=out-of-band",
+            ]
+            .map(String::from),
+        );
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = ovs.vsctl(&args);
+        assert!(r.is_ok(), "OVS bridge: {r:?}\n{}", log(&ovs));
         let c = Controller::accept(&l, || log(&ovs));
+        for (i, h) in lan.hosts.iter().enumerate() {
+            let want = (i + 1).to_string();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while ovs
+                .vsctl(&["--no-wait", "get", "interface", &h.port, "ofport"])
+                .map(|o| o.trim() != want)
+                .unwrap_or(true)
+            {
+                assert!(
+                    Instant::now() < deadline,
+                    "OVS port {} got no number\n{}",
+                    h.port,
+                    log(&ovs)
+                );
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
         Sw {
             name: "ovs",
             c,

@@ -202,7 +202,17 @@ impl Rig {
         let lan = Rig::lan();
         // Loaded on demand, as the distribution's init script does; built in elsewhere.
         let _ = regress::run_ok(&["modprobe", "openvswitch"]);
-        let ovs = Ovs::start().expect("start Open vSwitch");
+        // Ovs::start waits 10 s for each daemon's socket, which a cold VM can miss (the
+        // binaries come over the shared file system); a second start finds them cached.
+        let ovs = (0..3)
+            .find_map(|n| match Ovs::start() {
+                Ok(o) => Some(o),
+                Err(e) => {
+                    println!("Open vSwitch start {n}: {e}");
+                    None
+                }
+            })
+            .expect("start Open vSwitch");
         let br = unique_name();
         // --no-wait: the VM is slow, and ovs-vswitchd makes the bridge in its own time.
         let mut args = vec![

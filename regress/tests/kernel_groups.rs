@@ -3,7 +3,7 @@
 //!
 //! Four namespaced hosts on OpenFlow ports 1 to 4. The local switch is handed to a small
 //! controller of the test's own (`forward to`), which sends the GROUP_MODs and FLOW_MODs;
-//! the Open vSwitch bridge (userspace datapath, fail mode secure) gets the same text
+//! the Open vSwitch bridge (kernel datapath, openvswitch.ko, fail mode secure) gets the same text
 //! through `ovs-ofctl -O OpenFlow13 add-group` / `add-flow`. ofproto's `parse_group` reads
 //! the `ovs-ofctl add-group` syntax, so both are given the very same strings.
 //!
@@ -128,10 +128,21 @@ enum Sw {
         c: Controller,
         _br: LinkGuard,
     },
-    Ovs {
-        ovs: Ovs,
-        br: String,
-    },
+    Ovs(OvsBridge),
+}
+
+/// An Open vSwitch bridge of the kernel datapath, deleted (and with it its kernel ports)
+/// before Open vSwitch stops.
+struct OvsBridge {
+    ovs: Ovs,
+    br: String,
+}
+
+impl Drop for OvsBridge {
+    fn drop(&mut self) {
+        let _ = self.ovs.vsctl(&["--if-exists", "del-br", &self.br]);
+        let _ = regress::run_ok(&["ip", "link", "del", &self.br]);
+    }
 }
 
 /// The switch and its hosts; host i is on port i+1.
@@ -185,25 +196,62 @@ impl Rig {
         rig
     }
 
+    /// The same hosts on an Open vSwitch bridge of the kernel datapath (openvswitch.ko,
+    /// `datapath_type=system`), fail mode secure, no flows.
     fn ovs() -> Rig {
         let lan = Rig::lan();
-        let ovs = Ovs::start().expect("start Open vSwitch");
-        let br = ovs.add_bridge().expect("bridge");
-        ovs.vsctl(&["set", "bridge", &br, "protocols=OpenFlow13"])
-            .expect("OpenFlow 1.3");
-        ovs.vsctl(&["set-fail-mode", &br, "secure"])
-            .expect("fail mode");
-        for (i, h) in lan.hosts.iter().enumerate() {
-            ovs.add_port(&br, &h.port, (i + 1) as u16).expect("port");
+        // Loaded on demand, as the distribution's init script does; built in elsewhere.
+        let _ = regress::run_ok(&["modprobe", "openvswitch"]);
+        // Ovs::start waits 10 s for each daemon's socket, which a cold VM can miss (the
+        // binaries come over the shared file system); a second start finds them cached.
+        let ovs = (0..3)
+            .find_map(|n| match Ovs::start() {
+                Ok(o) => Some(o),
+                Err(e) => {
+                    println!("Open vSwitch start {n}: {e}");
+                    None
+                }
+            })
+            .expect("start Open vSwitch");
+        let br = unique_name();
+        // --no-wait: the VM is slow, and ovs-vswitchd makes the bridge in its own time.
+        let mut args = vec![
+            "--no-wait",
+            "add-br",
+            &br,
+            "--",
+            "set",
+            "bridge",
+            &br,
+            "datapath_type=system",
+            "protocols=OpenFlow13",
+            "fail_mode=secure",
+        ];
+        let ports: Vec<(String, String)> = lan
+            .hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.port.clone(), format!("ofport_request={}", i + 1)))
+            .collect();
+        for (p, req) in &ports {
+            args.extend(["--", "add-port", &br, p, "--", "set", "interface", p, req]);
         }
-        // The bridge's management socket appears once ovs-vswitchd has made the bridge.
+        ovs.vsctl(&args).expect("bridge and ports");
+        let guard = OvsBridge { ovs, br };
         let ready =
-            regress::wait::wait_until(Duration::from_secs(60), Duration::from_millis(100), || {
-                ovs.ofctl(&["-O", "OpenFlow13", "del-flows", &br]).is_ok()
+            regress::wait::wait_until(Duration::from_secs(90), Duration::from_millis(200), || {
+                guard
+                    .ovs
+                    .ofctl(&["-O", "OpenFlow13", "dump-ports-desc", &guard.br])
+                    .is_ok_and(|d| lan.hosts.iter().all(|h| d.contains(&h.port)))
             });
-        assert!(ready, "Open vSwitch bridge {br} did not come up");
+        assert!(ready, "Open vSwitch bridge {} did not come up", guard.br);
+        guard
+            .ovs
+            .ofctl(&["-O", "OpenFlow13", "del-flows", &guard.br])
+            .expect("del-flows");
         Rig {
-            sw: Sw::Ovs { ovs, br },
+            sw: Sw::Ovs(guard),
             lan,
         }
     }
@@ -211,14 +259,14 @@ impl Rig {
     fn name(&self) -> &'static str {
         match self.sw {
             Sw::Local { .. } => "switchd",
-            Sw::Ovs { .. } => "Open vSwitch",
+            Sw::Ovs(_) => "Open vSwitch",
         }
     }
 
     fn log(&self) -> String {
         match &self.sw {
             Sw::Local { d, .. } => format!("switchd stderr:\n{}", d.stderr()),
-            Sw::Ovs { .. } => String::new(),
+            Sw::Ovs(_) => String::new(),
         }
     }
 
@@ -234,7 +282,7 @@ impl Rig {
                 c.request(Message::FlowMod(fm))
                     .map_err(|e| format!("OpenFlow error {e:?}"))
             }
-            Sw::Ovs { ovs, br } => ovs
+            Sw::Ovs(OvsBridge { ovs, br }) => ovs
                 .ofctl(&["-O", "OpenFlow13", "add-flow", br, text])
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
@@ -261,7 +309,7 @@ impl Rig {
                 c.request(Message::GroupMod(gm))
                     .map_err(|(t, code)| format!("OpenFlow error type {t} code {code}"))
             }
-            Sw::Ovs { ovs, br } => {
+            Sw::Ovs(OvsBridge { ovs, br }) => {
                 let verb = match cmd {
                     GroupModCommand::Add => "add-group",
                     GroupModCommand::Modify | GroupModCommand::AddOrModify => "mod-group",
@@ -289,7 +337,7 @@ impl Rig {
     fn group_packets(&mut self, id: u32) -> u64 {
         match &mut self.sw {
             Sw::Local { c, .. } => c.group_stats(id).0,
-            Sw::Ovs { ovs, br } => {
+            Sw::Ovs(OvsBridge { ovs, br }) => {
                 let out = ovs
                     .ofctl(&[
                         "-O",

@@ -51,8 +51,9 @@ fn install_flows(a: &mut Agent, name: &str, flows: &[ConfiguredFlow], now: Insta
             Err(e) => refused.push(format!("{}: local switch {name}: {e}", f.at())),
         }
     }
-    let sw = &mut a.switch;
-    let res = sw.table.flow_mods(&fms, sw.backend.as_mut(), now);
+    // Through the group expansion (`groups.rs`): a reload finds the controller's groups.
+    let (table, mut backend) = a.switch.table_and_backend();
+    let res = table.flow_mods(&fms, &mut backend, now);
     for (f, r) in at.into_iter().zip(res) {
         if let Err(r) = r {
             refused.push(format!(

@@ -13,6 +13,8 @@ mod common;
 #[path = "common/osken.rs"]
 mod osken;
 
+use std::path::Path;
+
 use common::LinkGuard;
 use osken::{test_app, wait_long, OsKen};
 use regress::daemon::Daemon;
@@ -71,6 +73,11 @@ fn start_switchd(lan: &Lan, a: u16, b: u16) -> Under {
 }
 
 fn start_ovs(lan: &Lan, a: u16, b: u16) -> Under {
+    // The private Open vSwitch's userspace datapath needs /dev/net/tun, which the VM
+    // has once the tun module is loaded.
+    if !Path::new("/dev/net/tun").exists() {
+        let _ = regress::run_ok(&["modprobe", "tun"]);
+    }
     let ovs = Ovs::start().expect("ovs");
     let br = ovs.add_bridge().expect("bridge");
     for (i, h) in lan.hosts.iter().enumerate() {

@@ -316,10 +316,13 @@ impl Drop for KernelDatapath {
 }
 
 /// An OVS bridge on the kernel datapath with `site`'s ports as OpenFlow ports 1..6, Faucet
-/// as its controller.
+/// as its controller. `--no-wait`: ovs-vsctl returns once the database has it, without
+/// waiting for ovs-vswitchd to carry it out (which, in a busy emulated VM, takes longer
+/// than ovs-vsctl's own timeout); the pings wait for the outcome.
 fn ovs_bridge(ovs: &Ovs, site: &Site, controller: u16) -> String {
     let br = unique_name();
-    ovs.vsctl(&[
+    let mut args: Vec<String> = [
+        "--no-wait",
         "add-br",
         &br,
         "--",
@@ -330,17 +333,39 @@ fn ovs_bridge(ovs: &Ovs, site: &Site, controller: u16) -> String {
         "protocols=OpenFlow13",
         "fail_mode=secure",
         &format!("other-config:datapath-id={OVS_DPID:016x}"),
-    ])
-    .expect("add-br");
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     for (i, p) in site.ports().iter().enumerate() {
-        ovs.add_port(&br, p, (i + 1) as u16).expect("add-port");
+        args.extend(
+            [
+                "--",
+                "add-port",
+                &br,
+                p,
+                "--",
+                "set",
+                "interface",
+                p,
+                &format!("ofport_request={}", i + 1),
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
     }
-    ovs.vsctl(&[
-        "set-controller",
-        &br,
-        &format!("tcp:127.0.0.1:{controller}"),
-    ])
-    .expect("set-controller");
+    args.extend(
+        [
+            "--",
+            "set-controller",
+            &br,
+            &format!("tcp:127.0.0.1:{controller}"),
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ovs.vsctl(&args).expect("OVS bridge");
     br
 }
 

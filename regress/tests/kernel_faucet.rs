@@ -384,7 +384,7 @@ fn refusals(d: &Daemon) -> Vec<String> {
     let mut v: Vec<String> = d
         .log()
         .lines()
-        .filter(|l| l.contains("refused"))
+        .filter(|l| l.contains("flow_mod refused") || l.contains("group_mod refused"))
         .map(str::to_string)
         .collect();
     v.dedup();

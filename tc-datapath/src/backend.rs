@@ -52,6 +52,13 @@ pub trait Backend {
         self.counters(now)
     }
 
+    /// Per table, the packets that reached it and that none of its flows matched, as of
+    /// the last [`Backend::counters`] (the kernel's counters of its table-miss filters). A
+    /// table missing from the list has seen no miss. The default: `None`, not known.
+    fn table_misses(&self) -> Option<Vec<(u8, u64)>> {
+        None
+    }
+
     /// The bridge's ports changed; the implementation applies its installed flows to a
     /// port that appeared (TC filters live on each port's ingress). The default does
     /// nothing.

@@ -53,6 +53,7 @@ macro_rules! say {
 
 mod adopt;
 mod batch;
+mod misses;
 
 pub use adopt::LeftAlone;
 
@@ -169,6 +170,8 @@ pub struct Table {
     /// The injection pair's far end (once its filters were read) and the filters it holds.
     inject_far: Option<u32>,
     injection: Vec<Filter>,
+    /// Per table, the packets no flow matched (the table-miss drop filters' counters).
+    misses: misses::Misses,
 }
 
 /// Which flow a sampled packet came from: psample group to flows, flow to group.
@@ -282,6 +285,7 @@ impl Table {
             packet_in: PacketIns::default(),
             inject_far: None,
             injection: Vec::new(),
+            misses: misses::Misses::default(),
         })
     }
 
@@ -637,6 +641,9 @@ impl Table {
                     continue;
                 };
                 if id == INFRA {
+                    if let Some(t) = misses::Misses::table_of(i.id.chain, i.id.prio) {
+                        self.misses.note(ifindex, t, i.packets);
+                    }
                     continue;
                 }
                 let c = out.entry(id).or_default();
@@ -712,6 +719,10 @@ impl Backend for Table {
     /// from the last packet, not from the read that saw the count grow.
     fn counters_with_last_use(&mut self, now: Instant) -> HashMap<FlowId, Counters> {
         self.read_counters(now, false)
+    }
+
+    fn table_misses(&self) -> Option<Vec<(u8, u64)>> {
+        Some(self.misses.totals())
     }
 
     fn set_ports(&mut self, ports: &PortMap) {

@@ -688,7 +688,9 @@ fn is_table_miss(m: &v13::Match, table_id: u8, priority: u16) -> bool {
     table_id == 0 && priority == 0 && m.fields.is_empty()
 }
 
+mod features;
 mod multipart;
 mod roles;
+mod stats;
 #[cfg(test)]
 mod tests;

@@ -202,6 +202,8 @@ pub struct FlowTable {
     index: BTreeSet<(u64, FlowId)>,
     next_id: FlowId,
     meters: MeterTable,
+    /// When each meter was added (meter stats' duration).
+    meter_since: BTreeMap<u32, Instant>,
     /// Lookups per table are not known to TC; packets matched are the sum over entries.
     removed_packets: Vec<u64>,
     /// The switch's groups (`groups.rs` keeps them): a flow may forward only to these.
@@ -216,6 +218,7 @@ impl FlowTable {
             index: BTreeSet::new(),
             next_id: 1,
             meters: MeterTable::new(),
+            meter_since: BTreeMap::new(),
             removed_packets: vec![0; n_tables.into()],
             group_ids: BTreeSet::new(),
         }
@@ -227,6 +230,11 @@ impl FlowTable {
 
     pub(crate) fn meters(&self) -> &MeterTable {
         &self.meters
+    }
+
+    /// When meter `id` was added.
+    pub(crate) fn meter_since(&self, id: u32) -> Option<Instant> {
+        self.meter_since.get(&id).copied()
     }
 
     /// Packets matched in `table`, counting entries that have left it.
@@ -736,6 +744,7 @@ impl FlowTable {
                 let Some(old) = self.meters.remove(m) else {
                     continue;
                 };
+                self.meter_since.remove(&m);
                 backend.set_meters(&self.meters);
                 if m == v13::OFPM_CONTROLLER {
                     // The packet-in bound goes back to its default; the flows stay.
@@ -787,6 +796,7 @@ impl FlowTable {
         }
         backend.set_meters(&self.meters);
         self.reinstall_users(id, old, backend, now)?;
+        self.meter_since.entry(id).or_insert(now);
         Ok(Vec::new())
     }
 

@@ -7,9 +7,7 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use ofproto::v13::errors::{
-    bad_request, group_mod_failed, meter_mod_failed, queue_op_failed, table_features_failed,
-};
+use ofproto::v13::errors::{bad_request, group_mod_failed, meter_mod_failed, queue_op_failed};
 use ofproto::v13::{self, multipart as mp, Message as M};
 
 use super::{Agent, AgentEvent, LinkCounters};
@@ -154,21 +152,7 @@ impl Agent {
                 }
                 Err(r) => self.refuse(&r, raw, "aggregate stats request"),
             },
-            Q::Table => {
-                let sw = &mut self.switch;
-                sw.table.refresh(sw.backend.as_mut(), now);
-                let stats: Vec<mp::TableStats> = (0..n_tables)
-                    .map(|t| mp::TableStats {
-                        table_id: t,
-                        active_count: sw.table.entries().filter(|e| e.spec.table_id == t).count()
-                            as u32,
-                        // TC counts what filters match, not lookups: unavailable, all ones.
-                        lookup_count: u64::MAX,
-                        matched_count: sw.table.matched(t),
-                    })
-                    .collect();
-                self.multipart_reply(xid, stats, |_| 24, R::Table);
-            }
+            Q::Table => self.table_stats(xid, now),
             Q::PortStats { port_no } => {
                 let ports: Vec<(u32, u32)> = if port_no == port::ANY {
                     self.switch
@@ -245,21 +229,14 @@ impl Agent {
                 }),
                 xid,
             ),
-            // Meter counters would be TC police counters; not read yet.
-            Q::Meter { .. } => self.error(bad_request::BAD_MULTIPART, raw),
-            Q::TableFeatures(set) => {
-                if set.is_empty() {
-                    self.error(bad_request::BAD_MULTIPART, raw);
-                } else {
-                    self.error(table_features_failed::EPERM, raw);
-                }
-            }
+            Q::Meter { meter_id } => self.meter_stats(xid, meter_id, raw, now),
+            Q::TableFeatures(set) => self.table_features(xid, &set, raw),
             Q::Experimenter(_) => self.error(bad_request::BAD_EXPERIMENTER, raw),
         }
     }
 
     /// Send `items` in as many replies as they need, OFPMPF_REPLY_MORE on all but the last.
-    fn multipart_reply<T>(
+    pub(super) fn multipart_reply<T>(
         &mut self,
         xid: u32,
         items: Vec<T>,

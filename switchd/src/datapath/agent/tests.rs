@@ -449,16 +449,6 @@ fn unsupported_requests_get_the_right_error_and_keep_the_connection() {
             OfpErrorCode::BAD_EXPERIMENTER,
         ),
         (
-            mp_req(mp::MultipartRequestBody::TableFeatures(Vec::new())),
-            OfpErrorCode::BAD_MULTIPART,
-        ),
-        (
-            mp_req(mp::MultipartRequestBody::Meter {
-                meter_id: v13::OFPM_ALL,
-            }),
-            OfpErrorCode::BAD_MULTIPART,
-        ),
-        (
             M::PortMod(v13::PortMod {
                 port_no: 1,
                 ..Default::default()

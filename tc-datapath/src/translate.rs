@@ -22,14 +22,19 @@
 //!   shows it with packets). A tag is matched with vlan_vid only; eth_type 0x8100 or
 //!   0x88a8 is refused.
 //!
+//! - connection tracking (`ct`, `ct_clear`, `ct_state` and friends): `ct.rs`.
+//!
 //! Everything else is refused with the OpenFlow error the spec prescribes and a sentence
 //! that says what and why; nothing is approximated, with one documented exception:
 //! dec_nw_ttl becomes pedit add 0xff, and TC cannot drop a packet whose TTL expires.
+
+mod ct;
 
 use std::net::Ipv4Addr;
 
 use ofproto::v13::action::Action;
 use ofproto::v13::errors::{bad_action, bad_instruction, bad_match, flow_mod_failed};
+use ofproto::v13::nx_ct::NxCtAction;
 use ofproto::v13::oxm::{self, Oxm, OFPVID_PRESENT};
 use ofproto::v13::{Instruction, Match};
 use ofproto::OfpErrorCode;
@@ -155,6 +160,7 @@ pub fn opaque_match_field_translates(o: &oxm::OxmOpaque) -> bool {
         || (nxm
             && (o.field == NXM_TUN_IPV4_SRC || o.field == NXM_TUN_IPV4_DST)
             && p.len() == if m { 8 } else { 4 })
+        || ct::match_field_translates(o)
 }
 
 fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Refusal> {
@@ -297,6 +303,9 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
                 }
             },
             Oxm::Opaque(o) => {
+                if ct::match_key(f, &mut k)? {
+                    continue;
+                }
                 let p = &o.payload[..];
                 if !opaque_match_field_translates(o) {
                     return refuse(
@@ -1096,6 +1105,7 @@ fn lower(
                 Action::SetField(f) => l.set_field(f)?,
                 Action::SetNwTtl(t) => l.ttl(Some(*t))?,
                 Action::DecNwTtl => l.ttl(None)?,
+                a @ Action::Experimenter { .. } if NxCtAction::is_ct(a) => ct::lower(a, &mut l)?,
                 Action::Experimenter { experimenter, .. } => {
                     return refuse(
                         bad_action::BAD_EXPERIMENTER,
@@ -1130,10 +1140,11 @@ fn finish(
     group: u32,
     ctl_rate: Option<PoliceRate>,
 ) -> Result<Vec<TcAction>, Refusal> {
-    // Changes after the last exit touch no copy of the packet.
-    while matches!(items.last(), Some(Item::Tc(_))) {
+    // Changes after the last exit touch no copy of the packet (but a ct commits).
+    while matches!(items.last(), Some(Item::Tc(a)) if !matches!(a, TcAction::Ct(_))) {
         items.pop();
     }
+    ct::check_order(&items)?;
     // NORMAL continues into the bridge, which ends the filter: it must come last. Moving
     // it there is exact when nothing between it and the end changes the packet.
     if let Some(pos) = items.iter().position(|i| *i == Item::Normal) {
@@ -1156,7 +1167,14 @@ fn finish(
     let last_exit = items.iter().rposition(|i| !matches!(i, Item::Tc(_)));
     let mut out = Vec::with_capacity(items.len() + 1);
     match last_exit {
-        None => out.push(TcAction::Gact(Verdict::Shot)),
+        None => {
+            // No exit: what is left is a ct (and what comes before it), then the drop.
+            out.extend(items.into_iter().filter_map(|i| match i {
+                Item::Tc(a) => Some(a),
+                _ => None,
+            }));
+            out.push(TcAction::Gact(Verdict::Shot));
+        }
         Some(last) => {
             let ends_with_controller = matches!(items[last], Item::Controller { .. });
             for (n, i) in items.into_iter().enumerate() {

@@ -4,7 +4,9 @@
 //! same packets; both must give the outcomes a user of a security group expects:
 //!
 //! - the VM's own TCP, UDP and ICMP connections out, and their replies, pass;
-//! - new connections from outside are refused, except TCP 22 from one address.
+//! - new connections from outside are refused, except TCP 22 from one address;
+//! - a port forward (DNAT of 10.77.0.1:2222 to its TCP 22) lets anyone in there;
+//! - the VM's connections to TCP 7000 leave with the uplink address 10.77.0.99 (SNAT).
 //!
 //! Host 0 (10.77.0.1, port 1) is the VM; host 1 (10.77.0.2, port 2) is the admin allowed
 //! to reach its TCP 22; host 2 (10.77.0.3, port 3) is anyone else.
@@ -23,14 +25,19 @@ use regress::{unique_name, Lan};
 
 /// The security group, as OpenStack's native OVS firewall writes one (in zone 1).
 const FLOWS: &[&str] = &[
-    "table=0,priority=100,ct_state=-trk,ip,actions=ct(table=1,zone=1)",
+    "table=0,priority=100,ct_state=-trk,ip,actions=ct(table=1,zone=1,nat)",
     "table=0,priority=50,arp,actions=NORMAL",
     "table=1,priority=100,ct_state=+trk+inv,ip,actions=drop",
     "table=1,priority=90,in_port=1,ct_state=+trk+new,ip,actions=ct(commit,zone=1),NORMAL",
     "table=1,priority=90,ct_state=+trk+est,ip,actions=NORMAL",
     "table=1,priority=90,ct_state=+trk+rel,ip,actions=NORMAL",
     "table=1,priority=80,ct_state=+trk+new,tcp,nw_src=10.77.0.2,nw_dst=10.77.0.1,tp_dst=22,actions=ct(commit,zone=1),NORMAL",
+    "table=1,priority=95,ct_state=+trk+new,tcp,nw_dst=10.77.0.1,tp_dst=2222,actions=ct(commit,zone=1,nat(dst=10.77.0.1:22)),NORMAL",
+    "table=1,priority=95,in_port=1,ct_state=+trk+new,tcp,nw_dst=10.77.0.3,tp_dst=7000,actions=ct(commit,zone=1,nat(src=10.77.0.99)),NORMAL",
 ];
+
+/// The VM's address towards the uplink (SNAT).
+const UPLINK: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 99);
 
 fn addr(host: usize, port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::new(10, 77, 0, host as u8 + 1), port))
@@ -47,6 +54,9 @@ struct Outcomes {
     admin_http_in: bool,
     other_ping_in: bool,
     other_udp_in: bool,
+    dnat_port_forward_in: bool,
+    /// The address the peer saw for the VM's connection to TCP 7000.
+    snat_peer_saw: Option<Ipv4Addr>,
 }
 
 const EXPECTED: Outcomes = Outcomes {
@@ -58,7 +68,42 @@ const EXPECTED: Outcomes = Outcomes {
     admin_http_in: false,
     other_ping_in: false,
     other_udp_in: false,
+    dnat_port_forward_in: true,
+    snat_peer_saw: Some(UPLINK),
 };
+
+/// A TCP server at `at` in host `h` that answers each connection with the address of
+/// the peer as it sees it.
+fn tell_peer(lan: &Lan, h: usize, at: SocketAddr) {
+    let l = lan.hosts[h]
+        .ns
+        .enter(move || TcpListener::bind(at))
+        .and_then(|r| r)
+        .expect("listen");
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            if let Ok(peer) = s.peer_addr() {
+                let _ = s.write_all(format!("{}\n", peer.ip()).as_bytes());
+            }
+        }
+    });
+}
+
+/// What [`tell_peer`] at `to` says host `h` is.
+fn seen_as(lan: &Lan, h: usize, to: SocketAddr) -> Option<Ipv4Addr> {
+    lan.hosts[h]
+        .ns
+        .enter(move || -> std::io::Result<String> {
+            let mut s = TcpStream::connect_timeout(&to, Duration::from_secs(5))?;
+            s.set_read_timeout(Some(Duration::from_secs(5)))?;
+            let mut line = String::new();
+            s.read_to_string(&mut line)?;
+            Ok(line)
+        })
+        .ok()
+        .and_then(|r| r.ok())
+        .and_then(|l| l.trim().parse().ok())
+}
 
 /// A UDP echo at `at` in host `h`'s namespace, on a thread of its own.
 fn udp_echo(lan: &Lan, h: usize, at: SocketAddr) {
@@ -101,6 +146,19 @@ fn exercise(lan: &Lan) -> Outcomes {
     h[0].ns.tcp_listen(addr(0, 80)).expect("listen");
     udp_echo(lan, 2, addr(2, 5353));
     udp_echo(lan, 0, addr(0, 5353));
+    tell_peer(lan, 2, addr(2, 7000));
+    // Host 2 answers the uplink address at the VM's MAC (the SNAT reply goes there).
+    h[2].ns
+        .ip(&[
+            "neigh",
+            "replace",
+            &UPLINK.to_string(),
+            "lladdr",
+            &h[0].mac,
+            "dev",
+            "eth0",
+        ])
+        .expect("neighbour entry for the uplink address");
     // ARP and the bridges' learning first: the VM's own ping out is allowed.
     let vm_ping_out = h[0].ns.ping_eventually(h[2].ip, 10);
     let o = Outcomes {
@@ -112,6 +170,8 @@ fn exercise(lan: &Lan) -> Outcomes {
         admin_http_in: h[1].ns.tcp_reaches(addr(0, 80), no),
         other_ping_in: h[2].ns.ping(h[0].ip, 2),
         other_udp_in: udp_round_trip(lan, 2, addr(0, 5353)),
+        dnat_port_forward_in: h[2].ns.tcp_reaches(addr(0, 2222), ok),
+        snat_peer_saw: seen_as(lan, 0, addr(2, 7000)),
     };
     println!("{o:?}");
     o

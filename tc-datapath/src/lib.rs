@@ -49,8 +49,8 @@ mod uapi;
 
 pub use backend::{Backend, NormalOnly};
 pub use filter::{
-    Filter, FilterId, FlowerKey, Installed, Listed, MirredKind, PeditHeader, PeditKey, PoliceRate,
-    TcAction, Verdict,
+    CtKeys, CtNatRange, CtParams, Filter, FilterId, FlowerKey, Installed, Listed, MirredKind,
+    PeditHeader, PeditKey, PoliceRate, TcAction, Verdict,
 };
 pub use flow::{Counters, DecodedFlow, FlowId, FlowSpec, PacketInFlow, Refusal};
 pub use meter::{Meter, MeterTable};

@@ -25,14 +25,19 @@
 //!   0x88a8 is refused. push_vlan without set-field copies the outer tag (spec 7.2.6.5).
 //! - output to CONTROLLER copies the frame with its VLAN tag ([`controller_actions`]).
 //!
+//! - connection tracking (`ct`, `ct_clear`, `ct_state` and friends): `ct.rs`.
+//!
 //! Everything else is refused with the OpenFlow error the spec prescribes and a sentence
 //! that says what and why; nothing is approximated, with one documented exception:
 //! dec_nw_ttl becomes pedit add 0xff, and TC cannot drop a packet whose TTL expires.
+
+mod ct;
 
 use std::net::Ipv4Addr;
 
 use ofproto::v13::action::Action;
 use ofproto::v13::errors::{bad_action, bad_instruction, bad_match, flow_mod_failed};
+use ofproto::v13::nx_ct::NxCtAction;
 use ofproto::v13::oxm::{self, Oxm};
 use ofproto::v13::{Instruction, Match};
 use ofproto::OfpErrorCode;
@@ -167,6 +172,7 @@ pub fn opaque_match_field_translates(o: &oxm::OxmOpaque) -> bool {
         || (nxm
             && (o.field == NXM_TUN_IPV4_SRC || o.field == NXM_TUN_IPV4_DST)
             && p.len() == if m { 8 } else { 4 })
+        || ct::match_field_translates(o)
 }
 
 fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Refusal> {
@@ -308,6 +314,9 @@ fn compile_match(m: &Match, ports: &PortMap) -> Result<(FlowerKey, MatchCtx), Re
                 }
             },
             Oxm::Opaque(o) => {
+                if ct::match_key(f, &mut k)? {
+                    continue;
+                }
                 let p = &o.payload[..];
                 if !opaque_match_field_translates(o) {
                     return refuse(
@@ -1152,6 +1161,7 @@ fn lower(
                 | Action::DecMplsTtl => l.mpls_action(a)?,
                 Action::SetNwTtl(t) => l.ttl(Some(*t))?,
                 Action::DecNwTtl => l.ttl(None)?,
+                a @ Action::Experimenter { .. } if NxCtAction::is_ct(a) => ct::lower(a, &mut l)?,
                 Action::Experimenter { experimenter, .. } => {
                     return refuse(
                         bad_action::BAD_EXPERIMENTER,
@@ -1186,10 +1196,11 @@ fn finish(
     group: u32,
     ctl_rate: Option<PoliceRate>,
 ) -> Result<Vec<TcAction>, Refusal> {
-    // Changes after the last exit touch no copy of the packet.
-    while matches!(items.last(), Some(Item::Tc(_))) {
+    // Changes after the last exit touch no copy of the packet (but a ct commits).
+    while matches!(items.last(), Some(Item::Tc(a)) if !matches!(a, TcAction::Ct(_))) {
         items.pop();
     }
+    ct::check_order(&items)?;
     // NORMAL continues into the bridge, which ends the filter: it must come last. Moving
     // it there is exact when nothing between it and the end changes the packet.
     if let Some(pos) = items.iter().position(|i| *i == Item::Normal) {
@@ -1212,7 +1223,14 @@ fn finish(
     let last_exit = items.iter().rposition(|i| !matches!(i, Item::Tc(_)));
     let mut out = Vec::with_capacity(items.len() + 1);
     match last_exit {
-        None => out.push(TcAction::Gact(Verdict::Shot)),
+        None => {
+            // No exit: what is left is a ct (and what comes before it), then the drop.
+            out.extend(items.into_iter().filter_map(|i| match i {
+                Item::Tc(a) => Some(a),
+                _ => None,
+            }));
+            out.push(TcAction::Gact(Verdict::Shot));
+        }
         Some(last) => {
             let ends_with_controller = matches!(items[last], Item::Controller { .. });
             for (n, i) in items.into_iter().enumerate() {

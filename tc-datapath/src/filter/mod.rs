@@ -18,11 +18,15 @@
 //!   and the dump messages ([`Installed`], terse [`Listed`]) read back.
 
 mod action;
-mod flower;
+pub(crate) mod flower;
 
 use std::time::Duration;
 
-pub use action::{csum, MirredKind, MplsOp, PeditHeader, PeditKey, PoliceRate, TcAction, Verdict};
+pub use action::{
+    csum, ct_flags, CtNatRange, CtParams, MirredKind, MplsOp, PeditHeader, PeditKey, PoliceRate,
+    TcAction, Verdict,
+};
+pub use flower::ct::CtKeys;
 pub use flower::{FlowerKey, Mac};
 
 use crate::nla::{self, attrs, NlaError, NlaWriter};

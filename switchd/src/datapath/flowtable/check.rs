@@ -67,6 +67,8 @@ pub(crate) fn check_action(a: &v13::Action) -> Result<(), Refusal> {
                 format!("no queue {q}: this switch has no queues"),
             ))
         }
+        // Open vSwitch's ct and ct_clear: the translation decides (tc-datapath translate/ct.rs).
+        v13::Action::Experimenter { .. } if v13::nx_ct::NxCtAction::is_ct(a) => {}
         v13::Action::Experimenter { experimenter, .. } => {
             return Err(Refusal::new(
                 bad_action::BAD_EXPERIMENTER,

@@ -9,6 +9,7 @@
 //! (kind, cookie, counters, last use) and hands the options to the kind's file.
 
 pub mod csum;
+mod ct;
 mod gact;
 mod mirred;
 mod mpls;
@@ -22,6 +23,8 @@ mod vlan;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+pub(crate) use ct::label_bytes;
+pub use ct::{flags as ct_flags, CtNatRange, CtParams};
 pub use gact::Verdict;
 pub use mirred::MirredKind;
 pub use mpls::MplsOp;
@@ -82,6 +85,8 @@ pub enum TcAction {
     SkbeditMark(u32),
     /// act_mpls.
     Mpls(MplsOp),
+    /// act_ct: connection tracking (Open vSwitch's `ct` and `ct_clear`).
+    Ct(CtParams),
     /// An action of a kind this crate does not write (seen in a dump).
     Other {
         kind: String,
@@ -102,6 +107,7 @@ impl TcAction {
             TcAction::TunnelSet { .. } | TcAction::TunnelRelease => "tunnel_key",
             TcAction::SkbeditMark(_) => "skbedit",
             TcAction::Mpls(_) => "mpls",
+            TcAction::Ct(_) => "ct",
             TcAction::Other { kind } => kind,
         }
     }
@@ -142,6 +148,7 @@ impl TcAction {
             TcAction::TunnelRelease => tunnel_key::encode_release(index, w),
             TcAction::SkbeditMark(mark) => skbedit::encode_mark(*mark, index, w),
             TcAction::Mpls(op) => mpls::encode(op, index, w),
+            TcAction::Ct(p) => ct::encode(p, index, w),
             TcAction::Other { .. } => {}
         }
         w.end(o);
@@ -221,6 +228,7 @@ pub(super) fn action_entry(entry: &[u8]) -> Result<ActionEntry<'_>, NlaError> {
     let tm_attr = match kind {
         b"police" => TCA_POLICE_TM,
         b"csum" => TCA_CSUM_TM,
+        b"ct" => 2, // TCA_CT_TM
         _ => TCA_GACT_TM,
     };
     // struct tcf_t: install, lastuse, expires, firstuse, in clock_t (USER_HZ = 100) ago.
@@ -261,6 +269,7 @@ pub(super) fn parse_action(entry: &[u8]) -> Result<ParsedAction, NlaError> {
         b"tunnel_key" => tunnel_key::parse(&o)?,
         b"skbedit" => skbedit::parse(&o)?,
         b"mpls" => mpls::parse(&o)?,
+        b"ct" => ct::parse(&o)?,
         _ => None,
     };
     let action = action.unwrap_or_else(|| TcAction::Other {
@@ -352,6 +361,20 @@ mod tests {
                 ifindex: 1,
             },
             TcAction::Gact(Verdict::Pipe),
+            TcAction::Ct(CtParams {
+                flags: ct_flags::COMMIT | ct_flags::NAT | ct_flags::NAT_SRC,
+                zone: 5,
+                mark: Some((1, 0xff)),
+                labels: Some((1 << 64 | 7, u128::MAX)),
+                nat: CtNatRange {
+                    addr: Some(([10, 0, 0, 1].into(), Some([10, 0, 0, 9].into()))),
+                    port: Some((1000, Some(2000))),
+                },
+            }),
+            TcAction::Ct(CtParams {
+                flags: ct_flags::CLEAR,
+                ..CtParams::default()
+            }),
             TcAction::Gact(Verdict::GotoChain(5)),
             TcAction::Mirred {
                 kind: MirredKind::EgressRedirect,

@@ -9,11 +9,13 @@
 //! - [`l4`]: TCP, UDP or SCTP ports (the attribute follows `ip_proto`), TCP flags;
 //! - [`icmp`]: ICMPv4 or ICMPv6 type and code (the attribute follows the EtherType);
 //! - [`arp`]: ARP opcode and addresses;
-//! - [`tunnel`]: the metadata of a packet that a tunnel device decapsulated.
+//! - [`tunnel`]: the metadata of a packet that a tunnel device decapsulated;
+//! - [`ct`]: the connection tracking state, zone, mark and labels act_ct gave the packet.
 //!
 //! The groups are written in this order, which is the order of the attributes on the wire.
 
 mod arp;
+pub mod ct;
 mod eth;
 mod icmp;
 mod ip;
@@ -79,6 +81,8 @@ pub struct FlowerKey {
     pub enc_key_id: Option<u32>,
     pub enc_ipv4_src: Option<(Ipv4Addr, Ipv4Addr)>,
     pub enc_ipv4_dst: Option<(Ipv4Addr, Ipv4Addr)>,
+    /// Connection tracking keys (of a packet that went through act_ct).
+    pub ct: ct::CtKeys,
 }
 
 impl FlowerKey {
@@ -100,6 +104,7 @@ impl FlowerKey {
         icmp::encode(self, w);
         arp::encode(self, w);
         tunnel::encode(self, w);
+        ct::encode(self, w);
     }
 
     /// Read the keys out of a flower TCA_OPTIONS payload; attributes that are not keys
@@ -115,6 +120,7 @@ impl FlowerKey {
         icmp::parse(&a, &mut k)?;
         arp::parse(&a, &mut k)?;
         tunnel::parse(&a, &mut k)?;
+        ct::parse(&a, &mut k)?;
         Ok(k)
     }
 }

@@ -340,6 +340,7 @@ impl Agent {
 
     fn refuse(&mut self, r: &Refusal, request: &Bytes, what: &str) {
         tracing::info!("switch {}: {what} refused: {r}", self.cfg.name);
+        crate::metrics::refused(&self.cfg.name, what, r.error);
         self.error(r.error, request);
     }
 

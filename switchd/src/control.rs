@@ -192,6 +192,7 @@ fn dispatch_ofp(ctx: &Ctx, m: Msg) {
 
 fn dispatch_datapath(ctx: &Ctx, m: Msg) {
     match m {
+        Msg::DpMetricsReply { id, metrics } => crate::metrics::dp_answer(id, metrics),
         Msg::Pong { id } => {
             if let Some(tx) = ctx.pending().pings.remove(&id) {
                 let _ = tx.send(());

@@ -102,6 +102,7 @@ struct Pending {
     next_id: u64,
     ofp: HashMap<u64, oneshot::Sender<OfpMetrics>>,
     procs: HashMap<u64, oneshot::Sender<Vec<ProcStat>>>,
+    dp: HashMap<u64, oneshot::Sender<DpMetrics>>,
 }
 
 static PENDING: Mutex<Option<Pending>> = Mutex::new(None);
@@ -116,6 +117,53 @@ static RELOADS: AtomicU64 = AtomicU64::new(0);
 static RELOAD_ERRORS: AtomicU64 = AtomicU64::new(0);
 /// Whether the last reload was rejected (Faucet's faucet_config_load_error).
 static LOAD_ERROR: AtomicU64 = AtomicU64::new(0);
+
+/// What the datapath process counts for the metrics: requests its local switches refused
+/// (by switch, request and OpenFlow error) and psample overruns (the kernel dropped sampled
+/// packets, its counter as the socket reports it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DpMetrics {
+    pub refusals: Vec<(String, String, String, u64)>,
+    pub psample_overruns: u64,
+}
+
+type RefusalKey = (String, String, String);
+static REFUSALS: Mutex<std::collections::BTreeMap<RefusalKey, u64>> =
+    Mutex::new(std::collections::BTreeMap::new());
+static PSAMPLE_OVERRUNS: AtomicU64 = AtomicU64::new(0);
+
+/// Datapath: local switch `switch` refused a `what` (flow_mod, meter_mod, ...) with `error`.
+pub(crate) fn refused(switch: &str, what: &str, error: ofproto::OfpErrorCode) {
+    let text = ofproto::v13::errors::describe_code(error);
+    let name = text.split_whitespace().next().unwrap_or("").to_string();
+    let mut r = REFUSALS.lock().unwrap_or_else(|e| e.into_inner());
+    *r.entry((switch.to_string(), what.to_string(), name))
+        .or_default() += 1;
+}
+
+/// Datapath: the psample socket's overrun count now.
+pub(crate) fn psample_overruns(n: u64) {
+    PSAMPLE_OVERRUNS.store(n, Ordering::Relaxed);
+}
+
+/// Datapath: its counts, for control's `MetricsRequest`.
+pub(crate) fn dp_metrics() -> DpMetrics {
+    let r = REFUSALS.lock().unwrap_or_else(|e| e.into_inner());
+    DpMetrics {
+        refusals: r
+            .iter()
+            .map(|((s, w, e), n)| (s.clone(), w.clone(), e.clone(), *n))
+            .collect(),
+        psample_overruns: PSAMPLE_OVERRUNS.load(Ordering::Relaxed),
+    }
+}
+
+/// Control: the datapath's answer to a scrape's request.
+pub(crate) fn dp_answer(id: u64, m: DpMetrics) {
+    if let Some(tx) = pending(|p| p.dp.remove(&id)) {
+        let _ = tx.send(m);
+    }
+}
 
 /// Control: a reload finished (`ok`: the new configuration runs).
 pub(crate) fn reloaded(ok: bool) {
@@ -200,13 +248,13 @@ async fn answer(peers: Peers, req: Request<Incoming>) -> Result<Response<Full<By
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return Ok(text(StatusCode::METHOD_NOT_ALLOWED, "GET /metrics\n"));
     }
-    let (ofp, procs) = tokio::join!(ask_ofp(&peers), ask_parent(&peers));
+    let (ofp, procs, dp) = tokio::join!(ask_ofp(&peers), ask_parent(&peers), ask_dp(&peers));
     let reloads = encode::Reloads {
         requests: RELOADS.load(Ordering::Relaxed),
         errors: RELOAD_ERRORS.load(Ordering::Relaxed),
         load_error: LOAD_ERROR.load(Ordering::Relaxed),
     };
-    match encode::encode(ofp.as_ref(), &procs, &reloads) {
+    match encode::encode(ofp.as_ref(), dp.as_ref(), &procs, &reloads) {
         Ok(body) => {
             let mut r = Response::new(Full::new(Bytes::from(body)));
             if let Ok(v) = hyper::header::HeaderValue::from_str(encode::CONTENT_TYPE) {
@@ -233,6 +281,24 @@ async fn ask_ofp(peers: &Peers) -> Option<OfpMetrics> {
     let got = tokio::time::timeout(ANSWER_WAIT, rx).await.ok()?.ok();
     if got.is_none() {
         pending(|p| p.ofp.remove(&id));
+    }
+    got
+}
+
+/// The datapath's counts; `None` if it does not answer in time.
+async fn ask_dp(peers: &Peers) -> Option<DpMetrics> {
+    let (tx, rx) = oneshot::channel();
+    let id = pending(|p| {
+        p.next_id += 1;
+        p.dp.insert(p.next_id, tx);
+        p.next_id
+    });
+    peers
+        .send(Role::Datapath, &Msg::MetricsRequest { id })
+        .await;
+    let got = tokio::time::timeout(ANSWER_WAIT, rx).await.ok()?.ok();
+    if got.is_none() {
+        pending(|p| p.dp.remove(&id));
     }
     got
 }

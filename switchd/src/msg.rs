@@ -500,7 +500,8 @@ pub enum Msg {
     MetricsSocket {
         address: String,
     },
-    /// control -> ofp: the switches' metrics for a scrape, answered by `MetricsReply`.
+    /// control -> ofp (answered by `MetricsReply`) and datapath (`DpMetricsReply`): the
+    /// figures for a scrape.
     MetricsRequest {
         id: u64,
     },
@@ -508,6 +509,11 @@ pub enum Msg {
     MetricsReply {
         id: u64,
         metrics: crate::metrics::OfpMetrics,
+    },
+    /// datapath -> control: the answer to a `MetricsRequest`.
+    DpMetricsReply {
+        id: u64,
+        metrics: crate::metrics::DpMetrics,
     },
     /// control -> parent: CPU time and memory of every process, answered by `ProcStats`.
     ProcStatsRequest {
@@ -572,6 +578,7 @@ impl Msg {
             Msg::MetricsSocket { .. } => "metrics_socket",
             Msg::MetricsRequest { .. } => "metrics_request",
             Msg::MetricsReply { .. } => "metrics_reply",
+            Msg::DpMetricsReply { .. } => "dp_metrics_reply",
             Msg::ProcStatsRequest { .. } => "proc_stats_request",
             Msg::ProcStats { .. } => "proc_stats",
             Msg::Refused { .. } => "refused",

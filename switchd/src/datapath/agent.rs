@@ -341,6 +341,7 @@ impl Agent {
     fn refuse(&mut self, r: &Refusal, request: &Bytes, what: &str) {
         tracing::info!("switch {}: {what} refused: {r}", self.cfg.name);
         self.switch.refusals.record(request, r);
+        crate::metrics::refused(&self.cfg.name, what, r.error);
         self.error(r.error, request);
     }
 

@@ -178,6 +178,10 @@ async fn dispatch_parent(st: &mut State, peers: &Peers, m: Msg) {
 async fn dispatch_peer(peers: &Peers, from: Role, m: Msg) {
     match m {
         Msg::Ping { id } => peers.send(from, &Msg::Pong { id }).await,
+        Msg::MetricsRequest { id } => {
+            let metrics = crate::metrics::dp_metrics();
+            peers.send(from, &Msg::DpMetricsReply { id, metrics }).await
+        }
         other => msg::unexpected(from, &other),
     }
 }
@@ -386,6 +390,7 @@ fn start_psample() -> Option<broadcast::Sender<Arc<Sample>>> {
             // Logged at 1, 2, 4, 8, ... so that a storm does not flood the log.
             if ps.overruns != overruns {
                 overruns = ps.overruns;
+                crate::metrics::psample_overruns(overruns);
                 if overruns.is_power_of_two() {
                     tracing::warn!(
                         "psample: the kernel dropped sampled packets, the receive buffer \

@@ -12,7 +12,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use super::{OfpMetrics, ProcStat};
+use super::{DpMetrics, OfpMetrics, ProcStat};
 
 pub(super) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -60,6 +60,7 @@ fn g(v: u64) -> Option<i64> {
 /// out (and `switchd_ofp_up` says so) rather than reported as zero.
 pub(super) fn encode(
     ofp: Option<&OfpMetrics>,
+    datapath: Option<&DpMetrics>,
     procs: &[ProcStat],
     reloads: &Reloads,
 ) -> Result<String, std::fmt::Error> {
@@ -198,6 +199,29 @@ pub(super) fn encode(
         }
     }
 
+    if let Some(d) = datapath {
+        let refusals = counters(
+            &mut r,
+            "switchd_refusals",
+            "Requests a local switch refused, by request and OpenFlow error",
+        );
+        for (switch, what, error, n) in &d.refusals {
+            let l = vec![
+                ("dp_name".to_string(), switch.clone()),
+                ("request".to_string(), what.clone()),
+                ("reason".to_string(), error.clone()),
+            ];
+            refusals.get_or_create(&l).inc_by(*n);
+        }
+        let overruns = Counter::<u64>::default();
+        overruns.inc_by(d.psample_overruns);
+        r.register(
+            "switchd_psample_overruns",
+            "Times the kernel dropped sampled packets (packet-ins of local switches) because the receive buffer was full",
+            overruns,
+        );
+    }
+
     let cpu = Family::<Labels, Counter<f64, AtomicU64>>::default();
     r.register(
         "switchd_process_cpu_seconds",
@@ -284,7 +308,16 @@ mod tests {
             errors: 0,
             load_error: 0,
         };
-        let t = encode(Some(&o), &procs, &reloads).unwrap();
+        let dp = DpMetrics {
+            refusals: vec![(
+                "vm".into(),
+                "flow_mod".into(),
+                "OFPBIC_UNSUP_INST".into(),
+                2,
+            )],
+            psample_overruns: 0,
+        };
+        let t = encode(Some(&o), Some(&dp), &procs, &reloads).unwrap();
         for want in [
             "of_packet_ins_total{dp_id=\"0xd7\",dp_name=\"edge\"} 3",
             "dp_status{dp_id=\"0xd7\",dp_name=\"edge\"} 1",
@@ -295,13 +328,15 @@ mod tests {
             "learned_macs{dp_id=\"0xd7\",dp_name=\"edge\",vlan=\"0\",port=\"1\",n=\"0\"} 2199023255563",
             "switchd_process_resident_memory_bytes{process=\"ofp\"} 4096",
             "switchd_config_reload_requests_total 1",
+            "switchd_refusals_total{dp_name=\"vm\",request=\"flow_mod\",reason=\"OFPBIC_UNSUP_INST\"} 2",
+            "switchd_psample_overruns_total 0",
             "# EOF",
         ] {
             assert!(t.contains(want), "no {want} in\n{t}");
         }
         // A counter the switch does not keep is left out, not shown as a number.
         assert!(!t.contains("of_port_tx_errors{"), "{t}");
-        let without = encode(None, &[], &reloads).unwrap();
+        let without = encode(None, None, &[], &reloads).unwrap();
         assert!(without.contains("\nswitchd_ofp_up 0\n"), "{without}");
         assert!(!t.contains("{}"), "{t}");
     }

@@ -127,7 +127,10 @@ fn run_ovs(phase: Duration) -> Figures {
         .find_map(|_| Ovs::start().ok())
         .expect("start Open vSwitch");
     let br = unique_name();
+    // --no-wait: ovs-vswitchd in the emulated VM can take longer than ovs-vsctl's 10 s
+    // to create the kernel datapath; the ports are waited for below.
     ovs.vsctl(&[
+        "--no-wait",
         "add-br",
         &br,
         "--",
@@ -140,8 +143,25 @@ fn run_ovs(phase: Duration) -> Figures {
     ])
     .expect("add the bridge");
     for (i, h) in lan.hosts.iter().enumerate() {
-        ovs.add_port(&br, &h.port, i as u16 + 1).expect("add port");
+        ovs.vsctl(&[
+            "--no-wait",
+            "add-port",
+            &br,
+            &h.port,
+            "--",
+            "set",
+            "interface",
+            &h.port,
+            &format!("ofport_request={}", i + 1),
+        ])
+        .expect("add port");
     }
+    let ready =
+        regress::wait::wait_until(Duration::from_secs(120), Duration::from_millis(200), || {
+            ovs.ofctl(&["-O", "OpenFlow13", "show", &br])
+                .is_ok_and(|out| lan.hosts.iter().all(|h| out.contains(&h.port)))
+        });
+    assert!(ready, "Open vSwitch did not take the ports within 120 s");
     for f in FLOWS {
         ovs.ofctl(&["-O", "OpenFlow13", "add-flow", &br, f])
             .expect("add-flow");

@@ -311,7 +311,10 @@ fn on_openvswitch_ko() -> Outcomes {
         })
         .expect("start Open vSwitch");
     let name = unique_name();
+    // --no-wait: ovs-vswitchd in the emulated VM can take longer than ovs-vsctl's 10 s
+    // to create the kernel datapath; the ports are waited for below.
     ovs.vsctl(&[
+        "--no-wait",
         "add-br",
         &name,
         "--",
@@ -328,9 +331,25 @@ fn on_openvswitch_ko() -> Outcomes {
         name: name.clone(),
     };
     for (i, h) in lan.hosts.iter().enumerate() {
-        ovs.add_port(&name, &h.port, i as u16 + 1)
-            .expect("add port");
+        ovs.vsctl(&[
+            "--no-wait",
+            "add-port",
+            &name,
+            &h.port,
+            "--",
+            "set",
+            "interface",
+            &h.port,
+            &format!("ofport_request={}", i + 1),
+        ])
+        .expect("add port");
     }
+    let ready =
+        regress::wait::wait_until(Duration::from_secs(120), Duration::from_millis(200), || {
+            ovs.ofctl(&["-O", "OpenFlow13", "show", &name])
+                .is_ok_and(|out| lan.hosts.iter().all(|h| out.contains(&h.port)))
+        });
+    assert!(ready, "Open vSwitch did not take the ports within 120 s");
     for f in FLOWS {
         ovs.ofctl(&["-O", "OpenFlow13", "add-flow", &name, f])
             .unwrap_or_else(|e| panic!("ovs-ofctl add-flow {f}: {e}"));

@@ -181,7 +181,10 @@ impl Sw {
         let l = TcpListener::bind("127.0.0.1:0").expect("listen");
         let port = l.local_addr().expect("address").port();
         let _ = regress::run_ok(&["modprobe", "openvswitch"]);
-        let ovs = Ovs::start().expect("start Open vSwitch");
+        // A freshly booted, busy VM can be slow to bring ovsdb-server up: try again.
+        let ovs = Ovs::start()
+            .or_else(|_| Ovs::start())
+            .expect("start Open vSwitch");
         let log = |ovs: &Ovs| {
             std::fs::read_to_string(ovs.dir().join("ovs-vswitchd.log")).unwrap_or_default()
         };
@@ -229,6 +232,9 @@ impl Sw {
                 "controller",
                 &br,
                 "connection_mode=out-of-band",
+                // No echo probes: the test reads the connection only now and then, and a
+                // slow VM would miss the probe's deadline.
+                "inactivity_probe=0",
             ]
             .map(String::from),
         );

@@ -1,5 +1,6 @@
 //! Host tier: the Debian package. Built from a copy of the tree with the one command the
-//! README gives (`dpkg-buildpackage -b -us -uc`, reusing the workspace's release build),
+//! README gives (`dpkg-buildpackage -b -us -uc`, with SWITCHD_BIN_DIR naming the
+//! workspace's release build so that nothing is compiled twice),
 //! checked by lintian (no errors), then installed with `apt-get install ./switchd_*.deb`
 //! into a clean Debian 12 system (debootstrap minbase, made once by regress/debian-chroot
 //! and cached where the runner keeps its downloads; unpacked afresh for every run). There
@@ -151,6 +152,21 @@ fn package_builds_passes_lintian_installs_and_runs_on_debian_12() {
     let dir = TempDir::new("swt-deb");
     let src = dir.0.join("switchd-0.1.0");
     copy_tree(&src);
+    // The workspace's release binaries (regress/run has built them; a no-op then): the
+    // copy would otherwise compile the workspace's crates again under its own path.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(
+        "cargo build --release",
+        Command::new(cargo).current_dir(root()).args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "switchd",
+            "-p",
+            "switchctl",
+        ]),
+    );
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root().join("target"));
@@ -159,7 +175,7 @@ fn package_builds_passes_lintian_installs_and_runs_on_debian_12() {
         Command::new("dpkg-buildpackage")
             .current_dir(&src)
             .args(["-b", "-us", "-uc"])
-            .env("CARGO_TARGET_DIR", &target),
+            .env("SWITCHD_BIN_DIR", target.join("release")),
     );
     let deb = std::fs::read_dir(&dir.0)
         .expect("the build directory")

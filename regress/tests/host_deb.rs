@@ -1,5 +1,6 @@
 //! Host tier: the Debian package. Built from a copy of the tree with the one command the
-//! README gives (`dpkg-buildpackage -b -us -uc`, reusing the workspace's release build),
+//! README gives (`dpkg-buildpackage -b -us -uc`, with SWITCHD_BIN_DIR naming the
+//! workspace's release build so that nothing is compiled twice),
 //! checked by lintian (no errors), then installed with `apt-get install ./switchd_*.deb`
 //! into a clean Debian 12 system (debootstrap minbase, made once by regress/debian-chroot
 //! and cached where the runner keeps its downloads; unpacked afresh for every run). There
@@ -87,15 +88,20 @@ mount -t proc proc "$root/proc"
 mount --bind "$archives" "$root/var/cache/apt/archives"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 cp "$deb" "$root/tmp/"
-in() { chroot "$root" "$@"; }
-in apt-get update -q >/dev/null
-in env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "/tmp/$(basename "$deb")" >/dev/null
-echo "== files"; in dpkg -L switchd | grep -E '^/(usr/sbin|usr/share/man|usr/lib/systemd|usr/lib/sysusers.d|etc)/.+' | sort
-echo "== conffiles"; in dpkg-query -W -f='${Conffiles}\n' switchd
-echo "== user"; in getent passwd _switchd
-echo "== enabled"; in systemctl is-enabled switchd.service || true
-echo "== running"; pgrep -x switchd || echo none
-echo "== check"; in /usr/sbin/switchd -n -f /etc/switchd.conf 2>&1
+ch() { chroot "$root" "$@"; }
+ch apt-get update -q >/dev/null
+ch env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "/tmp/$(basename "$deb")" >/dev/null
+echo "== files"; ch dpkg -L switchd | grep -E "^/(usr/sbin|usr/share/man|lib/systemd|usr/lib/sysusers.d|etc)/.+" | sort
+echo "== conffiles"; ch dpkg-query -W -f='${Conffiles}\n' switchd
+echo "== user"; ch getent passwd _switchd
+echo "== enabled"; ch systemctl is-enabled switchd.service || true
+echo "== running"
+for p in /proc/[0-9]*; do
+	[ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && cat "$p/comm" 2>/dev/null
+done
+echo none
+echo "== postinst"; grep -h 'deb-systemd-invoke' "$root/var/lib/dpkg/info/switchd.postinst" || echo "starts nothing"
+echo "== check"; ch /usr/sbin/switchd -n -f /etc/switchd.conf 2>&1
 echo "== run"
 ip netns exec "$ns" ip link set lo up
 ip netns exec "$ns" setpriv --no-new-privs --bounding-set="$caps" \
@@ -103,7 +109,7 @@ ip netns exec "$ns" setpriv --no-new-privs --bounding-set="$caps" \
 pid=$!
 ok=""
 for i in $(seq 1 100); do
-	if in switchctl show summary >"$root/tmp/summary" 2>&1; then ok=1; break; fi
+	if ch switchctl show summary >"$root/tmp/summary" 2>&1; then ok=1; break; fi
 	kill -0 "$pid" 2>/dev/null || break
 	sleep 0.2
 done
@@ -146,6 +152,21 @@ fn package_builds_passes_lintian_installs_and_runs_on_debian_12() {
     let dir = TempDir::new("swt-deb");
     let src = dir.0.join("switchd-0.1.0");
     copy_tree(&src);
+    // The workspace's release binaries (regress/run has built them; a no-op then): the
+    // copy would otherwise compile the workspace's crates again under its own path.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(
+        "cargo build --release",
+        Command::new(cargo).current_dir(root()).args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "switchd",
+            "-p",
+            "switchctl",
+        ]),
+    );
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root().join("target"));
@@ -154,7 +175,7 @@ fn package_builds_passes_lintian_installs_and_runs_on_debian_12() {
         Command::new("dpkg-buildpackage")
             .current_dir(&src)
             .args(["-b", "-us", "-uc"])
-            .env("CARGO_TARGET_DIR", &target),
+            .env("SWITCHD_BIN_DIR", target.join("release")),
     );
     let deb = std::fs::read_dir(&dir.0)
         .expect("the build directory")
@@ -215,7 +236,7 @@ fn package_builds_passes_lintian_installs_and_runs_on_debian_12() {
         "/usr/share/man/man8/switchd.8.gz",
         "/usr/share/man/man8/switchctl.8.gz",
         "/usr/share/man/man5/switchd.conf.5.gz",
-        "/usr/lib/systemd/system/switchd.service",
+        "/lib/systemd/system/switchd.service",
         "/usr/lib/sysusers.d/switchd.conf",
         "/etc/switchd.conf",
     ] {
@@ -227,7 +248,9 @@ fn package_builds_passes_lintian_installs_and_runs_on_debian_12() {
     );
     assert!(section(&text, "user").starts_with("_switchd:"), "{text}");
     assert_eq!(section(&text, "enabled").trim(), "disabled", "{text}");
+    // Nothing runs from the chroot after the install, and the package starts nothing.
     assert_eq!(section(&text, "running").trim(), "none", "{text}");
+    assert!(!section(&text, "postinst").contains(" start"), "{text}");
     assert_eq!(section(&text, "check").trim(), "configuration OK", "{text}");
     let summary = section(&text, "summary");
     assert!(summary.contains("127.0.0.1:6653"), "{text}");

@@ -461,7 +461,7 @@ fn faucet_drives_a_local_switch_as_it_drives_open_vswitch() {
         faucet.text()
     );
     let mut cold = [None, None];
-    let deadline = Instant::now() + Duration::from_secs(180);
+    let deadline = Instant::now() + Duration::from_secs(300);
     while cold.iter().any(Option::is_none) && Instant::now() < deadline {
         for (i, site) in [&sw_site, &ovs_site].into_iter().enumerate() {
             if cold[i].is_none() && site.h(0).ping(H2, 1) {
@@ -469,7 +469,7 @@ fn faucet_drives_a_local_switch_as_it_drives_open_vswitch() {
             }
         }
     }
-    let show = |c: Option<f64>| c.map_or("never (180 s)".to_string(), |s| format!("{s:.1} s"));
+    let show = |c: Option<f64>| c.map_or("never (300 s)".to_string(), |s| format!("{s:.1} s"));
     println!(
         "Faucet cold start, switch start to first h1 -> h2 ping: switchd {}, OVS {}",
         show(cold[0]),

@@ -29,7 +29,8 @@ exec "$0" "$@""#;
     c
 }
 
-/// Poll `cond` every 200 ms for up to `secs` seconds (Faucet is slow under emulation).
+/// Poll `cond` every 200 ms for up to `secs` seconds (Faucet is slow under emulation: it
+/// takes about a minute to listen in an idle VM, several on a busy machine).
 pub fn wait_long(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
@@ -108,8 +109,8 @@ impl Faucet {
             exceptions,
         };
         assert!(
-            wait_long(240, || listening(port) || !f.proc.is_running()),
-            "{name} did not listen on {port} within 240 s:\n{}",
+            wait_long(600, || listening(port) || !f.proc.is_running()),
+            "{name} did not listen on {port} within 600 s:\n{}",
             f.text()
         );
         assert!(f.proc.is_running(), "{name} exited:\n{}", f.text());

@@ -79,15 +79,39 @@ fn start_ovs(lan: &Lan, a: u16, b: u16) -> Under {
         let _ = regress::run_ok(&["modprobe", "tun"]);
     }
     let ovs = Ovs::start().expect("ovs");
-    let br = ovs.add_bridge().expect("bridge");
+    // As Ovs::add_bridge and add_port, but without waiting for ovs-vswitchd to apply each
+    // change (its 10 s are too short in a loaded VM): the controllers' connections below
+    // are waited for instead.
+    let br = unique_name();
+    let mut args: Vec<String> = ["--no-wait", "add-br", &br, "--", "set", "bridge", &br]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.push("datapath_type=netdev".into());
     for (i, h) in lan.hosts.iter().enumerate() {
-        ovs.add_port(&br, &h.port, (i + 1) as u16).expect("port");
+        args.extend(
+            [
+                "--",
+                "add-port",
+                &br,
+                &h.port,
+                "--",
+                "set",
+                "interface",
+                &h.port,
+            ]
+            .map(String::from),
+        );
+        args.push(format!("ofport_request={}", i + 1));
     }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ovs.vsctl(&args).expect("ovs bridge and ports");
     let (ta, tb) = (
         format!("target=\"tcp:127.0.0.1:{a}\""),
         format!("target=\"tcp:127.0.0.1:{b}\""),
     );
     ovs.vsctl(&[
+        "--no-wait",
         "set",
         "bridge",
         &br,

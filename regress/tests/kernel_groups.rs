@@ -564,11 +564,12 @@ fn all_then_indirect_then_fast_failover(r: &mut Rig) {
     r.settle();
 
     // Deleting the group deletes the flow that uses it: nothing from host 0 passes.
-    r.group(GroupModCommand::Delete, "group_id=2");
+    r.group(GroupModCommand::Delete, "group_id=3");
+    r.never_pings(0, r.ip(1), "host 1 still reached with its group deleted");
     r.never_pings(
         0,
-        SERVICE,
-        "the service still reached with its group deleted",
+        Ipv4Addr::new(10, 77, 10, 4),
+        "host 3's VLAN still reached with its group deleted",
     );
     r.settle();
 }

@@ -549,7 +549,8 @@ fn all_then_indirect_then_fast_failover(r: &mut Rig) {
         GroupModCommand::Add,
         "group_id=3,type=all,bucket=push_vlan:0x8100,set_field:4106->vlan_vid,output:4,bucket=output:2",
     );
-    r.flow("priority=10,in_port=4,actions=pop_vlan,output:1");
+    // Open vSwitch wants the tag matched before pop_vlan (an OXM prerequisite).
+    r.flow("priority=11,in_port=4,dl_vlan=10,actions=pop_vlan,output:1");
     r.flow("priority=10,in_port=1,actions=group:3");
     r.pings(
         0,

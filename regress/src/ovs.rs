@@ -23,7 +23,7 @@ pub enum OvsError {
         what: String,
         source: std::io::Error,
     },
-    #[error("{0} did not come up within 10 s (see its log in {1})")]
+    #[error("{0} did not come up within 60 s (see its log in {1})")]
     Timeout(&'static str, String),
     #[error("{0} did not exit within 10 s (see its log in {1})")]
     NoExit(&'static str, String),
@@ -225,7 +225,9 @@ impl Ovs {
 }
 
 fn wait_for(path: &Path, what: &'static str, dir: &str) -> Result<(), OvsError> {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // 60 s: in the kernel-tier VM (software emulation, binaries read over the shared file
+    // system) a daemon's first start takes longer than 10 s.
+    let deadline = Instant::now() + Duration::from_secs(60);
     while !path.exists() {
         if Instant::now() > deadline {
             return Err(OvsError::Timeout(what, dir.to_string()));

@@ -333,6 +333,10 @@ fn spawn(role: Role) -> std::io::Result<(u32, OwnedFd)> {
     let parent_pid = std::process::id() as libc::pid_t;
     let mut cmd = Command::new("/proc/self/exe");
     cmd.arg0(role.title()).env_clear().stdin(Stdio::null());
+    // The test-only request of sandbox.rs is the one variable a child is given.
+    if let Some(v) = std::env::var_os(crate::sandbox::PROBE_ENV) {
+        cmd.env(crate::sandbox::PROBE_ENV, v);
+    }
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {

@@ -404,6 +404,10 @@ pub enum Msg {
         id: u64,
         #[serde(default)]
         file: Option<String>,
+        /// `switchctl load`: the file's text, read by switchctl as its user; the parent
+        /// reads no file a switchctl user names.
+        #[serde(default)]
+        text: Option<String>,
     },
     /// parent -> control: empty `errors` means the new configuration is running; `notes`
     /// name changed settings that only a restart applies.

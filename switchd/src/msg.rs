@@ -638,7 +638,7 @@ mod tests {
         assert!(json.contains(r#""table_miss":"controller""#), "{json}");
         assert!(json.contains(r#""fail_mode":"standalone""#), "{json}");
         assert!(
-            json.contains(r#""forward_to":{"host":"::1","port":6653}"#),
+            json.contains(r#""forward_to":{"host":"::1","port":6653,"tls":false}"#),
             "{json}"
         );
         let back: Msg = serde_json::from_str(&json).expect("decodes");

@@ -77,6 +77,8 @@ pub(crate) struct Lexer {
     macros: HashMap<String, Macro>,
     pub errors: Vec<(u64, ConfError)>,
     seq: u64,
+    /// `include` reads files; off for text that a less privileged user sent.
+    pub includes: bool,
 }
 
 /// Letters, digits and `_`: what may follow `$`.
@@ -115,6 +117,7 @@ impl Lexer {
             macros: HashMap::new(),
             errors: Vec::new(),
             seq: 0,
+            includes: true,
         };
         for (name, value) in defines {
             lexer.macros.insert(
@@ -156,6 +159,12 @@ impl Lexer {
     /// Starts reading `path` (relative to the current file's directory) in place of the
     /// rest of the current file, which continues when it ends.
     pub fn include(&mut self, path: &str) -> Result<(), String> {
+        if !self.includes {
+            return Err(format!(
+                "include \"{path}\": not read here (a configuration sent as text is read \
+                 without includes; load the file with its includes in place instead)"
+            ));
+        }
         let full = self.file().dir.join(path);
         let text = std::fs::read_to_string(&full)
             .map_err(|e| format!("cannot include \"{}\": {}", full.display(), io_message(&e)))?;

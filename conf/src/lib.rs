@@ -72,6 +72,16 @@ pub fn parse_str(
     parse::parse(file_name, text, PathBuf::new(), defines)
 }
 
+/// Parses configuration text that reached the caller from someone less privileged
+/// (`switchctl load`): as [`parse_str`], but an `include` is an error and no file is read.
+pub fn parse_untrusted(
+    file_name: &str,
+    text: &str,
+    defines: &[(String, String)],
+) -> Result<Config, Errors> {
+    parse::parse_with(file_name, text, PathBuf::new(), defines, false)
+}
+
 /// Splits a `-D name=value` argument at the first `=`.
 ///
 /// Returns `None` when there is no `=` or the name is not a valid macro name.

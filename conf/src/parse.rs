@@ -118,8 +118,21 @@ pub(crate) fn parse(
     dir: PathBuf,
     defines: &[(String, String)],
 ) -> Result<Config, Errors> {
+    parse_with(name, text, dir, defines, true)
+}
+
+/// [`parse`], with `include` refused unless `includes`.
+pub(crate) fn parse_with(
+    name: &str,
+    text: &str,
+    dir: PathBuf,
+    defines: &[(String, String)],
+    includes: bool,
+) -> Result<Config, Errors> {
+    let mut lex = Lexer::new(name, text, dir, defines);
+    lex.includes = includes;
     let mut p = Parser {
-        lex: Lexer::new(name, text, dir, defines),
+        lex,
         peeked: None,
         cfg: Config {
             listen: Vec::new(),

@@ -195,6 +195,7 @@ fn parse_command(words: &[&str]) -> Option<Request> {
         ["reload"] => Request::Reload,
         ["load", file] => Request::Load {
             file: file.to_string(),
+            text: None,
         },
         // A flow may be given as one argument or as several words (joined by a space,
         // which the flow syntax reads as it reads a comma).
@@ -243,11 +244,14 @@ fn check_request(req: Request) -> Result<Request, String> {
             check_flow(flow, false)?;
             Ok(req)
         }
-        Request::Load { file } => {
+        // Read here, as the user running switchctl: switchd never opens a file that a
+        // switchctl user names.
+        Request::Load { file, .. } => {
             let path = std::path::absolute(&file).map_err(|e| format!("{file}: {e}"))?;
-            std::fs::metadata(&path).map_err(|e| format!("{file}: {e}"))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{file}: {e}"))?;
             Ok(Request::Load {
                 file: path.display().to_string(),
+                text: Some(text),
             })
         }
         other => Ok(other),

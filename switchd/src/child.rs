@@ -60,6 +60,7 @@ pub(crate) fn setup(role: Role, keep: &[Capability]) -> Setup {
     if let Err(e) = privsep::close_inherited(PARENT_FD as u32) {
         fatalx!("{role}: {e}");
     }
+    let probe = std::env::var_os(crate::sandbox::PROBE_ENV).is_some();
     privsep::clear_env();
     title::set_comm("switchd");
     // The parent orchestrates shutdown: a terminal's ^C reaches the whole process group,
@@ -125,6 +126,9 @@ pub(crate) fn setup(role: Role, keep: &[Capability]) -> Setup {
             Msg::SetupDone => break,
             other => msg::unexpected(Role::Parent, &other),
         }
+    }
+    if let Err(e) = crate::sandbox::apply(role, probe) {
+        fatalx!("cannot sandbox the {role} process: {e}");
     }
     setup
 }

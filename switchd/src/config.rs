@@ -19,7 +19,26 @@ pub(crate) fn load(
     defines: &[(String, String)],
     overrides: &Overrides,
 ) -> Result<Config, Vec<String>> {
-    let mut config = conf::load(path, defines).map_err(|e| {
+    let config = conf::load(path, defines);
+    finish(config, overrides)
+}
+
+/// As [`load`], from the text `switchctl load` read as its user (named `name`); includes
+/// are refused, so that nothing is read with the parent's privileges.
+pub(crate) fn load_text(
+    name: &str,
+    text: &str,
+    defines: &[(String, String)],
+    overrides: &Overrides,
+) -> Result<Config, Vec<String>> {
+    finish(conf::parse_untrusted(name, text, defines), overrides)
+}
+
+fn finish(
+    config: Result<Config, conf::Errors>,
+    overrides: &Overrides,
+) -> Result<Config, Vec<String>> {
+    let mut config = config.map_err(|e| {
         e.to_string()
             .lines()
             .map(str::to_string)

@@ -286,8 +286,8 @@ async fn client(ctx: Ctx, stream: UnixStream) {
     let resp = match req {
         Request::ShowSummary => Response::Summary(summary(&ctx).await),
         Request::Show { table, switch } => show(&ctx, table, switch).await,
-        Request::Reload => reload(&ctx, None).await,
-        Request::Load { file } => reload(&ctx, Some(file)).await,
+        Request::Reload => reload(&ctx, None, None).await,
+        Request::Load { file, text } => reload(&ctx, Some(file), text).await,
         Request::AddFlow { switch, flow } => {
             flow_mod(&ctx, switch, ctlproto::FlowCommand::Add, flow).await
         }
@@ -412,7 +412,7 @@ async fn show(ctx: &Ctx, table: ctlproto::TableKind, switch: Option<String>) -> 
 }
 
 /// `reload` (`file` None) or `load FILE`.
-async fn reload(ctx: &Ctx, file: Option<String>) -> Response {
+async fn reload(ctx: &Ctx, file: Option<String>, text: Option<String>) -> Response {
     let from = file.clone();
     let result = ask(
         ctx,
@@ -420,7 +420,7 @@ async fn reload(ctx: &Ctx, file: Option<String>) -> Response {
         |p, id, tx| {
             p.reloads.insert(id, tx);
         },
-        |id| Msg::ReloadRequest { id, file },
+        |id| Msg::ReloadRequest { id, file, text },
         Duration::from_secs(10),
     )
     .await;

@@ -23,9 +23,12 @@ pub enum Request {
         switch: Option<String>,
     },
     Reload,
-    /// `switchctl load FILE`: reload from FILE (an absolute path) instead of the `-f` file.
+    /// `switchctl load FILE`: reload from FILE (an absolute path, for messages) instead of
+    /// the `-f` file; `text` is FILE as switchctl read it, as its user.
     Load {
         file: String,
+        #[serde(default)]
+        text: Option<String>,
     },
     Log {
         verbose: bool,
@@ -405,6 +408,7 @@ mod tests {
             Request::Reload,
             Request::Load {
                 file: "/etc/switchd.conf".into(),
+                text: Some("listen on 127.0.0.1\n".into()),
             },
             Request::Log { verbose: true },
             Request::Monitor,

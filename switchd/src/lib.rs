@@ -16,7 +16,8 @@
 //! - `config.rs`: loading the configuration (over the `conf` crate);
 //! - `run.rs`: a child's start, by role; `child.rs`: what every child does between exec and
 //!   its entry function, and the channels of its event loop;
-//! - `privsep.rs`: dropping privileges; `title.rs`: process titles;
+//! - `privsep.rs`: dropping privileges; `sandbox.rs`: seccomp and Landlock per child;
+//!   `title.rs`: process titles;
 //! - `msg.rs`: the messages between processes; `ipc.rs`: the channels they travel on;
 //! - `ctlproto.rs`: the control protocol, shared with switchctl;
 //! - `endpoint.rs` (and `endpoint/`): one end of an OpenFlow connection and its socket pump,
@@ -42,5 +43,6 @@ pub(crate) mod ofp;
 pub mod parent;
 pub(crate) mod privsep;
 pub mod run;
+pub mod sandbox;
 pub(crate) mod title;
 pub mod tls;

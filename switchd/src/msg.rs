@@ -409,6 +409,10 @@ pub enum Msg {
         id: u64,
         #[serde(default)]
         file: Option<String>,
+        /// `switchctl load`: the file's text, read by switchctl as its user; the parent
+        /// reads no file a switchctl user names.
+        #[serde(default)]
+        text: Option<String>,
     },
     /// parent -> control: empty `errors` means the new configuration is running; `notes`
     /// name changed settings that only a restart applies.
@@ -694,7 +698,7 @@ mod tests {
         assert!(json.contains(r#""table_miss":"controller""#), "{json}");
         assert!(json.contains(r#""fail_mode":"standalone""#), "{json}");
         assert!(
-            json.contains(r#""forward_to":{"host":"::1","port":6653}"#),
+            json.contains(r#""forward_to":{"host":"::1","port":6653,"tls":false}"#),
             "{json}"
         );
         let back: Msg = serde_json::from_str(&json).expect("decodes");

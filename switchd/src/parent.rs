@@ -339,6 +339,10 @@ fn spawn(role: Role) -> std::io::Result<(u32, OwnedFd)> {
     let parent_pid = std::process::id() as libc::pid_t;
     let mut cmd = Command::new("/proc/self/exe");
     cmd.arg0(role.title()).env_clear().stdin(Stdio::null());
+    // The test-only request of sandbox.rs is the one variable a child is given.
+    if let Some(v) = std::env::var_os(crate::sandbox::PROBE_ENV) {
+        cmd.env(crate::sandbox::PROBE_ENV, v);
+    }
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
@@ -557,13 +561,23 @@ impl Parent {
 
     async fn dispatch_control(&mut self, m: Msg) {
         match m {
-            Msg::ReloadRequest { id, file } => {
+            Msg::ReloadRequest { id, file, text } => {
                 let file = file.map(PathBuf::from);
                 match &file {
                     Some(f) => tracing::info!("switchctl load {}", f.display()),
                     None => tracing::info!("reload requested by switchctl"),
                 }
-                match self.reload_from(file.as_deref()).await {
+                let r = match (&file, text) {
+                    (Some(f), Some(t)) => self.reload_text(f, &t).await,
+                    (Some(f), None) => Err(self
+                        .reject(vec![format!(
+                            "{}: switchctl sent no text; the file is not read by switchd",
+                            f.display()
+                        )])
+                        .await),
+                    (None, _) => self.reload_from(None).await,
+                };
+                match r {
                     Ok(notes) => {
                         // Answer once ofp has acted on the listener changes.
                         self.next_barrier += 1;
@@ -629,6 +643,21 @@ impl Parent {
             Ok(c) => c,
             Err(errors) => return Err(self.reject(errors).await),
         };
+        self.apply(new, file).await
+    }
+
+    /// `switchctl load`: the text switchctl read from `path` as its user.
+    async fn reload_text(&mut self, path: &Path, text: &str) -> Result<Vec<String>, Vec<String>> {
+        let file = path.display().to_string();
+        let new = match config::load_text(&file, text, &self.args.defines, &self.args.overrides) {
+            Ok(c) => c,
+            Err(errors) => return Err(self.reject(errors).await),
+        };
+        self.apply(new, file).await
+    }
+
+    /// Apply a valid configuration read from `file`.
+    async fn apply(&mut self, new: Config, file: String) -> Result<Vec<String>, Vec<String>> {
         // What the children were set up with cannot change under them.
         let mut notes = Vec::new();
         for (what, changed) in [

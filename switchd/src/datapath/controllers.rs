@@ -21,7 +21,6 @@ use super::links::Links;
 use super::portstats::answer_port_stats;
 use super::remote;
 use super::switch::N_TABLES;
-use crate::endpoint::pump::Pump;
 use ofproto::v13;
 use tc_datapath::psample::Sample;
 use tc_datapath::NormalOnly;
@@ -200,29 +199,9 @@ impl Controllers {
 
 impl Extra {
     fn connected(&mut self, name: &str, r: std::io::Result<Stream>) {
-        let addr = self.addr;
-        match r {
-            Ok(s) => {
-                tracing::info!("local switch {name}: connected to controller {addr}");
-                self.agent.restart(Instant::now());
-                let peer = remote::peer_name(s.peer_addr());
-                self.channel = Channel::Open(Pump::new(s, peer));
-            }
-            Err(e) => {
-                let why = e.to_string();
-                let (wait, log) = self.backoff.failed(&why);
-                if log {
-                    tracing::warn!(
-                        "local switch {name}: cannot connect to controller {addr}: \
-                         {why}; retrying in {} s",
-                        wait.as_secs()
-                    );
-                }
-                self.channel = Channel::Idle {
-                    retry_at: Some(tokio::time::Instant::now() + wait),
-                };
-            }
-        }
+        let addr = self.addr.to_string();
+        self.channel =
+            remote::channel_after_connect(name, &addr, r, &mut self.agent, &mut self.backoff);
     }
 
     /// The agent ended the connection (or switchctl did): flush, shut down, and decide

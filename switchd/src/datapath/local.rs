@@ -495,30 +495,9 @@ impl LocalSwitch {
 
     /// A connection attempt to the remote controller ended.
     fn connected(&mut self, r: std::io::Result<crate::endpoint::stream::Stream>) {
-        let name = &self.name;
         let addr = self.controller.map(|c| c.to_string()).unwrap_or_default();
-        match r {
-            Ok(s) => {
-                tracing::info!("local switch {name}: connected to controller {addr}");
-                self.agent.restart(Instant::now());
-                let peer = remote::peer_name(s.peer_addr());
-                self.channel = Channel::Open(Pump::new(s, peer));
-            }
-            Err(e) => {
-                let why = e.to_string();
-                let (wait, log) = self.backoff.failed(&why);
-                if log {
-                    tracing::warn!(
-                        "local switch {name}: cannot connect to controller {addr}: \
-                         {why}; retrying in {} s",
-                        wait.as_secs()
-                    );
-                }
-                self.channel = Channel::Idle {
-                    retry_at: Some(tokio::time::Instant::now() + wait),
-                };
-            }
-        }
+        self.channel =
+            remote::channel_after_connect(&self.name, &addr, r, &mut self.agent, &mut self.backoff);
     }
 
     /// Told to stop (`keep_filters`: the flows stay in the kernel for the next run).

@@ -109,6 +109,40 @@ impl Backoff {
     }
 }
 
+/// The channel after a connection attempt to controller `addr` of local switch `name`
+/// ended: open (and `agent` restarted), or idle until the backoff says to try again.
+pub(crate) fn channel_after_connect(
+    name: &str,
+    addr: &str,
+    r: io::Result<Stream>,
+    agent: &mut super::agent::Agent,
+    backoff: &mut Backoff,
+) -> super::channel::Channel {
+    use super::channel::Channel;
+    match r {
+        Ok(s) => {
+            tracing::info!("local switch {name}: connected to controller {addr}");
+            agent.restart(std::time::Instant::now());
+            let peer = peer_name(s.peer_addr());
+            Channel::Open(crate::endpoint::pump::Pump::new(s, peer))
+        }
+        Err(e) => {
+            let why = e.to_string();
+            let (wait, log) = backoff.failed(&why);
+            if log {
+                tracing::warn!(
+                    "local switch {name}: cannot connect to controller {addr}: \
+                     {why}; retrying in {} s",
+                    wait.as_secs()
+                );
+            }
+            Channel::Idle {
+                retry_at: Some(tokio::time::Instant::now() + wait),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -387,6 +387,7 @@ async fn tls_refused(
     why: String,
 ) {
     tracing::warn!("connection from {peer} on {listener} refused: TLS handshake: {why}");
+    metrics::tls_failed(listener);
     if let Some(l) = lock(state).listeners.get_mut(listener) {
         l.conns.remove(&id);
     }

@@ -44,6 +44,9 @@ pub struct OfpMetrics {
     pub switches: Vec<SwitchMetrics>,
     /// Handshakes completed and connections lost, by datapath id, since ofp started.
     pub dp_events: Vec<DpEvents>,
+    /// TLS handshakes that failed, by listener, since ofp started.
+    #[serde(default)]
+    pub tls_failures: Vec<(String, u64)>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,12 +128,41 @@ static LOAD_ERROR: AtomicU64 = AtomicU64::new(0);
 pub struct DpMetrics {
     pub refusals: Vec<(String, String, String, u64)>,
     pub psample_overruns: u64,
+    /// Packet-ins a local switch did not send: (switch, reason, count).
+    #[serde(default)]
+    pub packet_in_drops: Vec<(String, String, u64)>,
+    /// Flow-mods the local switches carried out in the kernel, and the seconds they took.
+    #[serde(default)]
+    pub installs: u64,
+    #[serde(default)]
+    pub install_nanos: u64,
 }
 
 type RefusalKey = (String, String, String);
 static REFUSALS: Mutex<std::collections::BTreeMap<RefusalKey, u64>> =
     Mutex::new(std::collections::BTreeMap::new());
 static PSAMPLE_OVERRUNS: AtomicU64 = AtomicU64::new(0);
+type DropKey = (String, &'static str);
+static PACKET_IN_DROPS: Mutex<std::collections::BTreeMap<DropKey, u64>> =
+    Mutex::new(std::collections::BTreeMap::new());
+/// Flow-mods carried out, and their time in nanoseconds.
+static INSTALLS: AtomicU64 = AtomicU64::new(0);
+static INSTALL_NANOS: AtomicU64 = AtomicU64::new(0);
+
+/// Datapath: local switch `switch` did not send `n` packet-ins, for `reason`
+/// (no_controller, backlog, unknown_flow).
+pub(crate) fn packet_in_dropped(switch: &str, reason: &'static str, n: u64) {
+    let mut d = PACKET_IN_DROPS.lock().unwrap_or_else(|e| e.into_inner());
+    *d.entry((switch.to_string(), reason)).or_default() += n;
+}
+
+/// Datapath: a controller's flow-mod took `t` to carry out in the kernel (translation and
+/// the filters' netlink requests, until the kernel acknowledged them or refused).
+pub(crate) fn flow_mod_installed(t: Duration) {
+    INSTALLS.fetch_add(1, Ordering::Relaxed);
+    let nanos = u64::try_from(t.as_nanos()).unwrap_or(u64::MAX);
+    INSTALL_NANOS.fetch_add(nanos, Ordering::Relaxed);
+}
 
 /// Datapath: local switch `switch` refused a `what` (flow_mod, meter_mod, ...) with `error`.
 pub(crate) fn refused(switch: &str, what: &str, error: ofproto::OfpErrorCode) {
@@ -155,6 +187,14 @@ pub(crate) fn dp_metrics() -> DpMetrics {
             .map(|((s, w, e), n)| (s.clone(), w.clone(), e.clone(), *n))
             .collect(),
         psample_overruns: PSAMPLE_OVERRUNS.load(Ordering::Relaxed),
+        packet_in_drops: PACKET_IN_DROPS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|((s, why), n)| (s.clone(), why.to_string(), *n))
+            .collect(),
+        installs: INSTALLS.load(Ordering::Relaxed),
+        install_nanos: INSTALL_NANOS.load(Ordering::Relaxed),
     }
 }
 

@@ -386,6 +386,7 @@ async fn tls_refused(
     id: u64,
     why: String,
 ) {
+    metrics::tls_failed(listener);
     tracing::warn!("connection from {peer} on {listener} refused: TLS handshake: {why}");
     if let Some(l) = lock(state).listeners.get_mut(listener) {
         l.conns.remove(&id);

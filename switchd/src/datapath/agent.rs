@@ -159,6 +159,11 @@ pub(crate) fn default_async() -> v13::AsyncConfig {
 }
 
 impl Agent {
+    /// The switch's name in the configuration.
+    pub(crate) fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
     /// A new connection for `switch`; our HELLO is queued.
     pub(crate) fn new(cfg: AgentConfig, switch: Switch, now: Instant) -> Agent {
         let mut a = Agent {
@@ -278,10 +283,12 @@ impl Agent {
         };
         if !self.is_connected() {
             self.packet_ins.unconnected += 1;
+            crate::metrics::packet_in_dropped(&self.cfg.name, "no_controller", 1);
             return;
         }
         let Some(flow) = self.switch.backend.packet_in_flow(p.group) else {
             self.packet_ins.unknown += 1;
+            crate::metrics::packet_in_dropped(&self.cfg.name, "unknown_flow", 1);
             return;
         };
         let mask = self.async_cfg.packet_in_mask[usize::from(self.is_slave())];
@@ -291,6 +298,7 @@ impl Agent {
         }
         if self.ep.output().len() > PACKET_IN_QUEUE_MAX {
             self.packet_ins.backlog += 1;
+            crate::metrics::packet_in_dropped(&self.cfg.name, "backlog", 1);
             return;
         }
         self.packet_ins.sent += 1;
@@ -415,7 +423,10 @@ impl Agent {
             M::FlowMod(fm) => {
                 let r = self.switch.check_flow_groups(&fm).and_then(|()| {
                     let (table, mut backend) = self.switch.table_and_backend();
-                    table.flow_mod(&fm, &mut backend, now)
+                    let started = Instant::now();
+                    let r = table.flow_mod(&fm, &mut backend, now);
+                    crate::metrics::flow_mod_installed(started.elapsed());
+                    r
                 });
                 match r {
                     Ok(gone) => self.flows_removed(gone, now),

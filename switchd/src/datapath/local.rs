@@ -731,7 +731,10 @@ fn take_samples(
                     taken.push(s);
                 }
             }
-            Err(RecvError::Lagged(n)) => a.packet_ins.backlog += n,
+            Err(RecvError::Lagged(n)) => {
+                a.packet_ins.backlog += n;
+                crate::metrics::packet_in_dropped(a.name(), "backlog", n);
+            }
             Err(RecvError::Closed) => {
                 *samples = None;
                 return taken;

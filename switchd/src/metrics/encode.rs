@@ -124,7 +124,16 @@ pub(super) fn encode(
     );
     let flows = gauges(&mut r, "switchd_flows", "Flows in the table");
 
+    let tls = counters(
+        &mut r,
+        "switchd_tls_handshake_failures",
+        "TLS handshakes that failed on a listener",
+    );
     if let Some(o) = ofp {
+        for (listener, n) in &o.tls_failures {
+            let l = vec![("listener".to_string(), listener.clone())];
+            tls.get_or_create(&l).inc_by(*n);
+        }
         let names: std::collections::HashMap<u64, &str> = o
             .switches
             .iter()
@@ -220,6 +229,32 @@ pub(super) fn encode(
             "Times the kernel dropped sampled packets (packet-ins of local switches) because the receive buffer was full",
             overruns,
         );
+        let dropped = counters(
+            &mut r,
+            "switchd_packet_ins_dropped",
+            "Packet-ins a local switch did not send, by reason",
+        );
+        for (switch, why, n) in &d.packet_in_drops {
+            let l = vec![
+                ("dp_name".to_string(), switch.clone()),
+                ("reason".to_string(), why.clone()),
+            ];
+            dropped.get_or_create(&l).inc_by(*n);
+        }
+        let installs = Counter::<u64>::default();
+        installs.inc_by(d.installs);
+        r.register(
+            "switchd_flow_mod_installs",
+            "Flow-mods local switches carried out in the kernel",
+            installs,
+        );
+        let install_time = Counter::<f64, AtomicU64>::default();
+        install_time.inc_by(d.install_nanos as f64 / 1e9);
+        r.register(
+            "switchd_flow_mod_install_seconds",
+            "Time local switches spent carrying out flow-mods in the kernel",
+            install_time,
+        );
     }
 
     let cpu = Family::<Labels, Counter<f64, AtomicU64>>::default();
@@ -297,6 +332,7 @@ mod tests {
                 connections: 1,
                 disconnections: 0,
             }],
+            tls_failures: vec![("0.0.0.0:6653".into(), 2)],
         };
         let procs = [ProcStat {
             process: "ofp".into(),
@@ -316,6 +352,9 @@ mod tests {
                 2,
             )],
             psample_overruns: 0,
+            packet_in_drops: vec![("vm".into(), "no_controller".into(), 7)],
+            installs: 4,
+            install_nanos: 2_000_000_000,
         };
         let t = encode(Some(&o), Some(&dp), &procs, &reloads).unwrap();
         for want in [
@@ -330,6 +369,10 @@ mod tests {
             "switchd_config_reload_requests_total 1",
             "switchd_refusals_total{dp_name=\"vm\",request=\"flow_mod\",reason=\"OFPBIC_UNSUP_INST\"} 2",
             "switchd_psample_overruns_total 0",
+            "switchd_tls_handshake_failures_total{listener=\"0.0.0.0:6653\"} 2",
+            "switchd_packet_ins_dropped_total{dp_name=\"vm\",reason=\"no_controller\"} 7",
+            "switchd_flow_mod_installs_total 4",
+            "switchd_flow_mod_install_seconds_total 2.0",
             "# EOF",
         ] {
             assert!(t.contains(want), "no {want} in\n{t}");

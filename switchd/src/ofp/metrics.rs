@@ -29,6 +29,14 @@ fn dp_events() -> std::sync::MutexGuard<'static, BTreeMap<u64, (u64, u64)>> {
     DP_EVENTS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// TLS handshakes that failed, by listener.
+static TLS_FAILURES: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
+
+pub(super) fn tls_failed(listener: &str) {
+    let mut t = TLS_FAILURES.lock().unwrap_or_else(|e| e.into_inner());
+    *t.entry(listener.to_string()).or_default() += 1;
+}
+
 pub(super) fn connected(dpid: u64) {
     dp_events().entry(dpid).or_default().0 += 1;
 }
@@ -143,6 +151,12 @@ pub(super) async fn gather(state: Shared, peers: Peers, id: u64) {
             connections: *c,
             disconnections: *x,
         })
+        .collect();
+    metrics.tls_failures = TLS_FAILURES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|(l, n)| (l.clone(), *n))
         .collect();
     peers
         .send(Role::Control, &Msg::MetricsReply { id, metrics })

@@ -810,41 +810,13 @@ impl FlowTable {
         backend: &mut dyn Backend,
         now: Instant,
     ) -> Result<(), Refusal> {
-        let users: Vec<FlowId> = self
-            .entries
-            .values()
-            .filter(|e| e.uses_meter(id))
-            .map(|e| e.id)
-            .collect();
-        let mut made: Vec<(FlowId, FlowId)> = Vec::new();
-        for old_id in &users {
-            let Some(spec) = self.entries.get(old_id).map(|e| e.spec.clone()) else {
-                continue;
+        if let Err(r) = self.reinstall_where(|e: &FlowEntry| e.uses_meter(id), backend, now) {
+            match old {
+                Some(o) => self.meters.insert(id, o),
+                None => self.meters.remove(id),
             };
-            let new = self.alloc_id();
-            if let Err(r) = backend.install(new, &spec) {
-                for (_, n) in made {
-                    backend.remove(n);
-                }
-                match old {
-                    Some(o) => self.meters.insert(id, o),
-                    None => self.meters.remove(id),
-                };
-                backend.set_meters(&self.meters);
-                return Err(r);
-            }
-            made.push((*old_id, new));
-        }
-        let c = backend.counters(now);
-        for (o, n) in made {
-            if let Some(mut e) = self.take(o) {
-                e.observe(c.get(&o).copied().unwrap_or(e.seen), now);
-                e.base = (e.packets(), e.bytes());
-                e.seen = Counters::default();
-                e.id = n;
-                self.insert(e);
-            }
-            backend.remove(o);
+            backend.set_meters(&self.meters);
+            return Err(r);
         }
         Ok(())
     }

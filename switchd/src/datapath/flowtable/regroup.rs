@@ -1,5 +1,5 @@
-//! Installing flows again when what they use changed outside the flow table (a group:
-//! `groups.rs`), with their counters kept, all or nothing.
+//! Installing flows again when what they use changed (a group: `groups.rs`; a meter:
+//! `FlowTable::meter_mod`), with their counters kept, all or nothing.
 
 use std::time::Instant;
 

@@ -192,6 +192,9 @@ pub struct Switch {
     /// Local switches only (`take ports`): remove the TC filters that switchd did not make
     /// from the switch's ports and use them; without it such a port is left alone.
     pub take_ports: bool,
+    /// Local switches only (`meter N rate R kbps [burst B kb]`): meters installed with the
+    /// switch, before its configured flows, so that a flow's `meter:N` finds its meter.
+    pub meters: Vec<Meter>,
 }
 
 impl Switch {
@@ -208,6 +211,7 @@ impl Switch {
             also_forward_to: Vec::new(),
             fail_mode: FailMode::default(),
             take_ports: false,
+            meters: Vec::new(),
         }
     }
 
@@ -248,6 +252,47 @@ pub struct Port {
     pub name: String,
     /// The OpenFlow port number, 1..=[`PORT_NUMBER_MAX`].
     pub number: Option<u32>,
+    /// `port "NAME" vxlan|geneve [dstport N]`: a collect-metadata tunnel device that switchd
+    /// creates (and owns) under this name; flows set `tunnel_id`, `tun_dst` (and `tun_src`) to
+    /// send through it and match `tunnel_id` on what it receives. `None`: an existing link.
+    pub tunnel: Option<Tunnel>,
+}
+
+/// A collect-metadata ("external") tunnel device: the flows choose the peer and the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tunnel {
+    pub kind: TunnelKind,
+    /// The UDP port the device listens on and sends to; default 4789 (VXLAN), 6081 (Geneve).
+    pub dst_port: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TunnelKind {
+    Vxlan,
+    Geneve,
+}
+
+impl TunnelKind {
+    /// The IANA port of the encapsulation.
+    pub fn default_port(self) -> u16 {
+        match self {
+            TunnelKind::Vxlan => 4789,
+            TunnelKind::Geneve => 6081,
+        }
+    }
+}
+
+/// One `meter N rate R kbps [burst B kb]` of a local switch: an OpenFlow meter with one drop
+/// band (OFPMF_KBPS, plus OFPMF_BURST when a burst is given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Meter {
+    /// The meter id, 1..=0xffff0000 (OFPM_MAX).
+    pub id: u32,
+    /// The drop band's rate in kbit/s.
+    pub rate_kbps: u32,
+    /// The drop band's burst in kbit; `None` leaves it to the datapath.
+    pub burst_kb: Option<u32>,
 }
 
 /// What a local switch does with a packet that no flow matches. Serialized as its keyword

@@ -996,6 +996,7 @@ impl Parser {
         b.sw.ports.push(Port {
             name,
             number: Some(n),
+            tunnel: None,
         });
         b.port_locs.push(Loc::of(&t));
         b.port_auto.push(number.is_none());

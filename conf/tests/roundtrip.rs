@@ -114,6 +114,7 @@ fn switch(i: usize) -> impl Strategy<Value = Switch> {
                 .map(|(j, n)| Port {
                     name: format!("p{i}-{j}"),
                     number: Some(n),
+                    tunnel: None,
                 })
                 .collect();
             sw.table_miss = tm;
@@ -202,6 +203,7 @@ fn automatic_port_numbers_are_printed() {
         sw.ports.push(Port {
             name: name.into(),
             number,
+            tunnel: None,
         });
     }
     let want: Vec<(&str, u32)> = vec![("a", 2), ("b", 1), ("c", 3), ("d", 4), ("e", 5)];

@@ -129,6 +129,9 @@ pub(crate) enum LinkEvent {
 #[derive(Debug, Clone)]
 pub struct Links {
     handle: Handle,
+    /// Held for the length of a dump: the kernel runs one dump per netlink socket at a time
+    /// and answers a second with EBUSY, and every local switch shares this socket.
+    dumping: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Links {
@@ -139,7 +142,10 @@ impl Links {
         s.set_ext_ack(true)?;
         s.set_cap_ack(true)?;
         tokio::spawn(conn);
-        Ok(Links { handle })
+        Ok(Links {
+            handle,
+            dumping: Default::default(),
+        })
     }
 
     pub(crate) fn handle(&self) -> &Handle {
@@ -170,6 +176,7 @@ impl Links {
     }
 
     pub(crate) async fn all(&self) -> Result<Vec<Link>, String> {
+        let _one_dump_at_a_time = self.dumping.lock().await;
         let mut s = self.handle.link().get().execute();
         let mut v = Vec::new();
         while let Some(m) = s.next().await {
@@ -349,6 +356,19 @@ pub(crate) fn datapath_id(mac: [u8; 6]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Local switches start side by side on the datapath's one NETLINK_ROUTE socket, and the
+    /// kernel runs one dump per socket at a time (EBUSY for a second): dumps that overlap
+    /// must all be answered.
+    #[tokio::test]
+    async fn overlapping_dumps_are_all_answered() {
+        let links = Links::open().expect("a NETLINK_ROUTE socket");
+        let dumps = (0..16).map(|_| links.all());
+        for r in futures::future::join_all(dumps).await {
+            let all = r.expect("every dump answered");
+            assert!(all.iter().any(|l| l.name == "lo"), "lo is in every dump");
+        }
+    }
 
     fn link(index: u32, name: &str, master: Option<u32>) -> Link {
         Link {

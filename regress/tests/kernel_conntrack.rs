@@ -587,7 +587,7 @@ struct Invalid {
     inv_flow_counted: bool,
 }
 
-/// Segments from the VM (host 0) to host 2, port `base..base+3` to 7400; `inv_packets`
+/// Segments from the VM (host 0) to host 2, ports `base..base+3` to 7400; `inv_packets`
 /// reads the packet count of the security group's `+trk+inv` flow.
 fn invalid_segments(lan: &Lan, base: u16, inv_packets: impl Fn() -> u64) -> Invalid {
     assert!(
@@ -597,12 +597,10 @@ fn invalid_segments(lan: &Lan, base: u16, inv_packets: impl Fn() -> u64) -> Inva
     let rx = SegmentRx::open(lan, 2);
     let vm = |p| SocketAddrV4::new(lan.hosts[0].ip, p);
     let to = SocketAddrV4::new(lan.hosts[2].ip, 7400);
-    let before = inv_packets();
     let wait = Duration::from_secs(3);
-    let loose = TcpLoose::set("1");
-    send_segment(lan, 0, vm(base), to, TCP_ACK);
-    let loose_ack_passes = rx.saw(base, 7400, wait);
-    drop(loose);
+    // The invalid ones first: nothing answers them, so nothing else reaches the +inv
+    // flow meanwhile (host 2's RST to the ACK that passes may be invalid too).
+    let before = inv_packets();
     let strict = TcpLoose::set("0");
     send_segment(lan, 0, vm(base + 1), to, TCP_ACK);
     let strict_ack_passes = rx.saw(base + 1, 7400, wait);
@@ -614,6 +612,10 @@ fn invalid_segments(lan: &Lan, base: u16, inv_packets: impl Fn() -> u64) -> Inva
         regress::wait::wait_until(Duration::from_secs(20), Duration::from_millis(500), || {
             inv_packets() >= before + 2
         });
+    let loose = TcpLoose::set("1");
+    send_segment(lan, 0, vm(base), to, TCP_ACK);
+    let loose_ack_passes = rx.saw(base, 7400, wait);
+    drop(loose);
     let o = Invalid {
         loose_ack_passes,
         strict_ack_passes,
@@ -690,7 +692,8 @@ fn invalid_segments_dropped_on_switchd_and_openvswitch_ko() {
 /// Two networks with the same addresses on one switch, each in a zone of its own: ports 1
 /// and 2 (VM A 10.77.0.1 and its peer 10.77.0.2) in zone 1, ports 3 and 4 (VM B and its
 /// peer, the same addresses) in zone 2. Each VM may open connections to its peer; replies
-/// pass as `+est`; nothing else does.
+/// pass as `+est`; nothing else does. Zone 1's connections get label bit 0 on commit
+/// (`exec(set_field:0x1->ct_label)`), and only labelled ones are established there.
 const ZONE_FLOWS: &[&str] = &[
     "table=0,priority=100,in_port=1,ip,actions=ct(table=1,zone=1)",
     "table=0,priority=100,in_port=2,ip,actions=ct(table=1,zone=1)",
@@ -701,10 +704,10 @@ const ZONE_FLOWS: &[&str] = &[
     "table=0,priority=50,in_port=3,arp,actions=output:4",
     "table=0,priority=50,in_port=4,arp,actions=output:3",
     "table=1,priority=100,ct_state=+trk+inv,ip,actions=drop",
-    "table=1,priority=90,in_port=1,ct_state=+trk+new,ip,actions=ct(commit,zone=1),output:2",
+    "table=1,priority=90,in_port=1,ct_state=+trk+new,ip,actions=ct(commit,zone=1,exec(set_field:0x1->ct_label)),output:2",
     "table=1,priority=90,in_port=3,ct_state=+trk+new,ip,actions=ct(commit,zone=2),output:4",
-    "table=1,priority=90,in_port=1,ct_state=+trk+est,ip,actions=output:2",
-    "table=1,priority=90,in_port=2,ct_state=+trk+est,ip,actions=output:1",
+    "table=1,priority=90,in_port=1,ct_state=+trk+est,ct_label=0x1,ip,actions=output:2",
+    "table=1,priority=90,in_port=2,ct_state=+trk+est,ct_label=0x1,ip,actions=output:1",
     "table=1,priority=90,in_port=3,ct_state=+trk+est,ip,actions=output:4",
     "table=1,priority=90,in_port=4,ct_state=+trk+est,ip,actions=output:3",
 ];
@@ -728,8 +731,8 @@ struct Zones {
     b_out_and_reply: bool,
     c_out_and_reply: bool,
     /// The UDP entries to the peers' port listed in zones 1, 2 and 3: the VMs' ports,
-    /// less `base`.
-    listed: [Vec<u16>; 3],
+    /// less `base`, and the entries' labels.
+    listed: [Vec<(u16, u128)>; 3],
 }
 
 fn zones_expected() -> Zones {
@@ -739,7 +742,7 @@ fn zones_expected() -> Zones {
         a_reply: true,
         b_out_and_reply: true,
         c_out_and_reply: true,
-        listed: [vec![1], vec![2], vec![3]],
+        listed: [vec![(1, 1)], vec![(2, 0)], vec![(3, 0)]],
     }
 }
 
@@ -762,9 +765,9 @@ fn udp_arrives(tx: &UdpSocket, to: SocketAddr, rx: &UdpSocket, what: &str) -> bo
 }
 
 /// Hosts 0-3 on the zones switch (host 2 and 3 take host 0 and 1's addresses), hosts 4
-/// and 5 on the other; `listed(zone)` gives the (zone, sport, dport) of the UDP entries
-/// a switch lists for that zone.
-fn exercise_zones(lan: &Lan, base: u16, listed: impl Fn(u16) -> Vec<(u16, u16, u16)>) -> Zones {
+/// and 5 on the other; `listed(zone)` gives the (zone, sport, dport, labels) of the UDP
+/// entries a switch lists for that zone.
+fn exercise_zones(lan: &Lan, base: u16, listed: impl Fn(u16) -> Vec<UdpEntry>) -> Zones {
     // The peers' port; the VMs' are base + 1 (A), base + 2 (B), base + 3 (C).
     let peer_port = base;
     let a = |h: usize, p: u16| SocketAddr::from((lan.hosts[h].ip, p));
@@ -798,10 +801,10 @@ fn exercise_zones(lan: &Lan, base: u16, listed: impl Fn(u16) -> Vec<(u16, u16, u
     let c_out_and_reply = udp_arrives(&vm_c, a(5, peer_port), &peer_c, "c out")
         && udp_arrives(&peer_c, a(4, vc), &vm_c, "c reply");
     let listed = [1, 2, 3].map(|z| {
-        let mut v: Vec<u16> = listed(z)
+        let mut v: Vec<(u16, u128)> = listed(z)
             .into_iter()
-            .filter(|(zone, _, dport)| *zone == z && *dport == peer_port)
-            .map(|(_, sport, _)| sport.wrapping_sub(base))
+            .filter(|(zone, _, dport, _)| *zone == z && *dport == peer_port)
+            .map(|(_, sport, _, labels)| (sport.wrapping_sub(base), labels))
             .collect();
         v.sort();
         v.dedup();
@@ -835,8 +838,17 @@ fn same_addresses(lan: &Lan) {
     }
 }
 
-/// The (zone, sport, dport) of the UDP rows of `switchctl show conntrack`.
-fn switchd_udp_rows(table: &str) -> Vec<(u16, u16, u16)> {
+/// A UDP conntrack entry as a switch lists it: zone, sport, dport, labels.
+type UdpEntry = (u16, u16, u16, u128);
+
+/// A label cell or field: `-` or absent is none; else hexadecimal.
+fn labels(s: Option<&str>) -> u128 {
+    s.and_then(|s| u128::from_str_radix(s.trim_start_matches("0x"), 16).ok())
+        .unwrap_or(0)
+}
+
+/// The UDP rows of `switchctl show conntrack`.
+fn switchd_udp_rows(table: &str) -> Vec<UdpEntry> {
     common::rows(table)
         .iter()
         .filter(|r| r.get(2).map(String::as_str) == Some("udp"))
@@ -845,19 +857,21 @@ fn switchd_udp_rows(table: &str) -> Vec<(u16, u16, u16)> {
                 r.get(1)?.parse().ok()?,
                 r.get(5)?.parse().ok()?,
                 r.get(6)?.parse().ok()?,
+                labels(r.get(14).map(String::as_str)),
             ))
         })
         .collect()
 }
 
-/// The (zone, sport, dport) of the UDP entries `ovs-dpctl dump-conntrack zone=N` lists
-/// (`udp,orig=(src=..,dst=..,sport=S,dport=D),reply=(..),zone=N`).
-fn ovs_udp_entries(zone: u16) -> Vec<(u16, u16, u16)> {
+/// The UDP entries `ovs-dpctl dump-conntrack zone=N` lists
+/// (`udp,orig=(src=..,dst=..,sport=S,dport=D),reply=(..),zone=N,labels=L`).
+fn ovs_udp_entries(zone: u16) -> Vec<UdpEntry> {
     let out = regress::run_ok(&["ovs-dpctl", "dump-conntrack", &format!("zone={zone}")])
         .unwrap_or_default();
-    let field = |l: &str, k: &str| -> Option<u16> {
-        l.split(k).nth(1)?.split([',', ')']).next()?.parse().ok()
+    let text = |l: &'_ str, k: &str| -> Option<String> {
+        Some(l.split(k).nth(1)?.split([',', ')']).next()?.to_string())
     };
+    let field = |l: &str, k: &str| -> Option<u16> { text(l, k)?.parse().ok() };
     out.lines()
         .filter(|l| l.starts_with("udp,"))
         .filter_map(|l| {
@@ -865,6 +879,7 @@ fn ovs_udp_entries(zone: u16) -> Vec<(u16, u16, u16)> {
                 field(l, "zone=").unwrap_or(0),
                 field(l, "sport=")?,
                 field(l, "dport=")?,
+                labels(text(l, "labels=").as_deref()),
             ))
         })
         .collect()
@@ -894,8 +909,8 @@ fn zones_keep_same_addresses_apart_on_switchd_and_openvswitch_ko() {
         let all = d.ctl_ok(&["show", "conntrack", "zones"]);
         let mine: Vec<(u16, u16)> = switchd_udp_rows(&all)
             .into_iter()
-            .filter(|(_, _, dport)| *dport == base)
-            .map(|(z, s, _)| (z, s - base))
+            .filter(|(_, _, dport, _)| *dport == base)
+            .map(|(z, s, _, _)| (z, s - base))
             .collect();
         assert!(
             mine.contains(&(1, 1)) && mine.contains(&(2, 2)),
@@ -907,7 +922,7 @@ fn zones_keep_same_addresses_apart_on_switchd_and_openvswitch_ko() {
         );
         let other = d.ctl_ok(&["show", "conntrack", "other"]);
         assert!(
-            switchd_udp_rows(&other).iter().all(|(z, _, _)| *z == 3),
+            switchd_udp_rows(&other).iter().all(|(z, _, _, _)| *z == 3),
             "{other}"
         );
         // JSON, and a zone the switch's ct actions do not use.

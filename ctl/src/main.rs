@@ -18,10 +18,11 @@ use switchd::ctlproto::{self, Event, Request, Response, Summary, Table, TableKin
 mod ovsfmt;
 mod parse;
 
-const USAGE: &str = "usage: switchctl [-j] [-o ovs] [-s socket] command [argument ...]
+const USAGE: &str = "usage: switchctl [-j] [-o ovs|json] [-s socket] command [argument ...]
 commands:
   show summary
   show switches|ports|macs|flows|refusals [switch]
+  show conntrack [switch] [zone n]
   add flow switch flow
   del flow switch [match]
   connect switch [forward to tcp:host:port]
@@ -104,12 +105,17 @@ fn parse_options(args: &[String]) -> Result<Parsed, String> {
                         rest
                     } else {
                         i += 1;
-                        args.get(i - 1).ok_or("option -o needs a format (ovs)")?
+                        args.get(i - 1)
+                            .ok_or("option -o needs a format (ovs, json)")?
                     };
-                    if format != "ovs" {
-                        return Err(format!("unknown output format \"{format}\" (only ovs)"));
+                    match format {
+                        "ovs" => opts.ovs = true,
+                        // `-o json` is `-j`.
+                        "json" => opts.json = true,
+                        _ => {
+                            return Err(format!("unknown output format \"{format}\" (ovs or json)"))
+                        }
                     }
-                    opts.ovs = true;
                     break;
                 }
                 's' => {
@@ -141,6 +147,10 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
     if let Some(at) = words.windows(2).position(|w| w == ["-o", "ovs"]) {
         words.drain(at..at + 2);
         opts.ovs = true;
+    }
+    if let Some(at) = words.windows(2).position(|w| w == ["-o", "json"]) {
+        words.drain(at..at + 2);
+        opts.json = true;
     }
     // `parse` reads files; it needs no daemon.
     if words.first() == Some(&"parse") {
@@ -184,6 +194,7 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
 fn parse_command(words: &[&str]) -> Option<Request> {
     Some(match words {
         ["show", "summary"] | ["show"] => Request::ShowSummary,
+        ["show", "conntrack", rest @ ..] => show_conntrack(rest)?,
         ["show", table] => Request::Show {
             table: TableKind::parse(table)?,
             switch: None,
@@ -227,6 +238,19 @@ fn parse_command(words: &[&str]) -> Option<Request> {
         ["monitor"] => Request::Monitor,
         _ => return None,
     })
+}
+
+/// `show conntrack [SWITCH] [zone N]`.
+fn show_conntrack(words: &[&str]) -> Option<Request> {
+    let zone = |n: &str| n.parse::<u16>().ok();
+    let (switch, zone) = match words {
+        [] => (None, None),
+        ["zone", n] => (None, Some(zone(n)?)),
+        [s] => (Some(s.to_string()), None),
+        [s, "zone", n] => (Some(s.to_string()), Some(zone(n)?)),
+        _ => return None,
+    };
+    Some(Request::ShowConntrack { switch, zone })
 }
 
 /// What can be checked before the daemon is asked: flow syntax (so that a typo never
@@ -505,6 +529,30 @@ mod tests {
             })
         );
         assert_eq!(parse_command(&["show", "nonsense"]), None);
+        let ct = |switch: Option<&str>, zone| {
+            Some(Request::ShowConntrack {
+                switch: switch.map(str::to_string),
+                zone,
+            })
+        };
+        assert_eq!(parse_command(&["show", "conntrack"]), ct(None, None));
+        assert_eq!(
+            parse_command(&["show", "conntrack", "vm"]),
+            ct(Some("vm"), None)
+        );
+        assert_eq!(
+            parse_command(&["show", "conntrack", "vm", "zone", "7"]),
+            ct(Some("vm"), Some(7))
+        );
+        assert_eq!(
+            parse_command(&["show", "conntrack", "zone", "0"]),
+            ct(None, Some(0))
+        );
+        assert_eq!(
+            parse_command(&["show", "conntrack", "vm", "zone", "65536"]),
+            None
+        );
+        assert_eq!(parse_command(&["show", "conntrack", "vm", "zone"]), None);
         assert_eq!(parse_command(&[]), None);
     }
 

@@ -72,7 +72,7 @@ pub(crate) async fn control(setup: Setup) -> i32 {
     // - accept connections on the control socket the parent created (0660, root:group);
     //   it cannot create or remove the socket file itself;
     // - talks to parent (reload, log level, events), ofp (counts, events) and datapath
-    //   (pings, connecting and disconnecting local switches).
+    //   (pings, connecting and disconnecting local switches, conntrack entries).
     let Some((path, sock)) = setup.control_socket else {
         tracing::warn!("BUG: no control socket from parent");
         return 1;
@@ -166,21 +166,10 @@ fn dispatch_ofp(ctx: &Ctx, m: Msg) {
         }
         Msg::ShowReply {
             id,
-            mut table,
+            table,
             error,
             more,
-        } => {
-            let mut p = ctx.pending();
-            if more {
-                if let Some(sp) = p.shows.get_mut(&id) {
-                    sp.rows.append(&mut table.rows);
-                }
-            } else if let Some(mut sp) = p.shows.remove(&id) {
-                sp.rows.append(&mut table.rows);
-                table.rows = sp.rows;
-                let _ = sp.tx.send((table, error));
-            }
-        }
+        } => show_part(ctx, id, table, error, more),
         Msg::FlowResult { id, error } => {
             if let Some(tx) = ctx.pending().flows.remove(&id) {
                 let _ = tx.send(error);
@@ -190,8 +179,28 @@ fn dispatch_ofp(ctx: &Ctx, m: Msg) {
     }
 }
 
+/// A part of a `show` table (from ofp, or from datapath for conntrack).
+fn show_part(ctx: &Ctx, id: u64, mut table: Table, error: Option<String>, more: bool) {
+    let mut p = ctx.pending();
+    if more {
+        if let Some(sp) = p.shows.get_mut(&id) {
+            sp.rows.append(&mut table.rows);
+        }
+    } else if let Some(mut sp) = p.shows.remove(&id) {
+        sp.rows.append(&mut table.rows);
+        table.rows = sp.rows;
+        let _ = sp.tx.send((table, error));
+    }
+}
+
 fn dispatch_datapath(ctx: &Ctx, m: Msg) {
     match m {
+        Msg::ShowReply {
+            id,
+            table,
+            error,
+            more,
+        } => show_part(ctx, id, table, error, more),
         Msg::DpMetricsReply { id, metrics } => crate::metrics::dp_answer(id, metrics),
         Msg::Pong { id } => {
             if let Some(tx) = ctx.pending().pings.remove(&id) {
@@ -286,6 +295,7 @@ async fn client(ctx: Ctx, stream: UnixStream) {
     let resp = match req {
         Request::ShowSummary => Response::Summary(summary(&ctx).await),
         Request::Show { table, switch } => show(&ctx, table, switch).await,
+        Request::ShowConntrack { switch, zone } => show_conntrack(&ctx, switch, zone).await,
         Request::Reload => reload(&ctx, None, None).await,
         Request::Load { file, text } => reload(&ctx, Some(file), text).await,
         Request::AddFlow { switch, flow } => {
@@ -405,6 +415,34 @@ async fn show(ctx: &Ctx, table: ctlproto::TableKind, switch: Option<String>) -> 
     match answer {
         None => Response::Error {
             message: "the ofp process did not answer".into(),
+        },
+        Some((_, Some(message))) => Response::Error { message },
+        Some((t, None)) => Response::Table(t),
+    }
+}
+
+/// `show conntrack`: reading the kernel's entries needs CAP_NET_ADMIN, which only the
+/// datapath process has; it knows the local switches' zones too.
+async fn show_conntrack(ctx: &Ctx, switch: Option<String>, zone: Option<u16>) -> Response {
+    let answer = ask(
+        ctx,
+        Role::Datapath,
+        |p, id, tx| {
+            p.shows.insert(
+                id,
+                ShowPending {
+                    rows: Vec::new(),
+                    tx,
+                },
+            );
+        },
+        |id| Msg::ConntrackRequest { id, switch, zone },
+        Duration::from_secs(10),
+    )
+    .await;
+    match answer {
+        None => Response::Error {
+            message: "the datapath process did not answer".into(),
         },
         Some((_, Some(message))) => Response::Error { message },
         Some((t, None)) => Response::Table(t),

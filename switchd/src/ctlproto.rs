@@ -22,6 +22,14 @@ pub enum Request {
         table: TableKind,
         switch: Option<String>,
     },
+    /// `switchctl show conntrack [SWITCH] [zone N]`: the kernel's connection-tracking
+    /// entries in the zones of local switches' ct actions (of SWITCH's; of zone N only).
+    ShowConntrack {
+        #[serde(default)]
+        switch: Option<String>,
+        #[serde(default)]
+        zone: Option<u16>,
+    },
     Reload,
     /// `switchctl load FILE`: reload from FILE (an absolute path, for messages) instead of
     /// the `-f` file; `text` is FILE as switchctl read it, as its user.
@@ -82,6 +90,9 @@ pub enum TableKind {
     OvsFlows,
     /// What local switches refused their controllers (kept by the control process).
     Refusals,
+    /// The kernel's connection-tracking entries in local switches' zones (read by the
+    /// datapath process through ctnetlink). Not a word of `show`: its own request.
+    Conntrack,
 }
 
 impl TableKind {
@@ -103,6 +114,7 @@ impl TableKind {
             TableKind::Macs => "macs",
             TableKind::Flows | TableKind::OvsFlows => "flows",
             TableKind::Refusals => "refusals",
+            TableKind::Conntrack => "conntrack",
         }
     }
 
@@ -143,6 +155,25 @@ impl TableKind {
                 "actions",
             ],
             TableKind::Refusals => &["switch", "count", "time", "command", "flow", "reason"],
+            // What conntrack(8) -L and ovs-appctl dpctl/dump-conntrack show of an entry.
+            TableKind::Conntrack => &[
+                "switch",
+                "zone",
+                "proto",
+                "src",
+                "dst",
+                "sport",
+                "dport",
+                "reply src",
+                "reply dst",
+                "reply sport",
+                "reply dport",
+                "state",
+                "status",
+                "mark",
+                "labels",
+                "timeout",
+            ],
         }
     }
 }

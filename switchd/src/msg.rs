@@ -443,8 +443,16 @@ pub enum Msg {
         table: TableKind,
         switch: Option<String>,
     },
-    /// ofp -> control: rows of the table, in as many messages as an IPC frame needs
-    /// (`more` on all but the last); `error`, on the last, says what could not be shown.
+    /// control -> datapath: `switchctl show conntrack [switch] [zone N]`, answered by
+    /// `ShowReply` with the same id.
+    ConntrackRequest {
+        id: u64,
+        switch: Option<String>,
+        zone: Option<u16>,
+    },
+    /// ofp (datapath, for conntrack) -> control: rows of the table, in as many messages
+    /// as an IPC frame needs (`more` on all but the last); `error`, on the last, says what
+    /// could not be shown.
     ShowReply {
         id: u64,
         table: Table,
@@ -570,6 +578,7 @@ impl Msg {
             Msg::ConnCounts { .. } => "conn_counts",
             Msg::ShowRequest { .. } => "show_request",
             Msg::ShowReply { .. } => "show_reply",
+            Msg::ConntrackRequest { .. } => "conntrack_request",
             Msg::FlowRequest { .. } => "flow_request",
             Msg::Connect { .. } => "connect",
             Msg::FlowResult { .. } => "flow_result",

@@ -646,8 +646,8 @@ async fn show(state: Shared, peers: Peers, id: u64, table: TableKind, switch: Op
                     _ => error = Some(format!("switch {sw} did not answer the flow-stats request")),
                 }
             }
-            // Kept and answered by the control process.
-            TableKind::Refusals => {}
+            // Answered by the control process (refusals) and the datapath (conntrack).
+            TableKind::Refusals | TableKind::Conntrack => {}
         }
     }
     // Chunks that each fit an IPC frame; `more` on all but the last.

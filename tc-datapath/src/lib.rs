@@ -12,6 +12,8 @@
 //! - `ports.rs`: the switch's [`PortMap`] (OpenFlow port number <-> Linux interface).
 //! - [`filter`]: the typed filters ([`Filter`]) and their netlink encoding and parsing;
 //!   `filter/flower/` one file per group of match keys, `filter/action/` one per action.
+//! - [`conntrack`]: the kernel's connection-tracking entries over ctnetlink (what act_ct
+//!   made), for `switchctl show conntrack`.
 //! - [`cookie`]: names each filter by its flow and content. [`meter`]: meters as police
 //!   rates ([`MeterTable`]). [`prio`]: where OpenFlow priorities go among TC chains and
 //!   prios, and the table-miss filters every table needs. [`psample`]: the packets that
@@ -33,6 +35,7 @@
 //!   `table/batch.rs`: many flows at once, in pipelined batches.
 
 pub(crate) mod backend;
+pub mod conntrack;
 pub mod cookie;
 pub mod filter;
 pub(crate) mod flow;

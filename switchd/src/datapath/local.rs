@@ -43,6 +43,8 @@ pub(crate) enum SwitchCmd {
     Connect(Option<SocketAddr>),
     /// Close the channel and keep it closed.
     Disconnect,
+    /// `show conntrack`: the zones of the switch's ct actions.
+    Zones(oneshot::Sender<std::collections::BTreeSet<u16>>),
 }
 
 /// What reaches a local switch's task from the rest of the process.
@@ -360,10 +362,14 @@ impl LocalSwitch {
         self.channel = Channel::Idle { retry_at };
     }
 
-    /// `switchctl connect` or `disconnect`.
+    /// `switchctl connect` or `disconnect` (or `show conntrack`'s question).
     fn command(&mut self, c: SwitchCmd) {
         let name = &self.name;
         let again = match c {
+            SwitchCmd::Zones(tx) => {
+                let _ = tx.send(super::conntrack::zones(&self.agent.switch));
+                return;
+            }
             SwitchCmd::Connect(to) => {
                 tracing::info!(
                     "local switch {name}: switchctl connect: to {}",

@@ -26,6 +26,7 @@
 pub(crate) mod agent;
 mod channel;
 pub mod configured;
+mod conntrack;
 mod controllers;
 pub mod flowtable;
 pub(crate) mod groups;
@@ -98,8 +99,10 @@ pub(crate) async fn datapath(setup: Setup) -> i32 {
     //   rtnetlink changes to bridges, ports, qdiscs and filters need it, and nothing else
     //   this process does needs any privilege;
     // - no_new_privs: nothing it could exec would gain privilege;
+    // - reads the kernel's conntrack entries (ctnetlink, NETLINK_NETFILTER: also
+    //   CAP_NET_ADMIN) for `switchctl show conntrack`;
     // - talks to parent (config, verbosity), ofp (one OpenFlow socketpair per local
-    //   switch, handed over as a descriptor) and control (pings); it trusts none of them:
+    //   switch, handed over as a descriptor) and control (pings, conntrack); it trusts none of them:
     //   every OpenFlow message is decoded and checked again, because ofp faces the network.
     //   The one AF_PACKET socket it sends packet-outs on comes from the parent: opening
     //   one needs CAP_NET_RAW, which this process does not have.
@@ -145,6 +148,9 @@ pub(crate) async fn datapath(setup: Setup) -> i32 {
                         Msg::Connect { id, switch, connect, forward_to } => {
                             let error = switch_cmd(&st, &switch, connect, forward_to.as_deref());
                             peers.send(Role::Control, &Msg::FlowResult { id, error }).await;
+                        }
+                        Msg::ConntrackRequest { id, switch, zone } => {
+                            show_conntrack(&st, &peers, id, switch, zone).await
                         }
                         m => dispatch_peer(&peers, from, m).await,
                     },
@@ -212,6 +218,46 @@ fn switch_cmd(st: &State, switch: &str, connect: bool, forward_to: Option<&str>)
         .send(cmd)
         .err()
         .map(|_| format!("local switch {switch} is unavailable (see the log)"))
+}
+
+/// `switchctl show conntrack`: each switch's task says its zones, then a task of its own
+/// reads the kernel's entries and answers control (`conntrack.rs`).
+async fn show_conntrack(
+    st: &State,
+    peers: &Peers,
+    id: u64,
+    switch: Option<String>,
+    zone: Option<u16>,
+) {
+    let mut asked = Vec::new();
+    for (name, r) in &st.switches {
+        if switch.as_ref().is_some_and(|s| s != name) {
+            continue;
+        }
+        let (tx, rx) = oneshot::channel();
+        if r.cmd.send(SwitchCmd::Zones(tx)).is_ok() {
+            asked.push((name.clone(), rx));
+        }
+    }
+    if let Some(s) = &switch {
+        if asked.is_empty() {
+            let error = if st.switches.contains_key(s) {
+                format!("local switch {s} is unavailable (see the log)")
+            } else {
+                format!("there is no local switch \"{s}\"")
+            };
+            let mut table = crate::ctlproto::Table::empty(crate::ctlproto::TableKind::Conntrack);
+            table.rows.clear();
+            let m = Msg::ShowReply {
+                id,
+                table,
+                error: Some(error),
+                more: false,
+            };
+            return peers.send(Role::Control, &m).await;
+        }
+    }
+    tokio::spawn(conntrack::answer(peers.clone(), id, asked, zone, switch));
 }
 
 async fn stop_one(name: &str, r: Running, keep_filters: bool) {

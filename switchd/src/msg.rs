@@ -129,6 +129,10 @@ pub struct SwitchConfig {
     /// Local switches: `take ports` (remove the filters switchd did not make).
     #[serde(default)]
     pub take_ports: bool,
+    /// Local switches: `unenforced forward` (forward by the bridge alone when the kernel
+    /// cannot enforce the flows; see `datapath/enforce.rs`).
+    #[serde(default)]
+    pub unenforced_forward: bool,
 }
 
 impl SwitchConfig {
@@ -145,6 +149,7 @@ impl SwitchConfig {
             also_forward_to,
             fail_mode,
             take_ports,
+            unenforced_forward,
         } = self;
         *name == other.name
             && *bridge == other.bridge
@@ -155,6 +160,7 @@ impl SwitchConfig {
             && *also_forward_to == other.also_forward_to
             && *fail_mode == other.fail_mode
             && *take_ports == other.take_ports
+            && *unenforced_forward == other.unenforced_forward
     }
 }
 
@@ -500,6 +506,15 @@ pub enum Msg {
         name: String,
         notes: Vec<String>,
     },
+    /// datapath -> ofp: local switch `name`, whose flows the kernel cannot enforce, is not
+    /// offered to ofp; `show switches` lists it with `note` (held down, or forwarding
+    /// without its flows). `note: None`: it stopped.
+    Unenforced {
+        name: String,
+        datapath_id: u64,
+        ports: u32,
+        note: Option<String>,
+    },
     /// parent -> control: the listening TCP socket of `metrics listen on` (1 descriptor).
     MetricsSocket {
         address: String,
@@ -579,6 +594,7 @@ impl Msg {
             Msg::Ping { .. } => "ping",
             Msg::Pong { .. } => "pong",
             Msg::SwitchNotes { .. } => "switch_notes",
+            Msg::Unenforced { .. } => "unenforced",
             Msg::MetricsSocket { .. } => "metrics_socket",
             Msg::MetricsRequest { .. } => "metrics_request",
             Msg::MetricsReply { .. } => "metrics_reply",
@@ -624,6 +640,7 @@ mod tests {
             also_forward_to: Vec::new(),
             fail_mode: FailMode::Secure,
             take_ports: false,
+            unenforced_forward: false,
         };
         let other_flows = SwitchConfig {
             flows: Vec::new(),

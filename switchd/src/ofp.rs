@@ -21,6 +21,7 @@ mod metrics;
 mod portcount;
 mod registry;
 mod session;
+mod unenforced;
 
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::OwnedFd;
@@ -70,6 +71,7 @@ pub(crate) async fn ofp(setup: Setup) -> i32 {
         switches: BTreeMap::new(),
         configured: setup.init.config.switches.clone(),
         notes: HashMap::new(),
+        unenforced: BTreeMap::new(),
     }));
     for (name, fd) in setup.listeners {
         add_listener(&state, &peers, name, fd);
@@ -197,6 +199,12 @@ fn dispatch_datapath(state: &Shared, peers: &Peers, m: Msg, mut fds: Vec<OwnedFd
                 st.notes.insert(name, notes);
             }
         }
+        Msg::Unenforced {
+            name,
+            datapath_id,
+            ports,
+            note,
+        } => unenforced::update(&mut lock(state).unenforced, name, datapath_id, ports, note),
         other => msg::unexpected(Role::Datapath, &other),
     }
 }
@@ -563,10 +571,14 @@ async fn show(state: Shared, peers: Peers, id: u64, table: TableKind, switch: Op
         }
     };
     let mut error = None;
-    if let (Some(a), true) = (&switch, handles.is_empty()) {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    if table == TableKind::Switches {
+        let st = lock(&state);
+        rows = unenforced::rows(&st.unenforced, switch.as_deref(), switch_matches);
+    }
+    if let (Some(a), true, true) = (&switch, handles.is_empty(), rows.is_empty()) {
         error = Some(format!("no switch {a} is connected"));
     }
-    let mut rows: Vec<Vec<String>> = Vec::new();
     for (dpid, h) in &handles {
         let sw = dpid_text(*dpid);
         match table {

@@ -55,6 +55,10 @@ pub fn main(args: Args) -> ! {
         if args.verbose > 0 {
             print!("{config}");
         }
+        // What the kernel lets local switches do (a matter of the host, not the file).
+        for line in crate::datapath::enforce::check(&config) {
+            eprintln!("switchd: {line}");
+        }
         eprintln!("configuration OK");
         std::process::exit(0);
     }
@@ -268,6 +272,7 @@ fn switch_config(s: &conf::Switch) -> SwitchConfig {
         also_forward_to: s.also_forward_to.clone(),
         fail_mode: s.fail_mode,
         take_ports: s.take_ports,
+        unenforced_forward: s.unenforced_forward,
     }
 }
 

@@ -50,6 +50,8 @@ pub(crate) struct State {
     pub(crate) configured: Vec<SwitchConfig>,
     /// What the datapath says about each local switch, by name (see `Msg::SwitchNotes`).
     pub(crate) notes: HashMap<String, Vec<String>>,
+    /// The local switches whose flows the kernel cannot enforce, by name.
+    pub(crate) unenforced: BTreeMap<String, super::unenforced::UnenforcedSwitch>,
 }
 
 pub(crate) type Shared = Arc<Mutex<State>>;

@@ -288,3 +288,67 @@ fn a_reload_replaces_the_certificate_and_keeps_the_established_channel() {
     );
     assert_eq!(tls_connections(d, tls_port), "[1]");
 }
+
+/// A plaintext OpenFlow client on `port`: whether it is answered with a HELLO.
+fn plain_hello(port: u16) -> bool {
+    let Ok(mut s) = connect(port) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    if s.write_all(&HELLO).is_err() {
+        return false;
+    }
+    let mut got = [0u8; 2];
+    s.read_exact(&mut got).is_ok() && got == [4, 0]
+}
+
+#[test]
+fn a_reload_turns_tls_off_and_on_again_on_the_same_address() {
+    let pki = Pki::new();
+    let tls_port = free_tcp_port().expect("free port");
+    let rig = tls_rig(&pki, tls_port);
+    let d = rig.daemon();
+    rig.all_pairs_ping(5);
+    assert!(!plain_hello(tls_port), "a plaintext client was answered");
+    let tls_text = std::fs::read_to_string(d.conf()).expect("read config");
+    let tls_line = format!("listen on 127.0.0.1 tls port {tls_port}");
+    let plain_line = format!("listen on 127.0.0.1 port {tls_port}");
+    assert!(tls_text.contains(&tls_line), "{tls_text}");
+
+    // TLS off: the reload succeeds (the address is the same socket), the bridge's TLS
+    // channel closes with the listener it came in on, and a plaintext client is answered.
+    let mut monitor = d.monitor().expect("switchctl monitor");
+    d.write_config(&tls_text.replace(&tls_line, &plain_line));
+    d.ctl_ok(&["reload"]);
+    let closed = format!("listener changed to 127.0.0.1:{tls_port}");
+    assert!(
+        d.wait_log(&closed, Duration::from_secs(10)),
+        "the TLS channel was not closed:\n{}",
+        d.log()
+    );
+    assert!(plain_hello(tls_port), "no HELLO to a plaintext client");
+    let summary = d.ctl_ok(&["show", "summary"]);
+    assert!(!summary.contains("tls:"), "{summary}");
+    monitor.stop();
+    let seen = monitor.events();
+    assert!(
+        seen.contains(&format!(
+            "on tls:127.0.0.1:{tls_port} (listener changed to 127.0.0.1:{tls_port})"
+        )),
+        "the bridge's TLS channel stayed: {seen}"
+    );
+
+    // TLS on again: the reload succeeds, the bridge comes back over TLS and learns, and a
+    // plaintext client is refused.
+    d.write_config(&tls_text);
+    d.ctl_ok(&["reload"]);
+    assert!(
+        regress::wait::wait_until(Duration::from_secs(60), Duration::from_millis(200), || {
+            tls_connections(d, tls_port) == "[1]"
+        }),
+        "Open vSwitch did not come back over TLS:\n{}",
+        d.log()
+    );
+    rig.all_pairs_ping(5);
+    assert!(!plain_hello(tls_port), "a plaintext client was answered");
+}

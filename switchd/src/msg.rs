@@ -393,6 +393,12 @@ pub enum Msg {
     ListenerRemove {
         listener: String,
     },
+    /// parent -> ofp: listener `from` is now `to`, the same address with TLS turned on or
+    /// off: keep its socket, close the connections that came in on `from`.
+    ListenerSwap {
+        from: String,
+        to: String,
+    },
     /// parent -> datapath: an AF_PACKET socket (SOCK_RAW, protocol 0, non-blocking) to
     /// send packet-outs on, which the datapath may not open itself (1 descriptor).
     PacketSocket,
@@ -572,6 +578,7 @@ impl Msg {
             Msg::ControlSocket { .. } => "control_socket",
             Msg::ListenerAdd { .. } => "listener_add",
             Msg::ListenerRemove { .. } => "listener_remove",
+            Msg::ListenerSwap { .. } => "listener_swap",
             Msg::PacketSocket => "packet_socket",
             Msg::SetupDone => "setup_done",
             Msg::Config(_) => "config",

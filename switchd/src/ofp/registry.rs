@@ -20,6 +20,8 @@ use crate::msg::{ConfiguredFlow, Msg, Role, SwitchConfig};
 #[derive(Debug, Default)]
 pub(crate) struct Listener {
     pub(crate) accept: Option<JoinHandle<()>>,
+    /// The listening socket (shared with the accept task, and kept by a swap).
+    pub(crate) socket: Option<Arc<tokio::net::TcpListener>>,
     pub(crate) conns: HashMap<u64, Conn>,
 }
 

@@ -192,6 +192,11 @@ pub struct Switch {
     /// Local switches only (`take ports`): remove the TC filters that switchd did not make
     /// from the switch's ports and use them; without it such a port is left alone.
     pub take_ports: bool,
+    /// Local switches only (`unenforced forward`): forward by the bridge alone when the
+    /// kernel cannot enforce the switch's flows (no cls_flower, a TC action module
+    /// missing); without it such a switch's bridge is held down. Unsafe for a switch
+    /// whose flows drop anything.
+    pub unenforced_forward: bool,
     /// Local switches only (`meter N rate R kbps [burst B kb]`): meters installed with the
     /// switch, before its configured flows, so that a flow's `meter:N` finds its meter.
     pub meters: Vec<Meter>,
@@ -211,6 +216,7 @@ impl Switch {
             also_forward_to: Vec::new(),
             fail_mode: FailMode::default(),
             take_ports: false,
+            unenforced_forward: false,
             meters: Vec::new(),
         }
     }

@@ -50,6 +50,7 @@ const KEYWORDS: &[&str] = &[
     "timeout",
     "tls",
     "to",
+    "unenforced",
     "user",
 ];
 
@@ -76,6 +77,7 @@ const SWITCH_KEYWORDS: &[&str] = &[
     "forward",
     "fail-mode",
     "take",
+    "unenforced",
 ];
 
 /// Linux's IFNAMSIZ less the terminating NUL.
@@ -852,6 +854,7 @@ impl Parser {
                 "forward" => self.forward(&mut b, &t),
                 "fail-mode" => self.fail_mode(&mut b, &t),
                 "take" => self.take_ports(&mut b, &t),
+                "unenforced" => self.unenforced(&mut b, &t),
                 w if GLOBAL_KEYWORDS.contains(&w) => {
                     self.error_tok(&t, format!("\"{w}\" is not valid in a switch block"));
                     Err(Skip)
@@ -1077,6 +1080,16 @@ impl Parser {
         self.block_once(b, "take ports", kw);
         b.local_only.push(("take ports", Loc::of(kw)));
         b.sw.take_ports = true;
+        Ok(())
+    }
+
+    /// `unenforced forward`: forward even where the kernel cannot enforce the flows.
+    fn unenforced(&mut self, b: &mut SwitchBuilder, kw: &Token) -> PResult<()> {
+        self.keyword("forward")?;
+        self.end_of_statement(true)?;
+        self.block_once(b, "unenforced forward", kw);
+        b.local_only.push(("unenforced forward", Loc::of(kw)));
+        b.sw.unenforced_forward = true;
         Ok(())
     }
 

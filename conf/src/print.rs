@@ -114,6 +114,9 @@ impl Display for Switch {
             if self.take_ports {
                 writeln!(f, "\ttake ports")?;
             }
+            if self.unenforced_forward {
+                writeln!(f, "\tunenforced forward")?;
+            }
             for p in &self.ports {
                 write!(f, "\tport {}", Quoted(&p.name))?;
                 if let Some(n) = p.number {

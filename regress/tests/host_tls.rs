@@ -11,80 +11,15 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+#[path = "common/pki.rs"]
+mod pki;
+
+use pki::Pki;
 use regress::daemon::{connect, Daemon};
-use regress::rig::OvsSsl;
-use regress::workspace::TempDir;
 use regress::{free_tcp_port, OvsRig};
 
 /// An OpenFlow 1.3 HELLO.
 const HELLO: [u8; 8] = [4, 0, 0, 8, 0, 0, 0, 1];
-
-/// Two certificate authorities made by `ovs-pki init` (switchd's, in `pki/`, and a foreign
-/// one in `other/`), a controller certificate `ctl`, a switch certificate `sc`, and a
-/// switch certificate `rogue` of the foreign CA.
-struct Pki {
-    dir: TempDir,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let pki = Pki {
-            dir: TempDir::new("swt-pki"),
-        };
-        pki.ovs_pki("pki", &["init"]);
-        pki.ovs_pki("other", &["init"]);
-        pki.sign("ctl", "controller");
-        pki.sign("sc", "switch");
-        pki.ovs_pki("other", &["req+sign", "rogue", "switch"]);
-        pki
-    }
-
-    fn ovs_pki(&self, ca: &str, args: &[&str]) {
-        let d = self.dir.0.display();
-        let out = Command::new("ovs-pki")
-            .arg(format!("--dir={d}/{ca}"))
-            .arg(format!("--log={d}/ovs-pki.log"))
-            .args(args)
-            .current_dir(&self.dir.0)
-            .output()
-            .expect("run ovs-pki");
-        assert!(
-            out.status.success(),
-            "ovs-pki {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// `ovs-pki req+sign NAME TYPE` with switchd's CA: NAME-privkey.pem, NAME-cert.pem.
-    fn sign(&self, name: &str, kind: &str) {
-        self.ovs_pki("pki", &["req+sign", name, kind]);
-    }
-
-    fn path(&self, f: &str) -> String {
-        self.dir.0.join(f).display().to_string()
-    }
-
-    /// The `tls` lines and a TLS listener on `port`, presenting certificate `ctl`.
-    fn config(&self, port: u16, ctl: &str) -> String {
-        format!(
-            "listen on 127.0.0.1 tls port {port}\ntls pki \"{}\"\n\
-             tls controller certificate \"{}\" key \"{}\"\n",
-            self.path("pki"),
-            self.path(&format!("{ctl}-cert.pem")),
-            self.path(&format!("{ctl}-privkey.pem")),
-        )
-    }
-
-    /// Open vSwitch's settings: the switch certificate, the controller CA.
-    fn ovs(&self, port: u16) -> OvsSsl {
-        OvsSsl {
-            privkey: self.path("sc-privkey.pem"),
-            cert: self.path("sc-cert.pem"),
-            cacert: self.path("pki/controllerca/cacert.pem"),
-            port,
-        }
-    }
-}
 
 /// `openssl s_client` to 127.0.0.1:`port` with certificate `cert` (none if `None`),
 /// checking switchd against the controller CA; it sends a HELLO. What it read before the
@@ -287,4 +222,68 @@ fn a_reload_replaces_the_certificate_and_keeps_the_established_channel() {
         "the bridge was disconnected by the reload: {seen}"
     );
     assert_eq!(tls_connections(d, tls_port), "[1]");
+}
+
+/// A plaintext OpenFlow client on `port`: whether it is answered with a HELLO.
+fn plain_hello(port: u16) -> bool {
+    let Ok(mut s) = connect(port) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    if s.write_all(&HELLO).is_err() {
+        return false;
+    }
+    let mut got = [0u8; 2];
+    s.read_exact(&mut got).is_ok() && got == [4, 0]
+}
+
+#[test]
+fn a_reload_turns_tls_off_and_on_again_on_the_same_address() {
+    let pki = Pki::new();
+    let tls_port = free_tcp_port().expect("free port");
+    let rig = tls_rig(&pki, tls_port);
+    let d = rig.daemon();
+    rig.all_pairs_ping(5);
+    assert!(!plain_hello(tls_port), "a plaintext client was answered");
+    let tls_text = std::fs::read_to_string(d.conf()).expect("read config");
+    let tls_line = format!("listen on 127.0.0.1 tls port {tls_port}");
+    let plain_line = format!("listen on 127.0.0.1 port {tls_port}");
+    assert!(tls_text.contains(&tls_line), "{tls_text}");
+
+    // TLS off: the reload succeeds (the address is the same socket), the bridge's TLS
+    // channel closes with the listener it came in on, and a plaintext client is answered.
+    let mut monitor = d.monitor().expect("switchctl monitor");
+    d.write_config(&tls_text.replace(&tls_line, &plain_line));
+    d.ctl_ok(&["reload"]);
+    let closed = format!("listener changed to 127.0.0.1:{tls_port}");
+    assert!(
+        d.wait_log(&closed, Duration::from_secs(10)),
+        "the TLS channel was not closed:\n{}",
+        d.log()
+    );
+    assert!(plain_hello(tls_port), "no HELLO to a plaintext client");
+    let summary = d.ctl_ok(&["show", "summary"]);
+    assert!(!summary.contains("tls:"), "{summary}");
+    monitor.stop();
+    let seen = monitor.events();
+    assert!(
+        seen.contains(&format!(
+            "on tls:127.0.0.1:{tls_port} (listener changed to 127.0.0.1:{tls_port})"
+        )),
+        "the bridge's TLS channel stayed: {seen}"
+    );
+
+    // TLS on again: the reload succeeds, the bridge comes back over TLS and learns, and a
+    // plaintext client is refused.
+    d.write_config(&tls_text);
+    d.ctl_ok(&["reload"]);
+    assert!(
+        regress::wait::wait_until(Duration::from_secs(60), Duration::from_millis(200), || {
+            tls_connections(d, tls_port) == "[1]"
+        }),
+        "Open vSwitch did not come back over TLS:\n{}",
+        d.log()
+    );
+    rig.all_pairs_ping(5);
+    assert!(!plain_hello(tls_port), "a plaintext client was answered");
 }

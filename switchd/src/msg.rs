@@ -129,6 +129,10 @@ pub struct SwitchConfig {
     /// Local switches: `take ports` (remove the filters switchd did not make).
     #[serde(default)]
     pub take_ports: bool,
+    /// Local switches: `unenforced forward` (forward by the bridge alone when the kernel
+    /// cannot enforce the flows; see `datapath/enforce.rs`).
+    #[serde(default)]
+    pub unenforced_forward: bool,
 }
 
 impl SwitchConfig {
@@ -145,6 +149,7 @@ impl SwitchConfig {
             also_forward_to,
             fail_mode,
             take_ports,
+            unenforced_forward,
         } = self;
         *name == other.name
             && *bridge == other.bridge
@@ -155,6 +160,7 @@ impl SwitchConfig {
             && *also_forward_to == other.also_forward_to
             && *fail_mode == other.fail_mode
             && *take_ports == other.take_ports
+            && *unenforced_forward == other.unenforced_forward
     }
 }
 
@@ -387,6 +393,12 @@ pub enum Msg {
     ListenerRemove {
         listener: String,
     },
+    /// parent -> ofp: listener `from` is now `to`, the same address with TLS turned on or
+    /// off: keep its socket, close the connections that came in on `from`.
+    ListenerSwap {
+        from: String,
+        to: String,
+    },
     /// parent -> datapath: an AF_PACKET socket (SOCK_RAW, protocol 0, non-blocking) to
     /// send packet-outs on, which the datapath may not open itself (1 descriptor).
     PacketSocket,
@@ -508,6 +520,15 @@ pub enum Msg {
         name: String,
         notes: Vec<String>,
     },
+    /// datapath -> ofp: local switch `name`, whose flows the kernel cannot enforce, is not
+    /// offered to ofp; `show switches` lists it with `note` (held down, or forwarding
+    /// without its flows). `note: None`: it stopped.
+    Unenforced {
+        name: String,
+        datapath_id: u64,
+        ports: u32,
+        note: Option<String>,
+    },
     /// parent -> control: the listening TCP socket of `metrics listen on` (1 descriptor).
     MetricsSocket {
         address: String,
@@ -565,6 +586,7 @@ impl Msg {
             Msg::ControlSocket { .. } => "control_socket",
             Msg::ListenerAdd { .. } => "listener_add",
             Msg::ListenerRemove { .. } => "listener_remove",
+            Msg::ListenerSwap { .. } => "listener_swap",
             Msg::PacketSocket => "packet_socket",
             Msg::SetupDone => "setup_done",
             Msg::Config(_) => "config",
@@ -588,6 +610,7 @@ impl Msg {
             Msg::Ping { .. } => "ping",
             Msg::Pong { .. } => "pong",
             Msg::SwitchNotes { .. } => "switch_notes",
+            Msg::Unenforced { .. } => "unenforced",
             Msg::MetricsSocket { .. } => "metrics_socket",
             Msg::MetricsRequest { .. } => "metrics_request",
             Msg::MetricsReply { .. } => "metrics_reply",
@@ -633,6 +656,7 @@ mod tests {
             also_forward_to: Vec::new(),
             fail_mode: FailMode::Secure,
             take_ports: false,
+            unenforced_forward: false,
         };
         let other_flows = SwitchConfig {
             flows: Vec::new(),

@@ -21,6 +21,7 @@ mod metrics;
 mod portcount;
 mod registry;
 mod session;
+mod unenforced;
 
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::OwnedFd;
@@ -70,6 +71,7 @@ pub(crate) async fn ofp(setup: Setup) -> i32 {
         switches: BTreeMap::new(),
         configured: setup.init.config.switches.clone(),
         notes: HashMap::new(),
+        unenforced: BTreeMap::new(),
     }));
     for (name, fd) in setup.listeners {
         add_listener(&state, &peers, name, fd);
@@ -107,9 +109,10 @@ async fn dispatch_parent(state: &Shared, peers: &Peers, m: Msg, mut fds: Vec<Own
             _ => tracing::warn!("BUG: listener_add from parent without exactly one descriptor"),
         },
         Msg::ListenerRemove { listener } => {
-            remove_listener(state, peers, &listener).await;
+            remove_listener(state, peers, &listener, "listener removed").await;
             event(peers, EventKind::ListenerRemoved { listener }).await;
         }
+        Msg::ListenerSwap { from, to } => swap_listener(state, peers, from, to).await,
         Msg::Barrier { id } => peers.send(Role::Parent, &Msg::BarrierAck { id }).await,
         Msg::Verbose { verbose } => log::set_verbose(verbose),
         Msg::Tls { material } => crate::tls::install(crate::tls::Side::Server, material.as_ref()),
@@ -197,6 +200,12 @@ fn dispatch_datapath(state: &Shared, peers: &Peers, m: Msg, mut fds: Vec<OwnedFd
                 st.notes.insert(name, notes);
             }
         }
+        Msg::Unenforced {
+            name,
+            datapath_id,
+            ports,
+            note,
+        } => unenforced::update(&mut lock(state).unenforced, name, datapath_id, ports, note),
         other => msg::unexpected(Role::Datapath, &other),
     }
 }
@@ -257,23 +266,49 @@ fn add_listener(state: &Shared, peers: &Peers, name: String, fd: OwnedFd) {
         }
     };
     tracing::info!("listening on {name}");
+    start_accepting(state, peers, name, Arc::new(listener));
+}
+
+fn start_accepting(state: &Shared, peers: &Peers, name: String, listener: Arc<TcpListener>) {
     let task = tokio::spawn(accept_loop(
         state.clone(),
         peers.clone(),
         name.clone(),
-        listener,
+        listener.clone(),
     ));
     let mut st = lock(state);
     let entry = st.listeners.entry(name).or_default();
+    entry.socket = Some(listener);
     if let Some(old) = entry.accept.replace(task) {
         old.abort();
     }
 }
 
+/// Listener `from` becomes `to`, the same address with TLS turned on or off: its socket
+/// stays open (the parent could not open a second one on the address), so nothing
+/// knocking meanwhile is refused, and the connections that came in on `from` are closed,
+/// as for a listener removed: they were accepted under the other setting.
+async fn swap_listener(state: &Shared, peers: &Peers, from: String, to: String) {
+    let socket = lock(state)
+        .listeners
+        .get(&from)
+        .and_then(|l| l.socket.clone());
+    let Some(socket) = socket else {
+        tracing::warn!("BUG: parent swapped listener {from}, which we do not have");
+        return;
+    };
+    let why = format!("listener changed to {to}");
+    remove_listener(state, peers, &from, &why).await;
+    event(peers, EventKind::ListenerRemoved { listener: from }).await;
+    tracing::info!("listening on {to}");
+    start_accepting(state, peers, to.clone(), socket);
+    event(peers, EventKind::ListenerAdded { listener: to }).await;
+}
+
 /// Stop listening on `name` and close the connections that came in on it: the operator
 /// removed that address, and a switch that should still be driven will reconnect to an
 /// address that is configured. Connections on listeners that stay are not touched.
-async fn remove_listener(state: &Shared, peers: &Peers, name: &str) {
+async fn remove_listener(state: &Shared, peers: &Peers, name: &str, reason: &str) {
     let Some(l) = lock(state).listeners.remove(name) else {
         tracing::warn!("BUG: parent removed listener {name}, which we do not have");
         return;
@@ -289,23 +324,20 @@ async fn remove_listener(state: &Shared, peers: &Peers, name: &str) {
         c.task.abort();
         let _ = c.task.await;
         lock(state).switches.retain(|_, h| h.conn != id);
-        tracing::info!(
-            "closed connection from {} on {name}: listener removed",
-            c.peer
-        );
+        tracing::info!("closed connection from {} on {name}: {reason}", c.peer);
         event(
             peers,
             EventKind::ConnectionClosed {
                 listener: name.to_string(),
                 peer: c.peer,
-                reason: "listener removed".into(),
+                reason: reason.into(),
             },
         )
         .await;
     }
 }
 
-async fn accept_loop(state: Shared, peers: Peers, name: String, listener: TcpListener) {
+async fn accept_loop(state: Shared, peers: Peers, name: String, listener: Arc<TcpListener>) {
     loop {
         let (stream, addr) = match listener.accept().await {
             Ok(x) => x,
@@ -563,10 +595,14 @@ async fn show(state: Shared, peers: Peers, id: u64, table: TableKind, switch: Op
         }
     };
     let mut error = None;
-    if let (Some(a), true) = (&switch, handles.is_empty()) {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    if table == TableKind::Switches {
+        let st = lock(&state);
+        rows = unenforced::rows(&st.unenforced, switch.as_deref(), switch_matches);
+    }
+    if let (Some(a), true, true) = (&switch, handles.is_empty(), rows.is_empty()) {
         error = Some(format!("no switch {a} is connected"));
     }
-    let mut rows: Vec<Vec<String>> = Vec::new();
     for (dpid, h) in &handles {
         let sw = dpid_text(*dpid);
         match table {

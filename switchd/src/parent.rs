@@ -55,6 +55,10 @@ pub fn main(args: Args) -> ! {
         if args.verbose > 0 {
             print!("{config}");
         }
+        // What the kernel lets local switches do (a matter of the host, not the file).
+        for line in crate::datapath::enforce::check(&config) {
+            eprintln!("switchd: {line}");
+        }
         eprintln!("configuration OK");
         std::process::exit(0);
     }
@@ -268,6 +272,7 @@ fn switch_config(s: &conf::Switch) -> SwitchConfig {
         also_forward_to: s.also_forward_to.clone(),
         fail_mode: s.fail_mode,
         take_ports: s.take_ports,
+        unenforced_forward: s.unenforced_forward,
     }
 }
 
@@ -289,6 +294,20 @@ fn prepare_chroot(dir: &Path) -> Result<(), String> {
         return Err("must be owned by root and writable by nobody else".into());
     }
     Ok(())
+}
+
+/// The listeners of `old` that `new` has on the same address with TLS turned on or off,
+/// as (old name, new name).
+fn listener_swaps(old: &[Listen], new: &[Listen]) -> Vec<(String, String)> {
+    let addr = |l: &Listen| (l.addr, l.port);
+    new.iter()
+        .filter_map(|n| {
+            let o = old.iter().find(|o| addr(o) == addr(n) && o.tls != n.tls)?;
+            // Both forms at once (impossible to bind) are left to fail as before.
+            let both = new.iter().any(|x| addr(x) == addr(n) && x.tls == o.tls);
+            (!both).then(|| (listen_name(o), listen_name(n)))
+        })
+        .collect()
 }
 
 fn open_listener(l: &Listen) -> std::io::Result<OwnedFd> {
@@ -679,9 +698,12 @@ impl Parent {
         let wanted: Vec<String> = new.listen.iter().map(listen_name).collect();
         let mut opened = Vec::new();
         let mut errors = Vec::new();
+        // The same address with TLS turned on or off: ofp keeps the socket (a second one
+        // on the address could not be bound while it is open).
+        let swaps = listener_swaps(&self.config.listen, &new.listen);
         for l in &new.listen {
             let name = listen_name(l);
-            if !old.contains(&name) {
+            if !old.contains(&name) && !swaps.iter().any(|(_, to)| *to == name) {
                 match open_listener(l) {
                     Ok(fd) => opened.push((name, fd)),
                     Err(e) => errors.push(format!("{file}: listen on {name}: {e}")),
@@ -709,7 +731,19 @@ impl Parent {
             )
             .await;
         }
-        for name in old.iter().filter(|n| !wanted.contains(n)) {
+        for (from, to) in &swaps {
+            tracing::info!("listening on {to} instead of {from}");
+            self.send(
+                Role::Ofp,
+                &Msg::ListenerSwap {
+                    from: from.clone(),
+                    to: to.clone(),
+                },
+            )
+            .await;
+        }
+        let swapped = |n: &String| swaps.iter().any(|(from, _)| from == n);
+        for name in old.iter().filter(|n| !wanted.contains(n) && !swapped(n)) {
             tracing::info!("no longer listening on {name}");
             self.send(
                 Role::Ofp,
@@ -838,5 +872,35 @@ fn kill_children(children: Vec<(Role, u32)>, quiet: bool) {
             return;
         }
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[cfg(test)]
+mod swap_tests {
+    use super::{listener_swaps, Listen};
+
+    fn l(port: u16, tls: bool) -> Listen {
+        Listen {
+            addr: [127, 0, 0, 1].into(),
+            port,
+            tls,
+        }
+    }
+
+    #[test]
+    fn tls_turned_on_or_off_on_an_address_is_a_swap() {
+        let old = [l(6653, false), l(6654, true), l(6655, false)];
+        let new = [l(6653, true), l(6654, false), l(6656, false)];
+        assert_eq!(
+            listener_swaps(&old, &new),
+            [
+                ("127.0.0.1:6653".into(), "tls:127.0.0.1:6653".into()),
+                ("tls:127.0.0.1:6654".into(), "127.0.0.1:6654".into()),
+            ]
+        );
+        // Both forms at once are no swap (the bind fails, as before).
+        let new = [l(6653, true), l(6653, false)];
+        assert_eq!(listener_swaps(&old, &new), Vec::<(String, String)>::new());
+        assert!(listener_swaps(&old, &old).is_empty());
     }
 }

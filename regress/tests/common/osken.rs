@@ -90,6 +90,50 @@ impl OsKen {
         n: u32,
         env: &[(&str, &str)],
     ) -> OsKen {
+        let listen = [
+            "--ofp-listen-host".to_string(),
+            host.to_string(),
+            "--ofp-tcp-listen-port".to_string(),
+            port.to_string(),
+        ];
+        OsKen::spawn(dir, &listen, host, port, app, n, env)
+    }
+
+    /// os-ken listening on `host`:`port` over TLS only (`--ofp-ssl-listen-port`),
+    /// presenting `cert` and `key` and requiring switches' certificates signed by `ca`.
+    pub fn start_tls(
+        dir: &Path,
+        host: &str,
+        port: u16,
+        app: &Path,
+        n: u32,
+        (cert, key, ca): (&str, &str, &str),
+    ) -> OsKen {
+        let listen = [
+            "--ofp-listen-host",
+            host,
+            "--ofp-ssl-listen-port",
+            &port.to_string(),
+            "--ctl-cert",
+            cert,
+            "--ctl-privkey",
+            key,
+            "--ca-certs",
+            ca,
+        ]
+        .map(str::to_string);
+        OsKen::spawn(dir, &listen, host, port, app, n, &[])
+    }
+
+    fn spawn(
+        dir: &Path,
+        listen: &[String],
+        host: &str,
+        port: u16,
+        app: &Path,
+        n: u32,
+        env: &[(&str, &str)],
+    ) -> OsKen {
         let notes = dir.join("osken-notes");
         let log = dir.join(format!("osken-{n}.log"));
         let out = std::fs::File::create(&log).expect("osken log");
@@ -98,8 +142,7 @@ impl OsKen {
         let proc = Proc::spawn(
             "osken-manager",
             osken_command()
-                .args(["--ofp-listen-host", host, "--ofp-tcp-listen-port"])
-                .arg(port.to_string())
+                .args(listen)
                 .arg(app)
                 .env("SWITCHD_REGRESS_OSKEN_LOG", &notes)
                 .envs(env.iter().copied())

@@ -19,6 +19,7 @@ use super::agent::{Agent, AgentConfig, SampledPacket};
 use super::channel::{self, offer, sleep_until, Channel, RECONNECT};
 use super::configured::install_configured_flows;
 use super::controllers::{self, Controllers};
+use super::enforce::{self, Unenforced};
 use super::inject;
 use super::links::{self, BridgeChange, Link, LinkEvent, Links, PortNumbers};
 use super::observer::{self, Observer};
@@ -65,6 +66,9 @@ pub(crate) struct LocalSwitch {
     /// An unavailable switch keeps its bridge and ports as configured, but is not offered
     /// to the ofp process and has no flows.
     available: bool,
+    /// Why an unavailable switch's flows are not enforced, and whether it forwards anyway
+    /// (`enforce.rs`); `None` for an available switch.
+    unenforced: Option<Unenforced>,
     links: Links,
     peers: Peers,
     events: futures::channel::mpsc::UnboundedReceiver<LinkEvent>,
@@ -136,13 +140,16 @@ impl LocalSwitch {
                 return None;
             }
         };
-        let available = match unavailable(&cfg, &kernel) {
-            Some(why) => {
-                tracing::warn!("local switch {name} unavailable: {why}");
-                false
+        let unenforced = unavailable(&cfg, &kernel).map(|why| {
+            tracing::warn!("local switch {name} unavailable: {why}");
+            Unenforced {
+                why,
+                forward: cfg.unenforced_forward,
+                reported: None,
             }
-            None => true,
-        };
+        });
+        let available = unenforced.is_none();
+        fail_closed(&links, &name, &br, br_link.index, unenforced.as_ref()).await;
         let dpid = cfg
             .datapath_id
             .unwrap_or_else(|| links::datapath_id(br_link.mac));
@@ -226,6 +233,7 @@ impl LocalSwitch {
             cfg,
             acfg,
             available,
+            unenforced,
             links,
             peers,
             events,
@@ -277,6 +285,7 @@ impl LocalSwitch {
     /// Between events: the port counters the agent waits for, and a closed channel's end.
     async fn settle(&mut self) {
         answer_port_stats(&mut self.agent, &self.links).await;
+        self.report_unenforced().await;
         let notes = self.agent.switch.backend.notes();
         if self.notes.as_ref() != Some(&notes) {
             let m = Msg::SwitchNotes {
@@ -315,6 +324,26 @@ impl LocalSwitch {
                 }
             }
         }
+    }
+
+    /// An unavailable switch is not offered to ofp: ofp is told of it (and its port count
+    /// whenever it changes) for `show switches`.
+    async fn report_unenforced(&mut self) {
+        let Some(u) = self.unenforced.as_mut() else {
+            return;
+        };
+        let ports = self.agent.switch.ports.len() as u32;
+        if u.reported == Some(ports) {
+            return;
+        }
+        u.reported = Some(ports);
+        let m = Msg::Unenforced {
+            name: self.name.clone(),
+            datapath_id: self.acfg.datapath_id,
+            ports,
+            note: Some(u.note(&self.bridge.name)),
+        };
+        self.peers.send(Role::Ofp, &m).await;
     }
 
     /// The agent ended the connection (or switchctl did): flush, shut down, and decide
@@ -441,6 +470,17 @@ impl LocalSwitch {
                 // The bridge's own events may change its address, which the injection
                 // pair's far end follows.
                 let on_bridge = matches!(&ev, LinkEvent::New(l) if l.index == self.bridge.index);
+                if let (Some(u), LinkEvent::New(l)) = (&self.unenforced, &ev) {
+                    if on_bridge && l.admin_up && !u.forward {
+                        // Brought up by someone else: held down again.
+                        tracing::warn!(
+                            "local switch {name}: bridge {} was brought up; held down again: {}",
+                            self.bridge.name,
+                            u.why
+                        );
+                        hold(&self.links, name, self.bridge.index, &u.why).await;
+                    }
+                }
                 let changes =
                     follow_link(&self.links, &mut self.bridge, &mut self.agent, name, ev).await;
                 if on_bridge || !changes.is_empty() {
@@ -509,6 +549,19 @@ impl LocalSwitch {
     /// Told to stop (`keep_filters`: the flows stay in the kernel for the next run).
     async fn stopped(self, keep_filters: bool) {
         let name = &self.name;
+        if self
+            .unenforced
+            .as_ref()
+            .is_some_and(|u| u.reported.is_some())
+        {
+            let m = Msg::Unenforced {
+                name: name.clone(),
+                datapath_id: self.acfg.datapath_id,
+                ports: 0,
+                note: None,
+            };
+            self.peers.send(Role::Ofp, &m).await;
+        }
         let a = self.agent;
         let p = a.packet_ins;
         tracing::info!(
@@ -543,6 +596,44 @@ pub(crate) fn unavailable(cfg: &SwitchConfig, kernel: &Option<String>) -> Option
         }
     }
     None
+}
+
+/// Fail closed at start: hold the bridge of a switch whose flows are not enforced down
+/// (unless `unenforced forward`), and bring up one that an earlier run held.
+async fn fail_closed(links: &Links, name: &str, br: &str, index: u32, u: Option<&Unenforced>) {
+    match u {
+        Some(u) if !u.forward => {
+            tracing::warn!(
+                "local switch {name} does not forward: its flows cannot be enforced ({}); \
+                 bridge {br} is held down (unenforced forward in its switch block forwards \
+                 without them)",
+                u.why
+            );
+            hold(links, name, index, &u.why).await;
+        }
+        _ => {
+            if let Some(u) = u {
+                tracing::warn!(
+                    "local switch {name} forwards without enforcing its flows \
+                     (unenforced forward): {}",
+                    u.why
+                );
+            }
+            match enforce::release(links, index).await {
+                Ok(true) => tracing::info!(
+                    "local switch {name}: bridge {br}, held down by an earlier run, is up again"
+                ),
+                Ok(false) => {}
+                Err(e) => tracing::warn!("local switch {name}: bringing bridge {br} up: {e}"),
+            }
+        }
+    }
+}
+
+async fn hold(links: &Links, name: &str, index: u32, why: &str) {
+    if let Err(e) = enforce::hold(links, index, why).await {
+        tracing::warn!("local switch {name}: cannot hold its bridge down: {e}");
+    }
 }
 
 /// The bridge, found or made, its ports enslaved and numbered.

@@ -17,6 +17,7 @@
 //! - `packetout.rs`: PACKET_OUT, sent on the devices through the parent's packet socket;
 //! - `inject.rs`: the veth pair through which a packet-out reaches the flow table (TABLE)
 //!   or the host (LOCAL);
+//! - `enforce.rs`: the kernel probe, and a switch whose flows it cannot enforce held down;
 //! - `remote.rs`: a remote controller's address, connection and reconnection schedule;
 //! - here: the process entry, one task per local switch, speaking OpenFlow over a
 //!   socketpair whose other end goes to the ofp process (as OpenBSD's switch(4) spoke it
@@ -28,6 +29,7 @@ mod channel;
 pub mod configured;
 mod conntrack;
 mod controllers;
+pub(crate) mod enforce;
 pub mod flowtable;
 pub(crate) mod groups;
 pub(crate) mod inject;
@@ -89,6 +91,8 @@ struct State {
     /// switch's task (each keeps those that came in on its ports); `None` until the
     /// first local switch starts, or when the kernel has no psample.
     samples: Option<broadcast::Sender<Arc<Sample>>>,
+    /// Whether the psample reader was started (or tried).
+    psample_tried: bool,
 }
 
 /// The datapath process.
@@ -125,12 +129,15 @@ pub(crate) async fn datapath(setup: Setup) -> i32 {
         }
     };
     let config = setup.init.config;
+    // Probed at start, local switch or not, so that the log says what this kernel lacks.
+    let kernel = links.as_ref().map(|_| enforce::probe());
     let mut st = State {
         links,
-        kernel: None,
+        kernel,
         switches: BTreeMap::new(),
         echo_interval: config.echo_interval,
         samples: None,
+        psample_tried: false,
     };
     tracing::info!("started");
     apply_config(&mut st, &peers, config).await;
@@ -320,8 +327,8 @@ async fn apply_config(st: &mut State, peers: &Peers, c: RuntimeConfig) {
         if st.switches.contains_key(&name) {
             continue;
         }
-        if st.kernel.is_none() {
-            st.kernel = Some(probe().await);
+        if !st.psample_tried {
+            st.psample_tried = true;
             st.samples = start_psample();
         }
         let kernel = st.kernel.clone().flatten();
@@ -371,36 +378,6 @@ impl FlowsDigest {
         };
         FlowsDigest([half(0), half(1)])
     }
-}
-
-/// The modules a local switch cannot do without.
-const REQUIRED: &[&str] = &["sch_clsact", "cls_flower", "act_gact", "act_mirred"];
-
-/// What the kernel lacks that a local switch needs, as the kernel's words, or `None`.
-async fn probe() -> Option<String> {
-    let mut tc = match tc_datapath::Tc::new() {
-        Ok(t) => t,
-        Err(e) => return Some(format!("cannot open a TC netlink socket: {e}")),
-    };
-    let k = tc.probe();
-    tracing::info!("kernel probe: present: {}", k.present.join(", "));
-    for m in &k.missing {
-        tracing::info!("kernel probe: {m}");
-    }
-    // The first required piece that is missing, named with its kernel option ("kernel lacks
-    // cls_flower (CONFIG_NET_CLS_FLOWER)"); the kernel's words are in the lines above.
-    let m = REQUIRED.iter().find(|m| !k.has(m))?;
-    let said = k
-        .missing
-        .iter()
-        .find(|s| s.starts_with("kernel lacks ") && s.contains(m.trim_start_matches("sch_")));
-    Some(match said {
-        Some(s) => s
-            .split_once(": ")
-            .map_or(s.as_str(), |(head, _)| head)
-            .to_string(),
-        None => format!("kernel probe failed: {}", k.missing.join("; ")),
-    })
 }
 
 /// The psample reader: every packet that output:CONTROLLER copied, to every local

@@ -20,6 +20,8 @@ use crate::msg::{ConfiguredFlow, Msg, Role, SwitchConfig};
 #[derive(Debug, Default)]
 pub(crate) struct Listener {
     pub(crate) accept: Option<JoinHandle<()>>,
+    /// The listening socket (shared with the accept task, and kept by a swap).
+    pub(crate) socket: Option<Arc<tokio::net::TcpListener>>,
     pub(crate) conns: HashMap<u64, Conn>,
 }
 
@@ -50,6 +52,8 @@ pub(crate) struct State {
     pub(crate) configured: Vec<SwitchConfig>,
     /// What the datapath says about each local switch, by name (see `Msg::SwitchNotes`).
     pub(crate) notes: HashMap<String, Vec<String>>,
+    /// The local switches whose flows the kernel cannot enforce, by name.
+    pub(crate) unenforced: BTreeMap<String, super::unenforced::UnenforcedSwitch>,
 }
 
 pub(crate) type Shared = Arc<Mutex<State>>;

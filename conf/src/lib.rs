@@ -44,6 +44,9 @@ pub(crate) const DEFAULT_ECHO_INTERVAL: u32 = 15;
 /// The highest physical port number in OpenFlow 1.3 (OFPP_MAX).
 pub const PORT_NUMBER_MAX: u32 = ofproto::v13::OFPP_MAX;
 
+/// The largest meter id a `meter` statement may give (OpenFlow 1.3's OFPM_MAX).
+pub const METER_ID_MAX: u32 = ofproto::v13::OFPM_MAX;
+
 /// Reads and validates the configuration file at `path`.
 ///
 /// `defines` are `-D name=value` macros; they take precedence over assignments in the file.

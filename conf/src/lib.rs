@@ -262,7 +262,7 @@ pub struct Port {
 }
 
 /// A collect-metadata ("external") tunnel device: the flows choose the peer and the key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Tunnel {
     pub kind: TunnelKind,
     /// The UDP port the device listens on and sends to; default 4789 (VXLAN), 6081 (Geneve).
@@ -288,7 +288,7 @@ impl TunnelKind {
 
 /// One `meter N rate R kbps [burst B kb]` of a local switch: an OpenFlow meter with one drop
 /// band (OFPMF_KBPS, plus OFPMF_BURST when a burst is given).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Meter {
     /// The meter id, 1..=0xffff0000 (OFPM_MAX).
     pub id: u32,

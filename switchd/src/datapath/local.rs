@@ -206,6 +206,7 @@ impl LocalSwitch {
         let ports = port_ifindexes(&a);
         sync_injector(injector.as_mut(), ports, &mut *a.switch.backend).await;
         if available {
+            super::overlay::install_configured_meters(&mut a, &cfg, now);
             install_configured_flows(&mut a, &cfg, now);
             // Read once: a reload that changes them starts the switch's task again.
             cfg.flows = Vec::new();
@@ -522,6 +523,7 @@ impl LocalSwitch {
             if let Some(i) = self.injector {
                 i.remove().await;
             }
+            super::overlay::remove_tunnels(&self.links, name).await;
         }
     }
 }
@@ -563,6 +565,7 @@ async fn ensure_bridge(
                 .ok_or_else(|| format!("bridge {br} vanished after its creation"))?
         }
     };
+    super::overlay::ensure_tunnels(links, &cfg.name, &cfg.tunnels, bridge.index).await;
     let mut numbers = PortNumbers::new(cfg.ports.clone());
     for l in links.all().await? {
         if numbers.is_configured(&l.name) && l.master != Some(bridge.index) {

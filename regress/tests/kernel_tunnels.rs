@@ -222,11 +222,13 @@ fn on_switchd() -> Outcomes {
         );
     }
     let o = exercise(&r, "switchd");
+    println!("switchd: {o:?}");
     // The filters on the tunnel device, as TC shows them and as switchctl does.
     let tc = r.hvs[1].exec(&["tc", "filter", "show", "dev", "vx0", "ingress"]);
     assert!(
         tc.contains("enc_key_id 100") && tc.contains("enc_key_id 300"),
-        "tc filter show dev vx0 ingress on hv1:\n{tc}"
+        "tc filter show dev vx0 ingress on hv1:\n{tc}\nswitchd's log on hv1:\n{}",
+        r.hvs[1].switchd().log()
     );
     let tc = r.hvs[0].exec(&["tc", "-s", "filter", "show", "dev", "tap1", "ingress"]);
     assert!(
@@ -238,6 +240,43 @@ fn on_switchd() -> Outcomes {
     assert!(
         flows.contains("192.0.2.2") && flows.contains("meter:1"),
         "switchctl show flows on hv0:\n{flows}"
+    );
+    // hv2's switchd restarts while blue's traffic between hv0 and hv1 flows: not one
+    // datagram of it is lost, and the restarted switchd adopts its devices and filters.
+    let (first, rest) = r.hvs.split_at_mut(2);
+    let hv2 = &mut rest[0];
+    let (b1, b2) = (&first[0].vms[0], &first[1].vms[0]);
+    let to = SocketAddr::from((IP2, 7004));
+    let (sent, got) = hv::udp_trickle_during(&b1.ns, &b2.ns, to, Duration::from_millis(20), || {
+        hv2.switchd
+            .as_mut()
+            .expect("switchd")
+            .restart()
+            .expect("restart hv2's switchd");
+        hv2.wait_log("adopted tunnel device vx0");
+        hv2.wait_log("adopted tunnel device gnv0");
+    });
+    println!("blue traffic hv0 -> hv1 while hv2's switchd restarted: {got} of {sent} datagrams");
+    assert!(
+        sent > 0 && got == sent,
+        "blue lost traffic while hv2's switchd restarted: {got} of {sent}"
+    );
+    let log = r.hvs[2].switchd().log();
+    let second_run = &log[log.rfind("adopted tunnel device").unwrap_or(0)..];
+    assert!(
+        !second_run.contains("created tunnel device"),
+        "hv2's switchd made its tunnel devices again instead of adopting them:\n{log}"
+    );
+    let (r1, r2) = (&r.hvs[0].vms[2], &r.hvs[2].vms[0]);
+    assert!(r1.ns.ping_eventually(IP2, 20), "red after hv2's restart");
+    assert!(
+        r1.ns.tcp_reaches(r2.addr(7001), Duration::from_secs(10)),
+        "red TCP after hv2's restart"
+    );
+    let tc = r.hvs[2].exec(&["tc", "filter", "show", "dev", "gnv0", "ingress"]);
+    assert!(
+        tc.contains("enc_key_id 200"),
+        "gnv0's filters after the restart:\n{tc}"
     );
     // The switch goes away with its configuration: so do its tunnel devices.
     let h = &r.hvs[2];

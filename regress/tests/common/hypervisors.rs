@@ -446,3 +446,50 @@ pub fn udp_fanout(from: &Netns, receivers: &[&Netns], to: SocketAddr, count: usi
         })
         .collect()
 }
+
+/// While `during` runs (on the caller's thread), `from` sends a 100-byte UDP datagram to
+/// `to` (a socket bound in `at`) every `period`; then how many were sent and received.
+pub fn udp_trickle_during(
+    from: &Netns,
+    at: &Netns,
+    to: SocketAddr,
+    period: Duration,
+    during: impl FnOnce(),
+) -> (u64, u64) {
+    let rx = at.udp_bind(to).expect("bind the receiver");
+    rx.set_read_timeout(Some(Duration::from_millis(2000)))
+        .expect("timeout");
+    let done = Arc::new(AtomicBool::new(false));
+    std::thread::scope(|s| {
+        let counter = s.spawn(|| {
+            let mut n = 0u64;
+            let mut buf = [0u8; 2048];
+            while rx.recv(&mut buf).is_ok() {
+                n += 1;
+            }
+            n
+        });
+        let d2 = done.clone();
+        let sender = s.spawn(move || {
+            from.enter(move || -> std::io::Result<u64> {
+                let s = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
+                let mut n = 0u64;
+                while !d2.load(Ordering::Relaxed) {
+                    s.send_to(&[0x5a; 100], to)?;
+                    n += 1;
+                    std::thread::sleep(period);
+                }
+                Ok(n)
+            })
+        });
+        during();
+        done.store(true, Ordering::Relaxed);
+        let sent = sender
+            .join()
+            .expect("sender")
+            .expect("sender thread")
+            .expect("send");
+        let got = counter.join().expect("counter");
+        (sent, got)
+    })
+}

@@ -119,6 +119,9 @@ impl LocalSwitch {
         } = inputs;
         let name = cfg.name.clone();
         let br = cfg.bridge.clone()?;
+        // Tunnel devices before the events: their creation (not yet in the bridge) is not a
+        // port that left it.
+        super::overlay::ensure_tunnels(&links, &name, &cfg.tunnels, &br).await;
         // Events first, so that nothing between the listing and the watch is missed.
         let events = match links::watch() {
             Ok(e) => e,
@@ -565,7 +568,6 @@ async fn ensure_bridge(
                 .ok_or_else(|| format!("bridge {br} vanished after its creation"))?
         }
     };
-    super::overlay::ensure_tunnels(links, &cfg.name, &cfg.tunnels, bridge.index).await;
     let mut numbers = PortNumbers::new(cfg.ports.clone());
     for l in links.all().await? {
         if numbers.is_configured(&l.name) && l.master != Some(bridge.index) {

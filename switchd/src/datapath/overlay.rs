@@ -130,13 +130,15 @@ async fn dump(links: &Links) -> Result<Vec<Dev>, String> {
 
 /// What a run of switch `switch` does with the tunnel devices: those of its own that are no
 /// longer configured (or not as configured) go; the configured ones are adopted or made,
-/// with the bridge's MTU. Everything is logged; nothing here stops the switch (a port
+/// with the MTU of `bridge` (1500, a new bridge's, if it does not exist yet). Called before
+/// the switch watches link events: a device just made is not yet in the bridge, which the
+/// switch would otherwise take for a port that left it. Everything is logged; nothing here stops the switch (a port
 /// whose device is missing is a port that has not appeared yet).
 pub(crate) async fn ensure_tunnels(
     links: &Links,
     switch: &str,
     tunnels: &[(String, Tunnel)],
-    bridge: u32,
+    bridge: &str,
 ) {
     let devs = match dump(links).await {
         Ok(d) => d,
@@ -148,7 +150,7 @@ pub(crate) async fn ensure_tunnels(
     let mark = marker(switch);
     let bridge_mtu = devs
         .iter()
-        .find(|d| d.index == bridge)
+        .find(|d| d.name == bridge)
         .and_then(|d| d.mtu)
         .unwrap_or(1500);
     let mut gone = Vec::new();
@@ -223,7 +225,10 @@ pub(crate) async fn ensure_tunnels(
                 }
             },
         };
+        // Up now, before the switch watches: brought up by the enslaving instead, it would
+        // be up one event before it is in the bridge (the kernel's order), a port that left.
         let set = LinkUnspec::new_with_index(index)
+            .up()
             .mtu(bridge_mtu)
             .append_extra_attribute(LinkAttribute::IfAlias(mark.clone()))
             .build();

@@ -327,13 +327,31 @@ fn wait_file(p: &std::path::Path) {
     );
 }
 
-/// Received over a time: datagrams, their frame bytes, and the time from the first to the
-/// last.
+/// Received over a time: datagrams, their frame bytes, the time from the first to the last,
+/// and the same for the steady state: what arrived from [`SETTLE`] after the first on (a
+/// meter's bucket starts full, and a switch may take its first packets on a slower path).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Received {
     pub datagrams: u64,
     pub frame_bytes: u64,
     pub span: Duration,
+    pub steady_bytes: u64,
+    pub steady_span: Duration,
+}
+
+/// Where the steady state of [`udp_blast`]'s receiver starts, after its first datagram.
+pub const SETTLE: Duration = Duration::from_secs(1);
+
+impl Received {
+    /// Frame kilobits per second over the steady state.
+    pub fn steady_kbps(&self) -> f64 {
+        let s = self.steady_span.as_secs_f64();
+        if s > 0.0 {
+            self.steady_bytes as f64 * 8.0 / s / 1000.0
+        } else {
+            0.0
+        }
+    }
 }
 
 /// The Ethernet, IPv4 and UDP headers of a datagram's frame.
@@ -357,6 +375,7 @@ pub fn udp_blast(
     let counter = std::thread::spawn(move || {
         let mut r = Received::default();
         let mut first = None;
+        let mut steady_from: Option<Instant> = None;
         let mut last = Instant::now();
         let mut buf = vec![0u8; 65536];
         let mut quiet_after_done = 0;
@@ -364,10 +383,16 @@ pub fn udp_blast(
             match rx.recv(&mut buf) {
                 Ok(n) => {
                     let now = Instant::now();
-                    first.get_or_insert(now);
+                    let f = *first.get_or_insert(now);
                     last = now;
                     r.datagrams += 1;
                     r.frame_bytes += (n + UDP_FRAME_OVERHEAD) as u64;
+                    match steady_from {
+                        // The first datagram of the steady state starts its span.
+                        None if now - f >= SETTLE => steady_from = Some(now),
+                        Some(_) => r.steady_bytes += (n + UDP_FRAME_OVERHEAD) as u64,
+                        None => {}
+                    }
                 }
                 Err(_) => {
                     if d2.load(Ordering::Relaxed) {
@@ -381,6 +406,9 @@ pub fn udp_blast(
         }
         if let Some(f) = first {
             r.span = last - f;
+        }
+        if let Some(f) = steady_from {
+            r.steady_span = last - f;
         }
         r
     });

@@ -133,6 +133,12 @@ pub struct SwitchConfig {
     /// cannot enforce the flows; see `datapath/enforce.rs`).
     #[serde(default)]
     pub unenforced_forward: bool,
+    /// Local switches: the ports that are tunnel devices switchd makes (`port "vx0" vxlan`).
+    #[serde(default)]
+    pub tunnels: Vec<(String, conf::Tunnel)>,
+    /// Local switches: the meters installed before the flows (`meter N rate R kbps`).
+    #[serde(default)]
+    pub meters: Vec<conf::Meter>,
 }
 
 impl SwitchConfig {
@@ -150,6 +156,8 @@ impl SwitchConfig {
             fail_mode,
             take_ports,
             unenforced_forward,
+            tunnels,
+            meters,
         } = self;
         *name == other.name
             && *bridge == other.bridge
@@ -161,6 +169,8 @@ impl SwitchConfig {
             && *fail_mode == other.fail_mode
             && *take_ports == other.take_ports
             && *unenforced_forward == other.unenforced_forward
+            && *tunnels == other.tunnels
+            && *meters == other.meters
     }
 }
 
@@ -657,6 +667,8 @@ mod tests {
             fail_mode: FailMode::Secure,
             take_ports: false,
             unenforced_forward: false,
+            tunnels: Vec::new(),
+            meters: Vec::new(),
         };
         let other_flows = SwitchConfig {
             flows: Vec::new(),
@@ -702,6 +714,24 @@ mod tests {
             },
             SwitchConfig {
                 fail_mode: FailMode::Standalone,
+                ..a.clone()
+            },
+            SwitchConfig {
+                tunnels: vec![(
+                    "vx0".into(),
+                    conf::Tunnel {
+                        kind: conf::TunnelKind::Vxlan,
+                        dst_port: 4789,
+                    },
+                )],
+                ..a.clone()
+            },
+            SwitchConfig {
+                meters: vec![conf::Meter {
+                    id: 1,
+                    rate_kbps: 1000,
+                    burst_kb: None,
+                }],
                 ..a.clone()
             },
         ];

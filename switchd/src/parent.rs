@@ -273,6 +273,12 @@ fn switch_config(s: &conf::Switch) -> SwitchConfig {
         fail_mode: s.fail_mode,
         take_ports: s.take_ports,
         unenforced_forward: s.unenforced_forward,
+        tunnels: s
+            .ports
+            .iter()
+            .filter_map(|p| Some((p.name.clone(), p.tunnel?)))
+            .collect(),
+        meters: s.meters.clone(),
     }
 }
 

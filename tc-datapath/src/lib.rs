@@ -36,6 +36,8 @@ pub(crate) mod backend;
 pub mod cookie;
 pub mod filter;
 pub(crate) mod flow;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod meter;
 pub(crate) mod netlink;
 pub(crate) mod nla;

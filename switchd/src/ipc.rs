@@ -107,7 +107,7 @@ pub(crate) fn encode_records(msg: &Msg) -> Result<Vec<Vec<u8>>, IpcError> {
 }
 
 /// What one record adds to the message being received: `Some` when it is complete.
-fn join(partial: &mut Vec<u8>, record: &[u8]) -> Result<Option<Msg>, IpcError> {
+pub(crate) fn join(partial: &mut Vec<u8>, record: &[u8]) -> Result<Option<Msg>, IpcError> {
     if record.len() < 4 {
         partial.clear();
         return Err(IpcError::Truncated {

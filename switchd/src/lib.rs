@@ -35,6 +35,8 @@ pub(crate) mod control;
 pub mod ctlproto;
 pub mod datapath;
 pub(crate) mod endpoint;
+#[doc(hidden)]
+pub mod fuzz;
 pub(crate) mod ipc;
 pub mod log;
 pub(crate) mod metrics;

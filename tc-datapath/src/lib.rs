@@ -39,6 +39,8 @@ pub mod conntrack;
 pub mod cookie;
 pub mod filter;
 pub(crate) mod flow;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod meter;
 pub(crate) mod netlink;
 pub(crate) mod nla;

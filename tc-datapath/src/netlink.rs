@@ -800,6 +800,23 @@ impl Tc {
     }
 }
 
+/// One received datagram read as [`Tc`]'s batches and dumps read theirs (acks and errors
+/// with their extended ack, the filters of a full and of a terse dump, an echoed filter's
+/// handle), the results dropped: the fuzz target's entry (`fuzz.rs`).
+pub(crate) fn read_datagram(data: &[u8]) {
+    for m in split_msgs(data) {
+        let _ = parse_error(
+            m.payload,
+            m.flags & NLM_F_CAPPED != 0,
+            m.flags & NLM_F_ACK_TLVS != 0,
+        );
+        let _ = filter::parse_filter(m.payload);
+        let _ = filter::parse_listed(m.payload);
+        let _ = nla::get_u32(m.payload.get(8..).unwrap_or(&[]));
+        let _ = (m.ty, m.seq);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -352,7 +352,12 @@ impl Psample {
 
 /// The samples of one datagram (messages of `family`), into `out`; what does not parse is
 /// counted in `malformed`.
-fn parse_datagram(family: u16, mut data: &[u8], out: &mut Vec<Sample>, malformed: &mut u64) {
+pub(crate) fn parse_datagram(
+    family: u16,
+    mut data: &[u8],
+    out: &mut Vec<Sample>,
+    malformed: &mut u64,
+) {
     while data.len() >= NLMSG_HDRLEN {
         let len = u32::from_ne_bytes([data[0], data[1], data[2], data[3]]) as usize;
         let ty = u16::from_ne_bytes([data[4], data[5]]);

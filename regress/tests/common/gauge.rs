@@ -7,6 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "prometheus.rs"]
+mod prometheus;
+use prometheus::http_get_text;
+
 /// The statistics Gauge polls (every `interval` seconds) and where it writes them, all
 /// under one directory.
 pub struct GaugeConf {
@@ -119,7 +123,7 @@ dbs:
 
     /// Gauge's Prometheus page now (empty if it does not answer yet).
     pub fn scrape(&self) -> String {
-        http_get(&format!("http://127.0.0.1:{}/metrics", self.prom_port)).unwrap_or_default()
+        http_get_text(&format!("http://127.0.0.1:{}/metrics", self.prom_port)).unwrap_or_default()
     }
 
     /// The flow table dumps Gauge wrote for datapath `dp`, oldest first (a multipart reply
@@ -195,17 +199,4 @@ for p in sys.argv[1:]:
             Some((t.parse().ok()?, c.parse().ok()?))
         })
         .collect()
-}
-
-/// GET `url` with curl.
-pub fn http_get(url: &str) -> Result<String, String> {
-    let out = Command::new("curl")
-        .args(["-sS", "--fail", "--max-time", "30", url])
-        .output()
-        .map_err(|e| format!("curl: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
 }

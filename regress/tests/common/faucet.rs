@@ -4,9 +4,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use regress::Proc;
+
+#[path = "osken.rs"]
+mod osken;
+pub use osken::{listening, wait_long};
 
 /// Where `regress/setup --faucet` puts Faucet's virtual environment.
 pub fn faucet_venv() -> PathBuf {
@@ -15,45 +19,10 @@ pub fn faucet_venv() -> PathBuf {
     Path::new(&state).join("faucet")
 }
 
-/// `osken-manager ARGS` of Faucet's venv (the `faucet` and `gauge` commands exec it), in a
-/// mount namespace of its own where the host's /var/cache is visible: virtme-ng mounts an
-/// empty tmpfs over /var/cache in the VM, hiding the venv; unmounting it in a private
-/// namespace shows the host's directory again without touching anything else.
+/// `osken-manager ARGS` of Faucet's venv (the `faucet` and `gauge` commands exec it), run
+/// as os-ken's own is in the VM ([`osken::manager_command`]).
 fn manager_command() -> Command {
-    let script = r#"[ -x "$0" ] || umount /var/cache 2>/dev/null
-[ -x "$0" ] || { echo "$0 is missing: run regress/setup --faucet" >&2; exit 127; }
-exec "$0" "$@""#;
-    let mut c = Command::new("unshare");
-    c.args(["--mount", "--propagation", "private", "sh", "-c", script])
-        .arg(faucet_venv().join("bin/osken-manager"));
-    c
-}
-
-/// Poll `cond` every 200 ms for up to `secs` seconds (Faucet is slow under emulation: it
-/// takes about a minute to listen in an idle VM, several on a busy machine).
-pub fn wait_long(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Whether something listens on TCP `port` on any IPv4 address (read from /proc, so that
-/// the check does not itself open an OpenFlow connection to the controller).
-pub fn listening(port: u16) -> bool {
-    let suffix = format!(":{port:04X}");
-    std::fs::read_to_string("/proc/net/tcp").is_ok_and(|t| {
-        t.lines().skip(1).any(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            f.len() > 3 && f[1].ends_with(&suffix) && f[3] == "0A"
-        })
-    })
+    osken::manager_command(&faucet_venv().join("bin/osken-manager"), "--faucet")
 }
 
 /// Which of the two applications.

@@ -273,6 +273,11 @@ impl Sw {
         &self.lan.hosts[i].ns
     }
 
+    /// The Open vSwitch under this switch, if it is one (for a scenario's ovs-vsctl).
+    pub fn open_vswitch(&self) -> Option<&Ovs> {
+        self._ovs.as_ref()
+    }
+
     pub fn log(&self) -> String {
         self.daemon
             .as_ref()

@@ -3,10 +3,14 @@
 //! operators read it on `GET /metrics`. The certificates are made here with Debian's
 //! `ovs-pki`; the peer is a plaintext OpenFlow client, which the listener refuses.
 
+#[path = "common/prometheus.rs"]
+mod prometheus;
+
 use std::io::{Read, Write};
 use std::process::Command;
 use std::time::Duration;
 
+use prometheus::http_get_text;
 use regress::daemon::{connect, Daemon};
 use regress::free_tcp_port;
 use regress::workspace::TempDir;
@@ -28,19 +32,6 @@ fn ovs_pki(dir: &TempDir, args: &[&str]) {
         "ovs-pki {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// `GET URL` with curl: the body, or why not.
-fn http_get(url: &str) -> Result<String, String> {
-    let out = Command::new("curl")
-        .args(["-sS", "--fail", "--max-time", "10", url])
-        .output()
-        .map_err(|e| format!("curl: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
 }
 
 #[test]
@@ -68,7 +59,7 @@ fn a_failed_tls_handshake_is_counted_in_the_metrics() {
         format!("switchd_tls_handshake_failures_total{{listener=\"tls:127.0.0.1:{tls_port}\"}}");
 
     // None yet.
-    let text = http_get(&url).expect("GET /metrics");
+    let text = http_get_text(&url).expect("GET /metrics");
     assert!(!text.contains(&series), "{text}");
 
     // A plaintext OpenFlow client: refused, and counted.
@@ -85,6 +76,6 @@ fn a_failed_tls_handshake_is_counted_in_the_metrics() {
         "no refusal of {me} in the log:\n{}",
         d.log()
     );
-    let text = http_get(&url).expect("GET /metrics");
+    let text = http_get_text(&url).expect("GET /metrics");
     assert!(text.contains(&format!("{series} 1\n")), "{text}");
 }

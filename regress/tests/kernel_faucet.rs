@@ -13,19 +13,32 @@
 //!   TCP dropped by the ACL where ping passes; a host that moves from port 5 to port 6;
 //! - Faucet's own log shows no OFPT_ERROR from either switch.
 //!
-//! One Faucet serves both switches (two datapaths in one faucet.yaml), one VM boot serves
-//! both: Faucet's start under emulation (20-40 s) is paid once.
+//! Gauge, Faucet's statistics poller, is each switch's second controller (a second
+//! `forward to`; a second OVS controller target), as Faucet's documentation sets it up. It
+//! polls port and flow statistics from both switches; what a user reads from it must be
+//! the same for both: its text and Prometheus port counters grow by at least the pings
+//! sent through a port, its flow packet counters of Faucet's VLAN table for that port
+//! grow likewise, its flow table dumps hold Faucet's flows in the same tables, and no
+//! switch sends it an OFPT_ERROR. (Gauge 1.10.12 has no table statistics watcher: its
+//! types are port_state, port_stats, flow_table and meter_stats.)
+//!
+//! One Faucet and one Gauge serve both switches (two datapaths in one faucet.yaml), one VM
+//! boot serves both: their start under emulation (about a minute) is paid once, and the
+//! two start side by side.
 
 #[path = "common/local_switch.rs"]
 mod common;
 #[path = "common/faucet.rs"]
 mod faucet;
+#[path = "common/gauge.rs"]
+mod gauge;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use common::LinkGuard;
 use faucet::{wait_long, App, Faucet};
+use gauge::{dump_flows, prom_sum, GaugeConf};
 use regress::daemon::Daemon;
 use regress::net::LanSwitch;
 use regress::workspace::TempDir;
@@ -328,7 +341,7 @@ impl Drop for KernelDatapath {
 /// as its controller. `--no-wait`: ovs-vsctl returns once the database has it, without
 /// waiting for ovs-vswitchd to carry it out (which, in a busy emulated VM, takes longer
 /// than ovs-vsctl's own timeout); the pings wait for the outcome.
-fn ovs_bridge(ovs: &Ovs, site: &Site, controller: u16) -> String {
+fn ovs_bridge(ovs: &Ovs, site: &Site, controller: u16, gauge: u16) -> String {
     let br = unique_name();
     let mut args: Vec<String> = [
         "--no-wait",
@@ -369,6 +382,7 @@ fn ovs_bridge(ovs: &Ovs, site: &Site, controller: u16) -> String {
             "set-controller",
             &br,
             &format!("tcp:127.0.0.1:{controller}"),
+            &format!("tcp:127.0.0.1:{gauge}"),
         ]
         .iter()
         .map(|s| s.to_string()),
@@ -378,13 +392,16 @@ fn ovs_bridge(ovs: &Ovs, site: &Site, controller: u16) -> String {
     br
 }
 
-fn switchd_conf(br: &str, site: &Site, controller: u16) -> String {
+fn switchd_conf(br: &str, site: &Site, controller: u16, gauge: u16) -> String {
     let mut s =
         format!("switch \"faucet\" {{\n\tbridge \"{br}\"\n\tdatapath-id 0x{SWITCHD_DPID:x}\n");
     for (i, p) in site.ports().iter().enumerate() {
         s += &format!("\tport \"{p}\" number {}\n", i + 1);
     }
-    s += &format!("\ttable-miss drop\n\tforward to tcp:127.0.0.1:{controller}\n}}\n");
+    s += &format!(
+        "\ttable-miss drop\n\tforward to tcp:127.0.0.1:{controller}\n\
+         \tforward to tcp:127.0.0.1:{gauge}\n}}\n"
+    );
     s
 }
 
@@ -427,6 +444,107 @@ fn failures(name: &str, v: &[Outcome]) -> Vec<String> {
         .collect()
 }
 
+/// Faucet's cookie on every flow it installs (dp.py's default `cookie`).
+const FAUCET_COOKIE: u64 = 0x5adc15c0;
+/// Echo requests h1 sends h2 while Gauge watches.
+const GAUGE_PINGS: u32 = 20;
+
+/// What Gauge shows for one switch (`dp`, its name in faucet.yaml): h1 (port 1) sends
+/// [`GAUGE_PINGS`] echo requests to h2 (port 2), and Gauge's text and Prometheus port
+/// counters and its flow counters of Faucet's VLAN table for port 1 must grow by at least
+/// that much; its newest flow table dump must hold Faucet's flows. Returns the outcomes
+/// and the tables that dump has Faucet's flows in.
+fn gauge_check(site: &Site, g: &GaugeConf, dp: &str) -> (Vec<Outcome>, Vec<u64>) {
+    let port = |p: &'static str| [("dp_name", dp), ("port", p)];
+    // Gauge's counters as a user reads them: text rx of port 1, Prometheus rx of port 1 and
+    // tx of port 2, and the packets of the VLAN table's flows for port 1.
+    let read = || {
+        let page = g.scrape();
+        let one = |name, labels: &[(&str, &str)]| {
+            let (v, n) = prom_sum(&page, name, false, labels);
+            (n > 0).then_some(v as u64)
+        };
+        [
+            g.text_port_stat(dp, 1, "packets-in"),
+            one("of_port_rx_packets", &port("1")),
+            one("of_port_tx_packets", &port("2")),
+            one(
+                "flow_packet_count_vlan",
+                &[("dp_name", dp), ("in_port", "1")],
+            ),
+        ]
+    };
+    let names = [
+        "Gauge text: port 1 packets-in grew by the pings",
+        "Gauge Prometheus: of_port_rx_packets port 1 grew by the pings",
+        "Gauge Prometheus: of_port_tx_packets port 2 grew by the pings",
+        "Gauge Prometheus: flow_packet_count_vlan in_port=1 grew by the pings",
+    ];
+    let mut before = [None; 4];
+    wait_long(300, || {
+        before = read();
+        before.iter().all(Option::is_some)
+    });
+    let h1 = site.h(0);
+    let sent = h1
+        .exec(&[
+            "ping",
+            "-n",
+            "-q",
+            "-c",
+            &GAUGE_PINGS.to_string(),
+            "-i",
+            "0.2",
+            &H2.to_string(),
+        ])
+        .is_ok();
+    let grew = |b: &[Option<u64>; 4], a: &[Option<u64>; 4]| -> [bool; 4] {
+        std::array::from_fn(|i| match (b[i], a[i]) {
+            (Some(b), Some(a)) => a >= b + u64::from(GAUGE_PINGS),
+            _ => false,
+        })
+    };
+    let mut after = [None; 4];
+    wait_long(300, || {
+        after = read();
+        grew(&before, &after).iter().all(|g| *g)
+    });
+    println!("Gauge, {dp}: before {before:?}, after {after:?} ({GAUGE_PINGS} pings)");
+    let ok = grew(&before, &after);
+    let mut v: Vec<Outcome> = names
+        .iter()
+        .zip(ok)
+        .map(|(what, got)| Outcome {
+            what,
+            want: true,
+            got,
+        })
+        .collect();
+    v.push(Outcome {
+        what: "h1 -> h2 pings while Gauge watches",
+        want: true,
+        got: sent,
+    });
+    let flows = dump_flows(&g.latest_flow_dump(dp));
+    let mut tables: Vec<u64> = flows
+        .iter()
+        .filter(|(_, c)| *c == FAUCET_COOKIE)
+        .map(|(t, _)| *t)
+        .collect();
+    tables.sort_unstable();
+    tables.dedup();
+    println!(
+        "Gauge, {dp}: newest flow table dump: {} flows, Faucet's in tables {tables:?}",
+        flows.len()
+    );
+    v.push(Outcome {
+        what: "Gauge's flow table dump holds Faucet's flows",
+        want: true,
+        got: !tables.is_empty(),
+    });
+    (v, tables)
+}
+
 #[test]
 #[ignore = "kernel tier: needs cls_flower, openvswitch.ko and Faucet, runs in the VM"]
 fn faucet_drives_a_local_switch_as_it_drives_open_vswitch() {
@@ -438,7 +556,15 @@ fn faucet_drives_a_local_switch_as_it_drives_open_vswitch() {
     std::fs::write(&conf, faucet_yaml()).expect("write faucet.yaml");
     let port = free_tcp_port().expect("free port");
     let prom = free_tcp_port().expect("free port");
-    let faucet = Faucet::start(&dir.0, App::Faucet, &conf, port, prom);
+    let gport = free_tcp_port().expect("free port");
+    let gprom = free_tcp_port().expect("free port");
+    let gconf = GaugeConf::write(&dir.0, &conf, gprom, 5);
+    // Faucet and Gauge start side by side (each takes about a minute in the VM).
+    let (faucet, gauge) = std::thread::scope(|s| {
+        let g = s.spawn(|| Faucet::start(&dir.0, App::Gauge, &gconf.yaml, gport, gprom));
+        let f = Faucet::start(&dir.0, App::Faucet, &conf, port, prom);
+        (f, g.join().expect("Gauge's start"))
+    });
 
     // Both switches connect at once; the time until the first ping passes is Faucet's
     // cold start on each (printed, not asserted).
@@ -446,12 +572,12 @@ fn faucet_drives_a_local_switch_as_it_drives_open_vswitch() {
     let br = LinkGuard(unique_name());
     let d = Daemon::builder()
         .verbose()
-        .config(&switchd_conf(&br.0, &sw_site, port))
+        .config(&switchd_conf(&br.0, &sw_site, port, gport))
         .ready_within(Duration::from_secs(60))
         .start()
         .expect("switchd");
     let ovs = Ovs::start().expect("Open vSwitch");
-    let _ovs_br = ovs_bridge(&ovs, &ovs_site, port);
+    let _ovs_br = ovs_bridge(&ovs, &ovs_site, port, gport);
 
     let connected = format!("local switch faucet: connected to controller 127.0.0.1:{port}");
     assert!(
@@ -484,6 +610,20 @@ fn faucet_drives_a_local_switch_as_it_drives_open_vswitch() {
     let (sw_m, ov_m) = both(&sw_site, &ovs_site, check_moved);
     print_outcomes("after the move", &sw_m, &ov_m);
 
+    // Gauge, on both switches side by side.
+    let ((sw_g, sw_tables), (ov_g, ov_tables)) = std::thread::scope(|s| {
+        let o = s.spawn(|| gauge_check(&ovs_site, &gconf, "ovs"));
+        let w = gauge_check(&sw_site, &gconf, "switchd");
+        (w, o.join().expect("Gauge checks of OVS"))
+    });
+    print_outcomes("Gauge", &sw_g, &ov_g);
+    let gauge_errors = gauge.ofp_errors();
+    println!(
+        "Gauge's OFPT_ERRORs (either switch): {}; its channel log saw a features reply: {}",
+        gauge_errors.len(),
+        gauge.saw_features()
+    );
+
     let sw_err = faucet.of_errors(SWITCHD_DPID);
     let ovs_err = faucet.of_errors(OVS_DPID);
     let refused = refusals(&d);
@@ -506,15 +646,33 @@ fn faucet_drives_a_local_switch_as_it_drives_open_vswitch() {
     bad.extend(failures("switchd", &sw_m));
     bad.extend(failures("OVS", &ov));
     bad.extend(failures("OVS", &ov_m));
+    bad.extend(failures("switchd", &sw_g));
+    bad.extend(failures("OVS", &ov_g));
+    if sw_tables != ov_tables {
+        bad.push(format!(
+            "Gauge's flow dumps: Faucet's flows in tables {sw_tables:?} on switchd, \
+             {ov_tables:?} on OVS"
+        ));
+    }
+    if !gauge.saw_features() {
+        bad.push("Gauge's channel log shows no features reply (log not working)".to_string());
+    }
+    bad.extend(
+        gauge_errors
+            .iter()
+            .map(|l| format!("Gauge got an OFPT_ERROR: {l}")),
+    );
     bad.extend(sw_err.iter().map(|l| format!("Faucet, switchd: {l}")));
     bad.extend(ovs_err.iter().map(|l| format!("Faucet, OVS: {l}")));
     assert!(
         bad.is_empty(),
-        "{}\n\nswitchd refused:\n{}\nswitchd flows:\n{}\nFaucet:\n{}\nswitchd log:\n{}",
+        "{}\n\nswitchd refused:\n{}\nswitchd flows:\n{}\nFaucet:\n{}\nGauge:\n{}\n\
+         switchd log:\n{}",
         bad.join("\n"),
         refused.join("\n"),
         String::from_utf8_lossy(&d.ctl(&["show", "flows", "faucet"]).stdout),
         faucet.text(),
+        gauge.text(),
         d.log()
     );
     drop(d);

@@ -12,120 +12,26 @@
 
 #[path = "common/local_switch.rs"]
 mod common;
+#[path = "common/ofswitch.rs"]
+mod ofswitch;
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpListener};
 use std::time::{Duration, Instant};
 
 use common::{Daemon, LinkGuard};
 use ofproto::v13::{self, GroupModCommand, Message};
+use ofswitch::Controller;
 use regress::net::LanSwitch;
 use regress::{unique_name, Lan, Netns, Ovs};
 
 const SERVICE: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 100);
 
-/// The controller a local switch is handed to: takes switchd's connection, says HELLO,
-/// answers echoes, sends FLOW_MODs and GROUP_MODs (each followed by a barrier).
-struct Controller {
-    s: TcpStream,
-    xid: u32,
-}
-
-impl Controller {
-    fn accept(l: &TcpListener) -> Controller {
-        l.set_nonblocking(true).expect("nonblocking");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let s = loop {
-            match l.accept() {
-                Ok((s, _)) => break s,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    assert!(Instant::now() < deadline, "switchd did not connect");
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(e) => panic!("accept: {e}"),
-            }
-        };
-        s.set_nonblocking(false).expect("blocking");
-        s.set_read_timeout(Some(Duration::from_secs(30)))
-            .expect("timeout");
-        let mut c = Controller { s, xid: 1 };
-        let mut b = bytes::BytesMut::new();
-        v13::encode_hello(&[4], 1, &mut b);
-        c.s.write_all(&b).expect("hello");
-        c
-    }
-
-    /// The next message (echo requests answered on the way).
-    fn recv(&mut self) -> (u32, Message) {
-        loop {
-            let mut h = [0u8; 8];
-            self.s.read_exact(&mut h).expect("read from switchd");
-            let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
-            assert!(len >= 8, "bad OpenFlow length {len}");
-            let mut m = h.to_vec();
-            m.resize(len, 0);
-            self.s.read_exact(&mut m[8..]).expect("read from switchd");
-            let (xid, msg) = v13::decode(&bytes::Bytes::from(m)).expect("decode");
-            if let Message::EchoRequest(d) = msg {
-                let mut b = bytes::BytesMut::new();
-                Message::EchoReply(d).encode(xid, &mut b);
-                self.s.write_all(&b).expect("echo reply");
-                continue;
-            }
-            return (xid, msg);
-        }
-    }
-
-    fn send(&mut self, m: Message) -> u32 {
-        self.xid += 1;
-        let mut b = bytes::BytesMut::new();
-        m.encode(self.xid, &mut b);
-        self.s.write_all(&b).expect("write to switchd");
-        self.xid
-    }
-
-    /// Send `m` and a barrier; the OFPT_ERROR (type, code) the switch answered `m` with.
-    fn request(&mut self, m: Message) -> Result<(), (u16, u16)> {
-        let mx = self.send(m);
-        let bx = self.send(Message::BarrierRequest);
-        let mut err = None;
-        loop {
-            match self.recv() {
-                (x, Message::Error(v13::ErrorMsg::Standard { code, .. })) if x == mx => {
-                    err = Some((code.err_type, code.code))
-                }
-                (x, Message::BarrierReply) if x == bx => break,
-                _ => {}
-            }
-        }
-        err.map_or(Ok(()), Err)
-    }
-
-    /// OFPMP_GROUP for `id`: (packet_count, byte_count).
-    fn group_stats(&mut self, id: u32) -> (u64, u64) {
-        let x = self.send(Message::MultipartRequest(v13::MultipartRequest {
-            flags: 0,
-            body: v13::MultipartRequestBody::Group { group_id: id },
-        }));
-        loop {
-            if let (y, Message::MultipartReply(r)) = self.recv() {
-                if y == x {
-                    if let v13::multipart::MultipartReplyBody::Group(v) = r.body {
-                        let g = v.first().expect("a group's stats");
-                        return (g.packet_count, g.byte_count);
-                    }
-                    panic!("not group stats: {r:?}");
-                }
-            }
-        }
-    }
-}
-
 /// A switch under test: the local switch (through the controller) or Open vSwitch.
 enum Sw {
     Local {
         d: Daemon,
-        c: Controller,
+        /// Boxed: it holds the packet-ins it collects.
+        c: Box<Controller>,
         _br: LinkGuard,
     },
     Ovs(OvsBridge),
@@ -179,9 +85,13 @@ impl Rig {
         }
         conf += &format!("\ttable-miss drop\n\tforward to tcp:127.0.0.1:{port}\n}}\n");
         let d = Daemon::start(&conf);
-        let c = Controller::accept(&listener);
+        let c = Controller::accept(&listener, || d.stderr());
         let mut rig = Rig {
-            sw: Sw::Local { d, c, _br: br },
+            sw: Sw::Local {
+                d,
+                c: Box::new(c),
+                _br: br,
+            },
             lan,
         };
         // The ports are in the switch once a flow to each is taken (BAD_OUT_PORT before).

@@ -14,6 +14,8 @@
 
 #[path = "common/local_switch.rs"]
 mod common;
+#[path = "common/ofswitch.rs"]
+mod ofswitch;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -639,65 +641,16 @@ fn tunnel_id_on_a_vxlan_port() {
     );
 }
 
-/// The controller a local switch is handed to (`forward to`): the test's own, because the
-/// fields below have no `switchctl` syntax. It takes switchd's connection, says HELLO,
-/// answers echoes, and sends FLOW_MODs, each followed by a barrier.
-struct Controller {
-    s: TcpStream,
-    xid: u32,
-}
+/// The controller a local switch is handed to (`forward to`): the test's own
+/// (common/ofswitch.rs), because the fields below have no `switchctl` syntax: its FLOW_MODs
+/// get OXMs added to their match and set-fields put before their actions.
+struct Controller(ofswitch::Controller);
 
 impl Controller {
     fn accept(l: &TcpListener) -> Controller {
-        l.set_nonblocking(true).expect("nonblocking");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let s = loop {
-            match l.accept() {
-                Ok((s, _)) => break s,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    assert!(Instant::now() < deadline, "switchd did not connect");
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(e) => panic!("accept: {e}"),
-            }
-        };
-        s.set_nonblocking(false).expect("blocking");
-        s.set_read_timeout(Some(Duration::from_secs(20)))
-            .expect("timeout");
-        let mut c = Controller { s, xid: 1 };
-        let mut b = bytes::BytesMut::new();
-        ofproto::v13::encode_hello(&[4], 1, &mut b);
-        c.s.write_all(&b).expect("hello");
-        c
-    }
-
-    /// The next message (echo requests answered on the way).
-    fn recv(&mut self) -> (u32, ofproto::v13::Message) {
-        loop {
-            let mut h = [0u8; 8];
-            self.s.read_exact(&mut h).expect("read from switchd");
-            let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
-            assert!(len >= 8, "bad OpenFlow length {len}");
-            let mut m = h.to_vec();
-            m.resize(len, 0);
-            self.s.read_exact(&mut m[8..]).expect("read from switchd");
-            let (xid, msg) = ofproto::v13::decode(&bytes::Bytes::from(m)).expect("decode");
-            if let ofproto::v13::Message::EchoRequest(d) = msg {
-                let mut b = bytes::BytesMut::new();
-                ofproto::v13::Message::EchoReply(d).encode(xid, &mut b);
-                self.s.write_all(&b).expect("echo reply");
-                continue;
-            }
-            return (xid, msg);
-        }
-    }
-
-    fn send(&mut self, m: ofproto::v13::Message) -> u32 {
-        self.xid += 1;
-        let mut b = bytes::BytesMut::new();
-        m.encode(self.xid, &mut b);
-        self.s.write_all(&b).expect("write to switchd");
-        self.xid
+        Controller(ofswitch::Controller::accept(l, || {
+            "(switchd's log is in the failure above)".to_string()
+        }))
     }
 
     /// FLOW_MOD ADD of `flow` (ovs-ofctl syntax) with `fields` added to its match and
@@ -725,7 +678,7 @@ impl Controller {
         fields: &[ofproto::v13::Oxm],
         set: &[ofproto::v13::Oxm],
     ) -> Result<(), (u16, u16)> {
-        use ofproto::v13::{Action, ErrorMsg, Instruction, Message};
+        use ofproto::v13::{Action, Instruction, Message};
         let mut fm = ofproto::text::parse_flow(flow, cmd).expect("flow syntax");
         fm.match_.fields.extend(fields.iter().cloned());
         if let Some(Instruction::ApplyActions(a)) = fm.instructions.first_mut() {
@@ -733,18 +686,7 @@ impl Controller {
                 a.insert(i, Action::SetField(f.clone()));
             }
         }
-        let fx = self.send(Message::FlowMod(fm));
-        let bx = self.send(Message::BarrierRequest);
-        let mut err = None;
-        loop {
-            match self.recv() {
-                (x, Message::Error(ErrorMsg::Standard { code, .. })) if x == fx => {
-                    err = Some((code.err_type, code.code))
-                }
-                (x, Message::BarrierReply) if x == bx => break,
-                _ => {}
-            }
-        }
+        let err = self.0.request(Message::FlowMod(fm)).err();
         println!("controller: {cmd:?} {flow} + {fields:?} + set {set:?}: error {err:?}");
         err.map_or(Ok(()), Err)
     }

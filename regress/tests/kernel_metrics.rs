@@ -10,68 +10,16 @@
 
 #[path = "common/local_switch.rs"]
 mod common;
+#[path = "common/prometheus.rs"]
+mod prometheus;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::LinkGuard;
-use regress::daemon::eval_json;
+use prometheus::{values, Prometheus};
 use regress::net::LanSwitch;
 use regress::wait::wait_for;
-use regress::{free_tcp_port, unique_name, Lan, Proc};
-
-/// `GET URL` with curl; the body, or why not.
-fn http_get(url: &str) -> Result<Vec<u8>, String> {
-    let out = Command::new("curl")
-        .args(["-sS", "--fail", "--max-time", "30", url])
-        .output()
-        .map_err(|e| format!("curl: {e}"))?;
-    if out.status.success() {
-        Ok(out.stdout)
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
-/// Every series Prometheus holds for the job now, as `name{k="v",...}` and its value.
-fn series(prom: u16) -> Vec<(String, f64)> {
-    let url =
-        format!("http://127.0.0.1:{prom}/api/v1/query?query=%7Bjob%3D%22switchd%22%7D%20or%20up");
-    let Ok(body) = http_get(&url) else {
-        return Vec::new();
-    };
-    let text = eval_json(
-        &body,
-        "'\\n'.join(r['metric'].get('__name__', '') + '{' + ','.join(k + '=\"' + v + '\"' \
-         for k, v in sorted(r['metric'].items()) if k != '__name__') + '} ' + r['value'][1] \
-         for r in d['data']['result'])",
-    );
-    text.trim()
-        .trim_matches('"')
-        .split("\\n")
-        .filter_map(|l| {
-            let (name, v) = l.rsplit_once(' ')?;
-            Some((name.replace("\\\"", "\""), v.parse().ok()?))
-        })
-        .collect()
-}
-
-/// The values of the series named `name` that carry every label of `labels`.
-fn values(all: &[(String, f64)], name: &str, labels: &[(&str, &str)]) -> Vec<f64> {
-    all.iter()
-        .filter(|(s, _)| {
-            s.starts_with(&format!("{name}{{"))
-                && labels.iter().all(|(k, v)| {
-                    let l = format!("{k}=\"{v}\"");
-                    s.contains(&format!("{{{l},"))
-                        || s.contains(&format!(",{l},"))
-                        || s.contains(&format!(",{l}}}"))
-                        || s.contains(&format!("{{{l}}}"))
-                })
-        })
-        .map(|(_, v)| *v)
-        .collect()
-}
+use regress::{free_tcp_port, unique_name, Lan};
 
 #[test]
 #[ignore = "kernel tier: needs cls_flower, runs in the VM"]
@@ -111,32 +59,7 @@ fn prometheus_scrapes_a_local_switchs_kernel_counters() {
     );
 
     let dir = d.dir().join("prometheus");
-    std::fs::create_dir_all(dir.join("data")).expect("prometheus directory");
-    let yml = dir.join("prometheus.yml");
-    // The VM is slow: a scrape asks the switch for its counters, and may take seconds.
-    std::fs::write(
-        &yml,
-        format!(
-            "global:\n  scrape_interval: 5s\n  scrape_timeout: 5s\nscrape_configs:\n  \
-             - job_name: switchd\n    static_configs:\n      \
-             - targets: ['127.0.0.1:{metrics_port}']\n"
-        ),
-    )
-    .expect("prometheus.yml");
-    let log = std::fs::File::create(dir.join("prometheus.log")).expect("prometheus.log");
-    let _prom = Proc::spawn(
-        "prometheus",
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", yml.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log),
-    )
-    .expect("prometheus starts");
+    let prom = Prometheus::start(&dir, metrics_port, prom_port, "5s");
 
     let sw: &[(&str, &str)] = &[("dp_name", "vm")];
     let with = |more: &[(&'static str, &'static str)]| -> Vec<(&'static str, &'static str)> {
@@ -159,7 +82,7 @@ fn prometheus_scrapes_a_local_switchs_kernel_counters() {
     let mut missing = Vec::new();
     let mut all = Vec::new();
     let got = wait_for(Duration::from_secs(600), Duration::from_secs(2), || {
-        all = series(prom_port);
+        all = prom.series();
         missing = nonzero
             .iter()
             .filter(|(n, l)| !values(&all, n, l).iter().any(|v| *v > 0.0))
@@ -170,7 +93,7 @@ fn prometheus_scrapes_a_local_switchs_kernel_counters() {
     assert!(
         got.is_some(),
         "series missing or zero in Prometheus: {missing:#?}\nseries: {all:#?}\nprometheus log:\n{}\nswitchd stderr:\n{}",
-        std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default(),
+        prom.log_text(),
         d.log()
     );
 }

@@ -664,6 +664,9 @@ struct Lowering<'c> {
     /// A push needed the PCP of a tag this variant of the flow does not know (see
     /// [`vlan::expand_pcp`]).
     wants_pcp: bool,
+    /// A set-field of the tag needed its TPID, which this variant does not know (see
+    /// [`vlan::expand_tpid`]).
+    wants_tpid: bool,
     mpls: mpls::State,
 }
 
@@ -684,6 +687,7 @@ impl Lowering<'_> {
                 tagged: Some(true),
                 vid: Some(vid),
                 pcp,
+                tpid: Some(tpid),
             };
         }
         if !self.p.keys.is_empty() {
@@ -709,6 +713,16 @@ impl Lowering<'_> {
             }));
         }
         Ok(())
+    }
+
+    /// The TPID an act_vlan modify writes the outer tag back with: the tag's own (the
+    /// kernel would otherwise make every tag it modifies an 802.1Q one). When this variant
+    /// does not know it, the flow is expanded per TPID ([`vlan::expand_tpid`]).
+    fn modify_tpid(&mut self) -> u16 {
+        self.tag.tpid.unwrap_or_else(|| {
+            self.wants_tpid = true;
+            ETH_VLAN
+        })
     }
 
     /// A set-field of a VLAN field on a packet known to be untagged has nothing to set
@@ -760,8 +774,12 @@ impl Lowering<'_> {
                 {
                     *old = vid;
                 } else {
-                    self.items
-                        .push(Item::Tc(TcAction::VlanModify { vid, pcp: None }));
+                    let tpid = self.modify_tpid();
+                    self.items.push(Item::Tc(TcAction::VlanModify {
+                        vid,
+                        pcp: None,
+                        tpid,
+                    }));
                 }
                 self.tag.vid = Some(vid);
                 return Ok(());
@@ -785,9 +803,11 @@ impl Lowering<'_> {
                         "set_field vlan_pcp alone needs the VLAN id known (match vlan_vid or set it too): TC's vlan modify rewrites both",
                     );
                 };
+                let tpid = self.modify_tpid();
                 self.items.push(Item::Tc(TcAction::VlanModify {
                     vid,
                     pcp: Some(*pcp),
+                    tpid,
                 }));
                 return Ok(());
             }
@@ -1051,13 +1071,14 @@ fn lower(
     ctx: &MatchCtx,
     group: u32,
     ctl_rate: Option<PoliceRate>,
-) -> Result<(Vec<TcAction>, bool), Refusal> {
+) -> Result<(Vec<TcAction>, Wants), Refusal> {
     let mut l = Lowering {
         ctx,
         items: Vec::new(),
         p: Pending::default(),
         tag: ctx.tag,
         wants_pcp: false,
+        wants_tpid: false,
         mpls: mpls::State::default(),
     };
     for s in steps {
@@ -1181,7 +1202,20 @@ fn lower(
         }
     }
     l.flush()?;
-    Ok((finish(l.items, group, ctl_rate)?, l.wants_pcp))
+    Ok((
+        finish(l.items, group, ctl_rate)?,
+        Wants {
+            pcp: l.wants_pcp,
+            tpid: l.wants_tpid,
+        },
+    ))
+}
+
+/// What a variant of a flow needed to know of the outer tag and did not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Wants {
+    pcp: bool,
+    tpid: bool,
 }
 
 /// Turn the lowered items into the filter's action list: mirrors for every output but the
@@ -1307,24 +1341,36 @@ pub fn translate(
     for ifindex in devices {
         let lowered =
             |ctx: &MatchCtx| lower(&steps, ifindex, ports, ctx, group, meters.controller_rate());
-        let (actions, wants_pcp) = lowered(&ctx)?;
-        let variants = if wants_pcp {
-            // A push copies the PCP of a tag the match leaves open: one filter per PCP.
-            let mut v = Vec::with_capacity(9);
-            for (key, ctx) in vlan::expand_pcp(&key, &ctx) {
+        // A tag of either TPID, then what the actions need pinned: a PCP to copy
+        // (one variant per PCP value), the TPID a set-field keeps.
+        let mut variants = Vec::new();
+        for (key, ctx) in vlan::expand_tpid(&key, &ctx, false) {
+            let (actions, wants) = lowered(&ctx)?;
+            let more = if wants.pcp {
+                vlan::expand_pcp(&key, &ctx)
+            } else if wants.tpid {
+                vlan::expand_tpid(&key, &ctx, true)
+            } else {
+                variants.push((key, actions));
+                continue;
+            };
+            for (key, ctx) in more {
                 let (actions, still) = lowered(&ctx)?;
-                if still {
+                if still.pcp {
                     return refuse(
                         bad_action::BAD_ARGUMENT,
                         "push_vlan copies a PCP that the translation cannot know here",
                     );
                 }
-                v.push((key, actions));
+                if still.tpid {
+                    return refuse(
+                        bad_action::BAD_SET_ARGUMENT,
+                        "set_field of the VLAN tag keeps the tag's TPID, which the translation cannot know here",
+                    );
+                }
+                variants.push((key, actions));
             }
-            v
-        } else {
-            vec![(key.clone(), actions)]
-        };
+        }
         for (key, actions) in variants {
             let mut f = Filter {
                 ifindex,

@@ -63,6 +63,38 @@ fn one(mut fields: Vec<Oxm>, inst: Vec<Instruction>) -> Filter {
     v.remove(0)
 }
 
+/// The two filters of a flow whose match wants a VLAN tag: one for an 802.1Q outer tag,
+/// one for an 802.1ad one (Open vSwitch's `vlan_vid` matches either), alike otherwise.
+fn per_tpid(mut fields: Vec<Oxm>, inst: Vec<Instruction>) -> Filter {
+    fields.insert(0, Oxm::InPort(1));
+    let v = tr(fields, inst).unwrap_or_else(|r| panic!("refused: {r}"));
+    assert_eq!(v.len(), 2, "{v:?}");
+    assert_eq!(
+        (v[0].key.eth_type, v[1].key.eth_type),
+        (Some(0x8100), Some(0x88a8))
+    );
+    let mut k = v[1].key.clone();
+    k.eth_type = Some(0x8100);
+    assert_eq!(k, v[0].key);
+    let tpid = |a: &TcAction| match a {
+        TcAction::VlanModify { vid, pcp, .. } => TcAction::VlanModify {
+            vid: *vid,
+            pcp: *pcp,
+            tpid: 0,
+        },
+        a => a.clone(),
+    };
+    assert_eq!(
+        v[0].actions.iter().map(tpid).collect::<Vec<_>>(),
+        v[1].actions.iter().map(tpid).collect::<Vec<_>>()
+    );
+    v[0].clone()
+}
+
+fn tagged_key(fields: Vec<Oxm>) -> FlowerKey {
+    per_tpid(fields, apply(vec![out(2)])).key
+}
+
 fn key(fields: Vec<Oxm>) -> FlowerKey {
     one(fields, apply(vec![out(2)])).key
 }
@@ -135,7 +167,7 @@ fn ethernet_fields_with_masks_are_masked_values() {
 
 #[test]
 fn vlan_fields_become_a_tag_match_with_the_inner_ethertype() {
-    let k = key(vec![
+    let k = tagged_key(vec![
         Oxm::VlanVid(Masked::exact(0x1000 | 100)),
         Oxm::VlanPcp(5),
         IP,
@@ -145,7 +177,7 @@ fn vlan_fields_become_a_tag_match_with_the_inner_ethertype() {
         (Some(0x8100), Some(100), Some(5), Some(0x0800))
     );
     // Any tag: the tag's presence only.
-    let k = key(vec![Oxm::VlanVid(Masked::with_mask(0x1000, 0x1000))]);
+    let k = tagged_key(vec![Oxm::VlanVid(Masked::with_mask(0x1000, 0x1000))]);
     assert_eq!((k.eth_type, k.vlan_id), (Some(0x8100), None));
     // NONE (untagged only): no tag at all, flower's num_of_vlans 0, with or without
     // the OFPVID_PRESENT-only mask; the EtherType stays a plain key.
@@ -629,31 +661,64 @@ fn vlan_push_pop_and_modify() {
     );
     let f = one(vec![], apply(vec![Action::PopVlan, out(2)]));
     assert_eq!(f.actions[0], TcAction::VlanPop);
-    let f = one(
-        vec![Oxm::VlanVid(Masked::exact(0x1000 | 5))],
-        apply(vec![Action::SetField(Oxm::VlanPcp(6)), out(2)]),
-    );
-    assert_eq!(
-        f.actions[0],
-        TcAction::VlanModify {
-            vid: 5,
-            pcp: Some(6)
-        }
-    );
-    let f = one(
-        vec![],
+    // A modify writes the tag back with its own TPID (act_vlan's default would make an
+    // 802.1ad tag an 802.1Q one): one filter per TPID.
+    let m = vec![Oxm::InPort(1), Oxm::VlanVid(Masked::exact(0x1000 | 5))];
+    let v = tr(m, apply(vec![Action::SetField(Oxm::VlanPcp(6)), out(2)])).unwrap();
+    let modify = |vid, pcp, tpid| TcAction::VlanModify { vid, pcp, tpid };
+    assert_eq!(v.len(), 2);
+    for (f, tpid) in v.iter().zip([0x8100, 0x88a8]) {
+        assert_eq!((f.key.eth_type, f.key.vlan_id), (Some(tpid), Some(5)));
+        assert_eq!(f.actions[0], modify(5, Some(6), tpid));
+    }
+    // No VLAN match: untagged frames (the modify does nothing), then each TPID.
+    let v = tr(
+        vec![Oxm::InPort(1), IP],
         apply(vec![
             Action::SetField(Oxm::VlanVid(Masked::exact(0x1000 | 7))),
             Action::SetField(Oxm::VlanPcp(1)),
             out(2),
         ]),
+    )
+    .unwrap();
+    assert_eq!(v.len(), 3);
+    assert_eq!(
+        (v[0].key.num_of_vlans, v[0].key.eth_type),
+        (Some(0), Some(0x0800))
+    );
+    for (f, tpid) in v[1..].iter().zip([0x8100, 0x88a8]) {
+        assert_eq!(
+            (f.key.num_of_vlans, f.key.eth_type, f.key.vlan_eth_type),
+            (None, Some(tpid), Some(0x0800))
+        );
+        assert_eq!(f.actions[0], modify(7, Some(1), tpid));
+    }
+    // A pushed tag's TPID is known: one filter.
+    let f = one(
+        vec![Oxm::VlanVid(Masked::exact(0))],
+        apply(vec![
+            Action::PushVlan(0x88a8),
+            Action::SetField(Oxm::VlanVid(Masked::exact(0x1000 | 30))),
+            Action::PushVlan(0x8100),
+            Action::SetField(Oxm::VlanVid(Masked::exact(0x1000 | 40))),
+            Action::SetField(Oxm::VlanPcp(2)),
+            out(2),
+        ]),
     );
     assert_eq!(
-        f.actions[0],
-        TcAction::VlanModify {
-            vid: 7,
-            pcp: Some(1)
-        }
+        &f.actions[..2],
+        &[
+            TcAction::VlanPush {
+                vid: 30,
+                pcp: None,
+                tpid: 0x88a8
+            },
+            TcAction::VlanPush {
+                vid: 40,
+                pcp: Some(2),
+                tpid: 0x8100
+            }
+        ]
     );
     let r = refused(vec![], apply(vec![Action::PushVlan(0x8100), out(2)]));
     assert_refusal(&r, bad_action::BAD_ARGUMENT, &["push_vlan", "vlan_vid"]);
@@ -693,14 +758,14 @@ fn push_vlan_without_set_field_copies_the_outer_tag_or_is_zero() {
         apply(vec![Action::PushVlan(0x8100), out(2)]),
     );
     assert_eq!(f.actions[0], push(0, None));
-    // Tagged with a known VID and PCP: both copied.
-    let f = one(
+    // Tagged with a known VID and PCP: both copied (from an outer tag of either TPID).
+    let f = per_tpid(
         vec![Oxm::VlanVid(Masked::exact(0x1000 | 10)), Oxm::VlanPcp(3)],
         apply(vec![Action::PushVlan(0x8100), out(2)]),
     );
     assert_eq!(f.actions[0], push(10, Some(3)));
     // A set VID with the PCP left to copy, on a match that allows both: one filter for
-    // untagged frames (PCP 0), one per PCP value of a tagged frame.
+    // untagged frames (PCP 0), one per PCP value of a tagged frame, for each TPID.
     let v = tr(
         vec![Oxm::InPort(1)],
         apply(vec![
@@ -710,13 +775,14 @@ fn push_vlan_without_set_field_copies_the_outer_tag_or_is_zero() {
         ]),
     )
     .unwrap();
-    assert_eq!(v.len(), 9);
+    assert_eq!(v.len(), 17);
     assert_eq!(v[0].key.num_of_vlans, Some(0));
     assert_eq!(v[0].actions[0], push(20, None));
-    for (p, f) in v[1..].iter().enumerate() {
+    for (i, f) in v[1..].iter().enumerate() {
+        let (tpid, p) = ([0x8100, 0x88a8][i / 8], i % 8);
         assert_eq!(
             (f.key.eth_type, f.key.vlan_prio, f.key.num_of_vlans),
-            (Some(0x8100), Some(p as u8), None)
+            (Some(tpid), Some(p as u8), None)
         );
         assert_eq!(f.actions[0], push(20, Some(p as u8).filter(|p| *p != 0)));
     }

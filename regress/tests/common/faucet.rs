@@ -4,9 +4,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use regress::Proc;
+
+#[path = "osken.rs"]
+mod osken;
+pub use osken::{listening, wait_long};
 
 /// Where `regress/setup --faucet` puts Faucet's virtual environment.
 pub fn faucet_venv() -> PathBuf {
@@ -15,45 +19,10 @@ pub fn faucet_venv() -> PathBuf {
     Path::new(&state).join("faucet")
 }
 
-/// `osken-manager ARGS` of Faucet's venv (the `faucet` and `gauge` commands exec it), in a
-/// mount namespace of its own where the host's /var/cache is visible: virtme-ng mounts an
-/// empty tmpfs over /var/cache in the VM, hiding the venv; unmounting it in a private
-/// namespace shows the host's directory again without touching anything else.
+/// `osken-manager ARGS` of Faucet's venv (the `faucet` and `gauge` commands exec it), run
+/// as os-ken's own is in the VM ([`osken::manager_command`]).
 fn manager_command() -> Command {
-    let script = r#"[ -x "$0" ] || umount /var/cache 2>/dev/null
-[ -x "$0" ] || { echo "$0 is missing: run regress/setup --faucet" >&2; exit 127; }
-exec "$0" "$@""#;
-    let mut c = Command::new("unshare");
-    c.args(["--mount", "--propagation", "private", "sh", "-c", script])
-        .arg(faucet_venv().join("bin/osken-manager"));
-    c
-}
-
-/// Poll `cond` every 200 ms for up to `secs` seconds (Faucet is slow under emulation: it
-/// takes about a minute to listen in an idle VM, several on a busy machine).
-pub fn wait_long(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Whether something listens on TCP `port` on any IPv4 address (read from /proc, so that
-/// the check does not itself open an OpenFlow connection to the controller).
-pub fn listening(port: u16) -> bool {
-    let suffix = format!(":{port:04X}");
-    std::fs::read_to_string("/proc/net/tcp").is_ok_and(|t| {
-        t.lines().skip(1).any(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            f.len() > 3 && f[1].ends_with(&suffix) && f[3] == "0A"
-        })
-    })
+    osken::manager_command(&faucet_venv().join("bin/osken-manager"), "--faucet")
 }
 
 /// Which of the two applications.
@@ -70,6 +39,23 @@ pub struct Faucet {
     pub log: PathBuf,
     pub stderr: PathBuf,
     pub exceptions: PathBuf,
+    /// os-ken's OpenFlow channel handler (logger `OFPHandler`) at debug level: every
+    /// switch's hello and features, and every OFPT_ERROR a switch sent the application
+    /// (`EventOFPErrorMsg received`), which Gauge does not log itself.
+    pub ofp_log: PathBuf,
+}
+
+/// A logging configuration for osken-manager (`--log-config-file`): warnings and the
+/// channel handler's debug lines to `log`.
+fn log_config(log: &Path) -> String {
+    format!(
+        "[loggers]\nkeys=root,ofp\n\n[handlers]\nkeys=file\n\n[formatters]\nkeys=plain\n\n\
+         [logger_root]\nlevel=WARNING\nhandlers=file\n\n\
+         [logger_ofp]\nlevel=DEBUG\nhandlers=file\nqualname=OFPHandler\npropagate=0\n\n\
+         [handler_file]\nclass=FileHandler\nargs=({:?}, 'a')\nformatter=plain\n\n\
+         [formatter_plain]\nformat=%(asctime)s %(name)s %(levelname)s %(message)s\n",
+        log.display().to_string()
+    )
 }
 
 impl Faucet {
@@ -82,6 +68,9 @@ impl Faucet {
         let log = dir.join(format!("{name}.log"));
         let stderr = dir.join(format!("{name}.stderr"));
         let exceptions = dir.join(format!("{name}-exceptions.log"));
+        let ofp_log = dir.join(format!("{name}-ofp.log"));
+        let log_conf = dir.join(format!("{name}-logging.conf"));
+        std::fs::write(&log_conf, log_config(&ofp_log)).expect("write logging.conf");
         let out = std::fs::File::create(&stderr).expect("faucet stderr");
         let err = out.try_clone().expect("faucet stderr");
         let started = Instant::now();
@@ -90,6 +79,8 @@ impl Faucet {
             manager_command()
                 .args(["--ofp-listen-host", "127.0.0.1", "--ofp-tcp-listen-port"])
                 .arg(port.to_string())
+                .arg("--log-config-file")
+                .arg(&log_conf)
                 .arg(module)
                 .env(format!("{var}_CONFIG"), config)
                 .env(format!("{var}_LOG"), &log)
@@ -107,6 +98,7 @@ impl Faucet {
             log,
             stderr,
             exceptions,
+            ofp_log,
         };
         assert!(
             wait_long(600, || listening(port) || !f.proc.is_running()),
@@ -130,10 +122,11 @@ impl Faucet {
     pub fn text(&self) -> String {
         let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
         format!(
-            "--- log:\n{}\n--- stderr:\n{}\n--- exceptions:\n{}",
+            "--- log:\n{}\n--- stderr:\n{}\n--- exceptions:\n{}\n--- OpenFlow channel:\n{}",
             read(&self.log),
             read(&self.stderr),
-            read(&self.exceptions)
+            read(&self.exceptions),
+            read(&self.ofp_log)
         )
     }
 
@@ -146,5 +139,30 @@ impl Faucet {
             .filter(|l| l.contains("OFError") && l.contains(&tag))
             .map(str::to_string)
             .collect()
+    }
+
+    /// os-ken's channel log (see [`Faucet::ofp_log`]).
+    pub fn ofp_log_text(&self) -> String {
+        std::fs::read_to_string(&self.ofp_log).unwrap_or_default()
+    }
+
+    /// The OFPT_ERROR messages any switch sent this application, each with the lines os-ken
+    /// logged after it (type, code, the refused message's type); the channel log names no
+    /// datapath, so a caller tells switches apart by giving each its own application.
+    pub fn ofp_errors(&self) -> Vec<String> {
+        let text = self.ofp_log_text();
+        let lines: Vec<&str> = text.lines().collect();
+        lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.contains("EventOFPErrorMsg received"))
+            .map(|(i, _)| lines[i..lines.len().min(i + 8)].join("\n"))
+            .collect()
+    }
+
+    /// Whether os-ken logged a switch's features reply: the channel log works, so that an
+    /// empty [`Faucet::ofp_errors`] means something.
+    pub fn saw_features(&self) -> bool {
+        self.ofp_log_text().contains("switch features ev")
     }
 }

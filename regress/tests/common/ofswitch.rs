@@ -85,9 +85,9 @@ impl Controller {
             self.s
                 .read_exact(&mut m[8..])
                 .expect("read from the switch");
-            if h[1] != 2 && h[1] != 10 && h[1] != 1 && h[1] != 21 {
-                // Only echo, packet-in, error and barrier reply matter here; others
-                // (features, port status) may use what this decoder lacks.
+            if ![1, 2, 10, 19, 21].contains(&h[1]) {
+                // Only error, echo, packet-in, multipart and barrier replies matter here;
+                // others (features, port status) may use what this decoder lacks.
                 continue;
             }
             let (xid, msg) = ofproto::v13::decode(&bytes::Bytes::from(m)).expect("decode");
@@ -114,23 +114,52 @@ impl Controller {
     /// FLOW_MOD `cmd` of `flow` (ovs-ofctl syntax) and a barrier; the switch's OFPT_ERROR
     /// (type, code) if it sent one.
     pub fn flow_mod(&mut self, cmd: FlowModCommand, flow: &str) -> Result<(), (u16, u16)> {
-        use ofproto::v13::ErrorMsg;
         let fm = ofproto::text::parse_flow(flow, cmd).expect("flow syntax");
-        let fx = self.send(Message::FlowMod(fm));
+        self.request(Message::FlowMod(fm))
+    }
+
+    /// Send `m` and a barrier; the OFPT_ERROR (type, code) the switch answered `m` with.
+    pub fn request(&mut self, m: Message) -> Result<(), (u16, u16)> {
+        use ofproto::v13::ErrorMsg;
+        let what = format!("{m:?}");
+        let mx = self.send(m);
         let bx = self.send(Message::BarrierRequest);
         let mut err = None;
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             match self.recv_until(deadline) {
-                Some((x, Message::Error(ErrorMsg::Standard { code, .. }))) if x == fx => {
+                Some((x, Message::Error(ErrorMsg::Standard { code, .. }))) if x == mx => {
                     err = Some((code.err_type, code.code))
                 }
                 Some((x, Message::BarrierReply)) if x == bx => break,
                 Some(_) => {}
-                None => panic!("no barrier reply to {cmd:?} {flow}"),
+                None => panic!("no barrier reply after {what}"),
             }
         }
         err.map_or(Ok(()), Err)
+    }
+
+    /// OFPMP_GROUP for `id`: (packet_count, byte_count).
+    pub fn group_stats(&mut self, id: u32) -> (u64, u64) {
+        use ofproto::v13::{multipart::MultipartReplyBody, MultipartRequest, MultipartRequestBody};
+        let x = self.send(Message::MultipartRequest(MultipartRequest {
+            flags: 0,
+            body: MultipartRequestBody::Group { group_id: id },
+        }));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match self.recv_until(deadline) {
+                Some((y, Message::MultipartReply(r))) if y == x => {
+                    if let MultipartReplyBody::Group(v) = r.body {
+                        let g = v.first().expect("a group's stats");
+                        return (g.packet_count, g.byte_count);
+                    }
+                    panic!("not group stats: {r:?}");
+                }
+                Some(_) => {}
+                None => panic!("no group stats for group {id}"),
+            }
+        }
     }
 
     /// Packet-ins that arrive until `deadline` (kept in `packet_ins`).
@@ -271,6 +300,11 @@ impl Sw {
 
     pub fn h(&self, i: usize) -> &Netns {
         &self.lan.hosts[i].ns
+    }
+
+    /// The Open vSwitch under this switch, if it is one (for a scenario's ovs-vsctl).
+    pub fn open_vswitch(&self) -> Option<&Ovs> {
+        self._ovs.as_ref()
     }
 
     pub fn log(&self) -> String {

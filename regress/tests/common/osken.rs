@@ -20,12 +20,21 @@ pub fn osken_manager() -> PathBuf {
 /// `regress/setup --osken` made there; unmounting it in a private namespace shows the
 /// host's directory again (through the shared root) without touching anything else.
 pub fn osken_command() -> Command {
-    let script = r#"[ -x "$0" ] || umount /var/cache 2>/dev/null
-[ -x "$0" ] || { echo "$0 is missing: run regress/setup --osken" >&2; exit 127; }
-exec "$0" "$@""#;
+    manager_command(&osken_manager(), "--osken")
+}
+
+/// `manager` (an osken-manager of a venv that `regress/setup SETUP_FLAG` makes under
+/// /var/cache) with the ARGS to come, run as [`osken_command`] runs os-ken's: Faucet's venv
+/// has an osken-manager of its own.
+pub fn manager_command(manager: &Path, setup_flag: &str) -> Command {
+    let script = format!(
+        r#"[ -x "$0" ] || umount /var/cache 2>/dev/null
+[ -x "$0" ] || {{ echo "$0 is missing: run regress/setup {setup_flag}" >&2; exit 127; }}
+exec "$0" "$@""#
+    );
     let mut c = Command::new("unshare");
-    c.args(["--mount", "--propagation", "private", "sh", "-c", script])
-        .arg(osken_manager());
+    c.args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .arg(manager);
     c
 }
 
@@ -43,7 +52,9 @@ pub fn simple_switch_13() -> PathBuf {
         .join("../ofproto/tests/corpus/osken_apps/simple_switch_13.py")
 }
 
-/// Poll `cond` every 200 ms for up to `secs` seconds (os-ken is slow under emulation).
+/// Poll `cond` every 200 ms for up to `secs` seconds (os-ken is slow under emulation;
+/// Faucet, on os-ken, takes about a minute to listen in an idle VM, several on a busy
+/// machine).
 pub fn wait_long(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {

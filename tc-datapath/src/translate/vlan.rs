@@ -9,6 +9,10 @@
 //! - `vlan_vid=PRESENT/PRESENT`: any tagged frame, flower's EtherType key 0x8100;
 //! - `vlan_vid=PRESENT|VID`: that VID, flower's VLAN id key; `vlan_pcp` adds the
 //!   priority key. Other masks of the VID are refused: flower's VLAN id has no mask.
+//! - The outer tag is an 802.1Q (0x8100) or an 802.1ad (0x88a8) tag, as in Open vSwitch
+//!   (whose flow key parses either as the outer VLAN, and `vlan_vid` matches it): flower
+//!   matches the tag's TPID exactly, so a flow that wants a tag becomes one filter per TPID
+//!   ([`expand_tpid`]), each of which knows the TPID its set-fields must keep.
 //!
 //! Push (spec 7.2.6.5, 7.2.6.6): a new tag copies VID and PCP from the outer tag the
 //! frame has, else 0 (a set-field after the push overrides either). act_vlan's push
@@ -33,6 +37,9 @@ pub(super) struct TagKnown {
     pub vid: Option<u16>,
     /// The PCP of the outer tag, when tagged and known.
     pub pcp: Option<u8>,
+    /// The TPID of the outer tag (0x8100 or 0x88a8), when tagged and known; on an
+    /// untagged-only variant, the TPID a (no-op) act_vlan modify is written with.
+    pub tpid: Option<u16>,
 }
 
 /// Put `vlan_vid` (value, mask) and `vlan_pcp` of the match into the flower key `k`, with
@@ -95,8 +102,7 @@ pub(super) fn match_vlan(
             k.eth_type = et;
             ctx.tag = TagKnown {
                 tagged: Some(false),
-                vid: None,
-                pcp: None,
+                ..TagKnown::default()
             };
         }
         Some((v, m)) => {
@@ -114,46 +120,95 @@ pub(super) fn match_vlan(
             k.vlan_id = vid;
             k.vlan_prio = pcp;
             k.vlan_eth_type = et;
+            // The TPID is left open here: [`expand_tpid`] makes a filter of each.
             ctx.tag = TagKnown {
                 tagged: Some(true),
                 vid,
                 pcp,
+                tpid: None,
             };
         }
     }
     Ok(())
 }
 
+/// `k` (with its tag key written as 0x8100 by [`match_vlan`] or [`expand_pcp`]) for an
+/// outer tag of `tpid`.
+fn with_tpid(k: &FlowerKey, tpid: u16) -> FlowerKey {
+    let mut t = k.clone();
+    t.eth_type = Some(tpid);
+    t
+}
+
+/// The variants of a flow for the TPID of its outer tag: a match that wants a tag of an
+/// unknown TPID becomes one variant per TPID (0x8100, 0x88a8); with `modify` (an act_vlan
+/// modify must name the TPID it writes back) a match that leaves the tag open becomes an
+/// untagged-only variant and those two. Anything else stays as it is.
+pub(super) fn expand_tpid(
+    k: &FlowerKey,
+    ctx: &MatchCtx,
+    modify: bool,
+) -> Vec<(FlowerKey, MatchCtx)> {
+    let tagged = |key: &FlowerKey, tpid| {
+        let mut c = ctx.clone();
+        c.tag.tagged = Some(true);
+        c.tag.tpid = Some(tpid);
+        (with_tpid(key, tpid), c)
+    };
+    match (ctx.tag.tagged, ctx.tag.tpid) {
+        (Some(true), None) => vec![tagged(k, ETH_VLAN), tagged(k, ETH_QINQ)],
+        (None, _) if modify => {
+            let mut u = k.clone();
+            u.num_of_vlans = Some(0);
+            let mut c = ctx.clone();
+            // Untagged only: act_vlan's modify does nothing to a frame without a tag.
+            c.tag.tpid = Some(ETH_VLAN);
+            let mut t = k.clone();
+            t.vlan_eth_type = t.eth_type;
+            t.eth_type = Some(ETH_VLAN);
+            vec![(u, c), tagged(&t, ETH_VLAN), tagged(&t, ETH_QINQ)]
+        }
+        _ => vec![(k.clone(), ctx.clone())],
+    }
+}
+
 /// The variants of a flow whose actions need the PCP of the outer tag (a push without a
 /// set-field of vlan_pcp) while its match leaves it open: untagged frames (unless the
-/// match wants a tag), and tagged frames once per PCP value.
+/// match wants a tag), and tagged frames once per PCP value and per TPID (unless the
+/// variant's TPID is known already).
 pub(super) fn expand_pcp(k: &FlowerKey, ctx: &MatchCtx) -> Vec<(FlowerKey, MatchCtx)> {
-    let mut out = Vec::with_capacity(9);
+    let mut out = Vec::with_capacity(17);
     if ctx.tag.tagged.is_none() {
         let mut u = k.clone();
         u.num_of_vlans = Some(0);
         let mut c = ctx.clone();
         c.tag = TagKnown {
             tagged: Some(false),
-            vid: None,
-            pcp: None,
+            ..TagKnown::default()
         };
         out.push((u, c));
     }
-    for p in 0..8u8 {
-        let mut t = k.clone();
-        if ctx.tag.tagged.is_none() {
-            t.vlan_eth_type = t.eth_type;
-            t.eth_type = Some(ETH_VLAN);
+    let tpids = match ctx.tag.tpid.filter(|_| ctx.tag.tagged == Some(true)) {
+        Some(t) => vec![t],
+        None => vec![ETH_VLAN, ETH_QINQ],
+    };
+    for tpid in tpids {
+        for p in 0..8u8 {
+            let mut t = k.clone();
+            if ctx.tag.tagged.is_none() {
+                t.vlan_eth_type = t.eth_type;
+            }
+            t.eth_type = Some(tpid);
+            t.vlan_prio = Some(p);
+            let mut c = ctx.clone();
+            c.tag = TagKnown {
+                tagged: Some(true),
+                vid: ctx.tag.vid,
+                pcp: Some(p),
+                tpid: Some(tpid),
+            };
+            out.push((t, c));
         }
-        t.vlan_prio = Some(p);
-        let mut c = ctx.clone();
-        c.tag = TagKnown {
-            tagged: Some(true),
-            vid: ctx.tag.vid,
-            pcp: Some(p),
-        };
-        out.push((t, c));
     }
     out
 }

@@ -50,10 +50,14 @@ pub enum TcAction {
         /// 0x8100 or 0x88a8.
         tpid: u16,
     },
-    /// Rewrite the outer tag's id (and priority if given), keep the rest.
+    /// Rewrite the outer tag's id (and priority if given), keep the rest. act_vlan's
+    /// modify writes the tag back with `tpid` (the kernel's default is 0x8100), so a
+    /// modify of an 802.1ad tag must say 0x88a8 to keep it one.
     VlanModify {
         vid: u16,
         pcp: Option<u8>,
+        /// 0x8100 or 0x88a8.
+        tpid: u16,
     },
     Pedit(Vec<PeditKey>),
     /// act_csum with `TCA_CSUM_UPDATE_FLAG_*` bits (IPv4 header 1, ICMP 2, TCP 8, UDP 16).
@@ -133,7 +137,9 @@ impl TcAction {
             TcAction::Mirred { kind, ifindex } => mirred::encode(*kind, *ifindex, index, w),
             TcAction::VlanPop => vlan::encode_pop(index, w),
             TcAction::VlanPush { vid, pcp, tpid } => vlan::encode_push(*vid, *pcp, *tpid, index, w),
-            TcAction::VlanModify { vid, pcp } => vlan::encode_modify(*vid, *pcp, index, w),
+            TcAction::VlanModify { vid, pcp, tpid } => {
+                vlan::encode_modify(*vid, *pcp, *tpid, index, w)
+            }
             TcAction::Pedit(keys) => pedit::encode(keys, index, w),
             TcAction::Csum(flags) => csum::encode(*flags, index, w),
             TcAction::Police(rate) => police::encode(rate, None, index, w),
@@ -301,7 +307,11 @@ mod tests {
                 pcp: Some(3),
                 tpid: 0x8100,
             },
-            TcAction::VlanModify { vid: 11, pcp: None },
+            TcAction::VlanModify {
+                vid: 11,
+                pcp: None,
+                tpid: 0x88a8,
+            },
             TcAction::Pedit(PeditKey::set_bytes(
                 PeditHeader::Eth,
                 6,

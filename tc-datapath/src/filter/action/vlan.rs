@@ -26,9 +26,10 @@ pub(super) fn encode_push(vid: u16, pcp: Option<u8>, tpid: u16, index: u32, w: &
     }
 }
 
-pub(super) fn encode_modify(vid: u16, pcp: Option<u8>, index: u32, w: &mut NlaWriter) {
+pub(super) fn encode_modify(vid: u16, pcp: Option<u8>, tpid: u16, index: u32, w: &mut NlaWriter) {
     parms(TCA_VLAN_ACT_MODIFY, index, w);
     w.u16(TCA_VLAN_PUSH_VLAN_ID, vid);
+    w.be16(TCA_VLAN_PUSH_VLAN_PROTOCOL, tpid);
     if let Some(pcp) = pcp {
         w.u8(TCA_VLAN_PUSH_VLAN_PRIORITY, pcp);
     }
@@ -59,6 +60,7 @@ pub(super) fn parse(o: &Attrs) -> Result<Option<TcAction>, NlaError> {
         TCA_VLAN_ACT_MODIFY => Some(TcAction::VlanModify {
             vid: vid.unwrap_or(0),
             pcp,
+            tpid,
         }),
         _ => None,
     })

@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
 
+mod vnet;
+
 use crate::error::{ConfError, Errors};
 use crate::lex::{is_macro_name, Lexer, Tok, Token};
 use crate::{
@@ -32,10 +34,12 @@ const KEYWORDS: &[&str] = &[
     "flow",
     "forward",
     "group",
+    "hypervisor",
     "include",
     "key",
     "listen",
     "metrics",
+    "network",
     "normal",
     "number",
     "on",
@@ -65,6 +69,8 @@ const GLOBAL_KEYWORDS: &[&str] = &[
     "echo-interval",
     "switch",
     "tls",
+    "hypervisor",
+    "network",
 ];
 
 const SWITCH_KEYWORDS: &[&str] = &[
@@ -145,9 +151,11 @@ pub(crate) fn parse_with(
         port_owner: HashMap::new(),
         tls_listen: None,
         tls_forward: None,
+        vnet: vnet::State::default(),
     };
     p.grammar();
     p.check_tls();
+    p.check_vnet();
     if p.cfg.listen.is_empty() {
         p.cfg.listen.push(Listen::default());
     }
@@ -172,6 +180,8 @@ struct Parser {
     /// The first `listen on ... tls` and `forward to tls:`, for the checks at the end.
     tls_listen: Option<Loc>,
     tls_forward: Option<Loc>,
+    /// The virtual-network part's checks (`parse/vnet.rs`).
+    vnet: vnet::State,
 }
 
 /// A switch block being read, with where each local-only statement was.
@@ -562,8 +572,14 @@ impl Parser {
                         .map(|n| self.cfg.echo_interval = n),
                     "switch" => self.switch(&t),
                     "tls" => self.tls(&t),
+                    "hypervisor" => self.hypervisor(&t),
+                    "network" => self.network(&t),
                     w if SWITCH_KEYWORDS.contains(&w) => {
                         self.error_tok(&t, format!("\"{w}\" is only valid in a switch block"));
+                        Err(Skip)
+                    }
+                    w if vnet::NETWORK_KEYWORDS.contains(&w) => {
+                        self.error_tok(&t, format!("\"{w}\" is only valid in a network block"));
                         Err(Skip)
                     }
                     w => {

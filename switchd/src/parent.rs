@@ -52,8 +52,22 @@ pub fn main(args: Args) -> ! {
             eprintln!("{e}");
             std::process::exit(1);
         }
+        // Every hypervisor's part must compile, not only this host's.
+        match crate::vnet::check_all(&config, args.overrides.hypervisor.as_deref()) {
+            Ok(line) if !line.is_empty() => eprintln!("{line}"),
+            Ok(_) => {}
+            Err(errors) => {
+                for e in &errors {
+                    eprintln!("{e}");
+                }
+                std::process::exit(1);
+            }
+        }
         if args.verbose > 0 {
-            print!("{config}");
+            // The file's form: the compiled switch of the virtual networks is no part of it.
+            let mut shown = config.clone();
+            shown.switches.retain(|s| s.name != crate::vnet::SWITCH);
+            print!("{shown}");
         }
         eprintln!("configuration OK");
         std::process::exit(0);

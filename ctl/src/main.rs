@@ -22,6 +22,7 @@ const USAGE: &str = "usage: switchctl [-j] [-o ovs] [-s socket] command [argumen
 commands:
   show summary
   show switches|ports|macs|flows|refusals [switch]
+  show networks
   add flow switch flow
   del flow switch [match]
   connect switch [forward to tcp:host:port]
@@ -502,6 +503,13 @@ mod tests {
             Some(Request::Show {
                 table: TableKind::Refusals,
                 switch: Some("vm".into())
+            })
+        );
+        assert_eq!(
+            parse_command(&["show", "networks"]),
+            Some(Request::Show {
+                table: TableKind::Networks,
+                switch: None
             })
         );
         assert_eq!(parse_command(&["show", "nonsense"]), None);

@@ -82,6 +82,8 @@ pub enum TableKind {
     OvsFlows,
     /// What local switches refused their controllers (kept by the control process).
     Refusals,
+    /// The VMs of the virtual networks and their counters (the control process's).
+    Networks,
 }
 
 impl TableKind {
@@ -92,6 +94,7 @@ impl TableKind {
             "macs" => TableKind::Macs,
             "flows" => TableKind::Flows,
             "refusals" => TableKind::Refusals,
+            "networks" => TableKind::Networks,
             _ => return None,
         })
     }
@@ -103,6 +106,7 @@ impl TableKind {
             TableKind::Macs => "macs",
             TableKind::Flows | TableKind::OvsFlows => "flows",
             TableKind::Refusals => "refusals",
+            TableKind::Networks => "networks",
         }
     }
 
@@ -143,6 +147,7 @@ impl TableKind {
                 "actions",
             ],
             TableKind::Refusals => &["switch", "count", "time", "command", "flow", "reason"],
+            TableKind::Networks => crate::vnet::show::COLUMNS,
         }
     }
 }

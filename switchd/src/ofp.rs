@@ -647,7 +647,7 @@ async fn show(state: Shared, peers: Peers, id: u64, table: TableKind, switch: Op
                 }
             }
             // Kept and answered by the control process.
-            TableKind::Refusals => {}
+            TableKind::Refusals | TableKind::Networks => {}
         }
     }
     // Chunks that each fit an IPC frame; `more` on all but the last.

@@ -263,6 +263,7 @@ pub fn runtime_config(c: &Config) -> RuntimeConfig {
         cache: c.cache,
         echo_interval: c.echo_interval,
         switches: c.switches.iter().map(switch_config).collect(),
+        networks: Box::new(crate::vnet::show::vms(c)),
     }
 }
 

@@ -8,6 +8,7 @@
 //!   switchd(8)).
 
 pub mod compile;
+pub mod show;
 #[cfg(test)]
 mod tests;
 

@@ -18,6 +18,7 @@ mod error;
 mod lex;
 mod parse;
 mod print;
+pub mod vnet;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -126,6 +127,8 @@ pub struct Config {
     pub metrics: Option<std::net::SocketAddr>,
     /// The `tls` statements: where the certificates of TLS channels are.
     pub tls: Tls,
+    /// The virtual-network part (`hypervisor`, `network`): `None` when the file has none.
+    pub vnet: Option<vnet::Vnet>,
 }
 
 impl Default for Config {
@@ -142,6 +145,7 @@ impl Default for Config {
             switches: Vec::new(),
             metrics: None,
             tls: Tls::default(),
+            vnet: None,
         }
     }
 }

@@ -12,6 +12,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 mod tunnel;
+mod vnet;
 
 use crate::error::{ConfError, Errors};
 use crate::lex::{is_macro_name, Lexer, Tok, Token};
@@ -35,11 +36,13 @@ const KEYWORDS: &[&str] = &[
     "forward",
     "geneve",
     "group",
+    "hypervisor",
     "include",
     "key",
     "listen",
     "meter",
     "metrics",
+    "network",
     "normal",
     "number",
     "on",
@@ -71,6 +74,8 @@ const GLOBAL_KEYWORDS: &[&str] = &[
     "echo-interval",
     "switch",
     "tls",
+    "hypervisor",
+    "network",
 ];
 
 const SWITCH_KEYWORDS: &[&str] = &[
@@ -153,9 +158,11 @@ pub(crate) fn parse_with(
         port_owner: HashMap::new(),
         tls_listen: None,
         tls_forward: None,
+        vnet: vnet::State::default(),
     };
     p.grammar();
     p.check_tls();
+    p.check_vnet();
     if p.cfg.listen.is_empty() {
         p.cfg.listen.push(Listen::default());
     }
@@ -180,6 +187,8 @@ struct Parser {
     /// The first `listen on ... tls` and `forward to tls:`, for the checks at the end.
     tls_listen: Option<Loc>,
     tls_forward: Option<Loc>,
+    /// The virtual-network part's checks (`parse/vnet.rs`).
+    vnet: vnet::State,
 }
 
 /// A switch block being read, with where each local-only statement was.
@@ -572,8 +581,14 @@ impl Parser {
                         .map(|n| self.cfg.echo_interval = n),
                     "switch" => self.switch(&t),
                     "tls" => self.tls(&t),
+                    "hypervisor" => self.hypervisor(&t),
+                    "network" => self.network(&t),
                     w if SWITCH_KEYWORDS.contains(&w) => {
                         self.error_tok(&t, format!("\"{w}\" is only valid in a switch block"));
+                        Err(Skip)
+                    }
+                    w if vnet::NETWORK_KEYWORDS.contains(&w) => {
+                        self.error_tok(&t, format!("\"{w}\" is only valid in a network block"));
                         Err(Skip)
                     }
                     w => {

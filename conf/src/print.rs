@@ -89,6 +89,10 @@ impl Display for Config {
             writeln!(f)?;
             write!(f, "{s}")?;
         }
+        if let Some(v) = &self.vnet {
+            writeln!(f)?;
+            write!(f, "{v}")?;
+        }
         Ok(())
     }
 }

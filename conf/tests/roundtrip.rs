@@ -198,6 +198,7 @@ fn config() -> impl Strategy<Value = Config> {
                     echo_interval: echo,
                     switches,
                     metrics: None,
+                    vnet: None,
                     tls: Tls {
                         pki: PathBuf::from("/var/lib/openvswitch/pki"),
                         controller: Some(KeyPair {

@@ -23,6 +23,7 @@ commands:
   show summary
   show switches|ports|macs|flows|refusals [switch]
   show conntrack [switch] [zone n]
+  show networks
   add flow switch flow
   del flow switch [match]
   connect switch [forward to tcp:host:port]
@@ -526,6 +527,13 @@ mod tests {
             Some(Request::Show {
                 table: TableKind::Refusals,
                 switch: Some("vm".into())
+            })
+        );
+        assert_eq!(
+            parse_command(&["show", "networks"]),
+            Some(Request::Show {
+                table: TableKind::Networks,
+                switch: None
             })
         );
         assert_eq!(parse_command(&["show", "nonsense"]), None);

@@ -1,11 +1,12 @@
-//! The command line: `switchd [-dnv] [-D macro=value] [-f file] [-c cachesize] [-t timeout]`.
+//! The command line: `switchd [-dnv] [-D macro=value] [-f file] [-c cachesize] [-t timeout]
+//! [-H hypervisor]`.
 
 use std::path::PathBuf;
 
 use crate::config::Overrides;
 
 pub const USAGE: &str =
-    "usage: switchd [-dnv] [-D macro=value] [-f file] [-c cachesize] [-t timeout]";
+    "usage: switchd [-dnv] [-D macro=value] [-f file] [-c cachesize] [-t timeout] [-H hypervisor]";
 
 /// The default configuration file.
 pub(crate) const DEFAULT_CONFIG: &str = "/etc/switchd.conf";
@@ -47,7 +48,7 @@ pub fn parse<I: IntoIterator<Item = String>>(argv: I) -> Result<Args, String> {
                 'd' => a.debug = true,
                 'n' => a.noaction = true,
                 'v' => a.verbose = a.verbose.saturating_add(1),
-                'D' | 'f' | 'c' | 't' => {
+                'D' | 'f' | 'c' | 't' | 'H' => {
                     let rest = &flags[i + c.len_utf8()..];
                     let value = if rest.is_empty() {
                         it.next()
@@ -59,6 +60,7 @@ pub fn parse<I: IntoIterator<Item = String>>(argv: I) -> Result<Args, String> {
                         'D' => a.defines.push(parse_define(&value)?),
                         'f' => a.file = PathBuf::from(value),
                         'c' => a.overrides.cache = Some(number(c, &value)?),
+                        'H' => a.overrides.hypervisor = Some(value),
                         _ => a.overrides.timeout = Some(number(c, &value)?),
                     }
                     break;
@@ -100,6 +102,10 @@ mod tests {
         assert_eq!(a.defines, vec![("port".into(), "6654".into())]);
         assert_eq!(a.overrides.cache, Some(10));
         assert_eq!(a.overrides.timeout, Some(5));
+        assert_eq!(
+            p(&["-H", "hv3"]).unwrap().overrides.hypervisor.as_deref(),
+            Some("hv3")
+        );
         let a = p(&["-nv"]).unwrap();
         assert!(a.noaction && a.verbose == 1);
         assert_eq!(a.file, PathBuf::from(DEFAULT_CONFIG));

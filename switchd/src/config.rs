@@ -11,6 +11,8 @@ pub(crate) use conf::{Config, Listen};
 pub(crate) struct Overrides {
     pub(crate) cache: Option<u32>,
     pub(crate) timeout: Option<u32>,
+    /// `-H name`: the hypervisor of the virtual networks this host is (default: its name).
+    pub(crate) hypervisor: Option<String>,
 }
 
 /// Load and validate `path`; on failure every error as one `file:line: message`.
@@ -50,6 +52,8 @@ fn finish(
     if let Some(t) = overrides.timeout {
         config.timeout = t;
     }
+    // This hypervisor's part of the virtual networks: one more local switch.
+    crate::vnet::apply(&mut config, overrides.hypervisor.as_deref())?;
     Ok(config)
 }
 

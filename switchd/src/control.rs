@@ -55,6 +55,8 @@ struct Ctx {
     config_file: String,
     /// What local switches refused their controllers (`show refusals`).
     refusals: Arc<Mutex<refusals::Log>>,
+    /// The VMs of the virtual networks (`show networks`), as the last configuration said.
+    networks: Arc<Mutex<Vec<crate::vnet::show::VnetVm>>>,
 }
 
 impl Ctx {
@@ -95,6 +97,7 @@ pub(crate) async fn control(setup: Setup) -> i32 {
         parent_pid: setup.init.parent_pid,
         config_file: setup.init.config_file.clone(),
         refusals: Arc::default(),
+        networks: Arc::new(Mutex::new(*setup.init.config.networks.clone())),
     };
     tracing::info!("listening on {path}");
     loop {
@@ -147,7 +150,10 @@ fn dispatch_parent(ctx: &Ctx, m: Msg) {
             let _ = ctx.events.send(e);
         }
         Msg::Verbose { verbose } => log::set_verbose(verbose),
-        Msg::Config(c) => tracing::debug!("new configuration: {c:?}"),
+        Msg::Config(c) => {
+            tracing::debug!("new configuration: {c:?}");
+            *lock(&ctx.networks) = *c.networks;
+        }
         Msg::ProcStats { id, procs } => crate::metrics::proc_answer(id, procs),
         other => msg::unexpected(Role::Parent, &other),
     }
@@ -395,6 +401,9 @@ async fn show(ctx: &Ctx, table: ctlproto::TableKind, switch: Option<String>) -> 
     if table == ctlproto::TableKind::Refusals {
         return Response::Table(lock(&ctx.refusals).table(switch.as_deref()));
     }
+    if table == ctlproto::TableKind::Networks {
+        return show_networks(ctx).await;
+    }
     let answer = ask(
         ctx,
         Role::Ofp,
@@ -447,6 +456,31 @@ async fn show_conntrack(ctx: &Ctx, switch: Option<String>, zone: Option<u16>) ->
         Some((_, Some(message))) => Response::Error { message },
         Some((t, None)) => Response::Table(t),
     }
+}
+
+/// `show networks`: the VMs as configured, with the counters of the local ones' flows.
+async fn show_networks(ctx: &Ctx) -> Response {
+    use crate::vnet::show;
+    let vms = lock(&ctx.networks).clone();
+    let flows = if vms.iter().any(|v| v.local) {
+        match Box::pin(show(
+            ctx,
+            ctlproto::TableKind::Flows,
+            Some(crate::vnet::SWITCH.to_string()),
+        ))
+        .await
+        {
+            Response::Table(t) => Some(t.rows),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    Response::Table(ctlproto::Table {
+        table: ctlproto::TableKind::Networks,
+        columns: show::COLUMNS.iter().map(|c| c.to_string()).collect(),
+        rows: show::rows(&vms, flows.as_deref()),
+    })
 }
 
 /// `reload` (`file` None) or `load FILE`.

@@ -93,6 +93,8 @@ pub enum TableKind {
     /// The kernel's connection-tracking entries in local switches' zones (read by the
     /// datapath process through ctnetlink). Not a word of `show`: its own request.
     Conntrack,
+    /// The VMs of the virtual networks and their counters (the control process's).
+    Networks,
 }
 
 impl TableKind {
@@ -103,6 +105,7 @@ impl TableKind {
             "macs" => TableKind::Macs,
             "flows" => TableKind::Flows,
             "refusals" => TableKind::Refusals,
+            "networks" => TableKind::Networks,
             _ => return None,
         })
     }
@@ -115,6 +118,7 @@ impl TableKind {
             TableKind::Flows | TableKind::OvsFlows => "flows",
             TableKind::Refusals => "refusals",
             TableKind::Conntrack => "conntrack",
+            TableKind::Networks => "networks",
         }
     }
 
@@ -174,6 +178,7 @@ impl TableKind {
                 "labels",
                 "timeout",
             ],
+            TableKind::Networks => crate::vnet::show::COLUMNS,
         }
     }
 }

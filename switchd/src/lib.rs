@@ -25,6 +25,7 @@
 //! - `log.rs`: logging, OpenBSD style;
 //! - `metrics.rs` (and `metrics/`): the Prometheus endpoint control serves.
 //! - `tls.rs`: TLS on OpenFlow channels (rustls), the certificates the parent hands down.
+//! - `vnet/`: the virtual networks: this hypervisor's part compiled into a local switch.
 //!
 //! `pub` here is what switchctl, the tests and the examples use; the rest is `pub(crate)`.
 
@@ -48,3 +49,4 @@ pub mod run;
 pub mod sandbox;
 pub(crate) mod title;
 pub mod tls;
+pub mod vnet;

@@ -79,6 +79,10 @@ pub struct RuntimeConfig {
     pub echo_interval: u32,
     /// The configured switches, in configuration order.
     pub switches: Vec<SwitchConfig>,
+    /// The VMs of the virtual networks (`show networks`; control keeps them). Boxed: the
+    /// configuration travels in messages that should stay small.
+    #[serde(default)]
+    pub networks: Box<Vec<crate::vnet::show::VnetVm>>,
 }
 
 impl RuntimeConfig {

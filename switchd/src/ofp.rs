@@ -682,8 +682,9 @@ async fn show(state: Shared, peers: Peers, id: u64, table: TableKind, switch: Op
                     _ => error = Some(format!("switch {sw} did not answer the flow-stats request")),
                 }
             }
-            // Answered by the control process (refusals) and the datapath (conntrack).
-            TableKind::Refusals | TableKind::Conntrack => {}
+            // Answered by the control process (refusals, networks) and the datapath
+            // (conntrack).
+            TableKind::Refusals | TableKind::Conntrack | TableKind::Networks => {}
         }
     }
     // Chunks that each fit an IPC frame; `more` on all but the last.

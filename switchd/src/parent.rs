@@ -52,8 +52,22 @@ pub fn main(args: Args) -> ! {
             eprintln!("{e}");
             std::process::exit(1);
         }
+        // Every hypervisor's part must compile, not only this host's.
+        match crate::vnet::check_all(&config, args.overrides.hypervisor.as_deref()) {
+            Ok(line) if !line.is_empty() => eprintln!("{line}"),
+            Ok(_) => {}
+            Err(errors) => {
+                for e in &errors {
+                    eprintln!("{e}");
+                }
+                std::process::exit(1);
+            }
+        }
         if args.verbose > 0 {
-            print!("{config}");
+            // The file's form: the compiled switch of the virtual networks is no part of it.
+            let mut shown = config.clone();
+            shown.switches.retain(|s| s.name != crate::vnet::SWITCH);
+            print!("{shown}");
         }
         // What the kernel lets local switches do (a matter of the host, not the file).
         for line in crate::datapath::enforce::check(&config) {
@@ -253,6 +267,7 @@ pub fn runtime_config(c: &Config) -> RuntimeConfig {
         cache: c.cache,
         echo_interval: c.echo_interval,
         switches: c.switches.iter().map(switch_config).collect(),
+        networks: Box::new(crate::vnet::show::vms(c)),
     }
 }
 

@@ -6,7 +6,8 @@
 //! - the VM's own TCP, UDP and ICMP connections out, and their replies, pass;
 //! - new connections from outside are refused, except TCP 22 from one address;
 //! - a port forward (DNAT of 10.77.0.1:2222 to its TCP 22) lets anyone in there;
-//! - the VM's connections to TCP 7000 leave with the uplink address 10.77.0.99 (SNAT).
+//! - the VM's connections to TCP 7000 leave with the uplink address 10.77.0.99 and a
+//!   source port in 20000-20099 (SNAT with a port range).
 //!
 //! Host 0 (10.77.0.1, port 1) is the VM; host 1 (10.77.0.2, port 2) is the admin allowed
 //! to reach its TCP 22; host 2 (10.77.0.3, port 3) is anyone else.
@@ -33,7 +34,7 @@ const FLOWS: &[&str] = &[
     "table=1,priority=90,ct_state=+trk+rel,ip,actions=NORMAL",
     "table=1,priority=80,ct_state=+trk+new,tcp,nw_src=10.77.0.2,nw_dst=10.77.0.1,tp_dst=22,actions=ct(commit,zone=1),NORMAL",
     "table=1,priority=95,ct_state=+trk+new,tcp,nw_dst=10.77.0.1,tp_dst=2222,actions=ct(commit,zone=1,nat(dst=10.77.0.1:22)),NORMAL",
-    "table=1,priority=95,in_port=1,ct_state=+trk+new,tcp,nw_dst=10.77.0.3,tp_dst=7000,actions=ct(commit,zone=1,nat(src=10.77.0.99)),NORMAL",
+    "table=1,priority=95,in_port=1,ct_state=+trk+new,tcp,nw_dst=10.77.0.3,tp_dst=7000,actions=ct(commit,zone=1,nat(src=10.77.0.99:20000-20099)),NORMAL",
 ];
 
 /// The VM's address towards the uplink (SNAT).
@@ -57,6 +58,8 @@ struct Outcomes {
     dnat_port_forward_in: bool,
     /// The address the peer saw for the VM's connection to TCP 7000.
     snat_peer_saw: Option<Ipv4Addr>,
+    /// Whether the peer saw a source port in the SNAT range 20000-20099.
+    snat_port_in_range: bool,
 }
 
 const EXPECTED: Outcomes = Outcomes {
@@ -70,10 +73,11 @@ const EXPECTED: Outcomes = Outcomes {
     other_udp_in: false,
     dnat_port_forward_in: true,
     snat_peer_saw: Some(UPLINK),
+    snat_port_in_range: true,
 };
 
-/// A TCP server at `at` in host `h` that answers each connection with the address of
-/// the peer as it sees it.
+/// A TCP server at `at` in host `h` that answers each connection with the address and
+/// port of the peer as it sees it.
 fn tell_peer(lan: &Lan, h: usize, at: SocketAddr) {
     let l = lan.hosts[h]
         .ns
@@ -83,14 +87,14 @@ fn tell_peer(lan: &Lan, h: usize, at: SocketAddr) {
     std::thread::spawn(move || {
         for mut s in l.incoming().flatten() {
             if let Ok(peer) = s.peer_addr() {
-                let _ = s.write_all(format!("{}\n", peer.ip()).as_bytes());
+                let _ = s.write_all(format!("{peer}\n").as_bytes());
             }
         }
     });
 }
 
 /// What [`tell_peer`] at `to` says host `h` is.
-fn seen_as(lan: &Lan, h: usize, to: SocketAddr) -> Option<Ipv4Addr> {
+fn seen_as(lan: &Lan, h: usize, to: SocketAddr) -> Option<SocketAddr> {
     lan.hosts[h]
         .ns
         .enter(move || -> std::io::Result<String> {
@@ -161,7 +165,7 @@ fn exercise(lan: &Lan) -> Outcomes {
         .expect("neighbour entry for the uplink address");
     // ARP and the bridges' learning first: the VM's own ping out is allowed.
     let vm_ping_out = h[0].ns.ping_eventually(h[2].ip, 10);
-    let o = Outcomes {
+    let mut o = Outcomes {
         vm_tcp_out: h[0].ns.tcp_reaches(addr(1, 8080), ok),
         vm_udp_out_and_reply: udp_round_trip(lan, 0, addr(2, 5353)),
         vm_ping_out,
@@ -171,8 +175,14 @@ fn exercise(lan: &Lan) -> Outcomes {
         other_ping_in: h[2].ns.ping(h[0].ip, 2),
         other_udp_in: udp_round_trip(lan, 2, addr(0, 5353)),
         dnat_port_forward_in: h[2].ns.tcp_reaches(addr(0, 2222), ok),
-        snat_peer_saw: seen_as(lan, 0, addr(2, 7000)),
+        snat_peer_saw: None,
+        snat_port_in_range: false,
     };
+    let snat = seen_as(lan, 0, addr(2, 7000));
+    if let Some(SocketAddr::V4(a)) = snat {
+        o.snat_peer_saw = Some(*a.ip());
+        o.snat_port_in_range = (20000..=20099).contains(&a.port());
+    }
     println!("{o:?}");
     o
 }

@@ -121,8 +121,9 @@ pub struct CtEntry {
     pub zone: u16,
     /// `IPS_*` bits.
     pub status: u32,
-    /// Seconds until the entry expires.
-    pub timeout: u32,
+    /// Seconds until the entry expires; `None` while act_ct's flow table holds the
+    /// connection (status OFFLOAD: the kernel then gives neither timeout nor TCP state).
+    pub timeout: Option<u32>,
     pub mark: u32,
     /// The 128 label bits as Open vSwitch's `ct_label` reads them (bit 0 is label 0).
     pub labels: u128,
@@ -273,7 +274,7 @@ pub fn parse_entry(payload: &[u8]) -> Result<CtEntry, NlaError> {
         },
         zone: 0,
         status: 0,
-        timeout: 0,
+        timeout: None,
         mark: 0,
         labels: 0,
         tcp_state: None,
@@ -285,7 +286,7 @@ pub fn parse_entry(payload: &[u8]) -> Result<CtEntry, NlaError> {
             CTA_TUPLE_ORIG => orig = Some(parse_tuple(p)?),
             CTA_TUPLE_REPLY => reply = Some(parse_tuple(p)?),
             CTA_STATUS => e.status = nla::get_be32(p)?,
-            CTA_TIMEOUT => e.timeout = nla::get_be32(p)?,
+            CTA_TIMEOUT => e.timeout = Some(nla::get_be32(p)?),
             CTA_MARK => e.mark = nla::get_be32(p)?,
             CTA_ID => e.id = nla::get_be32(p)?,
             CTA_ZONE => e.zone = nla::get_be16(p)?,
@@ -490,11 +491,50 @@ mod tests {
         assert_eq!(e.zone, 1);
         assert_eq!(e.mark, 7);
         assert_eq!(e.labels, 1);
-        assert_eq!(e.timeout, 431992);
+        assert_eq!(e.timeout, Some(431992));
         assert_eq!(e.id, 0x5d2a_419c);
         assert_eq!(e.proto_name(), "tcp");
         assert_eq!(e.tcp_state_name().as_deref(), Some("ESTABLISHED"));
         assert_eq!(e.status_words(), vec!["ASSURED"]);
+    }
+
+    /// Captured in the VM (Linux 6.1, `regress/vm`): a TCP connection 10.77.0.1:45678 ->
+    /// 10.77.0.2:8080 through `tc ... action ct commit zone 1 mark 7` in a namespace,
+    /// dumped with a raw NETLINK_NETFILTER socket (the netlink header dropped). act_ct had
+    /// moved it to its flow table: status OFFLOAD, and no CTA_TIMEOUT or CTA_PROTOINFO.
+    const CAPTURED_OFFLOADED: &str = "020000003400018014000180080001000a4d0001080002000a4d00021c000280050001000600000006000200b26e0000060003001f9000003400028014000180080001000a4d0002080002000a4d00011c0002800500010006000000060002001f90000006000300b26e00000600120000010000080003000000400e080008000000000708000c0081dbe2bf08000b0000000002";
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+            .collect()
+    }
+
+    #[test]
+    fn a_captured_offloaded_entry_has_no_timeout_and_no_tcp_state() {
+        let e = parse_entry(&unhex(CAPTURED_OFFLOADED)).expect("parses");
+        assert_eq!(e.zone, 1);
+        assert_eq!(e.mark, 7);
+        assert_eq!(e.proto_name(), "tcp");
+        assert_eq!(
+            e.orig.l4,
+            L4::Ports {
+                src: 45678,
+                dst: 8080
+            }
+        );
+        assert_eq!(e.reply.src, "10.77.0.2".parse::<IpAddr>().expect("address"));
+        assert_eq!(e.status_words(), vec!["ASSURED", "OFFLOAD"]);
+        assert_eq!(e.timeout, None);
+        assert_eq!(e.tcp_state, None);
+        assert_eq!(e.labels, 0);
+        assert_eq!(e.id, 0x81db_e2bf);
+        // Every cut of it is an error or a shorter entry, never a panic.
+        let b = unhex(CAPTURED_OFFLOADED);
+        for cut in 0..b.len() {
+            let _ = parse_entry(&b[..cut]);
+        }
     }
 
     #[test]

@@ -160,7 +160,7 @@ fn row(switch: &str, e: &CtEntry) -> Vec<String> {
         } else {
             format!("{:#x}", e.labels)
         },
-        e.timeout.to_string(),
+        e.timeout.map_or_else(|| "-".into(), |t| t.to_string()),
     ]
 }
 
@@ -217,7 +217,7 @@ mod tests {
             },
             zone,
             status: tc_datapath::conntrack::status::SEEN_REPLY,
-            timeout: 29,
+            timeout: Some(29),
             mark: 0,
             labels: 0,
             tcp_state: None,

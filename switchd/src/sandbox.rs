@@ -107,8 +107,14 @@ const COMMON: &[i64] = &[
 ];
 
 /// The datapath: netlink (rtnetlink, TC, generic netlink for psample), interface ioctls,
-/// TCP connections to remote controllers.
-const DATAPATH: &[i64] = &[libc::SYS_socket, libc::SYS_bind, libc::SYS_connect];
+/// TCP connections to remote controllers; capget, to check at start that CAP_NET_ADMIN is
+/// effective (refused, the check warned of a missing capability that was there).
+const DATAPATH: &[i64] = &[
+    libc::SYS_socket,
+    libc::SYS_bind,
+    libc::SYS_connect,
+    libc::SYS_capget,
+];
 
 /// The role's system calls.
 fn allowed(role: Role) -> Vec<i64> {

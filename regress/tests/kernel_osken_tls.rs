@@ -50,7 +50,7 @@ fn osken_over_tls_drives_a_local_switch_and_a_foreign_controller_is_refused() {
         "openssl s_server",
         Command::new("openssl")
             .args(["s_server", "-quiet", "-accept"])
-            .arg(rogue_port.to_string())
+            .arg(format!("127.0.0.1:{rogue_port}"))
             .arg("-cert")
             .arg(pki.path("roguectl-cert.pem"))
             .arg("-key")

@@ -222,15 +222,13 @@ fn echo(s: &mut TcpStream, msg: &[u8]) -> std::io::Result<()> {
 /// Switches on switchd: each a name, the hosts (of `lan`) on its ports 1, 2, ... in
 /// that order, and its flows (table-miss drop, as Open vSwitch's fail-mode secure); up
 /// once every ct flow is in. Its bridges go when the guards drop (after the daemon:
-/// bind them first). The second switch and the next come by reloads, one at a time:
-/// switches that start together share the datapath's rtnetlink socket, whose dumps
-/// collide (EBUSY).
+/// bind them first). The switches start together, from one file.
 fn switchd_with(lan: &Lan, switches: &[(&str, &[usize], &[&str])]) -> (Vec<LinkGuard>, Daemon) {
     let mut bridges = Vec::new();
-    let mut d: Option<Daemon> = None;
+    let mut conf = String::new();
     for (name, hosts, flows) in switches {
         let br = LinkGuard(unique_name());
-        let mut conf = format!("switch \"{name}\" {{\n\tbridge \"{}\"\n", br.0);
+        conf += &format!("switch \"{name}\" {{\n\tbridge \"{}\"\n", br.0);
         for (i, h) in hosts.iter().enumerate() {
             conf += &format!("\tport \"{}\" number {}\n", lan.hosts[*h].port, i + 1);
         }
@@ -240,16 +238,9 @@ fn switchd_with(lan: &Lan, switches: &[(&str, &[usize], &[&str])]) -> (Vec<LinkG
         }
         conf += "}\n";
         bridges.push(br);
-        let d = match &d {
-            None => d.insert(Daemon::start(&conf)),
-            Some(d) => {
-                let mut text = std::fs::read_to_string(d.conf()).expect("read switchd.conf");
-                text += &conf;
-                std::fs::write(d.conf(), text).expect("write switchd.conf");
-                d.ctl_ok(&["reload"]);
-                d
-            }
-        };
+    }
+    let d = Daemon::start(&conf);
+    for (name, _, flows) in switches {
         d.wait_for("the local switch did not come up", || {
             d.ctl_ok(&["show", "switches"])
                 .contains(&format!("local:{name}"))
@@ -262,7 +253,7 @@ fn switchd_with(lan: &Lan, switches: &[(&str, &[usize], &[&str])]) -> (Vec<LinkG
             d.ctl_ok(&["show", "flows", name]).matches("ct(").count() >= want
         });
     }
-    (bridges, d.expect("at least one switch"))
+    (bridges, d)
 }
 
 /// The security group on a switchd local switch; then an established TCP stream across a

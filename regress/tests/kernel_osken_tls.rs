@@ -77,8 +77,8 @@ fn osken_over_tls_drives_a_local_switch_and_a_foreign_controller_is_refused() {
         h0.port,
         h1.port,
     );
-    // Added by a reload once the first runs (two local switches starting at the same
-    // moment can meet EBUSY on the datapath's shared rtnetlink dump, a matter of its own).
+    // Added by a reload once the first runs: a forward to a controller that fails its
+    // handshake must cost that switch only, also when it comes with a reload.
     let rogue_conf = format!(
         "switch \"vm2\" {{\n\tbridge \"{}\"\n\ttable-miss drop\n\
          \tforward to tls:127.0.0.1:{rogue_port}\n}}\n",

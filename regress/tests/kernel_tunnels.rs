@@ -387,7 +387,7 @@ fn tunnels_and_meters_same_outcomes_on_switchd_and_openvswitch_ko() {
     assert_eq!(sw, expected(), "switchd's local switches");
     assert_eq!(ovs, expected(), "Open vSwitch's kernel datapath");
     // The acceptance: the rate a receiver sees is within 20% of the configured one
-    // (Open vSwitch's kernel meter was seen to let through about 75% of it here).
+    // (Open vSwitch's kernel meter, in the same VM, was seen anywhere from 75% to 108%).
     let rate = f64::from(RATE_KBPS);
     assert!(
         (sw_kbps - rate).abs() <= 0.2 * rate,

@@ -129,8 +129,9 @@ struct Outcomes {
     blue_udp_reached_blue_green: Vec<usize>,
     /// 20 datagrams from g1 to 10.1.0.2: how many g2 and b2 got.
     green_udp_reached_green_blue: Vec<usize>,
-    /// The rate b2 sees of b1's flood, within 20% of the meter's.
-    metered_within_20_percent: bool,
+    /// The rate b2 sees of b1's flood (the offer is several times the meter's) is held
+    /// down to the meter's: at most 20% above it, and at least half of it.
+    metered: bool,
 }
 
 fn expected() -> Outcomes {
@@ -142,12 +143,13 @@ fn expected() -> Outcomes {
         red_tcp_over_geneve: true,
         blue_udp_reached_blue_green: vec![20, 0],
         green_udp_reached_green_blue: vec![20, 0],
-        metered_within_20_percent: true,
+        metered: true,
     }
 }
 
 /// The traffic of the test, on whichever switches run.
-fn exercise(r: &Hypervisors, who: &str) -> Outcomes {
+/// The outcomes, and the steady rate b2 saw of b1's metered flood (kbit/s).
+fn exercise(r: &Hypervisors, who: &str) -> (Outcomes, f64) {
     let (b1, g1, r1) = (&r.hvs[0].vms[0], &r.hvs[0].vms[1], &r.hvs[0].vms[2]);
     let (b2, g2) = (&r.hvs[1].vms[0], &r.hvs[1].vms[1]);
     let r2 = &r.hvs[2].vms[0];
@@ -186,9 +188,9 @@ fn exercise(r: &Hypervisors, who: &str) -> Outcomes {
         "{who}: the sender offered only {offered_kbps:.0} kbit/s, too little to test a \
          {RATE_KBPS} kbit/s meter"
     );
-    let metered_within_20_percent =
-        (seen_kbps - f64::from(RATE_KBPS)).abs() <= 0.2 * f64::from(RATE_KBPS);
-    Outcomes {
+    let rate = f64::from(RATE_KBPS);
+    let metered = seen_kbps <= 1.2 * rate && seen_kbps >= 0.5 * rate;
+    let o = Outcomes {
         blue_ping_over_vxlan,
         blue_tcp_over_vxlan,
         green_ping_over_vxlan,
@@ -196,11 +198,12 @@ fn exercise(r: &Hypervisors, who: &str) -> Outcomes {
         red_tcp_over_geneve,
         blue_udp_reached_blue_green,
         green_udp_reached_green_blue,
-        metered_within_20_percent,
-    }
+        metered,
+    };
+    (o, seen_kbps)
 }
 
-fn on_switchd() -> Outcomes {
+fn on_switchd() -> (Outcomes, f64) {
     let mut r = rig();
     for hv in 0..3 {
         r.hvs[hv].start_switchd(&switch_block(hv));
@@ -225,7 +228,7 @@ fn on_switchd() -> Outcomes {
             "gnv0 as the kernel shows it: {d}"
         );
     }
-    let o = exercise(&r, "switchd");
+    let (o, seen) = exercise(&r, "switchd");
     println!("switchd: {o:?}");
     // The filters on the tunnel device, as TC shows them and as switchctl does.
     let tc = r.hvs[1].exec(&["tc", "filter", "show", "dev", "vx0", "ingress"]);
@@ -295,10 +298,10 @@ fn on_switchd() -> Outcomes {
             .is_err()),
         "gnv0 still exists after its switch left the configuration"
     );
-    o
+    (o, seen)
 }
 
-fn on_openvswitch_ko() -> Outcomes {
+fn on_openvswitch_ko() -> (Outcomes, f64) {
     let st = std::process::Command::new("modprobe")
         .arg("openvswitch")
         .status()
@@ -374,8 +377,20 @@ fn on_openvswitch_ko() -> Outcomes {
 #[test]
 #[ignore = "kernel tier: needs cls_flower, act_tunnel_key, vxlan, geneve and openvswitch.ko, runs in the VM"]
 fn tunnels_and_meters_same_outcomes_on_switchd_and_openvswitch_ko() {
-    let sw = on_switchd();
-    let ovs = on_openvswitch_ko();
+    let (sw, sw_kbps) = on_switchd();
+    let (ovs, ovs_kbps) = on_openvswitch_ko();
+    println!(
+        "metered rate seen, switchd / Open vSwitch's kernel datapath: {:.2} \
+         ({sw_kbps:.0} / {ovs_kbps:.0} kbit/s, meter {RATE_KBPS} kbit/s)",
+        sw_kbps / ovs_kbps.max(1.0)
+    );
     assert_eq!(sw, expected(), "switchd's local switches");
     assert_eq!(ovs, expected(), "Open vSwitch's kernel datapath");
+    // The issue's acceptance: the rate a receiver sees is within 20% of the configured one
+    // (Open vSwitch's kernel meter, in the same VM, was seen anywhere from 75% to 108%).
+    let rate = f64::from(RATE_KBPS);
+    assert!(
+        (sw_kbps - rate).abs() <= 0.2 * rate,
+        "switchd: the receiver saw {sw_kbps:.0} kbit/s of a {RATE_KBPS} kbit/s meter"
+    );
 }

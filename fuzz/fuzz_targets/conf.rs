@@ -11,6 +11,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let printed = cfg.to_string();
         let again = conf::parse_untrusted("printed.conf", &printed, &[])
             .unwrap_or_else(|e| panic!("our own print does not parse: {e}\n{printed}"));
-        assert_eq!(again, cfg, "print/parse changed the configuration:\n{printed}");
+        assert_eq!(
+            again, cfg,
+            "print/parse changed the configuration:\n{printed}"
+        );
     }
 });

@@ -198,7 +198,7 @@ fn parse_error(payload: &[u8], flags_capped: bool, has_tlvs: bool) -> Result<(),
     if err == 0 {
         return Ok(());
     }
-    let mut e = KernelError::from_errno(-err);
+    let mut e = KernelError::from_errno(err.saturating_neg());
     if has_tlvs {
         // After the errno comes the request's header (capped) or the whole request.
         let orig_len = payload
@@ -601,7 +601,7 @@ impl Tc {
                     NLMSG_DONE => {
                         let err = nla::get_i32(m.payload).unwrap_or(0);
                         if err < 0 {
-                            return Err(KernelError::from_errno(-err));
+                            return Err(KernelError::from_errno(err.saturating_neg()));
                         }
                         return Ok(out);
                     }
@@ -842,5 +842,13 @@ mod tests {
         );
         assert_eq!(parse_error(&0i32.to_ne_bytes(), true, false), Ok(()));
         assert!(parse_error(&[1], true, false).is_err());
+    }
+
+    /// regress/fuzz rtnetlink (crash-63762be4): an error of i32::MIN has no negation;
+    /// it is an error, not an overflow panic.
+    #[test]
+    fn the_most_negative_errno_is_an_error_not_a_panic() {
+        let e = parse_error(&i32::MIN.to_ne_bytes(), true, false).unwrap_err();
+        assert_eq!(e.errno, i32::MAX);
     }
 }

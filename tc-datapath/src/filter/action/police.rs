@@ -29,7 +29,8 @@ fn xmit_ticks(size: u64, rate: u64) -> u64 {
 
 fn ticks_to_size(ticks: u64, rate: u64) -> u64 {
     let ns = (ticks as u128) << PSCHED_SHIFT;
-    (ns * rate as u128 / 1_000_000_000u128) as u64
+    // Saturating: a dump's burst and rate are the kernel's (or anyone's) numbers.
+    (ns.saturating_mul(rate as u128) / 1_000_000_000u128).min(u64::MAX as u128) as u64
 }
 
 /// `TCA_POLICE_TBF`, `TCA_POLICE_RESULT` and the rate attributes. Exceeding packets are
@@ -110,4 +111,15 @@ pub(super) fn parse(o: &Attrs) -> Result<Option<TcAction>, NlaError> {
     } else {
         TcAction::Police(rate)
     }))
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    /// regress/fuzz rtnetlink (crash-e7487fd1): a dumped police action whose burst ticks
+    /// times its rate overflows u128 is read as the largest burst, not an overflow panic.
+    #[test]
+    fn a_huge_burst_saturates() {
+        assert_eq!(super::ticks_to_size(u64::MAX, u64::MAX), u64::MAX);
+        assert_eq!(super::ticks_to_size(15625, 1_000_000_000), 1_000_000);
+    }
 }

@@ -52,6 +52,9 @@ pub const CT_FLOWS: &[&str] = &[
     "ip,actions=ct(commit,nat(src=10.0.0.1-10.0.0.2:1000-2000,persistent,random))",
     "ct_state=+trk+new,tcp,actions=ct(commit,zone=5,table=1,nat(src=10.0.0.1-10.0.0.2:1000-2000),exec(set_field:1->ct_mark))",
     "ipv6,actions=ct(commit,nat(src=[2001:db8::1]-[2001:db8::5]:10-20,hash))",
+    "ipv6,actions=ct(commit,nat(src=[2001:db8::1]-[2001:db8::5]:10-10,hash))",
+    "ip,actions=ct(commit,nat(dst=10.0.0.1:80-80))",
+    "ip,actions=ct(commit,nat(src=10.0.0.1-10.0.0.1))",
     "ipv6,actions=ct(commit,nat(dst=[2001:db8::1]))",
     "tcp,actions=ct(commit,alg=ftp)",
     "udp,actions=ct(commit,alg=tftp)",
@@ -194,7 +197,11 @@ fn ct_flows_encode_byte_for_byte_as_open_vswitch() {
         // Printed as ovs-ofctl prints it, and read back to the same bytes.
         let printed = print_flow_mod(&decoded);
         let theirs_printed = ovs_print(&theirs).unwrap_or_else(|e| panic!("{flow}: {e}"));
-        if printed != theirs_printed {
+        // Open vSwitch's print drops a range end equal to its start (`:80-80` prints as
+        // `:80`), and that text reads back to other bytes than it sent: there ours must
+        // differ, and read back to the same bytes.
+        let lossy = parse_flow(&theirs_printed, FlowModCommand::Add).ok() != Some(decoded.clone());
+        if printed != theirs_printed && !lossy {
             disagree.push(format!(
                 "{flow}\n  ovs prints:  {theirs_printed}\n  we print:    {printed}"
             ));

@@ -472,12 +472,14 @@ fn fmt_nat(n: &CtNat) -> String {
     if let Some(min) = n.addr_min {
         let port = n.port_min.is_some_and(|p| p != 0);
         let mut r = format!("{}={}", parts[0], fmt_nat_addr(min, port));
-        if let Some(max) = n.addr_max.filter(|m| *m != min && !m.is_unspecified()) {
+        // A range end equal to its start is printed (Open vSwitch drops it, and its text
+        // then reads back to other bytes than it sent).
+        if let Some(max) = n.addr_max.filter(|m| !m.is_unspecified()) {
             r += &format!("-{}", fmt_nat_addr(max, port));
         }
         if let Some(p) = n.port_min.filter(|p| *p != 0) {
             r += &format!(":{p}");
-            if let Some(q) = n.port_max.filter(|q| *q != 0 && *q != p) {
+            if let Some(q) = n.port_max.filter(|q| *q != 0) {
                 r += &format!("-{q}");
             }
         }
@@ -554,8 +556,8 @@ pub(crate) fn fmt_ct_action(a: &Action) -> Option<String> {
         n => parts.push(format!("alg={n}")),
     }
     let text = format!("ct({})", parts.join(","));
-    // Print only what reads back to the same bytes (Open vSwitch's text drops a range end
-    // equal to its start, and port 0); anything else stays an opaque experimenter action.
+    // Print only what reads back to the same bytes (Open vSwitch's text drops port 0);
+    // anything else stays an opaque experimenter action.
     let toks = split(&text, 1, None).ok()?;
     match toks.first().map(parse_ct_action) {
         Some(Ok(Some(again))) if toks.len() == 1 && again == *a => Some(text),
@@ -582,5 +584,22 @@ mod fuzz_regressions {
         assert!(printed.contains("nat(src,random)"), "{printed}");
         let again = parse_flow(&printed, FlowModCommand::Add).expect("our print parses");
         assert_eq!(again, fm, "{printed}");
+    }
+
+    /// regress/fuzz flow_text (crash-71e6e547): a port range whose end equals its start
+    /// printed as an opaque experimenter action (ovs-ofctl's `:10` reads back without the
+    /// end it sent); it prints as given, and reads back to the same flow.
+    #[test]
+    fn a_range_ending_where_it_starts_prints_and_parses_back() {
+        for flow in [
+            "ipv6,actions=ct(commit,nat(src=[2001:db8::1]-[2001:db8::5]:10-10,hash))",
+            "ip,actions=ct(commit,nat(src=10.0.0.1-10.0.0.1:80-80))",
+        ] {
+            let fm = parse_flow(flow, FlowModCommand::Add).expect("parses");
+            let printed = print_flow_mod(&fm);
+            assert!(!printed.contains("experimenter"), "{printed}");
+            let again = parse_flow(&printed, FlowModCommand::Add).expect("our print parses");
+            assert_eq!(again, fm, "{printed}");
+        }
     }
 }

@@ -45,6 +45,9 @@ pub(crate) const DEFAULT_ECHO_INTERVAL: u32 = 15;
 /// The highest physical port number in OpenFlow 1.3 (OFPP_MAX).
 pub const PORT_NUMBER_MAX: u32 = ofproto::v13::OFPP_MAX;
 
+/// The largest meter id a `meter` statement may give (OpenFlow 1.3's OFPM_MAX).
+pub const METER_ID_MAX: u32 = ofproto::v13::OFPM_MAX;
+
 /// Reads and validates the configuration file at `path`.
 ///
 /// `defines` are `-D name=value` macros; they take precedence over assignments in the file.
@@ -263,7 +266,7 @@ pub struct Port {
 }
 
 /// A collect-metadata ("external") tunnel device: the flows choose the peer and the key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Tunnel {
     pub kind: TunnelKind,
     /// The UDP port the device listens on and sends to; default 4789 (VXLAN), 6081 (Geneve).
@@ -289,7 +292,7 @@ impl TunnelKind {
 
 /// One `meter N rate R kbps [burst B kb]` of a local switch: an OpenFlow meter with one drop
 /// band (OFPMF_KBPS, plus OFPMF_BURST when a burst is given).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Meter {
     /// The meter id, 1..=0xffff0000 (OFPM_MAX).
     pub id: u32,

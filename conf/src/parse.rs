@@ -11,13 +11,13 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
 
+mod tunnel;
 mod vnet;
 
 use crate::error::{ConfError, Errors};
 use crate::lex::{is_macro_name, Lexer, Tok, Token};
 use crate::{
     lowest_unused, Config, FailMode, Flow, ForwardTo, KeyPair, Listen, Port, Switch, TableMiss,
-    PORT_NUMBER_MAX,
 };
 
 /// Every keyword; none of them can be a macro name.
@@ -29,15 +29,18 @@ const KEYWORDS: &[&str] = &[
     "controller",
     "datapath-id",
     "drop",
+    "dstport",
     "echo-interval",
     "fail-mode",
     "flow",
     "forward",
+    "geneve",
     "group",
     "hypervisor",
     "include",
     "key",
     "listen",
+    "meter",
     "metrics",
     "network",
     "normal",
@@ -55,6 +58,7 @@ const KEYWORDS: &[&str] = &[
     "tls",
     "to",
     "user",
+    "vxlan",
 ];
 
 const GLOBAL_KEYWORDS: &[&str] = &[
@@ -82,6 +86,7 @@ const SWITCH_KEYWORDS: &[&str] = &[
     "forward",
     "fail-mode",
     "take",
+    "meter",
 ];
 
 /// Linux's IFNAMSIZ less the terminating NUL.
@@ -194,6 +199,8 @@ struct SwitchBuilder {
     /// Whether each port was numbered automatically.
     port_auto: Vec<bool>,
     used_numbers: BTreeSet<u32>,
+    /// Where each `meter` id was first given.
+    meter_locs: HashMap<u32, Loc>,
     /// Statements seen, even those in error: a "bridge" in error still makes the switch
     /// local for the checks at the end, so one mistake gives one error.
     seen: BTreeSet<&'static str>,
@@ -829,6 +836,7 @@ impl Parser {
             port_locs: Vec::new(),
             port_auto: Vec::new(),
             used_numbers: BTreeSet::new(),
+            meter_locs: HashMap::new(),
             seen: BTreeSet::new(),
         };
         let closed = loop {
@@ -868,6 +876,7 @@ impl Parser {
                 "forward" => self.forward(&mut b, &t),
                 "fail-mode" => self.fail_mode(&mut b, &t),
                 "take" => self.take_ports(&mut b, &t),
+                "meter" => tunnel::meter(self, &mut b, &t),
                 w if GLOBAL_KEYWORDS.contains(&w) => {
                     self.error_tok(&t, format!("\"{w}\" is not valid in a switch block"));
                     Err(Skip)
@@ -961,11 +970,7 @@ impl Parser {
 
     fn port(&mut self, b: &mut SwitchBuilder, kw: &Token) -> PResult<()> {
         let (name, t) = self.string("a port name")?;
-        let number = if self.optional_keyword("number") {
-            Some(self.number("port number", 1, u64::from(PORT_NUMBER_MAX))? as u32)
-        } else {
-            None
-        };
+        let (tunnel, number) = tunnel::port_options(self)?;
         self.end_of_statement(true)?;
         b.local_only.push(("port", Loc::of(kw)));
         if let Err(e) = check_ifname("port", &name) {
@@ -1012,7 +1017,7 @@ impl Parser {
         b.sw.ports.push(Port {
             name,
             number: Some(n),
-            tunnel: None,
+            tunnel,
         });
         b.port_locs.push(Loc::of(&t));
         b.port_auto.push(number.is_none());

@@ -120,8 +120,22 @@ impl Display for Switch {
             }
             for p in &self.ports {
                 write!(f, "\tport {}", Quoted(&p.name))?;
+                if let Some(t) = &p.tunnel {
+                    let kind = match t.kind {
+                        crate::TunnelKind::Vxlan => "vxlan",
+                        crate::TunnelKind::Geneve => "geneve",
+                    };
+                    write!(f, " {kind} dstport {}", t.dst_port)?;
+                }
                 if let Some(n) = p.number {
                     write!(f, " number {n}")?;
+                }
+                writeln!(f)?;
+            }
+            for m in &self.meters {
+                write!(f, "\tmeter {} rate {} kbps", m.id, m.rate_kbps)?;
+                if let Some(b) = m.burst_kb {
+                    write!(f, " burst {b} kb")?;
                 }
                 writeln!(f)?;
             }

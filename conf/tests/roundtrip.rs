@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use conf::{
-    Config, FailMode, Flow, ForwardTo, KeyPair, Listen, Port, Switch, TableMiss, Tls,
-    PORT_NUMBER_MAX,
+    Config, FailMode, Flow, ForwardTo, KeyPair, Listen, Meter, Port, Switch, TableMiss, Tls,
+    Tunnel, TunnelKind, PORT_NUMBER_MAX,
 };
 use proptest::prelude::*;
 
@@ -84,6 +84,35 @@ fn flows() -> impl Strategy<Value = Vec<Flow>> {
     })
 }
 
+/// Tunnel kinds for the first ports, and meters (ids may repeat: the caller keeps the first).
+fn overlay() -> impl Strategy<Value = (Vec<Option<Tunnel>>, Vec<Meter>)> {
+    let tunnel =
+        proptest::option::of(
+            (any::<bool>(), 1..=u16::MAX).prop_map(|(vx, dst_port)| Tunnel {
+                kind: if vx {
+                    TunnelKind::Vxlan
+                } else {
+                    TunnelKind::Geneve
+                },
+                dst_port,
+            }),
+        );
+    let meter = (
+        1..=conf::METER_ID_MAX,
+        1..=u32::MAX,
+        proptest::option::of(1..=u32::MAX),
+    )
+        .prop_map(|(id, rate_kbps, burst_kb)| Meter {
+            id,
+            rate_kbps,
+            burst_kb,
+        });
+    (
+        proptest::collection::vec(tunnel, 0..5),
+        proptest::collection::vec(meter, 0..4),
+    )
+}
+
 /// One switch; `i` makes its name, datapath id, bridge and port names unique.
 fn switch(i: usize) -> impl Strategy<Value = Switch> {
     let local = (
@@ -94,9 +123,16 @@ fn switch(i: usize) -> impl Strategy<Value = Switch> {
         proptest::option::of(forward_to()),
         fail_mode(),
         proptest::collection::vec(forward_to(), 0..3),
+        overlay(),
     );
     (text(0..=12), any::<u64>(), any::<bool>(), local, flows()).prop_map(
-        move |(name, dpid, is_local, (br, ldpid, numbers, tm, fwd, fm, more), flows)| {
+        move |(
+            name,
+            dpid,
+            is_local,
+            (br, ldpid, numbers, tm, fwd, fm, more, (tunnels, meters)),
+            flows,
+        )| {
             let unique_dpid = |d: u64| (d & !0xff) | i as u64;
             let mut sw = Switch::new(format!("{name}#{i}"));
             sw.flows = flows;
@@ -114,9 +150,11 @@ fn switch(i: usize) -> impl Strategy<Value = Switch> {
                 .map(|(j, n)| Port {
                     name: format!("p{i}-{j}"),
                     number: Some(n),
-                    tunnel: None,
+                    tunnel: tunnels.get(j).copied().flatten(),
                 })
                 .collect();
+            let mut ids = BTreeSet::new();
+            sw.meters = meters.into_iter().filter(|m| ids.insert(m.id)).collect();
             sw.table_miss = tm;
             // The second and later `forward to`: only after a first, each address once.
             if let Some(first) = &fwd {

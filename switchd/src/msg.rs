@@ -133,6 +133,12 @@ pub struct SwitchConfig {
     /// Local switches: `take ports` (remove the filters switchd did not make).
     #[serde(default)]
     pub take_ports: bool,
+    /// Local switches: the ports that are tunnel devices switchd makes (`port "vx0" vxlan`).
+    #[serde(default)]
+    pub tunnels: Vec<(String, conf::Tunnel)>,
+    /// Local switches: the meters installed before the flows (`meter N rate R kbps`).
+    #[serde(default)]
+    pub meters: Vec<conf::Meter>,
 }
 
 impl SwitchConfig {
@@ -149,6 +155,8 @@ impl SwitchConfig {
             also_forward_to,
             fail_mode,
             take_ports,
+            tunnels,
+            meters,
         } = self;
         *name == other.name
             && *bridge == other.bridge
@@ -159,6 +167,8 @@ impl SwitchConfig {
             && *also_forward_to == other.also_forward_to
             && *fail_mode == other.fail_mode
             && *take_ports == other.take_ports
+            && *tunnels == other.tunnels
+            && *meters == other.meters
     }
 }
 
@@ -628,6 +638,8 @@ mod tests {
             also_forward_to: Vec::new(),
             fail_mode: FailMode::Secure,
             take_ports: false,
+            tunnels: Vec::new(),
+            meters: Vec::new(),
         };
         let other_flows = SwitchConfig {
             flows: Vec::new(),
@@ -673,6 +685,24 @@ mod tests {
             },
             SwitchConfig {
                 fail_mode: FailMode::Standalone,
+                ..a.clone()
+            },
+            SwitchConfig {
+                tunnels: vec![(
+                    "vx0".into(),
+                    conf::Tunnel {
+                        kind: conf::TunnelKind::Vxlan,
+                        dst_port: 4789,
+                    },
+                )],
+                ..a.clone()
+            },
+            SwitchConfig {
+                meters: vec![conf::Meter {
+                    id: 1,
+                    rate_kbps: 1000,
+                    burst_kb: None,
+                }],
                 ..a.clone()
             },
         ];

@@ -283,6 +283,12 @@ fn switch_config(s: &conf::Switch) -> SwitchConfig {
         also_forward_to: s.also_forward_to.clone(),
         fail_mode: s.fail_mode,
         take_ports: s.take_ports,
+        tunnels: s
+            .ports
+            .iter()
+            .filter_map(|p| Some((p.name.clone(), p.tunnel?)))
+            .collect(),
+        meters: s.meters.clone(),
     }
 }
 

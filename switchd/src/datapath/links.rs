@@ -187,19 +187,22 @@ impl Links {
             .map_err(|e| kernel_words(&e))
     }
 
-    /// Make `index` a port of bridge `master`, and bring it up.
+    /// Make `index` a port of bridge `master`, and bring it up: in two requests, because in
+    /// one the kernel brings the link up before it sets the master, and the event of a
+    /// configured port up outside its bridge reads as a port that left it.
     pub(crate) async fn enslave(&self, index: u32, master: u32) -> Result<(), String> {
-        self.handle
-            .link()
-            .set(
-                LinkUnspec::new_with_index(index)
-                    .controller(master)
-                    .up()
-                    .build(),
-            )
-            .execute()
-            .await
-            .map_err(|e| kernel_words(&e))
+        for msg in [
+            LinkUnspec::new_with_index(index).controller(master).build(),
+            LinkUnspec::new_with_index(index).up().build(),
+        ] {
+            self.handle
+                .link()
+                .set(msg)
+                .execute()
+                .await
+                .map_err(|e| kernel_words(&e))?;
+        }
+        Ok(())
     }
 
     pub(crate) async fn delete(&self, index: u32) -> Result<(), String> {

@@ -119,6 +119,9 @@ impl LocalSwitch {
         } = inputs;
         let name = cfg.name.clone();
         let br = cfg.bridge.clone()?;
+        // Tunnel devices before the events: their creation (not yet in the bridge) is not a
+        // port that left it.
+        super::overlay::ensure_tunnels(&links, &name, &cfg.tunnels, &br).await;
         // Events first, so that nothing between the listing and the watch is missed.
         let events = match links::watch() {
             Ok(e) => e,
@@ -206,6 +209,7 @@ impl LocalSwitch {
         let ports = port_ifindexes(&a);
         sync_injector(injector.as_mut(), ports, &mut *a.switch.backend).await;
         if available {
+            super::overlay::install_configured_meters(&mut a, &cfg, now);
             install_configured_flows(&mut a, &cfg, now);
             // Read once: a reload that changes them starts the switch's task again.
             cfg.flows = Vec::new();
@@ -522,6 +526,7 @@ impl LocalSwitch {
             if let Some(i) = self.injector {
                 i.remove().await;
             }
+            super::overlay::remove_tunnels(&self.links, name).await;
         }
     }
 }

@@ -33,6 +33,7 @@ pub(crate) mod inject;
 pub(crate) mod links;
 mod local;
 pub(crate) mod observer;
+mod overlay;
 pub(crate) mod packetout;
 mod portstats;
 pub(crate) mod refusals;

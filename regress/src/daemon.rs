@@ -301,7 +301,7 @@ impl DaemonBuilder {
                 netns: self.netns.clone(),
                 ready_within: self.ready_within.unwrap_or(READY_WITHIN),
                 soft_fd_limit: self.soft_fd_limit,
-                args: self.args.clone(),
+                args: std::sync::Arc::new(self.args.clone()),
             },
             config,
             dir,
@@ -369,7 +369,8 @@ struct Launch {
     netns: Option<String>,
     ready_within: Duration,
     soft_fd_limit: Option<libc::rlim_t>,
-    args: Vec<String>,
+    /// Shared, one pointer wide: a Daemon stays small in the tests' enums.
+    args: std::sync::Arc<Vec<String>>,
 }
 
 impl Launch {
@@ -388,7 +389,7 @@ impl Launch {
         if self.verbose {
             cmd.arg("-v");
         }
-        cmd.args(&self.args);
+        cmd.args(self.args.iter());
         cmd.arg("-f")
             .arg(&self.conf)
             .stdin(Stdio::null())

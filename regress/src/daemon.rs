@@ -214,9 +214,16 @@ pub struct DaemonBuilder {
     netns: Option<String>,
     ready_within: Option<Duration>,
     soft_fd_limit: Option<libc::rlim_t>,
+    args: Vec<String>,
 }
 
 impl DaemonBuilder {
+    /// One more command-line argument (as `-H`, `hv1`).
+    pub fn arg(mut self, arg: &str) -> DaemonBuilder {
+        self.args.push(arg.to_string());
+        self
+    }
+
     /// Run switchd in this network namespace (`ip netns exec NAME switchd ...`): a second
     /// host of its own, with its own links. The control socket is a file, so switchctl
     /// reaches it from anywhere.
@@ -294,6 +301,7 @@ impl DaemonBuilder {
                 netns: self.netns.clone(),
                 ready_within: self.ready_within.unwrap_or(READY_WITHIN),
                 soft_fd_limit: self.soft_fd_limit,
+                args: std::sync::Arc::new(self.args.clone()),
             },
             config,
             dir,
@@ -361,6 +369,8 @@ struct Launch {
     netns: Option<String>,
     ready_within: Duration,
     soft_fd_limit: Option<libc::rlim_t>,
+    /// Shared, one pointer wide: a Daemon stays small in the tests' enums.
+    args: std::sync::Arc<Vec<String>>,
 }
 
 impl Launch {
@@ -379,6 +389,7 @@ impl Launch {
         if self.verbose {
             cmd.arg("-v");
         }
+        cmd.args(self.args.iter());
         cmd.arg("-f")
             .arg(&self.conf)
             .stdin(Stdio::null())

@@ -404,9 +404,21 @@ async fn show(ctx: &Ctx, table: ctlproto::TableKind, switch: Option<String>) -> 
     if table == ctlproto::TableKind::Networks {
         return show_networks(ctx).await;
     }
+    // Flow stats wait up to 3 s for a switch.
+    let wait = Duration::from_secs(5);
+    ask_table(ctx, Role::Ofp, wait, |id| Msg::ShowRequest {
+        id,
+        table,
+        switch,
+    })
+    .await
+}
+
+/// A table that `to` sends in ShowReply parts, asked for with the message `msg` makes.
+async fn ask_table(ctx: &Ctx, to: Role, wait: Duration, msg: impl FnOnce(u64) -> Msg) -> Response {
     let answer = ask(
         ctx,
-        Role::Ofp,
+        to,
         |p, id, tx| {
             p.shows.insert(
                 id,
@@ -416,14 +428,13 @@ async fn show(ctx: &Ctx, table: ctlproto::TableKind, switch: Option<String>) -> 
                 },
             );
         },
-        |id| Msg::ShowRequest { id, table, switch },
-        // Flow stats wait up to 3 s for a switch.
-        Duration::from_secs(5),
+        msg,
+        wait,
     )
     .await;
     match answer {
         None => Response::Error {
-            message: "the ofp process did not answer".into(),
+            message: format!("the {} process did not answer", to.name()),
         },
         Some((_, Some(message))) => Response::Error { message },
         Some((t, None)) => Response::Table(t),
@@ -433,29 +444,13 @@ async fn show(ctx: &Ctx, table: ctlproto::TableKind, switch: Option<String>) -> 
 /// `show conntrack`: reading the kernel's entries needs CAP_NET_ADMIN, which only the
 /// datapath process has; it knows the local switches' zones too.
 async fn show_conntrack(ctx: &Ctx, switch: Option<String>, zone: Option<u16>) -> Response {
-    let answer = ask(
-        ctx,
-        Role::Datapath,
-        |p, id, tx| {
-            p.shows.insert(
-                id,
-                ShowPending {
-                    rows: Vec::new(),
-                    tx,
-                },
-            );
-        },
-        |id| Msg::ConntrackRequest { id, switch, zone },
-        Duration::from_secs(10),
-    )
-    .await;
-    match answer {
-        None => Response::Error {
-            message: "the datapath process did not answer".into(),
-        },
-        Some((_, Some(message))) => Response::Error { message },
-        Some((t, None)) => Response::Table(t),
-    }
+    let wait = Duration::from_secs(10);
+    ask_table(ctx, Role::Datapath, wait, |id| Msg::ConntrackRequest {
+        id,
+        switch,
+        zone,
+    })
+    .await
 }
 
 /// `show networks`: the VMs as configured, with the counters of the local ones' flows.

@@ -397,6 +397,7 @@ fn print_summary(s: &Summary) {
         ("uptime", format_duration(s.uptime_secs)),
         ("config file", s.config_file.clone()),
         ("datapath", s.datapath.clone()),
+        ("monitors", s.monitors.to_string()),
     ];
     for (k, v) in rows {
         println!("{:<12} {v}", format!("{k}:"));

@@ -645,11 +645,29 @@ impl Daemon {
             "monitor-{}",
             MONITORS.fetch_add(1, Ordering::Relaxed)
         ));
+        let before = self.monitors();
         let m = self.ctl.monitor(&file)?;
-        // Subscribed once the daemon has read the request; a command after that is
-        // answered by the same process in order.
-        std::thread::sleep(Duration::from_millis(300));
+        // Subscribed once `show summary` counts one monitor more (a fixed wait was too
+        // short under load: an event could come before the subscription and be missed).
+        let subscribed =
+            crate::wait::wait_until(Duration::from_secs(30), Duration::from_millis(50), || {
+                self.monitors() > before
+            });
+        if !subscribed {
+            return Err(std::io::Error::other(
+                "switchctl monitor did not subscribe within 30 s",
+            ));
+        }
         Ok(m)
+    }
+
+    /// How many `switchctl monitor` clients the daemon counts (`show summary`).
+    fn monitors(&self) -> u32 {
+        self.ctl_ok(&["show", "summary"])
+            .lines()
+            .find_map(|l| l.strip_prefix("monitors:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
     }
 
     /// The daemon's child processes, as (title, pid), sorted by title.

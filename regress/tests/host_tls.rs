@@ -264,13 +264,16 @@ fn a_reload_turns_tls_off_and_on_again_on_the_same_address() {
     assert!(plain_hello(tls_port), "no HELLO to a plaintext client");
     let summary = d.ctl_ok(&["show", "summary"]);
     assert!(!summary.contains("tls:"), "{summary}");
+    let event = format!("on tls:127.0.0.1:{tls_port} (listener changed to 127.0.0.1:{tls_port})");
+    let seen =
+        regress::wait::wait_until(Duration::from_secs(10), Duration::from_millis(100), || {
+            monitor.events().contains(&event)
+        });
     monitor.stop();
-    let seen = monitor.events();
     assert!(
-        seen.contains(&format!(
-            "on tls:127.0.0.1:{tls_port} (listener changed to 127.0.0.1:{tls_port})"
-        )),
-        "the bridge's TLS channel stayed: {seen}"
+        seen,
+        "the bridge's TLS channel stayed: {}",
+        monitor.events()
     );
 
     // TLS on again: the reload succeeds, the bridge comes back over TLS and learns, and a

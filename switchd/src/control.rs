@@ -393,6 +393,7 @@ async fn summary(ctx: &Ctx) -> Summary {
         } else {
             "not answering".into()
         },
+        monitors: u32::try_from(ctx.events.receiver_count()).unwrap_or(u32::MAX),
     }
 }
 

@@ -219,6 +219,9 @@ pub struct Summary {
     pub listeners: Vec<ListenerSummary>,
     /// Whether the datapath process answered a ping just now.
     pub datapath: String,
+    /// The `switchctl monitor` clients subscribed to the events now.
+    #[serde(default)]
+    pub monitors: u32,
 }
 
 /// One OpenFlow listener and the connections it holds now.
